@@ -1,0 +1,93 @@
+"""runview: a local run page for ML training, in the terminal.
+
+    import runview
+    run = runview.init(project="mnist", config={"lr": 1e-3})
+    run.log({"train/loss": 0.31})
+    run.finish()
+
+Importing this module never imports textual, rich or plotext: it lives in training processes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from runview import _lifecycle
+from runview.run import Run
+
+__all__ = ["Run", "init", "log", "finish", "define_metric", "watch", "run"]
+
+
+def init(
+    project: str | None = None,
+    name: str | None = None,
+    notes: str | None = None,
+    tags: Sequence[str] | None = None,
+    config: Mapping[str, Any] | None = None,
+    dir: str | os.PathLike[str] | None = None,
+    id: str | None = None,
+    *,
+    console: bool = True,
+    system_interval: float | None = 2.0,
+    heartbeat_interval: float = 2.0,
+) -> Run:
+    """Start a run and make it the current one; a run still open in this process is finished first.
+
+    ``dir`` is the root that holds projects (default ``./runs``, or ``$RUNVIEW_DIR``);
+    ``console=False`` leaves stdout/stderr alone; ``system_interval=None`` turns off the
+    system and GPU sampler.
+    """
+    previous = _lifecycle.current()
+    if previous is not None:
+        previous.finish()
+    run = Run(
+        project=project,
+        name=name,
+        notes=notes,
+        tags=tags,
+        config=config,
+        dir=dir,
+        id=id,
+        console=console,
+        system_interval=system_interval,
+        heartbeat_interval=heartbeat_interval,
+    )
+    _lifecycle.adopt(run)
+    return run
+
+
+def _active() -> Run:
+    run = _lifecycle.current()
+    if run is None:
+        raise RuntimeError("no active run: call runview.init() first")
+    return run
+
+
+def log(data: Mapping[str, Any], step: int | None = None, commit: bool = True) -> None:
+    """``log`` on the current run."""
+    _active().log(data, step=step, commit=commit)
+
+
+def finish(exit_code: int | None = None) -> None:
+    """Finish the current run, if any."""
+    run = _lifecycle.current()
+    if run is not None:
+        run.finish(exit_code)
+
+
+def define_metric(name: str, summary: str | None = None, step_metric: str | None = None) -> None:
+    _active().define_metric(name, summary=summary, step_metric=step_metric)
+
+
+def watch(model: Any, criterion: Any = None, log: str | None = "gradients", log_freq: int = 1000) -> None:
+    _active().watch(model, criterion, log=log, log_freq=log_freq)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "run":  # runview.run is the current run or None, as wandb.run
+        return _lifecycle.current()
+    if name in ("config", "summary"):
+        return getattr(_active(), name)
+    raise AttributeError(name)

@@ -1,0 +1,399 @@
+"""The ``Run`` object behind ``runview.init``: the one place that joins the writer and the collectors."""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import secrets
+import sys
+import time
+import traceback
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from runview._docs import Config, Summary
+from runview.store import format as fmt
+from runview.store.encode import encode_row, flatten_into, to_json_value
+from runview.store.writer import RunWriter, process_identity
+
+SUMMARY_KINDS = ("min", "max", "mean", "last", "none")
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("runview")
+    except Exception:
+        return "unknown"
+
+
+def _safe_name(text: str) -> str:
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip(".-")
+    return cleaned[:100] or "default"
+
+
+def new_run_id() -> str:
+    alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
+    return "".join(secrets.choice(alphabet) for _ in range(8))
+
+
+class Run:
+    """One training run. Create it with ``runview.init``; every method is safe inside training."""
+
+    def __init__(
+        self,
+        *,
+        project: str | None = None,
+        name: str | None = None,
+        notes: str | None = None,
+        tags: Sequence[str] | None = None,
+        config: Mapping[str, Any] | None = None,
+        dir: str | os.PathLike[str] | None = None,
+        id: str | None = None,
+        console: bool = True,
+        system_interval: float | None = 2.0,
+        heartbeat_interval: float = 2.0,
+    ) -> None:
+        self.start_time = time.time()
+        self.id = _safe_name(id) if id else new_run_id()
+        self.project = project or os.environ.get("RUNVIEW_PROJECT") or "default"
+        self.name = name or self.id
+        self.notes = notes or ""
+        self.tags = [str(t) for t in (tags or [])]
+        root = Path(dir or os.environ.get("RUNVIEW_DIR") or "runs")
+        stamp = datetime.fromtimestamp(self.start_time).strftime("%Y%m%d-%H%M%S")
+        self.dir = (root / _safe_name(self.project) / f"{stamp}-{self.id}").absolute()
+
+        self._warned: set[str] = set()
+        self._next_step = 0
+        self._last_step = -1
+        self._last: dict[str, Any] = {}
+        self._explicit_summary: dict[str, Any] = {}
+        self._definitions: dict[str, dict[str, Any]] = {}
+        self._aggregates: dict[str, list[float]] = {}  # key -> [min, max, sum, count]
+        self._version = 0
+        self._finished = False
+        self._exit_code: int | None = None
+        self._error: dict[str, Any] | None = None
+        self._console = None
+        self._sampler = None
+        self._unwatch: list[Any] = []
+
+        self._writer = RunWriter(self.dir, heartbeat_interval=heartbeat_interval)
+        self._writer.set_summary_source(self._summary_snapshot)
+        self.meta: dict[str, Any] = self._initial_meta()
+        self._writer.write_document(fmt.META_FILE, self.meta)
+        self.config = Config(self._save_config, config)
+        self._save_config(self.config.as_dict())
+        self.summary = Summary(self._summary_values, self._explicit_summary, self._touch)
+        self._writer.update_status(
+            state=fmt.STATE_RUNNING,
+            started=self.start_time,
+            heartbeat=time.time(),
+            heartbeat_interval=heartbeat_interval,
+            hostname=self.meta.get("host"),
+            **process_identity(),
+        )
+        self._writer.start()
+        if console:
+            self._start_console()
+        if system_interval:
+            self._start_sampler(system_interval)
+        self._writer.write_document(fmt.META_FILE, self.meta)
+
+    # -- set-up ---------------------------------------------------------------------------------
+    def _initial_meta(self) -> dict[str, Any]:
+        meta: dict[str, Any] = {
+            "id": self.id,
+            "name": self.name,
+            "project": self.project,
+            "notes": self.notes,
+            "tags": self.tags,
+            "start_time": self.start_time,
+            "created": datetime.fromtimestamp(self.start_time, timezone.utc).isoformat(),
+            "runview_version": _version(),
+        }
+        try:
+            from runview.collectors.host import git_facts, host_facts
+
+            meta.update(host_facts())
+            git = git_facts()
+            if git:
+                meta["git"] = git
+        except Exception as exc:
+            self._warn_once("host", f"could not read host facts: {exc!r}")
+        return meta
+
+    def _start_console(self) -> None:
+        try:
+            from runview.collectors.console import ConsoleCapture
+
+            capture = ConsoleCapture(self.dir / fmt.CONSOLE_FILE)
+            if capture.start():
+                self._console = capture
+            self.meta["console"] = capture.mode
+        except Exception as exc:
+            self.meta["console"] = "off"
+            self._warn_once("console", f"console capture is off: {exc!r}")
+
+    def _start_sampler(self, interval: float) -> None:
+        try:
+            from runview.collectors.sampler import SystemSampler
+
+            sampler = SystemSampler(self._emit_system, interval=interval, pid=os.getpid(), disk_path=self.dir)
+            sampler.start()
+            self._sampler = sampler
+            self.meta["system"] = {"interval": interval}
+            self.meta["gpu"] = {"reason": sampler.gpu_reason, "devices": sampler.gpu_devices}
+        except Exception as exc:
+            self.meta["system"] = {"interval": None, "reason": f"system metrics are off: {exc!r}"}
+            self._warn_once("sampler", f"system metrics are off: {exc!r}")
+
+    def _emit_system(self, record: dict[str, Any]) -> None:
+        try:
+            line, _ = encode_row({}, record, self._unsupported)
+            self._writer.system.append(line)
+        except Exception as exc:
+            self._warn_once("system-record", f"dropped a system sample: {exc!r}")
+
+    def _save_config(self, config: dict[str, Any]) -> None:
+        document: dict[str, Any] = {}
+        _jsonable_into(document, config)
+        self._writer.write_document(fmt.CONFIG_FILE, document)
+
+    # -- logging --------------------------------------------------------------------------------
+    def log(self, data: Mapping[str, Any], step: int | None = None, commit: bool = True) -> None:
+        """Append one row of metrics; rows logged at the same step merge (later keys win)."""
+        if self._finished:
+            self._warn_once("log-after-finish", "log() after finish() is ignored")
+            return
+        try:
+            if step is None:
+                step = self._next_step
+            elif step < self._last_step:
+                self._warn_once(
+                    f"step:{step}",
+                    f"step {step} is lower than the last logged step {self._last_step}; row dropped "
+                    "(steps must not decrease)",
+                )
+                return
+            line, flat = encode_row(
+                {fmt.STEP_KEY: step, fmt.TIME_KEY: time.time()}, data, self._unsupported
+            )
+            self._writer.history.append(line)
+            self._last_step = step
+            self._next_step = step + 1 if commit else step
+            values = data if flat is None else flat
+            self._last.update(values)
+            if self._definitions:
+                self._aggregate(values)
+            self._version += 1
+        except Exception as exc:  # the logger never raises into training
+            self._warn_once("log", f"log() failed and the row was dropped: {exc!r}")
+
+    @property
+    def step(self) -> int:
+        """The step the next ``log()`` without ``step=`` will use."""
+        return self._next_step
+
+    def define_metric(self, name: str, summary: str | None = None, step_metric: str | None = None) -> None:
+        """Choose how a metric is summarised: min, max, mean, last or none (as in wandb)."""
+        definition: dict[str, Any] = {}
+        if summary is not None:
+            kinds = [k.strip() for k in summary.split(",") if k.strip()]
+            unknown = [k for k in kinds if k not in SUMMARY_KINDS]
+            if unknown:
+                self._warn_once(f"define:{name}", f"define_metric({name!r}): unknown summary {unknown}")
+                kinds = [k for k in kinds if k in SUMMARY_KINDS]
+            definition["summary"] = kinds[0] if len(kinds) == 1 else kinds
+        if step_metric is not None:
+            definition["step_metric"] = step_metric
+        self._definitions[name] = definition
+        self._writer.write_document(fmt.METRICS_FILE, self._definitions)
+        self._touch()
+
+    def log_model_summary(self, rows: Any) -> None:
+        """Record a model summary from any framework: rows with dotted name, type, shape, params."""
+        try:
+            from runview.collectors.model import summary_from_rows
+
+            self._writer.write_document(fmt.MODEL_FILE, summary_from_rows(rows))
+        except Exception as exc:
+            self._warn_once("model", f"model summary not recorded: {exc!r}")
+
+    def watch(self, model: Any, criterion: Any = None, log: str | None = "gradients", log_freq: int = 1000, **_: Any) -> None:
+        """Record the module tree of a PyTorch model at its first forward pass."""
+        try:
+            from runview.collectors.model import watch
+
+            def save(summary: dict[str, Any]) -> None:
+                self._writer.write_document(fmt.MODEL_FILE, summary)
+
+            self._unwatch.append(watch(model, save, log=log, log_freq=log_freq))
+        except Exception as exc:
+            self._warn_once("watch", f"watch() could not attach: {exc!r}")
+
+    # -- summary --------------------------------------------------------------------------------
+    def _touch(self) -> None:
+        self._version += 1
+
+    def _aggregate(self, values: Mapping[str, Any]) -> None:
+        for key in self._definitions.keys() & values.keys():
+            try:
+                value = float(values[key])
+            except (TypeError, ValueError):
+                continue
+            if math.isnan(value):
+                continue
+            agg = self._aggregates.get(key)
+            if agg is None:
+                self._aggregates[key] = [value, value, value, 1.0]
+            else:
+                agg[0] = min(agg[0], value)
+                agg[1] = max(agg[1], value)
+                agg[2] += value
+                agg[3] += 1
+
+    def _summary_values(self) -> dict[str, Any]:
+        summary: dict[str, Any] = {}
+        _jsonable_into(summary, dict(self._last))
+        for key, definition in list(self._definitions.items()):
+            kind = definition.get("summary")
+            if kind is None or kind == "last":
+                continue
+            if kind == "none":
+                summary.pop(key, None)
+                continue
+            kinds = kind if isinstance(kind, list) else [kind]
+            agg = self._aggregates.get(key)
+            if agg is None:  # defined after its values were logged: keep the last value
+                continue
+            summary.pop(key, None)
+            picks = {"min": agg[0], "max": agg[1], "mean": agg[2] / agg[3]}
+            for k in kinds:
+                if k in picks:
+                    target = key if len(kinds) == 1 else f"{key}.{k}"
+                    summary[target] = to_json_value(picks[k])
+                elif k == "last" and key in self._last:
+                    summary[key if len(kinds) == 1 else f"{key}.last"] = to_json_value(self._last[key])
+        _jsonable_into(summary, dict(self._explicit_summary))
+        return summary
+
+    def _summary_snapshot(self) -> tuple[int, dict[str, Any]]:
+        version = self._version
+        return version, self._summary_values()
+
+    # -- warnings -------------------------------------------------------------------------------
+    def _unsupported(self, key: str, value: Any) -> None:
+        self._warn_once(f"unsupported:{key}", f"cannot log {key!r}: unsupported type {type(value).__name__}; skipped")
+
+    def _warn_once(self, key: str, message: str) -> None:
+        if key in self._warned:
+            return
+        self._warned.add(key)
+        try:
+            (sys.__stderr__ or sys.stderr).write(f"runview: {message}\n")
+        except Exception:
+            pass
+
+    # -- ending ---------------------------------------------------------------------------------
+    def finish(self, exit_code: int | None = None) -> None:
+        """End the run: finished when exit_code is 0 or None, failed otherwise."""
+        if exit_code not in (None, 0) and self._error is None:
+            self._error = {"message": f"exit code {exit_code}"}
+        self._end(exit_code if exit_code is not None else 0)
+
+    def mark_failed(self, exc: BaseException | None = None, *, signal_name: str | None = None, exit_code: int | None = None) -> None:
+        """Record why the run failed; ``finish`` or process exit writes it out."""
+        error: dict[str, Any] = {}
+        if exc is not None:
+            error["type"] = type(exc).__name__
+            error["message"] = str(exc)
+            tail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            error["traceback"] = tail[-4000:]
+        if signal_name:
+            error["signal"] = signal_name
+        self._error = error
+        if exit_code is not None:
+            self._exit_code = exit_code
+
+    def _end(self, exit_code: int) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        for unwatch in self._unwatch:
+            try:
+                unwatch()
+            except Exception:
+                pass
+        if self._sampler is not None:
+            try:
+                self._sampler.stop()
+            except Exception:
+                pass
+        if self._console is not None:
+            try:
+                self._console.stop()
+            except Exception:
+                pass
+        failed = self._error is not None or exit_code != 0
+        status: dict[str, Any] = {
+            "state": fmt.STATE_FAILED if failed else fmt.STATE_FINISHED,
+            "exit_code": exit_code if not (failed and exit_code == 0) else 1,
+            "ended": time.time(),
+        }
+        if self._error:
+            status["error"] = self._error
+        self._writer.close(**status)
+        from runview import _lifecycle
+
+        _lifecycle.forget(self)
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+        if exc is not None:
+            code = 130 if isinstance(exc, KeyboardInterrupt) else 1
+            self.mark_failed(exc, signal_name="SIGINT" if code == 130 else None)
+            self._end(code)
+        else:
+            self._end(0)
+        return False
+
+    def __repr__(self) -> str:
+        return f"<runview.Run {self.project}/{self.name} at {self.dir}>"
+
+
+def _jsonable_into(out: dict[str, Any], data: Mapping[str, Any]) -> None:
+    """Copy ``data`` keeping nesting, turning leaves into JSON values (str() as a last resort)."""
+    for key, value in data.items():
+        if isinstance(value, Mapping):
+            inner: dict[str, Any] = {}
+            _jsonable_into(inner, value)
+            out[str(key)] = inner
+            continue
+        if isinstance(value, (list, tuple)):
+            out[str(key)] = [_leaf(v) for v in value]
+            continue
+        out[str(key)] = _leaf(value)
+
+
+def _leaf(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        inner: dict[str, Any] = {}
+        _jsonable_into(inner, value)
+        return inner
+    if isinstance(value, (list, tuple)):
+        return [_leaf(v) for v in value]
+    converted = to_json_value(value)
+    if converted.__class__.__name__ == "_Unsupported":
+        return str(value)
+    return converted
+
+
+__all__ = ["Run", "flatten_into"]

@@ -1,0 +1,131 @@
+"""Turn one ``log()`` call into one JSONL line of format v1, fast for the common case.
+
+The fast path hands the row to orjson and checks the bytes: a line with no nested object, no
+list and no ``null`` is already valid v1 (orjson spells NaN/inf as ``null``, so that word sends
+the row to the slow path, which flattens, converts and spells non-finite floats as the format
+says). Rows of plain scalars never pay for the slow path.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from runview.store.format import encode_nonfinite
+
+try:  # orjson is a dependency, but a training environment may lack it: stdlib json then.
+    import orjson
+
+    _OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS
+
+    def _item_default(obj: Any) -> Any:
+        # 0-d torch tensors and numpy arrays of one element; anything else goes to the slow path.
+        if getattr(obj, "ndim", None) == 0 and hasattr(obj, "item"):
+            return obj.item()
+        raise TypeError
+
+    def dumps_line(row: dict[str, Any]) -> bytes:
+        return orjson.dumps(row, default=_item_default, option=_OPTIONS)
+
+    FAST_ERRORS: tuple[type[BaseException], ...] = (TypeError, orjson.JSONEncodeError)
+except ImportError:  # pragma: no cover - exercised only where orjson is missing
+    import json
+
+    def _json_default(obj: Any) -> Any:
+        if hasattr(obj, "item") and getattr(obj, "ndim", 0) == 0:
+            return obj.item()
+        raise TypeError
+
+    def dumps_line(row: dict[str, Any]) -> bytes:
+        text = json.dumps(row, allow_nan=False, default=_json_default, separators=(",", ":"))
+        return text.encode("utf-8") + b"\n"
+
+    FAST_ERRORS = (TypeError, ValueError)
+
+
+Unsupported = Callable[[str, Any], None]
+MediaHook = Callable[[str, Any], Any]
+
+
+def encode_row(
+    head: dict[str, Any],
+    data: Mapping[str, Any],
+    on_unsupported: Unsupported,
+    on_media: MediaHook | None = None,
+) -> tuple[bytes, dict[str, Any] | None]:
+    """Encode ``head`` (``_step``, ``_time``) plus ``data`` as one line.
+
+    Returns the line and, when the slow path ran, the flattened normalised values (so the caller
+    can keep summaries of what was actually written); ``None`` means ``data`` was already flat.
+    """
+    row = head.copy()
+    row.update(data)
+    try:
+        line = dumps_line(row)
+        if b"null" not in line and b"[" not in line and line.find(b"{", 1) < 0:
+            return line, None
+    except FAST_ERRORS:
+        pass
+    flat: dict[str, Any] = {}
+    flatten_into(flat, "", data, on_unsupported, on_media)
+    row = head.copy()
+    row.update(flat)
+    return dumps_line(row), flat
+
+
+def flatten_into(
+    out: dict[str, Any],
+    prefix: str,
+    data: Mapping[str, Any],
+    on_unsupported: Unsupported,
+    on_media: MediaHook | None = None,
+) -> None:
+    """Flatten nested mappings with ``/`` and convert every leaf to a v1 value."""
+    for raw_key, value in data.items():
+        key = f"{prefix}{raw_key}"
+        if isinstance(value, Mapping):
+            flatten_into(out, f"{key}/", value, on_unsupported, on_media)
+            continue
+        converted = to_json_value(value)
+        if converted is _UNSUPPORTED and on_media is not None:
+            converted = on_media(key, value)
+        if converted is _UNSUPPORTED:
+            on_unsupported(key, value)
+            continue
+        out[key] = converted
+
+
+class _Unsupported:
+    __slots__ = ()
+
+
+_UNSUPPORTED: Any = _Unsupported()
+
+
+def to_json_value(value: Any) -> Any:
+    """A v1 JSON value for one scalar, or the ``_UNSUPPORTED`` sentinel."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value) if math.isfinite(value) else encode_nonfinite(value)
+    item = getattr(value, "item", None)
+    if item is not None and getattr(value, "ndim", 0) == 0 or _is_single_element(value):
+        try:
+            return to_json_value(value.item())
+        except (TypeError, ValueError, RuntimeError):
+            return _UNSUPPORTED
+    return _UNSUPPORTED
+
+
+def _is_single_element(value: Any) -> bool:
+    # torch tensors of shape (1,) or numpy arrays of size 1 log as their scalar, as in wandb.
+    numel = getattr(value, "numel", None)
+    if callable(numel):
+        try:
+            return numel() == 1
+        except Exception:
+            return False
+    return getattr(value, "size", None) == 1 and hasattr(value, "item")

@@ -1,0 +1,165 @@
+"""Write one run directory of format v1: documents, append-only streams and the heartbeat."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from runview.store import format as fmt
+from runview.store.append import AppendStream
+from runview.store.atomic import write_json_atomic
+
+FLUSH_INTERVAL_S = 0.1  # a logged line is on disk within this plus one write
+HEARTBEAT_INTERVAL_S = 2.0
+
+
+class RunWriter:
+    """Owns a run directory while the run lives; every method is safe to call from training.
+
+    Errors from the writer's own I/O are reported once on stderr and counted, never raised.
+    """
+
+    def __init__(self, run_dir: Path, heartbeat_interval: float = HEARTBEAT_INTERVAL_S) -> None:
+        self.dir = run_dir
+        self.heartbeat_interval = heartbeat_interval
+        self._warned: set[str] = set()
+        self._docs_lock = threading.Lock()
+        self._status: dict[str, Any] = {}
+        self._summary_source: Callable[[], tuple[int, dict[str, Any]]] | None = None
+        self._summary_version = -1
+        self._flush_listeners: list[Callable[[list[bytes]], None]] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            self.warn_io(run_dir, exc)
+        self.write_document(fmt.MARKER_FILE, {"format": fmt.FORMAT_NAME, "version": fmt.FORMAT_VERSION})
+        self.history = AppendStream(run_dir / fmt.HISTORY_FILE, self.warn_io)
+        self.system = AppendStream(run_dir / fmt.SYSTEM_FILE, self.warn_io)
+
+    # -- errors -------------------------------------------------------------------------------
+    def warn_io(self, path: Path, exc: OSError) -> None:
+        """Say once per file that runview could not write it; training goes on."""
+        key = f"io:{path}"
+        if key in self._warned:
+            return
+        self._warned.add(key)
+        try:
+            sys.__stderr__.write(f"runview: cannot write {path}: {exc}; continuing without it\n")
+        except Exception:
+            pass
+
+    @property
+    def dropped_records(self) -> int:
+        return self.history.dropped + self.system.dropped
+
+    # -- documents ----------------------------------------------------------------------------
+    def write_document(self, name: str, document: Any) -> bool:
+        path = self.dir / name
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_json_atomic(path, document)
+            return True
+        except OSError as exc:
+            self.warn_io(path, exc)
+            return False
+        except (TypeError, ValueError) as exc:  # a document that cannot be JSON
+            self.warn_io(path, OSError(str(exc)))
+            return False
+
+    def set_summary_source(self, source: Callable[[], tuple[int, dict[str, Any]]]) -> None:
+        """``source()`` returns (version, summary); the heartbeat writes it when the version moves.
+
+        The training thread only bumps a counter; building and writing the summary happens here.
+        """
+        self._summary_source = source
+
+    def update_status(self, **fields: Any) -> None:
+        """Merge fields into status.json and write it now."""
+        with self._docs_lock:
+            self._status.update(fields)
+            self._status["dropped_records"] = self.dropped_records
+            status = dict(self._status)
+        self.write_document(fmt.STATUS_FILE, status)
+
+    # -- background flushing ------------------------------------------------------------------
+    def add_flush_listener(self, listener: Callable[[list[bytes]], None]) -> None:
+        """Call ``listener`` on the flusher thread with each batch of history lines written."""
+        self._flush_listeners.append(listener)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="runview-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        next_beat = time.monotonic() + self.heartbeat_interval
+        while not self._stop.wait(FLUSH_INTERVAL_S):
+            self.flush()
+            now = time.monotonic()
+            if now >= next_beat:
+                next_beat = now + self.heartbeat_interval
+                self.heartbeat()
+
+    def flush(self) -> None:
+        written = self.history.flush()
+        if written:
+            for listener in self._flush_listeners:
+                try:
+                    listener(written)
+                except Exception as exc:  # an accelerator must never stop the history itself
+                    self.warn_io(self.dir / fmt.COLUMNS_DIR, OSError(repr(exc)))
+        self.system.flush()
+
+    def heartbeat(self) -> None:
+        self.flush_summary()
+        self.update_status(heartbeat=time.time())
+
+    def flush_summary(self) -> None:
+        if self._summary_source is None:
+            return
+        try:
+            version, summary = self._summary_source()
+        except Exception as exc:  # never let a summary problem stop the heartbeat
+            self.warn_io(self.dir / fmt.SUMMARY_FILE, OSError(repr(exc)))
+            return
+        if version == self._summary_version:
+            return
+        if self.write_document(fmt.SUMMARY_FILE, summary):
+            self._summary_version = version
+
+    def close(self, **final_status: Any) -> None:
+        """Flush everything, stop the heartbeat and write the final status."""
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+        self.flush()
+        self.history.close()
+        self.system.close()
+        self.flush_summary()
+        final_status.setdefault("heartbeat", time.time())
+        if self.dropped_records:
+            final_status["incomplete"] = True
+        self.update_status(**final_status)
+
+
+def process_identity() -> dict[str, Any]:
+    """What lets a reader on the same machine prove this process is gone (see liveness)."""
+    identity: dict[str, Any] = {"pid": os.getpid()}
+    try:
+        import psutil
+
+        identity["process_start"] = psutil.Process().create_time()
+        identity["boot_time"] = psutil.boot_time()
+    except Exception:
+        pass
+    try:
+        identity["pid_namespace"] = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        pass
+    return identity
