@@ -1,0 +1,104 @@
+"""Tail a growing JSONL file by byte offset: parse only appended, complete lines."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+try:
+    import orjson
+
+    _loads = orjson.loads
+    _DECODE_ERRORS: tuple[type[BaseException], ...] = (orjson.JSONDecodeError, ValueError)
+except ImportError:  # pragma: no cover
+    import json
+
+    _loads = json.loads
+    _DECODE_ERRORS = (ValueError,)
+
+READ_CHUNK = 8 * 1024 * 1024
+
+
+@dataclass
+class TailProblems:
+    """What a tail skipped, for the viewer's status line."""
+
+    corrupt_lines: int = 0
+    restarts: int = 0  # the file shrank or was replaced, and was read again from the start
+    last_error: str | None = None
+    examples: list[str] = field(default_factory=list)
+
+
+class JsonlTail:
+    """Reads new complete lines of one JSONL file; a torn last line waits until it is complete.
+
+    Lines that are not a JSON object are skipped and counted, never fatal. The file may not
+    exist yet; it is picked up when it appears. Nothing is ever written.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = 0
+        self.problems = TailProblems()
+        self._partial = b""
+        self._inode: tuple[int, int] | None = None
+
+    def read_new(self, max_bytes: int | None = None) -> list[dict[str, Any]]:
+        """Parse the complete lines appended since the last call (up to ``max_bytes`` of them)."""
+        try:
+            with open(self.path, "rb") as fh:
+                st = os.fstat(fh.fileno())
+                identity = (st.st_dev, st.st_ino)
+                if self._inode is not None and (identity != self._inode or st.st_size < self.offset):
+                    self.problems.restarts += 1
+                    self.offset, self._partial = 0, b""
+                self._inode = identity
+                if st.st_size <= self.offset:
+                    return []
+                fh.seek(self.offset)
+                want = st.st_size - self.offset
+                if max_bytes is not None:
+                    want = min(want, max_bytes)
+                data = fh.read(want)
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            self.problems.last_error = f"{self.path.name}: {exc.strerror or exc}"
+            return []
+        self.offset += len(data)
+        data = self._partial + data
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            self._partial = data
+            return []
+        self._partial = data[cut + 1 :]
+        return self._parse(data[: cut + 1])
+
+    @property
+    def pending_bytes(self) -> int:
+        """Bytes of a torn last line still waiting for its newline."""
+        return len(self._partial)
+
+    def _parse(self, block: bytes) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        append = rows.append
+        for line in block.split(b"\n"):
+            if not line or line.isspace():
+                continue
+            try:
+                row = _loads(line)
+            except _DECODE_ERRORS:
+                self._skip(line)
+                continue
+            if type(row) is dict:
+                append(row)
+            else:
+                self._skip(line)
+        return rows
+
+    def _skip(self, line: bytes) -> None:
+        self.problems.corrupt_lines += 1
+        if len(self.problems.examples) < 3:
+            self.problems.examples.append(line[:80].decode("utf-8", "replace"))
