@@ -1,0 +1,36 @@
+"""The runview application: opens a run page for one run directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import App
+from textual.binding import Binding
+
+from runview.tui.help_screen import HelpScreen
+from runview.tui.run_page import RunPage
+
+
+class RunviewApp(App[None]):
+    CSS_PATH = "runview.tcss"
+    TITLE = "runview"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+    ]
+
+    def __init__(self, run_path: Path, tab: str = "overview") -> None:
+        super().__init__()
+        self.run_path = run_path
+        self.initial_tab = tab
+
+    def on_mount(self) -> None:
+        self.push_screen(RunPage(self.run_path, self.initial_tab))
+
+    def action_help(self) -> None:
+        page = self.screen
+        keys: list[tuple[str, str]] = []
+        if isinstance(page, RunPage) and page.current_tab is not None:
+            keys = list(getattr(page.current_tab, "HELP_KEYS", []))
+        self.push_screen(HelpScreen(keys))

@@ -1,0 +1,98 @@
+"""The ``runview`` command: open a run, print its facts, or start the demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from runview.store.reader import NotARunError, RunReader, check_run_dir
+from runview.tui.screens import TAB_NAMES
+
+EXIT_USAGE = 2
+
+USAGE = """\
+runview PATH [--tab TAB]     open the run page of the run directory PATH
+runview info PATH [--json]   print a run's metadata, status, config and summary
+runview demo [--steps N]     start a small real training run and watch it live
+"""
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("runview")
+    except Exception:
+        return "unknown"
+
+
+def _open_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="runview",
+        usage=USAGE,
+        description="A terminal run page for ML training runs.",
+        epilog="Keys inside the viewer: 1-7 switch tabs, [ ] previous/next, ? help, q quit.",
+    )
+    parser.add_argument("path", type=Path, help="a run directory (runs/<project>/<time>-<id>)")
+    parser.add_argument("--tab", choices=TAB_NAMES, default="overview", help="the tab to open on")
+    parser.add_argument("--version", action="version", version=f"runview {_version()}")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "info":
+        return _info(args[1:])
+    if args and args[0] == "demo":
+        from runview.tui.demo import main as demo_main
+
+        return demo_main(args[1:])
+    options = _open_parser().parse_args(args)
+    try:
+        path = check_run_dir(options.path)
+    except NotARunError as exc:
+        print(f"runview: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    from runview.tui.app import RunviewApp
+
+    RunviewApp(path, tab=options.tab).run()
+    return 0
+
+
+def _info(args: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="runview info", description="Print a run's facts without a UI.")
+    parser.add_argument("path", type=Path)
+    parser.add_argument("--json", action="store_true", help="one JSON document, for scripts")
+    options = parser.parse_args(args)
+    try:
+        path = check_run_dir(options.path)
+    except NotARunError as exc:
+        print(f"runview: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    snapshot = RunReader(path).refresh()
+    document: dict[str, Any] = {
+        "path": str(path),
+        "name": snapshot.name,
+        "project": snapshot.meta.get("project"),
+        "id": snapshot.meta.get("id"),
+        "status": snapshot.liveness.state,
+        "reason": snapshot.liveness.reason,
+        "exit_code": snapshot.status.get("exit_code"),
+        "runtime": snapshot.runtime,
+        "steps": snapshot.history.rows,
+        "meta": snapshot.meta,
+        "config": snapshot.config,
+        "summary": snapshot.summary,
+        "problems": list(snapshot.problems),
+    }
+    if options.json:
+        json.dump(document, sys.stdout, indent=2, default=str, allow_nan=True)
+        sys.stdout.write("\n")
+        return 0
+    from runview.tui.info_text import print_info
+
+    print_info(document)
+    return 0

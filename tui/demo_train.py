@@ -1,0 +1,114 @@
+"""The demo's training job: a small numpy MLP learning two interleaved spirals, logged with runview.
+
+Runs as its own process (``python -m runview.tui.demo_train``); it never imports the viewer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+
+import runview
+
+
+def spirals(n: int, rng: np.random.Generator, noise: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
+    t = np.sqrt(rng.uniform(0.05, 1.0, n)) * 3.5 * np.pi
+    label = rng.integers(0, 2, n)
+    sign = np.where(label == 1, 1.0, -1.0)
+    x = np.stack([sign * t * np.cos(t), sign * t * np.sin(t)], axis=1) / 10.0
+    return x + rng.normal(0, noise / 10.0, x.shape), label
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="runview-demo-train")
+    parser.add_argument("--steps", type=int, default=1500)
+    parser.add_argument("--dir", default=None)
+    parser.add_argument("--id", default=None)
+    parser.add_argument("--pace", type=float, default=0.03, help="seconds per step, so the demo is watchable")
+    args = parser.parse_args(argv)
+
+    config = {"lr": 0.05, "batch_size": 128, "model": {"hidden": 64, "depth": 2, "act": "tanh"}, "seed": 0}
+    run = runview.init(
+        project="demo",
+        name="spirals-mlp",
+        notes="runview demo: a numpy MLP on two spirals",
+        tags=["demo", "numpy"],
+        config=config,
+        dir=args.dir,
+        id=args.id,
+        system_interval=1.0,
+    )
+    rng = np.random.default_rng(config["seed"])
+    x_train, y_train = spirals(4096, rng)
+    x_val, y_val = spirals(1024, rng)
+    hidden = config["model"]["hidden"]
+    w1 = rng.normal(0, 1.0, (2, hidden))
+    b1 = np.zeros(hidden)
+    w2 = rng.normal(0, 1.0 / np.sqrt(hidden), (hidden, hidden))
+    b2 = np.zeros(hidden)
+    w3 = rng.normal(0, 1.0 / np.sqrt(hidden), (hidden, 2))
+    b3 = np.zeros(2)
+    run.log_model_summary(
+        [
+            {"name": "", "type": "MLP", "output_shape": [None, 2], "params": 0},
+            {"name": "fc1", "type": "Linear", "output_shape": [None, hidden], "params": w1.size + b1.size},
+            {"name": "act1", "type": "Tanh", "output_shape": [None, hidden], "params": 0},
+            {"name": "fc2", "type": "Linear", "output_shape": [None, hidden], "params": w2.size + b2.size},
+            {"name": "act2", "type": "Tanh", "output_shape": [None, hidden], "params": 0},
+            {"name": "head", "type": "Linear", "output_shape": [None, 2], "params": w3.size + b3.size},
+        ]
+    )
+    run.define_metric("val/acc", summary="max")
+    run.define_metric("val/loss", summary="min")
+
+    def forward(x: np.ndarray) -> tuple[np.ndarray, ...]:
+        h1 = np.tanh(x @ w1 + b1)
+        h2 = np.tanh(h1 @ w2 + b2)
+        logits = h2 @ w3 + b3
+        logits -= logits.max(axis=1, keepdims=True)
+        p = np.exp(logits)
+        p /= p.sum(axis=1, keepdims=True)
+        return h1, h2, p
+
+    print(f"\x1b[1mtraining\x1b[0m spirals-mlp for {args.steps} steps", flush=True)
+    lr = config["lr"]
+    for step in range(args.steps):
+        idx = rng.integers(0, len(x_train), config["batch_size"])
+        x, y = x_train[idx], y_train[idx]
+        h1, h2, p = forward(x)
+        loss = float(-np.log(p[np.arange(len(y)), y] + 1e-9).mean())
+        grad = p.copy()
+        grad[np.arange(len(y)), y] -= 1
+        grad /= len(y)
+        g3 = h2.T @ grad
+        d2 = (grad @ w3.T) * (1 - h2**2)
+        g2 = h1.T @ d2
+        d1 = (d2 @ w2.T) * (1 - h1**2)
+        g1 = x.T @ d1
+        grad_norm = float(np.sqrt(sum((g**2).sum() for g in (g1, g2, g3))))
+        lr = config["lr"] * 0.5 * (1 + np.cos(np.pi * step / args.steps))
+        for param, g in ((w1, g1), (b1, d1.sum(0)), (w2, g2), (b2, d2.sum(0)), (w3, g3), (b3, grad.sum(0))):
+            param -= lr * g
+        acc = float((p.argmax(1) == y).mean())
+        run.log({"train/loss": loss, "train/acc": acc, "train/grad_norm": grad_norm, "train/lr": lr})
+        if step % 50 == 0 or step == args.steps - 1:
+            _, _, pv = forward(x_val)
+            val_loss = float(-np.log(pv[np.arange(len(y_val)), y_val] + 1e-9).mean())
+            val_acc = float((pv.argmax(1) == y_val).mean())
+            run.log({"val/loss": val_loss, "val/acc": val_acc}, step=step)
+            colour = "32" if val_acc > 0.9 else "33"
+            print(f"step {step:5d}  loss {loss:.4f}  \x1b[{colour}mval/acc {val_acc:.3f}\x1b[0m", flush=True)
+        if step % 10 == 0:
+            sys.stdout.write(f"\r  progress {100 * (step + 1) // args.steps:3d}%")
+            sys.stdout.flush()
+        time.sleep(args.pace)
+    print("\ndone", flush=True)
+    run.finish()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,30 @@
+"""Messages that carry reader results from worker threads to the UI thread."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from runview.store.reader import RunSnapshot
+
+
+class RunUpdated(Message):
+    """A new snapshot of the run was read. Only the newest queued one matters."""
+
+    def __init__(self, snapshot: RunSnapshot) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, RunUpdated)
+
+
+class LoadProgressed(Message):
+    """The first read of a large run moved on: ``done`` of ``total`` bytes of history."""
+
+    def __init__(self, done: int, total: int) -> None:
+        super().__init__()
+        self.done = done
+        self.total = total
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, LoadProgressed)

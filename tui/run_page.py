@@ -1,0 +1,152 @@
+"""A run page: a header with the run's status, a tab bar, and the tabs; pushed and popped whole."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, Footer, ProgressBar, Static, Tab, Tabs
+from textual.worker import get_current_worker
+
+from runview.store import format as fmt
+from runview.store.reader import RunReader, RunSnapshot
+from runview.store.watch import ChangeSignal
+from runview.tui.messages import LoadProgressed, RunUpdated
+from runview.tui.screens import TABS, load_tab
+from runview.tui.screens.base import RunTab
+from runview.tui.widgets.status_badge import StatusBadge
+
+LIVE_POLL_S = 0.5  # while running: the floor under event delivery (NFS sends none)
+IDLE_POLL_S = 5.0  # finished runs: still picked up if someone appends, at almost no cost
+LOAD_CHUNK = 32 * 1024 * 1024
+
+
+class RunPage(Screen[None]):
+    """The page of one run. Owns the reader worker; tabs get immutable snapshots."""
+
+    BINDINGS = [
+        *(Binding(str(i + 1), f"show_tab('{name}')", title, show=False) for i, (name, title, *_) in enumerate(TABS)),
+        Binding("left_square_bracket", "cycle_tab(-1)", "Prev tab", key_display="["),
+        Binding("right_square_bracket", "cycle_tab(1)", "Next tab", key_display="]"),
+    ]
+
+    def __init__(self, run_path: Path, tab: str = "overview") -> None:
+        super().__init__()
+        self.run_path = run_path
+        self.initial_tab = tab
+        self.snapshot: RunSnapshot | None = None
+        self._shown_version: dict[str, int] = {}
+        self._signal = ChangeSignal(run_path)
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="run-header"):
+            yield StatusBadge(id="badge")
+            yield Static("", id="run-title")
+        yield Tabs(*(Tab(f"{i + 1} {title}", id=f"tab-{name}") for i, (name, title, *_) in enumerate(TABS)), id="tab-bar")
+        yield ProgressBar(id="load-progress", show_eta=False)
+        yield ContentSwitcher(id="tab-content")
+        yield Static("", id="problems")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#run-title", Static).update(self.run_path.name)
+        self.query_one(Tabs).active = f"tab-{self.initial_tab}"
+        self._signal.start()
+        self.read_run()
+
+    def on_unmount(self) -> None:
+        self._signal.stop()
+
+    # -- reading, off the UI thread ---------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="reader")
+    def read_run(self) -> None:
+        worker = get_current_worker()
+        reader = RunReader(self.run_path)
+        total = reader.history_pending
+        snapshot = reader.refresh(max_bytes=LOAD_CHUNK)
+        while reader.history_pending and not worker.is_cancelled:
+            self.post_message(LoadProgressed(total - reader.history_pending, total))
+            snapshot = reader.refresh(max_bytes=LOAD_CHUNK)
+        self.post_message(LoadProgressed(total, total))
+        self.post_message(RunUpdated(snapshot))
+        posted_version, posted_state = snapshot.version, snapshot.liveness.state
+        while not worker.is_cancelled:
+            running = posted_state == fmt.STATE_RUNNING
+            self._signal.wait(LIVE_POLL_S if running else IDLE_POLL_S)
+            if worker.is_cancelled:
+                break
+            snapshot = reader.refresh()
+            if snapshot.version != posted_version or snapshot.liveness.state != posted_state:
+                posted_version, posted_state = snapshot.version, snapshot.liveness.state
+                self.post_message(RunUpdated(snapshot))
+
+    @on(LoadProgressed)
+    def _on_load_progress(self, message: LoadProgressed) -> None:
+        bar = self.query_one("#load-progress", ProgressBar)
+        done = message.done >= message.total
+        bar.display = not done and message.total > 0
+        if not done:
+            bar.update(total=message.total, progress=message.done)
+
+    @on(RunUpdated)
+    def _on_run_updated(self, message: RunUpdated) -> None:
+        self.snapshot = message.snapshot
+        self.query_one(StatusBadge).show(message.snapshot)
+        self.query_one("#run-title", Static).update(self._title(message.snapshot))
+        problems = self.query_one("#problems", Static)
+        problems.update(" · ".join(message.snapshot.problems))
+        problems.display = bool(message.snapshot.problems)
+        self._feed_visible_tab()
+
+    def _title(self, snapshot: RunSnapshot) -> str:
+        project = snapshot.meta.get("project")
+        return f"{project} / {snapshot.name}" if project else snapshot.name
+
+    # -- tabs ---------------------------------------------------------------------------------------
+    @on(Tabs.TabActivated)
+    async def _on_tab_activated(self, event: Tabs.TabActivated) -> None:
+        name = (event.tab.id or "tab-overview").removeprefix("tab-")
+        switcher = self.query_one(ContentSwitcher)
+        if not switcher.query(f"#pane-{name}"):
+            # Built on first visit: a tab nobody opens costs nothing.
+            await switcher.mount(load_tab(name)(id=f"pane-{name}"))
+        switcher.current = f"pane-{name}"
+        self._feed_visible_tab()
+        pane = self.current_tab
+        if pane is not None:
+            pane.focus_default()
+
+    @property
+    def current_tab(self) -> RunTab | None:
+        switcher = self.query_one(ContentSwitcher)
+        if switcher.current is None:
+            return None
+        widget = switcher.get_child_by_id(switcher.current)
+        return widget if isinstance(widget, RunTab) else None
+
+    def _feed_visible_tab(self) -> None:
+        pane = self.current_tab
+        if pane is None or self.snapshot is None:
+            return
+        key = pane.id or ""
+        if self._shown_version.get(key) == self.snapshot.version and self.snapshot.liveness.state != fmt.STATE_RUNNING:
+            return
+        self._shown_version[key] = self.snapshot.version
+        pane.show_snapshot(self.snapshot)
+
+    def action_show_tab(self, name: str) -> None:
+        self.query_one(Tabs).active = f"tab-{name}"
+
+    def action_cycle_tab(self, delta: int) -> None:
+        names = [name for name, *_ in TABS]
+        current = (self.query_one(Tabs).active or "tab-overview").removeprefix("tab-")
+        index = (names.index(current) + delta) % len(names) if current in names else 0
+        self.action_show_tab(names[index])
+
+    def now(self) -> float:
+        return time.time()

@@ -1,0 +1,102 @@
+"""Overview: who and what the run is, its status, its config and its summary."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from datetime import datetime
+
+from rich.table import Table
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Input, Label, Static
+
+from runview.store.reader import RunSnapshot
+from runview.tui.screens.base import RunTab
+from runview.tui.widgets.kv_table import KeyValueTable
+from runview.tui.widgets.status_badge import format_duration
+
+
+class OverviewTab(RunTab):
+    tab_name = "overview"
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="overview-scroll"):
+            yield Static("", id="facts")
+            yield Input(placeholder="filter config and summary (regex)", id="kv-filter")
+            with Horizontal(id="kv-tables"):
+                with Vertical(classes="kv-column"):
+                    yield Label("Config", classes="section-title")
+                    yield KeyValueTable(id="config-table")
+                with Vertical(classes="kv-column"):
+                    yield Label("Summary", classes="section-title")
+                    yield KeyValueTable(id="summary-table")
+
+    def focus_default(self) -> None:
+        self.query_one("#config-table").focus()
+
+    def show_snapshot(self, snapshot: RunSnapshot) -> None:
+        self.query_one("#facts", Static).update(facts_table(snapshot))
+        self.query_one("#config-table", KeyValueTable).set_data(snapshot.config)
+        self.query_one("#summary-table", KeyValueTable).set_data(snapshot.summary)
+
+    @on(Input.Changed, "#kv-filter")
+    def _filter(self, event: Input.Changed) -> None:
+        text = event.value.strip()
+        pattern: re.Pattern[str] | None = None
+        event.input.set_class(False, "-invalid")
+        if text:
+            try:
+                pattern = re.compile(text, re.IGNORECASE)
+            except re.error:
+                event.input.set_class(True, "-invalid")
+                return
+        for table in self.query(KeyValueTable):
+            table.set_filter(pattern)
+
+
+def facts_table(snapshot: RunSnapshot) -> Table:
+    """The run's identity and provenance as a two-column grid of Text (never markup)."""
+    meta, status = snapshot.meta, snapshot.status
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
+
+    def row(label: str, value: object) -> None:
+        if value not in (None, "", [], {}):
+            grid.add_row(Text(label), value if isinstance(value, Text) else Text(str(value)))
+
+    state = Text(snapshot.liveness.state, style=f"state-{snapshot.liveness.state}")
+    if snapshot.liveness.reason not in (snapshot.liveness.state, ""):
+        state.append(f" — {snapshot.liveness.reason}")
+    row("name", meta.get("name") or snapshot.path.name)
+    row("project", meta.get("project"))
+    row("notes", meta.get("notes"))
+    row("tags", ", ".join(str(t) for t in meta.get("tags") or []))
+    row("status", state)
+    row("runtime", format_duration(snapshot.runtime))
+    start = meta.get("start_time")
+    if isinstance(start, (int, float)):
+        row("started", datetime.fromtimestamp(start).strftime("%Y-%m-%d %H:%M:%S"))
+    row("host", meta.get("host"))
+    row("os", meta.get("os"))
+    row("python", f"{meta.get('python', '')} {meta.get('executable', '')}".strip())
+    argv = meta.get("argv")
+    if isinstance(argv, list):
+        row("command", shlex.join(str(a) for a in argv))
+    row("cwd", meta.get("cwd"))
+    git = meta.get("git")
+    if isinstance(git, dict):
+        commit = str(git.get("commit", ""))[:12]
+        extra = " (dirty)" if git.get("dirty") else ""
+        row("git", f"{commit} {git.get('branch', '')}{extra}".strip())
+        row("remote", git.get("remote"))
+    gpu = meta.get("gpu")
+    if isinstance(gpu, dict):
+        devices = gpu.get("devices") or []
+        row("gpu", ", ".join(f"{d.get('index')}: {d.get('name')}" for d in devices) or gpu.get("reason"))
+    row("history", f"{snapshot.history.rows} steps" if snapshot.history.rows else "no rows logged yet")
+    row("directory", str(snapshot.path))
+    return grid

@@ -1,0 +1,66 @@
+"""A badge with the run's state and runtime; ticks once a second only while the run is running."""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual.widgets import Static
+
+from runview.store import format as fmt
+from runview.store.reader import RunSnapshot
+
+_SYMBOLS = {
+    fmt.STATE_RUNNING: "●",
+    fmt.STATE_FINISHED: "✔",
+    fmt.STATE_FAILED: "✘",
+    fmt.STATE_CRASHED: "✘",
+}
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    seconds = int(seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h {minutes:02d}m"
+    if hours:
+        return f"{hours}h {minutes:02d}m {secs:02d}s"
+    return f"{minutes}m {secs:02d}s"
+
+
+class StatusBadge(Static):
+    """``● running 3m 02s``; the state is also a CSS class (-running, -failed ...)."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__("", **kwargs)  # type: ignore[arg-type]
+        self._snapshot: RunSnapshot | None = None
+        self._timer = None
+
+    def show(self, snapshot: RunSnapshot) -> None:
+        self._snapshot = snapshot
+        state = snapshot.liveness.state
+        for name in (fmt.STATE_RUNNING, fmt.STATE_FINISHED, fmt.STATE_FAILED, fmt.STATE_CRASHED, "unknown"):
+            self.set_class(state == name, f"-{name}")
+        running = state == fmt.STATE_RUNNING
+        if running and self._timer is None:
+            self._timer = self.set_interval(1.0, self._tick)
+        elif not running and self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        self._tick()
+
+    def _tick(self) -> None:
+        snapshot = self._snapshot
+        if snapshot is None:
+            return
+        state = snapshot.liveness.state
+        runtime = snapshot.runtime
+        if state == fmt.STATE_RUNNING and runtime is not None:
+            runtime += time.time() - snapshot.taken_at
+        label = Text(f" {_SYMBOLS.get(state, '?')} {state} ")
+        label.append(f" {format_duration(runtime)} ")
+        self.update(label)
