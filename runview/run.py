@@ -16,10 +16,12 @@ from typing import Any
 
 from runview._docs import Config, Summary
 from runview.store import format as fmt
-from runview.store.encode import encode_row, flatten_into, to_json_value
+from runview.store.encode import FAST_ERRORS, dumps_line, encode_row, flatten_into, to_json_value
 from runview.store.writer import RunWriter, process_identity
 
 SUMMARY_KINDS = ("min", "max", "mean", "last", "none")
+STEP, TIME = fmt.STEP_KEY, fmt.TIME_KEY
+_now = time.time
 
 
 def _version() -> str:
@@ -84,6 +86,7 @@ class Run:
         self._unwatch: list[Any] = []
 
         self._writer = RunWriter(self.dir, heartbeat_interval=heartbeat_interval)
+        self._append_history = self._writer.history.writer()
         self._writer.set_summary_source(self._summary_snapshot)
         self.meta: dict[str, Any] = self._initial_meta()
         self._writer.write_document(fmt.META_FILE, self.meta)
@@ -181,17 +184,27 @@ class Run:
                     "(steps must not decrease)",
                 )
                 return
-            line, flat = encode_row(
-                {fmt.STEP_KEY: step, fmt.TIME_KEY: time.time()}, data, self._unsupported
-            )
-            self._writer.history.append(line)
+            # The fast path of encode_row, inlined: this is the training thread's hot loop.
+            row = {STEP: step, TIME: _now()}
+            row.update(data)
+            try:
+                line = dumps_line(row)
+                plain = b"null" not in line and b"[" not in line and line.find(b"{", 1) < 0
+            except FAST_ERRORS:
+                plain = False
+            if plain:
+                self._last.update(data)
+            else:
+                line, flat = encode_row({STEP: step, TIME: row[TIME]}, data, self._unsupported)
+                self._last.update(flat if flat is not None else data)
+            self._append_history(line)
             self._last_step = step
             self._next_step = step + 1 if commit else step
-            values = data if flat is None else flat
-            self._last.update(values)
             if self._definitions:
-                self._aggregate(values)
+                self._aggregate(row if plain else self._last)
             self._version += 1
+        except (OSError, ValueError) as exc:  # disk full, run directory gone, closed stream
+            self._writer.history.failed(exc)
         except Exception as exc:  # the logger never raises into training
             self._warn_once("log", f"log() failed and the row was dropped: {exc!r}")
 

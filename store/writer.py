@@ -32,7 +32,6 @@ class RunWriter:
         self._status: dict[str, Any] = {}
         self._summary_source: Callable[[], tuple[int, dict[str, Any]]] | None = None
         self._summary_version = -1
-        self._flush_listeners: list[Callable[[list[bytes]], None]] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         try:
@@ -89,10 +88,6 @@ class RunWriter:
         self.write_document(fmt.STATUS_FILE, status)
 
     # -- background flushing ------------------------------------------------------------------
-    def add_flush_listener(self, listener: Callable[[list[bytes]], None]) -> None:
-        """Call ``listener`` on the flusher thread with each batch of history lines written."""
-        self._flush_listeners.append(listener)
-
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="runview-writer", daemon=True)
         self._thread.start()
@@ -107,13 +102,7 @@ class RunWriter:
                 self.heartbeat()
 
     def flush(self) -> None:
-        written = self.history.flush()
-        if written:
-            for listener in self._flush_listeners:
-                try:
-                    listener(written)
-                except Exception as exc:  # an accelerator must never stop the history itself
-                    self.warn_io(self.dir / fmt.COLUMNS_DIR, OSError(repr(exc)))
+        self.history.flush()
         self.system.flush()
 
     def heartbeat(self) -> None:
@@ -138,7 +127,6 @@ class RunWriter:
         self._stop.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
-        self.flush()
         self.history.close()
         self.system.close()
         self.flush_summary()
