@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from runview import _lifecycle
-from runview.run import Run
+from runview._run import Run
 
 __all__ = ["Run", "init", "log", "finish", "define_metric", "watch", "run"]
 

@@ -37,6 +37,7 @@ class ChangeSignal:
         self.path = path
         self.event = threading.Event()
         self.mode = "polling"
+        self.stopped = False
         self._observer = None
 
     def start(self) -> str:
@@ -44,18 +45,29 @@ class ChangeSignal:
         if is_remote_filesystem(self.path) or os.environ.get("RUNVIEW_POLL"):
             return self.mode
         try:
-            from watchdog.events import FileSystemEventHandler
+            from watchdog.events import (
+                DirCreatedEvent,
+                FileClosedEvent,
+                FileCreatedEvent,
+                FileDeletedEvent,
+                FileModifiedEvent,
+                FileMovedEvent,
+                FileSystemEventHandler,
+            )
             from watchdog.observers import Observer
 
             signal = self.event
+            # Only changes: the reader's own opens and reads must not wake the reader again.
+            wanted = (FileModifiedEvent, FileCreatedEvent, FileMovedEvent, FileDeletedEvent, FileClosedEvent, DirCreatedEvent)
 
             class _Handler(FileSystemEventHandler):
                 def on_any_event(self, event: object) -> None:
-                    signal.set()
+                    if isinstance(event, wanted):
+                        signal.set()
 
             observer = Observer()
             observer.daemon = True
-            observer.schedule(_Handler(), str(self.path), recursive=False)
+            observer.schedule(_Handler(), str(self.path), recursive=False, event_filter=list(wanted))
             observer.start()
             self._observer = observer
             self.mode = "events"
@@ -66,10 +78,14 @@ class ChangeSignal:
     def wait(self, timeout: float) -> bool:
         """Wait until a change or ``timeout``; True when a change arrived."""
         fired = self.event.wait(timeout)
-        self.event.clear()
+        if not self.stopped:
+            self.event.clear()
         return fired
 
     def stop(self) -> None:
+        """Stop watching and wake any waiter at once (so a closing viewer never waits a poll)."""
+        self.stopped = True
+        self.event.set()
         observer, self._observer = self._observer, None
         if observer is not None:
             try:

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from runview.run import new_run_id
+from runview._run import new_run_id
 
 
 def start_training(root: Path, steps: int, pace: float) -> tuple[subprocess.Popen[bytes], Path | None]:

@@ -48,7 +48,6 @@ class RunPage(Screen[None]):
             yield StatusBadge(id="badge")
             yield Static("", id="run-title")
         yield Tabs(*(Tab(f"{i + 1} {title}", id=f"tab-{name}") for i, (name, title, *_) in enumerate(TABS)), id="tab-bar")
-        yield ProgressBar(id="load-progress", show_eta=False)
         yield ContentSwitcher(id="tab-content")
         yield Static("", id="problems")
         yield Footer()
@@ -78,7 +77,7 @@ class RunPage(Screen[None]):
         while not worker.is_cancelled:
             running = posted_state == fmt.STATE_RUNNING
             self._signal.wait(LIVE_POLL_S if running else IDLE_POLL_S)
-            if worker.is_cancelled:
+            if worker.is_cancelled or self._signal.stopped:
                 break
             snapshot = reader.refresh()
             if snapshot.version != posted_version or snapshot.liveness.state != posted_state:
@@ -87,11 +86,17 @@ class RunPage(Screen[None]):
 
     @on(LoadProgressed)
     def _on_load_progress(self, message: LoadProgressed) -> None:
-        bar = self.query_one("#load-progress", ProgressBar)
-        done = message.done >= message.total
-        bar.display = not done and message.total > 0
-        if not done:
-            bar.update(total=message.total, progress=message.done)
+        # Mounted only while a large history loads: an idle ProgressBar would keep animating.
+        bars = self.query("#load-progress")
+        if message.done >= message.total:
+            bars.remove()
+            return
+        if bars:
+            bar = bars.first(ProgressBar)
+        else:
+            bar = ProgressBar(total=message.total, show_eta=False, id="load-progress")
+            self.mount(bar, after="#tab-bar")
+        bar.update(total=message.total, progress=message.done)
 
     @on(RunUpdated)
     def _on_run_updated(self, message: RunUpdated) -> None:

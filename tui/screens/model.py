@@ -1,19 +1,217 @@
-"""Model tab (being built)."""
+"""Model tab: the model's totals and its layers as a searchable, collapsible tree."""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.widgets import Static
+import re
+from typing import Any
 
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Input, Static, Tree
+
+from runview.store import format as fmt
 from runview.store.reader import RunSnapshot
 from runview.tui.screens.base import RunTab
+from runview.tui.widgets.layer_tree import Layer, LayerTree, ModelLayers, human_count, parse_model
+
+MISSING = (
+    "no model summary in this run — call run.watch(model) before the first forward pass "
+    "(PyTorch), or run.log_model_summary(rows) for any framework"
+)
+
+
+def _count(n: int) -> Text:
+    """``11.7M (11,689,512)``: human units for reading, the exact number for checking."""
+    text = Text(human_count(n), style="bold")
+    if abs(n) >= 1000:
+        text.append(f" ({n:,})")
+    return text
+
+
+def totals_text(model: ModelLayers, width: int) -> Text:
+    """The model's parameter totals and layer count, wrapped between items to fit ``width``."""
+    frozen = model.total_params - model.trainable_params
+    parts = [
+        Text.assemble("params ", _count(model.total_params)),
+        Text.assemble("trainable ", _count(model.trainable_params)),
+        Text.assemble("non-trainable ", _count(frozen)),
+        Text.assemble(Text(f"{model.layer_count:,}", style="bold"), " layers"),
+    ]
+    if model.source:
+        parts.append(Text(f"from {model.source}"))
+    text = parts[0]
+    line = text.cell_len
+    for part in parts[1:]:
+        if width > 0 and line + 3 + part.cell_len > width:
+            text = Text.assemble(text, "\n", part)
+            line = part.cell_len
+        else:
+            text = Text.assemble(text, " · ", part)
+            line += 3 + part.cell_len
+    return text
+
+
+def detail_text(layer: Layer) -> Text:
+    """Everything about the layer under the cursor, on one line."""
+    text = Text(layer.name or "(model)", style="bold", no_wrap=True, overflow="ellipsis")
+    if layer.type:
+        text.append(f"  {layer.type}")
+    if layer.shape:
+        text.append(f"  out {layer.shape}")
+    text.append(f"  own {layer.params:,}")
+    if layer.trainable != layer.params:
+        text.append(f" ({layer.trainable:,} trainable)")
+    if layer.children:
+        text.append(f"  subtree {layer.subtree_params:,}")
+        if layer.subtree_trainable != layer.subtree_params:
+            text.append(f" ({layer.subtree_trainable:,} trainable)")
+        text.append(f"  {len(layer.children):,} children")
+    return text
+
+
+def compile_search(text: str) -> tuple[re.Pattern[str] | None, bool]:
+    """The search box's pattern (case-insensitive regex) and whether it was valid.
+
+    Text that is not a valid regex is searched for literally, so typing ``conv(`` still finds
+    something while the box says the regex is invalid.
+    """
+    if not text:
+        return None, True
+    try:
+        return re.compile(text, re.IGNORECASE), True
+    except re.error:
+        return re.compile(re.escape(text), re.IGNORECASE), False
 
 
 class ModelTab(RunTab):
     tab_name = "model"
 
+    HELP_KEYS = [
+        ("/", "search layers by name or type (case-insensitive regex); enter or ↓ back to the tree"),
+        ("esc", "clear the search"),
+        ("↑ ↓ / j k", "move; g / G first / last, pgup / pgdn a page"),
+        ("→ / l", "expand the layer, or step into it"),
+        ("← / h", "collapse the layer, or step out to its parent"),
+        ("enter / space", "expand or collapse the layer"),
+        ("shift+↑ / shift+↓", "previous / next sibling"),
+        ("e / E", "expand all / collapse all"),
+    ]
+    BINDINGS = [
+        Binding("slash", "search", "Search", key_display="/"),
+        Binding("escape", "clear_search", "Clear search", show=False),
+        Binding("down", "focus_tree", show=False),
+    ]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._document: dict[str, Any] | None = None
+        self._fingerprint: int | None = None
+        self._model: ModelLayers | None = None
+
     def compose(self) -> ComposeResult:
-        yield Static("Model: not built yet.", classes="empty-tab")
+        yield Static("", id="model-empty", classes="empty-tab")
+        with Vertical(id="model-body"):
+            yield Static("", id="model-totals")
+            with Horizontal(id="model-search-bar"):
+                yield Input(placeholder="/ search layers by name or type (regex)", id="model-search")
+                yield Static("", id="model-matches")
+            yield Static("", id="model-columns")
+            yield LayerTree(id="layer-tree")
+            yield Static("", id="model-detail")
+
+    def on_mount(self) -> None:
+        self.query_one("#model-body").display = False
+
+    def focus_default(self) -> None:
+        self.query_one(LayerTree).focus()
 
     def show_snapshot(self, snapshot: RunSnapshot) -> None:
-        pass
+        document = snapshot.model
+        if document is not None and document is self._document:
+            return  # the reader re-parses model.json only when the file changed
+        self._document = document
+        if document is None:
+            waiting = snapshot.liveness.state == fmt.STATE_RUNNING
+            self._show_missing(MISSING + ("; this tab updates when it appears" if waiting else ""))
+            return
+        fingerprint = hash(repr(document))
+        if fingerprint == self._fingerprint:
+            return  # rewritten with the same content: keep the tree, its cursor and open branches
+        self._fingerprint = fingerprint
+        model = parse_model(document)
+        if model.layer_count == 0 and not model.total_params:
+            self._show_missing("model.json has no layers — " + MISSING.split(" — ", 1)[1])
+            return
+        self.query_one("#model-empty").display = False
+        self.query_one("#model-body").display = True
+        self._model = model
+        self._show_totals()
+        self.query_one(LayerTree).set_model(model)
+        self._show_matches()
+        self._highlighted()
+
+    def on_resize(self) -> None:
+        self._show_totals()
+
+    def _show_totals(self) -> None:
+        if self._model is not None:
+            totals = self.query_one("#model-totals", Static)
+            totals.update(totals_text(self._model, totals.content_region.width or self.size.width - 2))
+
+    def _show_missing(self, message: str) -> None:
+        self._fingerprint = None
+        self.query_one("#model-empty", Static).update(Text(message))
+        self.query_one("#model-empty").display = True
+        self.query_one("#model-body").display = False
+
+    # -- search ----------------------------------------------------------------------------------
+    def action_search(self) -> None:
+        if self.query_one("#model-body").display:
+            self.query_one("#model-search", Input).focus()
+
+    def action_clear_search(self) -> None:
+        search = self.query_one("#model-search", Input)
+        if search.value:
+            search.value = ""  # Input.Changed clears the filter
+        self.query_one(LayerTree).focus()
+
+    def action_focus_tree(self) -> None:
+        self.query_one(LayerTree).focus()
+
+    @on(Input.Changed, "#model-search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        pattern, valid = compile_search(event.value.strip())
+        event.input.set_class(not valid, "-invalid")
+        self.query_one(LayerTree).set_filter(pattern)
+        self._show_matches(valid)
+        self._highlighted()
+
+    @on(Input.Submitted, "#model-search")
+    def _search_submitted(self) -> None:
+        self.query_one(LayerTree).focus()
+
+    def _show_matches(self, valid: bool = True) -> None:
+        tree = self.query_one(LayerTree)
+        label = self.query_one("#model-matches", Static)
+        if tree.pattern is None or tree.model is None:
+            label.update("")
+            return
+        text = Text()
+        if not valid:
+            text.append("invalid regex, matching as text · ", style="bold")
+        found = len(tree.matches)
+        text.append(f"{found:,} of {tree.model.layer_count:,} match" if found else "no layer matches")
+        label.update(text)
+
+    # -- tree ------------------------------------------------------------------------------------
+    @on(LayerTree.ColumnsChanged)
+    def _columns_changed(self, event: LayerTree.ColumnsChanged) -> None:
+        self.query_one("#model-columns", Static).update(event.header)
+
+    @on(Tree.NodeHighlighted, "#layer-tree")
+    def _highlighted(self) -> None:
+        layer = self.query_one(LayerTree).layer_at_cursor()
+        self.query_one("#model-detail", Static).update(detail_text(layer) if layer else "")

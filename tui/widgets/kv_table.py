@@ -43,7 +43,7 @@ class KeyValueTable(DataTable[Text]):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
-        self._data: dict[str, Any] = {}
+        self._values: dict[str, Any] = {}
         self._pattern: re.Pattern[str] | None = None
         self._shown: tuple[tuple[str, str], ...] = ()
 
@@ -52,7 +52,7 @@ class KeyValueTable(DataTable[Text]):
         self.add_column("value", key="value")
 
     def set_data(self, data: Mapping[str, Any]) -> None:
-        self._data = flatten(data)
+        self._values = flatten(data)
         self._rebuild()
 
     def set_filter(self, pattern: re.Pattern[str] | None) -> None:
@@ -66,7 +66,7 @@ class KeyValueTable(DataTable[Text]):
     def _rebuild(self) -> None:
         rows = tuple(
             (key, format_value(value))
-            for key, value in sorted(self._data.items())
+            for key, value in sorted(self._values.items())
             if self._pattern is None or self._pattern.search(key)
         )
         if rows == self._shown:

@@ -1,0 +1,44 @@
+"""Shared fixtures: real run directories made by the real logger, and real subprocesses."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def run_root(tmp_path: Path) -> Path:
+    root = tmp_path / "runs"
+    root.mkdir()
+    return root
+
+
+def write_script(path: Path, body: str) -> Path:
+    path.write_text(textwrap.dedent(body))
+    return path
+
+
+def run_script(path: Path, *args: str, timeout: float = 60, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    """Run a training script with this interpreter, as a user would."""
+    env = dict(os.environ)
+    env.pop("RUNVIEW_DIR", None)
+    return subprocess.run(
+        [sys.executable, str(path), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def only_run_dir(root: Path) -> Path:
+    """The one run directory under ``root`` (project/<time>-<id>)."""
+    found = [p for p in root.glob("*/*") if (p / "runview.json").exists()]
+    assert len(found) == 1, found
+    return found[0]

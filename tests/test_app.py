@@ -1,0 +1,132 @@
+"""The viewer shell and Overview, driven by Pilot on real run directories."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import runview
+from runview.tui.app import RunviewApp
+from runview.tui.run_page import RunPage
+from runview.tui.widgets.kv_table import KeyValueTable
+
+
+def make_run(run_root: Path, finish: bool = True) -> runview.Run:
+    run = runview.init(
+        project="mnist", name="baseline", notes="first try", tags=["cnn", "[bold]x"],
+        config={"lr": 1e-3, "model": {"depth": 4}, "optimizer": "adam"},
+        dir=run_root, console=False, system_interval=None,
+    )
+    for step in range(10):
+        run.log({"train/loss": 1 / (step + 1), "val/acc": step / 10})
+    if finish:
+        run.finish()
+    return run
+
+
+async def wait_for(pilot, predicate, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        await pilot.pause(0.05)
+    assert predicate(), "condition not met in time"
+
+
+def page(app: RunviewApp) -> RunPage:
+    assert isinstance(app.screen, RunPage)
+    return app.screen
+
+
+async def test_overview_shows_identity_status_config_and_summary(run_root: Path) -> None:
+    run = make_run(run_root)
+    app = RunviewApp(run.dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: page(app).snapshot is not None)
+        await pilot.pause(0.1)
+        facts = str(app.screen.query_one("#facts").render())
+        config = app.screen.query_one("#config-table", KeyValueTable)
+        summary = app.screen.query_one("#summary-table", KeyValueTable)
+        assert config.shown_keys == ["lr", "model/depth", "optimizer"]
+        assert summary.shown_keys == ["train/loss", "val/acc"]
+        badge = app.screen.query_one("#badge")
+        assert badge.has_class("-finished")
+        assert "finished" in str(badge.render())
+        assert "mnist / baseline" in str(app.screen.query_one("#run-title").render())
+        del facts
+
+
+async def test_config_filter_regex_and_invalid_pattern(run_root: Path) -> None:
+    run = make_run(run_root)
+    app = RunviewApp(run.dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: page(app).snapshot is not None)
+        app.screen.query_one("#kv-filter").focus()
+        await pilot.press(*"^model|loss")
+        config = app.screen.query_one("#config-table", KeyValueTable)
+        summary = app.screen.query_one("#summary-table", KeyValueTable)
+        assert config.shown_keys == ["model/depth"] and summary.shown_keys == ["train/loss"]
+        await pilot.press("(")  # "^model|loss(" is not a regex: marked, nothing crashes
+        assert app.screen.query_one("#kv-filter").has_class("-invalid")
+        assert config.shown_keys == ["model/depth"]
+
+
+async def test_number_keys_brackets_help_and_quit(run_root: Path) -> None:
+    run = make_run(run_root)
+    app = RunviewApp(run.dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: page(app).snapshot is not None)
+        for key, name in (("2", "charts"), ("3", "system"), ("4", "model"), ("5", "logs"), ("6", "files"), ("7", "artifacts"), ("1", "overview")):
+            await pilot.press(key)
+            await pilot.pause(0.05)
+            assert page(app).current_tab is not None and page(app).current_tab.tab_name == name
+        await pilot.press("right_square_bracket")
+        await pilot.pause(0.05)
+        assert page(app).current_tab.tab_name == "charts"
+        await pilot.press("left_square_bracket", "left_square_bracket")
+        await pilot.pause(0.05)
+        assert page(app).current_tab.tab_name == "artifacts"
+        await pilot.press("question_mark")
+        await pilot.pause(0.05)
+        assert type(app.screen).__name__ == "HelpScreen"
+        await pilot.press("escape")
+        assert isinstance(app.screen, RunPage)
+        await pilot.press("q")
+    assert app.return_code == 0
+
+
+async def test_opens_on_the_requested_tab(run_root: Path) -> None:
+    run = make_run(run_root)
+    app = RunviewApp(run.dir, tab="logs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.2)
+        assert page(app).current_tab.tab_name == "logs"
+
+
+async def test_live_run_updates_while_open(run_root: Path) -> None:
+    run = make_run(run_root, finish=False)
+    app = RunviewApp(run.dir)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: page(app).snapshot is not None)
+            assert page(app).snapshot.liveness.state == "running"
+            assert app.screen.query_one("#badge").has_class("-running")
+            run.log({"train/new_metric": 42.0})
+            summary = app.screen.query_one("#summary-table", KeyValueTable)
+            await wait_for(pilot, lambda: "train/new_metric" in summary.shown_keys, timeout=3)
+            run.finish()
+            await wait_for(pilot, lambda: app.screen.query_one("#badge").has_class("-finished"), timeout=3)
+    finally:
+        run.finish()
+
+
+async def test_problems_line_says_what_was_skipped(run_root: Path) -> None:
+    run = make_run(run_root)
+    with open(run.dir / "history.jsonl", "ab") as fh:
+        fh.write(b"\x1b]0;pwned\x07 not json\n")
+    app = RunviewApp(run.dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: page(app).snapshot is not None)
+        await pilot.pause(0.05)
+        problems = app.screen.query_one("#problems")
+        assert problems.display and "skipped 1 corrupt line" in str(problems.render())

@@ -1,0 +1,113 @@
+"""Real training processes: finished, failed with an exit code, killed by signals, crashed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from runview.store.reader import RunReader
+from tests.conftest import only_run_dir, run_script, write_script
+
+TRAIN = """
+import sys, time, runview
+run = runview.init(project="life", dir=sys.argv[1], system_interval=None, heartbeat_interval=0.5)
+for step in range(5):
+    run.log({{"loss": 1.0 / (step + 1)}})
+print("trained", flush=True)
+{ending}
+"""
+
+
+def status_of(root: Path) -> dict:
+    return json.loads((only_run_dir(root) / "status.json").read_text())
+
+
+def test_clean_exit_is_finished(tmp_path: Path, run_root: Path) -> None:
+    script = write_script(tmp_path / "train.py", TRAIN.format(ending="run.finish()"))
+    result = run_script(script, str(run_root))
+    assert result.returncode == 0, result.stderr
+    assert RunReader(only_run_dir(run_root)).refresh().liveness.state == "finished"
+
+
+def test_exit_without_finish_is_finished(tmp_path: Path, run_root: Path) -> None:
+    script = write_script(tmp_path / "train.py", TRAIN.format(ending=""))
+    assert run_script(script, str(run_root)).returncode == 0
+    assert status_of(run_root)["state"] == "finished"
+
+
+def test_uncaught_exception_is_failed_with_traceback(tmp_path: Path, run_root: Path) -> None:
+    script = write_script(tmp_path / "train.py", TRAIN.format(ending="raise ValueError('diverged')"))
+    result = run_script(script, str(run_root))
+    assert result.returncode == 1 and "ValueError: diverged" in result.stderr
+    status = status_of(run_root)
+    assert status["state"] == "failed" and status["exit_code"] == 1
+    assert "diverged" in status["error"]["traceback"]
+    liveness = RunReader(only_run_dir(run_root)).refresh().liveness
+    assert liveness.state == "failed" and "ValueError: diverged" in liveness.reason
+
+
+def test_nonzero_exit_is_failed_with_its_code(tmp_path: Path, run_root: Path) -> None:
+    script = write_script(tmp_path / "train.py", TRAIN.format(ending="sys.exit(3)"))
+    assert run_script(script, str(run_root)).returncode == 3
+    status = status_of(run_root)
+    assert status["state"] == "failed" and status["exit_code"] == 3
+
+
+def _start_and_wait(tmp_path: Path, run_root: Path, ending: str) -> subprocess.Popen[str]:
+    script = write_script(tmp_path / "train.py", TRAIN.format(ending=ending))
+    proc = subprocess.Popen([sys.executable, str(script), str(run_root)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "trained"
+    return proc
+
+
+def test_sigterm_is_failed_with_the_signal_named(tmp_path: Path, run_root: Path) -> None:
+    proc = _start_and_wait(tmp_path, run_root, "time.sleep(60)")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=20) == -signal.SIGTERM  # still dies of the signal
+    status = status_of(run_root)
+    assert status["state"] == "failed" and status["error"]["signal"] == "SIGTERM"
+    assert "SIGTERM" in RunReader(only_run_dir(run_root)).refresh().liveness.reason
+
+
+def test_ctrl_c_is_failed(tmp_path: Path, run_root: Path) -> None:
+    proc = _start_and_wait(tmp_path, run_root, "time.sleep(60)")
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=20)
+    status = status_of(run_root)
+    assert status["state"] == "failed" and status["error"]["signal"] == "SIGINT"
+
+
+def test_sigkill_is_crashed_at_once(tmp_path: Path, run_root: Path) -> None:
+    proc = _start_and_wait(tmp_path, run_root, "time.sleep(60)")
+    run_dir = only_run_dir(run_root)
+    assert RunReader(run_dir).refresh().liveness.state == "running"
+    time.sleep(0.5)  # the logger promises rows on disk within 0.25 s
+    proc.kill()
+    proc.wait(timeout=10)
+    liveness = RunReader(run_dir).refresh().liveness
+    assert liveness.state == "crashed" and "gone" in liveness.reason
+    # Nothing logged more than 0.25 s before the kill was lost.
+    assert RunReader(run_dir).refresh().history.rows == 5
+
+
+def test_stale_heartbeat_without_a_provable_process_is_crashed(tmp_path: Path, run_root: Path) -> None:
+    proc = _start_and_wait(tmp_path, run_root, "time.sleep(60)")
+    proc.kill()
+    proc.wait(timeout=10)
+    run_dir = only_run_dir(run_root)
+    status = json.loads((run_dir / "status.json").read_text())
+    # As seen from another machine: the pid proves nothing there, only the heartbeat's age does.
+    status["hostname"] = "another-host"
+    (run_dir / "status.json").write_text(json.dumps(status))
+    from runview.store.liveness import judge
+
+    assert judge(status, time.time()).state == "running"
+    stale = judge(status, status["heartbeat"] + 60)
+    assert stale.state == "crashed" and "no heartbeat" in stale.reason

@@ -1,0 +1,190 @@
+"""The logger API against the files it writes (real run directories in a temp dir)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import runview
+from runview.store.reader import RunReader
+
+
+def history(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
+
+
+def start(run_root: Path, **kwargs) -> runview.Run:
+    return runview.init(project="mnist", dir=run_root, console=False, system_interval=None, **kwargs)
+
+
+def test_init_writes_the_documented_layout(run_root: Path) -> None:
+    run = start(run_root, name="baseline", notes="first try", tags=["cnn"], config={"lr": 1e-3, "model": {"depth": 4}})
+    run.finish()
+    assert run.dir.parent == (run_root / "mnist").absolute()
+    stamp, run_id = run.dir.name.rsplit("-", 1)
+    assert run_id == run.id and len(stamp) == len("20260101-000000")
+    assert json.loads((run.dir / "runview.json").read_text()) == {"format": "runview", "version": 1}
+    meta = json.loads((run.dir / "meta.json").read_text())
+    assert (meta["name"], meta["notes"], meta["tags"], meta["project"]) == ("baseline", "first try", ["cnn"], "mnist")
+    for key in ("host", "os", "python", "executable", "argv", "cwd", "pid", "start_time"):
+        assert key in meta, key
+    assert json.loads((run.dir / "config.json").read_text()) == {"lr": 1e-3, "model": {"depth": 4}}
+    assert json.loads((run.dir / "status.json").read_text())["state"] == "finished"
+
+
+def test_runview_dir_environment_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RUNVIEW_DIR", str(tmp_path / "elsewhere"))
+    run = runview.init(project="p", console=False, system_interval=None)
+    run.finish()
+    assert run.dir.is_relative_to(tmp_path / "elsewhere")
+
+
+def test_config_updates_are_saved(run_root: Path) -> None:
+    run = start(run_root, config={"lr": 1e-3})
+    run.config.update({"batch": 64})
+    run.config["seed"] = 1
+    run.config.optimizer = "adam"
+    assert run.config.lr == 1e-3
+    assert json.loads((run.dir / "config.json").read_text()) == {"lr": 1e-3, "batch": 64, "seed": 1, "optimizer": "adam"}
+    run.finish()
+
+
+def test_steps_auto_increment_explicit_steps_and_merging(run_root: Path) -> None:
+    run = start(run_root)
+    run.log({"train/loss": 0.31, "train/acc": 0.91})
+    run.log({"train/loss": 0.30})
+    run.log({"val/acc": 0.9}, step=100)
+    run.log({"val/loss": 0.2}, step=100)  # same step: merges
+    run.log({"train/loss": 0.1})  # continues after the explicit step
+    run.finish()
+    rows = history(run.dir)
+    assert [r["_step"] for r in rows] == [0, 1, 100, 100, 101]
+    snapshot = RunReader(run.dir).refresh()
+    assert snapshot.history.rows == 4  # the two rows at step 100 are one row
+    steps, values = snapshot.history.series["train/loss"]
+    assert list(steps) == [0, 1, 101] and list(values) == [0.31, 0.30, 0.1]
+
+
+def test_lower_step_is_dropped_with_one_warning(run_root: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    run = start(run_root)
+    run.log({"a": 1}, step=10)
+    run.log({"a": 2}, step=5)
+    run.log({"a": 3}, step=5)
+    run.finish()
+    assert [r["_step"] for r in history(run.dir)] == [10]
+    err = capfd.readouterr().err
+    assert err.count("step 5 is lower than the last logged step 10") == 1
+
+
+def test_commit_false_keeps_the_step(run_root: Path) -> None:
+    run = start(run_root)
+    run.log({"a": 1}, commit=False)
+    run.log({"b": 2})
+    run.log({"c": 3})
+    run.finish()
+    assert [r["_step"] for r in history(run.dir)] == [0, 0, 1]
+
+
+def test_values_numpy_torch_nested_nonfinite_and_unsupported(run_root: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    torch = pytest.importorskip("torch")
+    run = start(run_root)
+    run.log(
+        {
+            "f32": np.float32(1.5),
+            "i64": np.int64(7),
+            "t0d": torch.tensor(2.5),
+            "flag": True,
+            "text": "hello",
+            "nested": {"a": 1, "b": {"c": 2.0}},
+            "nan": float("nan"),
+            "inf": math.inf,
+            "ninf": np.float64("-inf"),
+            "bad": object(),
+        }
+    )
+    run.log({"bad": object()})
+    run.finish()
+    line = (run.dir / "history.jsonl").read_text()
+    assert '"nan":{"$float":"nan"}' in line and '"ninf":{"$float":"-inf"}' in line
+    row = history(run.dir)[0]
+    assert row["f32"] == 1.5 and row["i64"] == 7 and row["t0d"] == 2.5 and row["flag"] is True
+    assert row["nested/a"] == 1 and row["nested/b/c"] == 2.0 and "bad" not in row
+    snapshot = RunReader(run.dir).refresh()
+    assert math.isnan(snapshot.summary["nan"]) and snapshot.summary["inf"] == math.inf
+    assert capfd.readouterr().err.count("cannot log 'bad'") == 1
+
+
+def test_summary_last_value_explicit_and_defined(run_root: Path) -> None:
+    run = start(run_root)
+    run.define_metric("val/acc", summary="max")
+    run.define_metric("val/loss", summary="min")
+    for acc, loss in ((0.5, 1.0), (0.9, 0.2), (0.7, 0.4)):
+        run.log({"val/acc": acc, "val/loss": loss, "train/loss": loss})
+    run.summary["best/acc"] = 0.97
+    assert run.summary["val/acc"] == 0.9
+    run.finish()
+    summary = json.loads((run.dir / "summary.json").read_text())
+    assert summary == {"val/acc": 0.9, "val/loss": 0.2, "train/loss": 0.4, "best/acc": 0.97}
+    assert RunReader(run.dir).refresh().summary["val/acc"] == 0.9
+
+
+def test_module_level_api_and_context_manager(run_root: Path) -> None:
+    with runview.init(project="p", dir=run_root, console=False, system_interval=None) as run:
+        runview.log({"x": 1})
+        assert runview.run is run
+    assert runview.run is None
+    assert json.loads((run.dir / "status.json").read_text())["state"] == "finished"
+
+    with pytest.raises(ZeroDivisionError):
+        with runview.init(project="p", dir=run_root, console=False, system_interval=None) as failing:
+            1 / 0
+    status = json.loads((failing.dir / "status.json").read_text())
+    assert status["state"] == "failed" and status["exit_code"] == 1
+    assert status["error"]["type"] == "ZeroDivisionError" and "1 / 0" in status["error"]["traceback"]
+
+
+def test_lines_reach_disk_within_a_quarter_second(run_root: Path) -> None:
+    import time
+
+    run = start(run_root)
+    run.log({"x": 1.0})
+    deadline = time.monotonic() + 0.25
+    while time.monotonic() < deadline and b'"x"' not in (run.dir / "history.jsonl").read_bytes():
+        time.sleep(0.01)
+    assert b'"x":1.0' in (run.dir / "history.jsonl").read_bytes()
+    run.finish()
+
+
+def test_disk_full_never_raises_and_is_counted(run_root: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    run = start(run_root)
+    run.log({"before": 1})
+    # A real ENOSPC: point the history stream at /dev/full, as a full disk would behave.
+    stream = run._writer.history
+    stream.flush()
+    stream._file = open("/dev/full", "ab", buffering=64 * 1024)  # noqa: SIM115
+    run._append_history = stream.writer()
+    for i in range(20_000):  # well past the buffer: writes fail
+        run.log({"x": float(i), "pad": "y" * 50})
+    run.finish()
+    status = json.loads((run.dir / "status.json").read_text())
+    assert status["state"] == "finished"
+    assert status["incomplete"] is True and status["dropped_records"] > 0
+    assert capfd.readouterr().err.count("cannot write") == 1
+    assert "dropped" in " ".join(RunReader(run.dir).refresh().problems)
+
+
+def test_run_directory_deleted_mid_run_never_raises(run_root: Path) -> None:
+    import shutil
+
+    run = start(run_root)
+    run.log({"x": 1})
+    shutil.rmtree(run.dir)
+    for i in range(1000):
+        run.log({"x": i})
+    run.config["late"] = 1
+    run.summary["s"] = 2
+    run.finish()  # nothing raised

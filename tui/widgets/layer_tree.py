@@ -1,0 +1,541 @@
+"""A model's layers as a tree with aligned columns, built lazily so thousands of layers stay fast."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from rich.style import Style
+from rich.text import Text
+from textual import on
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+
+GUIDE_DEPTH = 2
+GAP = "  "
+EXPAND_ALL_LIMIT = 20_000  # nodes; past this, "expand all" would cost seconds and show nothing useful
+_EMPTY = Text("")
+_TOGGLE = Style.from_meta({"toggle": True})  # what Tree's own click handler looks for
+
+
+def human_count(n: int) -> str:
+    """``1234567`` as ``1.2M``: one decimal from a thousand up, exact below."""
+    if abs(n) < 1000:
+        return str(n)
+    value = float(n)
+    for unit in "KMBT":
+        value /= 1000
+        if abs(value) < 999.95 or unit == "T":
+            return f"{value:.1f}{unit}"
+    return str(n)  # pragma: no cover
+
+
+def format_shape(shape: Any) -> str:
+    """An output shape as ``1×16×28×28``; tuples of outputs in parentheses; text as given."""
+    if shape is None:
+        return ""
+    if isinstance(shape, str):
+        return shape
+    if isinstance(shape, (list, tuple)):
+        if all(isinstance(d, (int, float)) or d is None for d in shape):
+            return "×".join("?" if d is None else str(d) for d in shape) if shape else "scalar"
+        return "(" + ", ".join(format_shape(s) for s in shape) + ")"
+    if isinstance(shape, Mapping):
+        return "{" + ", ".join(f"{k}: {format_shape(v)}" for k, v in shape.items()) + "}"
+    return str(shape)
+
+
+def _int(value: Any) -> int | None:
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+@dataclass(slots=True)
+class Layer:
+    """One module of the model, placed in the tree."""
+
+    index: int
+    name: str  # full dotted name; "" for the root
+    label: str  # the part of the name below its parent
+    type: str
+    shape: str
+    params: int
+    trainable: int
+    subtree_params: int
+    subtree_trainable: int
+    parent: int  # -1 for the root
+    depth: int = 0
+    children: list[int] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ModelLayers:
+    """The parsed ``model.json``: layers in module order, root first, plus the model's totals."""
+
+    layers: list[Layer]
+    total_params: int
+    trainable_params: int
+    source: str
+
+    @property
+    def layer_count(self) -> int:
+        return len(self.layers) - 1  # the root is the model, not a layer
+
+    def search(self, pattern: re.Pattern[str]) -> tuple[list[int], set[int]]:
+        """Layers whose full name or type matches, in module order, and those plus their ancestors."""
+        layers = self.layers
+        matches = [layer.index for layer in layers[1:] if layer_matches(pattern, layer)]
+        visible: set[int] = {0}
+        for index in matches:
+            while index not in visible:
+                visible.add(index)
+                index = layers[index].parent
+        return matches, visible
+
+
+def layer_matches(pattern: re.Pattern[str], layer: Layer) -> bool:
+    # The type too: people look for "the Conv2d layers" as often as for "encoder.layer.3".
+    return bool(pattern.search(layer.name) or pattern.search(layer.type))
+
+
+def parse_model(document: Mapping[str, Any]) -> ModelLayers:
+    """Turn the ``model.json`` document into a tree; tolerant of missing fields and odd rows.
+
+    A layer's parent is the nearest layer whose name is a dotted prefix of its own, so rows from
+    any framework nest as long as their names are dotted; rows without one hang from the root.
+    """
+    rows = [row for row in document.get("layers") or [] if isinstance(row, Mapping)]
+    root_row = next((row for row in rows if str(row.get("name") or "") == ""), None)
+    if root_row is None:
+        root_row = {"name": "", "type": str(document.get("type") or "model"), "params": 0, "trainable": 0}
+    else:
+        rows = [row for row in rows if row is not root_row]
+    layers: list[Layer] = []
+    by_name: dict[str, int] = {}
+    for row in [root_row, *rows]:
+        name = str(row.get("name") or "")
+        params = _int(row.get("params")) or 0
+        trainable = _int(row.get("trainable"))
+        trainable = params if trainable is None else trainable
+        layer = Layer(
+            index=len(layers),
+            name=name,
+            label=name,
+            type=str(row.get("type") or ""),
+            shape=format_shape(row.get("output_shape")),
+            params=params,
+            trainable=trainable,
+            subtree_params=_int(row.get("subtree_params")) if row.get("subtree_params") is not None else -1,  # type: ignore[arg-type]
+            subtree_trainable=_int(row.get("subtree_trainable")) if row.get("subtree_trainable") is not None else -1,  # type: ignore[arg-type]
+            parent=-1,
+        )
+        layers.append(layer)
+        by_name.setdefault(name, layer.index)
+    for layer in layers[1:]:
+        parent, prefix = 0, layer.name
+        while "." in prefix:
+            prefix = prefix.rsplit(".", 1)[0]
+            candidate = by_name.get(prefix)
+            if candidate is not None and candidate != layer.index and candidate != 0:
+                parent = candidate
+                break
+        layer.parent = parent
+        layer.label = layer.name[len(layers[parent].name) + 1 :] if parent else layer.name
+        layer.label = layer.label or "(unnamed)"
+        layers[parent].children.append(layer.index)
+    _fill_depth_and_subtrees(layers)
+    total = _int(document.get("total_params"))
+    trainable_total = _int(document.get("trainable_params"))
+    return ModelLayers(
+        layers=layers,
+        total_params=layers[0].subtree_params if total is None else total,
+        trainable_params=layers[0].subtree_trainable if trainable_total is None else trainable_total,
+        source=str(document.get("source") or ""),
+    )
+
+
+def _fill_depth_and_subtrees(layers: list[Layer]) -> None:
+    order: list[int] = []  # pre-order, iterative: models can be deeper than Python's recursion limit
+    stack = [0]
+    while stack:
+        index = stack.pop()
+        order.append(index)
+        for child in layers[index].children:
+            layers[child].depth = layers[index].depth + 1
+            stack.append(child)
+    for index in reversed(order):  # children before parents
+        layer = layers[index]
+        if layer.subtree_params < 0:
+            layer.subtree_params = layer.params + sum(layers[c].subtree_params for c in layer.children)
+        if layer.subtree_trainable < 0:
+            layer.subtree_trainable = layer.trainable + sum(layers[c].subtree_trainable for c in layer.children)
+
+
+@dataclass(frozen=True, slots=True)
+class Columns:
+    """Widths of the tree's columns for one model at one widget width."""
+
+    name: int  # the whole name column, tree guides included
+    type: int
+    shape: int
+    params: int
+    subtree: int
+
+    def header(self) -> Text:
+        shape_title = "output shape" if self.shape >= 12 else "output"
+        return Text.assemble(
+            _cell("name", self.name),
+            GAP,
+            _cell("type", self.type),
+            GAP,
+            _cell(shape_title, self.shape),
+            GAP,
+            _cell("params", self.params, right=True),
+            GAP,
+            _cell("subtree", self.subtree, right=True),
+        )
+
+
+def _cell(text: str, width: int, right: bool = False, style: str | Style = "") -> Text:
+    if len(text) > width:
+        text = text[: max(0, width - 1)] + "…" if width > 0 else ""
+    return Text(text.rjust(width) if right else text.ljust(width), style=style)
+
+
+def _highlight(cell: Text, pattern: re.Pattern[str], value: str, style: Style) -> None:
+    """Mark where ``pattern`` matches ``value`` inside ``cell``, which shows ``value`` from its start."""
+    for found in pattern.finditer(value):
+        if found.end() > found.start() and found.start() < len(cell):
+            cell.stylize(style, found.start(), min(found.end(), len(cell)))
+
+
+def fit_columns(model: ModelLayers, width: int) -> Columns:
+    """Columns that fill ``width``: data columns as wide as their widest value, within limits."""
+    layers = model.layers
+    type_w = min(max([4, *(len(layer.type) for layer in layers)]), 22)
+    shape_w = min(max([12, *(len(layer.shape) for layer in layers)]), 20)
+    params_w = max([6, *(len(human_count(layer.params)) for layer in layers)])
+    subtree_w = max([7, *(len(human_count(layer.subtree_params)) for layer in layers)])
+    fixed = params_w + subtree_w + 4 * len(GAP)
+    # On narrow screens the name keeps at least 24 cells; type and shape give way first.
+    spare = width - fixed - 24
+    if type_w + shape_w > spare:
+        type_w = max(8, min(type_w, spare // 2))
+        shape_w = max(8, spare - type_w)
+    name_w = max(24, width - fixed - type_w - shape_w)
+    return Columns(name_w, type_w, shape_w, params_w, subtree_w)
+
+
+class LayerTree(Tree[int]):
+    """Layers of a model; node data is the layer index. Children are added when first expanded."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("down,j", "cursor_down", "Down", show=False),
+        Binding("up,k", "cursor_up", "Up", show=False),
+        Binding("right,l", "expand_or_down", "Expand", show=False),
+        Binding("left,h", "collapse_or_up", "Collapse", show=False),
+        Binding("g", "scroll_home", "Top", show=False),
+        Binding("G", "scroll_end", "Bottom", show=False),
+        Binding("e", "expand_everything", "Expand all"),
+        Binding("E", "collapse_everything", "Collapse all"),
+    ]
+
+    DEFAULT_CSS = """
+    LayerTree {
+        scrollbar-gutter: stable;
+        overflow-x: hidden;
+        & > .layer-tree--match { text-style: bold reverse; }
+        & > .layer-tree--context { color: $text-muted; }
+        & > .layer-tree--muted { color: $text-muted; }
+        & > .layer-tree--frozen { color: $text-muted; text-style: italic; }
+    }
+    """
+    COMPONENT_CLASSES: ClassVar[set[str]] = Tree.COMPONENT_CLASSES | {
+        "layer-tree--match",
+        "layer-tree--context",
+        "layer-tree--muted",
+        "layer-tree--frozen",
+    }
+
+    class ColumnsChanged(Message):
+        """The column widths changed (new model or new width); ``header`` lines up with them."""
+
+        def __init__(self, header: Text) -> None:
+            super().__init__()
+            self.header = header
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__("", data=0, **kwargs)
+        self.guide_depth = GUIDE_DEPTH
+        self.auto_expand = True
+        self.model: ModelLayers | None = None
+        self.pattern: re.Pattern[str] | None = None
+        self.matches: list[int] = []
+        self._visible: set[int] | None = None  # in a search: the matches and their ancestors
+        self._filtered: set[int] = set()  # in a search: nodes showing only matches' ancestors
+        self._unfiltered: set[str] | None = None  # open branches before the search began
+        self._layer_nodes: dict[int, TreeNode[int]] = {}
+        self._by_name: dict[str, int] = {}
+        self._columns: Columns | None = None
+
+    # -- building -----------------------------------------------------------------------------
+    def set_model(self, model: ModelLayers) -> None:
+        """Show a new model; keeps open branches, the search and the cursor where names still exist."""
+        first = self.model is None
+        expanded = None if first or self.pattern is not None else self._expanded_names()
+        cursor = self._cursor_name()
+        self.model = model
+        self._by_name = {}
+        for layer in model.layers:
+            self._by_name.setdefault(layer.name, layer.index)
+        self._fit_columns()
+        if expanded is None:  # the first view: two levels open
+            expanded = {layer.name for layer in model.layers if layer.depth <= 1}
+        if self.pattern is not None:
+            self.matches, self._visible = model.search(self.pattern)
+            self._rebuild(set(), cursor)
+        else:
+            self._rebuild(self._indices(expanded), cursor)
+
+    def set_filter(self, pattern: re.Pattern[str] | None) -> None:
+        """Show only layers whose name matches ``pattern``, with their ancestors; None shows all."""
+        cursor = self._cursor_name()
+        if self.pattern is None and pattern is not None:
+            self._unfiltered = self._expanded_names()
+        self.pattern = pattern
+        if self.model is None:
+            return
+        if pattern is None:
+            # Back to the whole tree as it was, plus the way down to the layer under the cursor.
+            self.matches, self._visible = [], None
+            expanded = self._indices(self._unfiltered or set()) | self._ancestors(cursor)
+            self._rebuild(expanded, cursor)
+            return
+        self.matches, self._visible = self.model.search(pattern)
+        first = self.model.layers[self.matches[0]].name if self.matches else None
+        self._rebuild(set(), first)
+
+    def action_expand_everything(self) -> None:
+        """Open every branch (in a search: everything below the matches)."""
+        if self.model is None:
+            return
+        if len(self.model.layers) > EXPAND_ALL_LIMIT:
+            self.notify(
+                f"{len(self.model.layers):,} layers are too many to expand at once; "
+                "open branches with → or search with /",
+                severity="warning",
+            )
+            return
+        self._rebuild(set(range(len(self.model.layers))), self._cursor_name())
+
+    def action_collapse_everything(self) -> None:
+        """Close every branch but the model itself; the cursor goes to its top-level layer."""
+        if self.model is None:
+            return
+        self._rebuild({0}, self._top_level(self._cursor_name()))
+
+    def _rebuild(self, expanded: set[int], cursor: str | None) -> None:
+        """Recreate the nodes: in a search the matches and their ancestors, then open ``expanded``."""
+        assert self.model is not None
+        layers = self.model.layers
+        self.clear()
+        self.root.data = 0
+        self._layer_nodes = {0: self.root}
+        self._filtered = set()
+        if self._visible is not None:
+            visible = self._visible
+            self._filtered.add(0)  # the root shows only what matched, even when nothing did
+            stack = [0]
+            while stack:  # pre-order, so a parent's node exists before its children's
+                index = stack.pop()
+                shown = [child for child in layers[index].children if child in visible]
+                if shown:
+                    self._filtered.add(index)
+                    self._layer_nodes[index]._expanded = True  # set quietly: no NodeExpanded per node
+                for child in shown:
+                    self._add(child, expand=False)
+                stack.extend(reversed(shown))
+        self._open(0, expanded | {0})
+        self._invalidate()
+        self._restore_cursor(cursor)
+
+    def _add(self, index: int, expand: bool) -> TreeNode[int]:
+        layer = self.model.layers[index]  # type: ignore[union-attr]
+        node = self._layer_nodes[layer.parent].add(_EMPTY, data=index, expand=expand, allow_expand=bool(layer.children))
+        self._layer_nodes[index] = node
+        return node
+
+    def _open(self, index: int, expanded: set[int]) -> None:
+        """Open ``index`` and, below it, every shown layer that is in ``expanded``."""
+        stack = [index]
+        while stack:
+            node = self._layer_nodes[stack.pop()]
+            self._populate(node.data)  # type: ignore[arg-type]
+            node._expanded = True
+            stack.extend(child.data for child in node.children if child.data in expanded)  # type: ignore[misc]
+
+    def _populate(self, index: int) -> None:
+        """Add the children of a layer's node, once; a search keeps only its matches' ancestors."""
+        if index in self._filtered:
+            return
+        node = self._layer_nodes[index]
+        if node.children:
+            return
+        for child in self.model.layers[index].children:  # type: ignore[union-attr]
+            self._add(child, expand=False)
+
+    @on(Tree.NodeExpanded)
+    def _on_expanded(self, event: Tree.NodeExpanded[int]) -> None:
+        node = event.node
+        if node.data is not None and self._layer_nodes.get(node.data) is node:
+            self._populate(node.data)
+
+    # -- keys ----------------------------------------------------------------------------------
+    def action_expand_or_down(self) -> None:
+        """→: open a closed branch, or step into an open one."""
+        node = self.cursor_node
+        if node is None or node.data is None:
+            return
+        if node.allow_expand and not node.is_expanded:
+            self._populate(node.data)
+            node.expand()
+        elif node.children:
+            self.last_line  # noqa: B018 - builds the line index so the child has a line number
+            self.move_cursor(node.children[0])
+
+    def action_collapse_or_up(self) -> None:
+        """←: close an open branch, or step out to the parent."""
+        node = self.cursor_node
+        if node is None:
+            return
+        if node.allow_expand and node.is_expanded and node is not self.root:
+            node.collapse()
+        elif node.parent is not None:
+            self.move_cursor(node.parent)
+
+    # -- drawing -------------------------------------------------------------------------------
+    def on_resize(self) -> None:
+        self._fit_columns()
+
+    def _fit_columns(self) -> None:
+        if self.model is None:
+            return
+        width = self.scrollable_content_region.width
+        if width <= 0:
+            return
+        columns = fit_columns(self.model, width)
+        if columns != self._columns:
+            self._columns = columns
+            self._invalidate()
+            self.post_message(self.ColumnsChanged(columns.header()))
+
+    def get_label_width(self, node: TreeNode[int]) -> int:
+        # Every label fills the row, so this is arithmetic; Tree would otherwise render each one.
+        if self._columns is None or self.model is None or node.data is None:
+            return 0
+        columns = self._columns
+        depth = self.model.layers[node.data].depth
+        return max(
+            columns.name - depth * GUIDE_DEPTH, 4
+        ) + columns.type + columns.shape + columns.params + columns.subtree + 4 * len(GAP)
+
+    def render_label(self, node: TreeNode[int], base_style: Style, style: Style) -> Text:
+        if self.model is None or node.data is None or self._columns is None:
+            return Text("")
+        layer = self.model.layers[node.data]
+        columns = self._columns
+        name_width = max(columns.name - layer.depth * GUIDE_DEPTH, 4)
+        text = Text()
+        if node.allow_expand:
+            icon = self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE
+            text.append(icon, base_style + _TOGGLE)
+            name_width -= len(icon)
+        label = layer.label if layer.index else layer.type or "model"
+        name = _cell(label, max(name_width, 1))
+        muted = self.get_component_rich_style("layer-tree--muted", partial=True)
+        kind = _cell(layer.type if layer.index else "", columns.type, style=muted)
+        if self._visible is not None and self.pattern is not None and layer.index:
+            if layer_matches(self.pattern, layer):
+                match_style = self.get_component_rich_style("layer-tree--match", partial=True)
+                _highlight(name, self.pattern, label, match_style)
+                _highlight(kind, self.pattern, layer.type, match_style)
+            elif layer.index in self._filtered:  # an ancestor shown only to place the matches
+                name.stylize(self.get_component_rich_style("layer-tree--context", partial=True))
+        frozen = layer.trainable < layer.params
+        params_style = self.get_component_rich_style("layer-tree--frozen", partial=True) if frozen else ""
+        text.append_text(name)
+        text.append(GAP)
+        text.append_text(kind)
+        text.append(GAP)
+        text.append_text(_cell(layer.shape, columns.shape))
+        text.append(GAP)
+        text.append_text(_cell(human_count(layer.params), columns.params, right=True, style=params_style))
+        text.append(GAP)
+        text.append_text(_cell(human_count(layer.subtree_params), columns.subtree, right=True))
+        text.stylize(style)
+        return text
+
+    # -- helpers -------------------------------------------------------------------------------
+    def process_label(self, label: Any) -> Text:
+        return _EMPTY if isinstance(label, str) and not label else super().process_label(label)
+
+    def _expanded_names(self) -> set[str]:
+        assert self.model is not None
+        return {self.model.layers[i].name for i, node in self._layer_nodes.items() if node.is_expanded}
+
+    def _indices(self, names: Iterable[str]) -> set[int]:
+        return {self._by_name[name] for name in names if name in self._by_name}
+
+    def _cursor_name(self) -> str | None:
+        node = self.cursor_node
+        if node is None or node.data is None or self.model is None:
+            return None
+        return self.model.layers[node.data].name
+
+    def _ancestors(self, name: str | None) -> set[int]:
+        assert self.model is not None
+        index = self._by_name.get(name, -1) if name is not None else -1
+        found: set[int] = set()
+        while index > 0:
+            index = self.model.layers[index].parent
+            found.add(index)
+        return found
+
+    def _top_level(self, name: str | None) -> str | None:
+        """The top-level layer above the layer called ``name`` (or itself), for collapse-all."""
+        if name is None or self.model is None:
+            return None
+        layers = self.model.layers
+        index = self._by_name.get(name, 0)
+        while layers[index].depth > 1:
+            index = layers[index].parent
+        return layers[index].name
+
+    def _restore_cursor(self, name: str | None) -> None:
+        """Put the cursor on the layer called ``name``, or its nearest ancestor that is shown."""
+        assert self.model is not None
+        self.last_line  # noqa: B018 - builds the line index, giving nodes their line numbers
+        index = self._by_name.get(name, 0) if name is not None else 0
+        while index > 0:
+            node = self._layer_nodes.get(index)
+            if node is not None and node.line >= 0:
+                break
+            index = self.model.layers[index].parent
+        self.move_cursor(self._layer_nodes[max(index, 0)])
+
+    def layer_at_cursor(self) -> Layer | None:
+        node = self.cursor_node
+        if node is None or node.data is None or self.model is None:
+            return None
+        return self.model.layers[node.data]
+
+    def shown_names(self) -> Iterable[str]:
+        """Full names of the layers on screen lines, in order (for tests and the status line)."""
+        assert self.model is not None
+        for line in range(self.last_line + 1):
+            node = self.get_node_at_line(line)
+            if node is not None and node.data is not None:
+                yield self.model.layers[node.data].name
