@@ -1,0 +1,50 @@
+"""The command line without a UI: info, errors, help and version."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import runview
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "runview", *args], capture_output=True, text=True, timeout=60)
+
+
+def test_info_json_for_scripts(run_root: Path) -> None:
+    run = runview.init(project="p", name="n", dir=run_root, config={"lr": 0.1, "net": {"depth": 2}}, console=False, system_interval=None)
+    run.log({"loss": 0.5})
+    run.summary["best"] = float("nan")
+    run.finish(exit_code=2)
+    result = cli("info", str(run.dir), "--json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["status"] == "failed" and document["exit_code"] == 2
+    assert document["config"] == {"lr": 0.1, "net": {"depth": 2}}
+    assert document["summary"]["loss"] == 0.5 and document["steps"] == 1
+    assert document["meta"]["name"] == "n"
+
+
+def test_info_text(run_root: Path) -> None:
+    run = runview.init(project="p", name="readable", dir=run_root, config={"lr": 0.1}, console=False, system_interval=None)
+    run.finish()
+    result = cli("info", str(run.dir))
+    assert result.returncode == 0
+    assert "readable" in result.stdout and "finished" in result.stdout and "lr" in result.stdout
+
+
+def test_not_a_run_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    for args in ((str(tmp_path),), ("info", str(tmp_path / "missing"))):
+        result = cli(*args)
+        assert result.returncode == 2
+        assert result.stderr.count("\n") == 1 and result.stderr.startswith("runview: ")
+
+
+def test_help_and_version() -> None:
+    assert "runview demo" in cli("--help").stdout
+    version = cli("--version")
+    assert version.returncode == 0 and version.stdout.startswith("runview ")
+    assert cli("somewhere", "--tab", "nope").returncode == 2

@@ -1,0 +1,170 @@
+"""The Logs tab in the real app on real run directories: tailing, colours, following, pager."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import time
+from pathlib import Path
+
+import pytest
+from rich.segment import Segment
+
+from runview.tui.app import RunviewApp
+from runview.tui.widgets.log_pane import LogPane
+
+HOSTILE = (
+    b"title\x1b]0;PWNED\x07 clip\x1b]52;c;cm0gLXJmIH4=\x07 clear\x1b[2J\x1b[H"
+    b" reset\x1bc c1\xc2\x9b2J dcs\x1bP+q\x1b\\ bell\x07 end\n"
+)
+
+
+def make_run(root: Path, console: bytes | None, state: str = "finished") -> Path:
+    run = root / "run-1"
+    run.mkdir()
+    (run / "runview.json").write_text(json.dumps({"format": "runview", "version": 1}))
+    (run / "meta.json").write_text(json.dumps({"name": "logs-test", "start_time": time.time() - 60}))
+    status = {"state": state, "heartbeat": time.time(), "heartbeat_interval": 60}
+    (run / "status.json").write_text(json.dumps(status))
+    if console is not None:
+        (run / "console.log").write_bytes(console)
+    return run
+
+
+def lines(n: int) -> bytes:
+    return b"".join(b"step %d loss \x1b[32m%d.5\x1b[0m\n" % (i, i) for i in range(n))
+
+
+def screen_segments(app: RunviewApp) -> list[list[Segment]]:
+    return [list(strip) for strip in app.screen._compositor.render_strips()]
+
+
+def screen_text(app: RunviewApp) -> str:
+    return "\n".join("".join(seg.text for seg in row) for row in screen_segments(app))
+
+
+async def wait_for(pilot, predicate, timeout: float = 3.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting")
+        await pilot.pause(0.05)
+
+
+def pane(app: RunviewApp) -> LogPane:
+    return app.screen.query_one(LogPane)
+
+
+async def test_last_lines_are_shown_coloured_and_nothing_raw_reaches_the_screen(tmp_path: Path) -> None:
+    run = make_run(tmp_path, lines(1500) + HOSTILE + b"\x1b[31mERROR\x1b[0m failed\nepoch 3:  10%\repoch 3:  90%")
+    app = RunviewApp(run, tab="logs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "epoch 3:  90%" in screen_text(app))
+        text = screen_text(app)
+        assert "step 1499 loss 1499.5" in text
+        assert "epoch 3:  10%" not in text  # the "\r" frame was overwritten
+        assert "title clip clear reset c1 dcs bell end" in text
+        assert "1000 lines" in text and "older lines in pager" in text
+        for row in screen_segments(app):
+            for seg in row:
+                assert not re.search(r"[\x00-\x1f\x7f-\x9f]", seg.text), repr(seg.text)
+        colours = {seg.text: seg.style.color.get_truecolor() for row in screen_segments(app) for seg in row if seg.style and seg.style.color}
+        red, green = colours["ERROR"], colours["1499.5"]  # ANSI colours, through the theme's palette
+        assert red.red > max(red.green, red.blue) and green.green > max(green.red, green.blue)
+        assert colours[" failed"] != red
+        assert len(pane(app).lines) == 1000
+
+
+async def test_new_lines_appear_live_and_are_followed(tmp_path: Path) -> None:
+    run = make_run(tmp_path, lines(300), state="running")
+    app = RunviewApp(run, tab="logs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "step 299 " in screen_text(app))
+        with open(run / "console.log", "ab") as fh:
+            fh.write(b"a brand new line\n")
+        await wait_for(pilot, lambda: "a brand new line" in screen_text(app), timeout=2.0)
+        with open(run / "console.log", "ab") as fh:
+            fh.write(b"half a li")
+        await wait_for(pilot, lambda: "half a li" in screen_text(app), timeout=2.0)
+        with open(run / "console.log", "ab") as fh:
+            fh.write(b"ne, then done\n")
+        await wait_for(pilot, lambda: "half a line, then done" in screen_text(app), timeout=2.0)
+        assert pane(app).line_count == 302
+        assert pane(app).following
+
+
+async def test_scrolling_up_pauses_following_and_end_resumes(tmp_path: Path) -> None:
+    run = make_run(tmp_path, lines(300), state="running")
+    app = RunviewApp(run, tab="logs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "step 299 " in screen_text(app))
+        log = pane(app)
+        await pilot.press("pageup")
+        await wait_for(pilot, lambda: not log.following)
+        assert "paused — End to follow" in screen_text(app)
+        held = log.scroll_y
+        with open(run / "console.log", "ab") as fh:
+            fh.write(b"arrived while paused\n")
+        await wait_for(pilot, lambda: log.line_count == 301, timeout=2.0)
+        await pilot.pause(0.1)
+        assert log.scroll_y == held and "arrived while paused" not in screen_text(app)
+        await pilot.press("end")
+        await wait_for(pilot, lambda: "arrived while paused" in screen_text(app))
+        assert log.following and "paused" not in screen_text(app)
+
+
+async def test_pager_gets_the_whole_log_sanitised_from_outside_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = make_run(tmp_path, lines(2000) + HOSTILE + b"prog 1%\rprog 99%\n")
+    before = sorted(p.name for p in run.iterdir())
+    received = tmp_path / "received.txt"
+    seen_path = tmp_path / "pager-arg.txt"
+    script = tmp_path / "pager.sh"
+    script.write_text(f'#!/bin/sh\necho "$1" > {shlex.quote(str(seen_path))}\ncat "$1" > {shlex.quote(str(received))}\n')
+    monkeypatch.setenv("PAGER", f"sh {shlex.quote(str(script))}")
+    app = RunviewApp(run, tab="logs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "prog 99%" in screen_text(app))
+        await pilot.press("p")
+        await wait_for(pilot, lambda: received.exists() and received.stat().st_size > 0, timeout=5.0)
+    out = received.read_text(encoding="utf-8")
+    assert out.startswith("step 0 loss \x1b[32m0.5\x1b[0m\x1b[0m\n")  # all of it, not the 1000-line window
+    assert "step 1999 loss" in out and "prog 99%\n" in out and "prog 1%" not in out
+    assert "title clip clear reset c1 dcs bell end\n" in out
+    assert "\x1b" not in re.sub(r"\x1b\[[0-9;:]*m", "", out)
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", re.sub(r"\x1b\[[0-9;:]*m", "", out))
+    paged = Path(seen_path.read_text().strip())
+    assert run not in paged.parents and not paged.exists()  # written outside the run, then removed
+    assert sorted(p.name for p in run.iterdir()) == before  # the viewer wrote nothing in the run
+
+
+async def test_missing_console_log_says_why(tmp_path: Path) -> None:
+    run = make_run(tmp_path, None)
+    app = RunviewApp(run, tab="logs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "no console.log in this run" in screen_text(app))
+        await pilot.press("p")
+        await pilot.pause(0.1)
+
+
+async def test_unreadable_console_log_is_reported(tmp_path: Path) -> None:
+    run = make_run(tmp_path, None)
+    (run / "console.log").mkdir()
+    app = RunviewApp(run, tab="logs")
+    async with app.run_test(size=(120, 24)) as pilot:
+        await wait_for(pilot, lambda: "not a regular file" in screen_text(app))
+
+
+async def test_truncation_while_open_starts_over(tmp_path: Path) -> None:
+    run = make_run(tmp_path, lines(50), state="running")
+    app = RunviewApp(run, tab="logs")
+    async with app.run_test(size=(100, 24)) as pilot:
+        await wait_for(pilot, lambda: "step 49 " in screen_text(app))
+        (run / "console.log").write_bytes(b"fresh start\n")
+        await wait_for(pilot, lambda: "fresh start" in screen_text(app), timeout=2.0)
+        assert pane(app).line_count == 1
+        assert "truncated or replaced" in screen_text(app)
+        assert os.path.getsize(run / "console.log") == len(b"fresh start\n")

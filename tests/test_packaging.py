@@ -1,0 +1,56 @@
+"""Packaging: the mapped folders install as runview.*, and the logger stays light."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+HEAVY = ("textual", "rich", "plotext")
+
+
+def python(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=300)
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["runview", "runview.store.reader", "runview.store.writer", "runview.collectors.host",
+     "runview.collectors.sampler", "runview.collectors.console", "runview.collectors.model"],
+)
+def test_logger_side_never_imports_the_viewer_stack(module: str, tmp_path: Path) -> None:
+    code = f"import sys, {module}; print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    result = python("-c", code, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""
+
+
+def test_wheel_contains_and_imports_every_module(tmp_path: Path) -> None:
+    built = python("-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(REPO))
+    assert built.returncode == 0, built.stderr[-2000:]
+    wheel = next(tmp_path.glob("runview-*.whl"))
+    target = tmp_path / "site"
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        archive.extractall(target)
+    assert "runview/tui/runview.tcss" in names and "runview/py.typed" in names
+    sources = [p for p in REPO.glob("*/**/*.py") if p.parts[len(REPO.parts)] in ("runview", "store", "collectors", "tui")]
+    prefix = {"runview": "runview", "store": "runview/store", "collectors": "runview/collectors", "tui": "runview/tui"}
+    expected = {f"{prefix[p.relative_to(REPO).parts[0]]}/{'/'.join(p.relative_to(REPO).parts[1:])}" for p in sources}
+    assert expected <= set(names), sorted(expected - set(names))
+    modules = sorted(n[:-3].replace("/", ".").removesuffix(".__init__") for n in names if n.endswith(".py") and "__main__" not in n)
+    code = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}:\n"
+        "    module = importlib.import_module(name)\n"
+        f"    assert module.__file__.startswith({str(target)!r}), (name, module.__file__)\n"
+        "print(len(sys.modules))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    result = python("-P", "-c", code, cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]

@@ -1,0 +1,91 @@
+"""End to end in a real terminal: a training process, the viewer in tmux, keys, the screen."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import only_run_dir, write_script
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (.ci/run installs it)")
+
+TRAIN = """
+import sys, time, runview
+run = runview.init(project="e2e", name="tmux-run", dir=sys.argv[1], config={"lr": 0.01}, system_interval=None)
+for step in range(1000000):
+    run.log({"train/loss": 1.0 / (step + 1)})
+    if step % 20 == 0:
+        print(f"step {step} \\x1b[32mgreen\\x1b[0m \\x1b]0;EVIL-TITLE\\x07done", flush=True)
+    time.sleep(0.02)
+"""
+
+
+class Tmux:
+    def __init__(self, width: int, height: int, command: str) -> None:
+        self.socket = f"runview-test-{uuid.uuid4().hex[:8]}"
+        self.tmux("new-session", "-d", "-x", str(width), "-y", str(height), command)
+
+    def tmux(self, *args: str) -> str:
+        result = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=20)
+        return result.stdout
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p")
+
+    def wait_for(self, text: str, timeout: float = 20) -> str:
+        deadline = time.monotonic() + timeout
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if text in screen:
+                return screen
+            time.sleep(0.2)
+        raise AssertionError(f"{text!r} not on screen:\n{screen}")
+
+    def keys(self, *keys: str) -> None:
+        self.tmux("send-keys", *keys)
+
+    def close(self) -> None:
+        self.tmux("kill-server")
+
+
+def test_live_run_in_a_real_terminal(tmp_path: Path) -> None:
+    root = tmp_path / "runs"
+    script = write_script(tmp_path / "train.py", TRAIN)
+    trainer = subprocess.Popen([sys.executable, str(script), str(root)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    term = None
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not list(root.glob("*/*/runview.json")):
+            time.sleep(0.1)
+        run_dir = only_run_dir(root)
+        env = f"cd {tmp_path} && TERM=xterm-256color {sys.executable} -m runview {run_dir}"
+        term = Tmux(80, 24, f"sh -c '{env}; echo VIEWER-EXITED-$?; sleep 30'")
+        screen = term.wait_for("tmux-run")
+        assert "running" in screen and "lr" in screen or "Config" in screen
+        term.keys("5")
+        screen = term.wait_for("green")
+        assert "EVIL-TITLE" not in screen  # an OSC title never reaches the terminal or the screen
+        assert "EVIL" not in term.tmux("display-message", "-p", "#{pane_title}")
+        first = screen
+        time.sleep(1.5)
+        assert term.screen() != first  # live: new lines arrived while we watched
+        trainer.kill()
+        trainer.wait(timeout=10)
+        term.keys("1")
+        term.wait_for("crashed", timeout=10)
+        term.keys("q")
+        screen = term.wait_for("VIEWER-EXITED-0")
+        assert "Overview" not in screen  # the alternate screen is gone: terminal restored
+    finally:
+        if trainer.poll() is None:
+            trainer.kill()
+        if term is not None:
+            term.close()

@@ -1,0 +1,156 @@
+"""One chart: already-reduced series drawn with plotext 5 on the UI thread, cached until data or size move."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Hashable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import plotext as plt
+from rich.text import Text
+from textual.widget import Widget
+
+# One colour per series (plotext names); raw series behind a smoothed one are drawn in FAINT.
+PALETTE = ("blue+", "orange+", "green+", "red+", "magenta+", "cyan+", "yellow+", "blue", "orange", "green", "red", "magenta")
+FAINT = "gray"
+# Without colour, series differ by marker instead.
+MARKERS = ("hd", "braille", "x", "+", "*", "o", "#", "@")
+FAINT_MARKER = "dot"
+
+
+@dataclass(frozen=True, eq=False)
+class ChartSeries:
+    """One line of a chart, already reduced to about twice the chart's width."""
+
+    label: str
+    x: np.ndarray
+    y: np.ndarray  # NaN marks a gap
+    index: int = 0  # picks the colour (or marker without colour)
+    faint: bool = False  # the raw series drawn behind its smoothed version
+
+
+@dataclass(frozen=True, eq=False)
+class ChartData:
+    """What a chart draws. ``stamp`` says what it was computed from (source, width, smoothing)."""
+
+    series: tuple[ChartSeries, ...] = ()
+    stamp: Hashable = None
+    x_label: str = ""
+    note: str = ""  # shown when there is nothing to draw
+    points: int = 0  # raw points behind the reduced ones
+
+
+def no_color() -> bool:
+    """https://no-color.org: any non-empty NO_COLOR turns colour off."""
+    return bool(os.environ.get("NO_COLOR"))
+
+
+class Chart(Widget, can_focus=True):
+    """A focusable chart. Builds plotext output only in ``render`` (UI thread, visible only), cached."""
+
+    DEFAULT_CSS = """
+    Chart {
+        height: 14;
+        border: round $panel-lighten-2;
+        border-title-color: $text;
+        padding: 0;
+    }
+    Chart:focus {
+        border: heavy $accent;
+        border-title-style: bold;
+    }
+    """
+
+    def __init__(self, title: str = "", *, chart_id: str = "", log_y: bool = False, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.chart_id = chart_id
+        self.border_title = title
+        self._log_y = log_y
+        self.data: ChartData | None = None
+        self.applied_seq = -1  # the request that produced ``data`` (older results are dropped)
+        self._version = 0
+        self._cache_key: tuple[object, ...] | None = None
+        self._cache: Text = Text("")
+        self.builds = 0  # plotext builds so far (tests and benchmarks read it)
+
+    @property
+    def log_y(self) -> bool:
+        return self._log_y
+
+    @log_y.setter
+    def log_y(self, value: bool) -> None:
+        if value != self._log_y:
+            self._log_y = value
+            self.refresh()
+
+    def set_title(self, title: str) -> None:
+        if title != self.border_title:
+            self.border_title = title
+
+    def set_data(self, data: ChartData | None, seq: int = 0) -> None:
+        """Show ``data``; a result from an older request than the one shown is ignored."""
+        if seq < self.applied_seq:
+            return
+        self.applied_seq = seq
+        if data is self.data:
+            return
+        self.data = data
+        self._version += 1
+        self.refresh()
+
+    def render(self) -> Text:
+        width, height = self.content_size
+        key = (self._version, width, height, self._log_y, no_color())
+        if key != self._cache_key:
+            self._cache_key = key
+            self._cache = build_chart(self.data, width, height, self._log_y, key[-1])
+            self.builds += 1
+        return self._cache
+
+
+def build_chart(data: ChartData | None, width: int, height: int, log_y: bool = False, colorless: bool = False) -> Text:
+    """Plot ``data`` with plotext at ``width`` x ``height`` cells. Uses plotext's global figure: UI thread only."""
+    if data is None:
+        return Text("…", style="dim")
+    if width < 12 or height < 4:
+        return Text("too small", style="dim")
+    plt.clf()
+    plt.theme("clear")
+    plt.plotsize(width, height)
+    labelled = sum(not s.faint for s in data.series) > 1
+    drawn = 0
+    for series in data.series:
+        y = np.where(series.y > 0, series.y, np.nan) if log_y else series.y
+        if colorless:
+            color, marker = "default", FAINT_MARKER if series.faint else MARKERS[series.index % len(MARKERS)]
+        else:
+            color, marker = FAINT if series.faint else PALETTE[series.index % len(PALETTE)], "hd"
+        label = series.label if labelled and not series.faint else None
+        for xs, ys in finite_runs(series.x, y):
+            plt.plot(xs.tolist(), ys.tolist(), color=color, marker=marker, label=label)
+            label = None
+            drawn += 1
+    if not drawn:
+        note = data.note or ("no positive values for a log scale" if log_y else "no finite values")
+        return Text(note, style="dim")
+    if log_y:
+        plt.yscale("log")
+    if data.x_label and height >= 8:
+        plt.xlabel(data.x_label)
+    try:
+        return Text.from_ansi(plt.build(), no_wrap=True)
+    except Exception as exc:  # plotext has corner cases; a chart must never take the app down
+        return Text(f"cannot draw this chart: {exc}", style="dim")
+
+
+def finite_runs(x: np.ndarray, y: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The stretches of (x, y) between NaN values: each is drawn as one line, NaN leaves a gap."""
+    ok = np.isfinite(y)
+    if ok.all():
+        if y.size:
+            yield x, y
+        return
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], ok.view(np.int8), [0]))))
+    for start, stop in zip(edges[::2], edges[1::2]):
+        yield x[start:stop], y[start:stop]
