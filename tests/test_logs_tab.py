@@ -112,7 +112,7 @@ async def test_scrolling_up_pauses_following_and_end_resumes(tmp_path: Path) -> 
         assert log.scroll_y == held and "arrived while paused" not in screen_text(app)
         await pilot.press("end")
         await wait_for(pilot, lambda: "arrived while paused" in screen_text(app))
-        assert log.following and "paused" not in screen_text(app)
+        assert log.following and "End to follow" not in screen_text(app)
 
 
 async def test_pager_gets_the_whole_log_sanitised_from_outside_the_run(
@@ -168,3 +168,20 @@ async def test_truncation_while_open_starts_over(tmp_path: Path) -> None:
         assert pane(app).line_count == 1
         assert "truncated or replaced" in screen_text(app)
         assert os.path.getsize(run / "console.log") == len(b"fresh start\n")
+
+
+def test_pager_export_of_a_big_log_keeps_its_end_and_says_so(tmp_path: Path) -> None:
+    import io
+
+    from runview.tui.screens.logs import export_for_pager
+
+    source = tmp_path / "console.log"
+    source.write_bytes(lines(5000))
+    out = io.StringIO()
+    progress: list[tuple[int, int]] = []
+    read = export_for_pager(source, out, limit=4096, progress=lambda done, total: progress.append((done, total)))
+    text = out.getvalue()
+    first, second = text.split("\n")[:2]
+    assert first.startswith("[runview: the log is ") and "showing its last" in first
+    assert second.startswith("step ") and "step 4999 loss" in text  # starts on a whole line
+    assert read <= 4096 and progress[-1][0] == progress[-1][1]

@@ -280,6 +280,7 @@ class LayerTree(Tree[int]):
         self._layer_nodes: dict[int, TreeNode[int]] = {}
         self._by_name: dict[str, int] = {}
         self._columns: Columns | None = None
+        self._building = False
 
     # -- building -----------------------------------------------------------------------------
     def set_model(self, model: ModelLayers) -> None:
@@ -341,6 +342,15 @@ class LayerTree(Tree[int]):
         """Recreate the nodes: in a search the matches and their ancestors, then open ``expanded``."""
         assert self.model is not None
         layers = self.model.layers
+        self._building = True
+        try:
+            self._build_nodes(layers, expanded)
+        finally:
+            self._building = False
+        self._invalidate()
+        self._restore_cursor(cursor)
+
+    def _build_nodes(self, layers: list[Layer], expanded: set[int]) -> None:
         self.clear()
         self.root.data = 0
         self._layer_nodes = {0: self.root}
@@ -359,8 +369,6 @@ class LayerTree(Tree[int]):
                     self._add(child, expand=False)
                 stack.extend(reversed(shown))
         self._open(0, expanded | {0})
-        self._invalidate()
-        self._restore_cursor(cursor)
 
     def _add(self, index: int, expand: bool) -> TreeNode[int]:
         layer = self.model.layers[index]  # type: ignore[union-attr]
@@ -480,7 +488,13 @@ class LayerTree(Tree[int]):
 
     # -- helpers -------------------------------------------------------------------------------
     def process_label(self, label: Any) -> Text:
-        return _EMPTY if isinstance(label, str) and not label else super().process_label(label)
+        # Labels are drawn from the layer by render_label; nodes carry one shared empty Text.
+        return _EMPTY if label is _EMPTY or label == "" else super().process_label(label)
+
+    def _invalidate(self) -> None:
+        # Tree invalidates (and schedules a layout) on every added node; a rebuild does it once.
+        if not self._building:
+            super()._invalidate()
 
     def _expanded_names(self) -> set[str]:
         assert self.model is not None
