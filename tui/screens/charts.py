@@ -46,10 +46,10 @@ class ChartsTab(RunTab):
     BINDINGS = [
         Binding("slash", "search", "Search", key_display="/"),
         Binding("escape", "clear_search", "Clear search", show=False),
-        Binding("c", "cycle_columns", "Columns"),
+        Binding("s", "smoothing(1)", "Smooth"),
+        Binding("S", "smoothing(-1)", "Less smooth", show=False),
         Binding("p", "pin", "Pin"),
-        Binding("s", "smoothing(1)", "Smooth +"),
-        Binding("S", "smoothing(-1)", "Smooth -", key_display="S"),
+        Binding("c", "cycle_columns", "Cols"),
     ]
     HELP_KEYS = [
         ("arrows / hjkl", "move between charts"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
@@ -117,9 +118,11 @@ def build_chart(data: ChartData | None, width: int, height: int, log_y: bool = F
         return Text("too small", style="dim")
     plt.clf()
     plt.theme("clear")
+    plt.frame(False)  # the widget's border is the frame
     plt.plotsize(width, height)
     labelled = sum(not s.faint for s in data.series) > 1
     drawn = 0
+    lo, hi = math.inf, -math.inf
     for series in data.series:
         y = np.where(series.y > 0, series.y, np.nan) if log_y else series.y
         if colorless:
@@ -128,6 +131,7 @@ def build_chart(data: ChartData | None, width: int, height: int, log_y: bool = F
             color, marker = FAINT if series.faint else PALETTE[series.index % len(PALETTE)], "hd"
         label = series.label if labelled and not series.faint else None
         for xs, ys in finite_runs(series.x, y):
+            lo, hi = min(lo, float(xs[0])), max(hi, float(xs[-1]))
             plt.plot(xs.tolist(), ys.tolist(), color=color, marker=marker, label=label)
             label = None
             drawn += 1
@@ -136,7 +140,9 @@ def build_chart(data: ChartData | None, width: int, height: int, log_y: bool = F
         return Text(note, style="dim")
     if log_y:
         plt.yscale("log")
-    if data.x_label and height >= 8:
+    ticks = nice_ticks(lo, hi, max(2, width // 12))
+    plt.xticks(ticks, [format_tick(t) for t in ticks])
+    if data.x_label and height >= 12:
         plt.xlabel(data.x_label)
     try:
         return Text.from_ansi(plt.build(), no_wrap=True)
@@ -154,3 +160,23 @@ def finite_runs(x: np.ndarray, y: np.ndarray) -> Iterator[tuple[np.ndarray, np.n
     edges = np.flatnonzero(np.diff(np.concatenate(([0], ok.view(np.int8), [0]))))
     for start, stop in zip(edges[::2], edges[1::2]):
         yield x[start:stop], y[start:stop]
+
+
+def nice_ticks(lo: float, hi: float, count: int) -> list[float]:
+    """About ``count`` round tick positions (1, 2, 2.5 or 5 times a power of ten) inside [lo, hi]."""
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+        return [lo] if math.isfinite(lo) else []
+    raw = (hi - lo) / max(1, count)
+    power = 10 ** math.floor(math.log10(raw))
+    step = min((m * power for m in (1, 2, 2.5, 5, 10)), key=lambda v: abs(math.log(v / raw)))
+    first = math.ceil(lo / step) * step
+    return [first + i * step for i in range(int((hi - first) / step + 1e-9) + 1)]
+
+
+def format_tick(value: float) -> str:
+    """Short tick labels: 1500 -> 1.5k, 2000000 -> 2M, 0.25 -> 0.25."""
+    magnitude = abs(value)
+    for limit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if magnitude >= limit:
+            return f"{value / limit:.4g}{suffix}"
+    return f"{value:.4g}"
