@@ -127,7 +127,7 @@ class ConsoleCapture:
         self.backend: str | None = None
         self.error: str | None = None  # why capture is off or ended early
         self._lock = threading.Lock()
-        self._started = False
+        self._started = self._stopped = False
         self._restored = True
         self._pid = -1
         self._streams: list[_Stream] = []
@@ -156,9 +156,10 @@ class ConsoleCapture:
                 ok = self._start_python() if backend == "python" else self._start_fd(backend)
             except Exception as exc:
                 self.error = f"{backend}: {exc!r}"
-                self._release()
                 ok = False
-            if ok:
+            if not ok:
+                self._release()
+            else:
                 self.backend = "wrap" if backend == "python" else backend
                 self._start_monitor()
                 return True
@@ -167,8 +168,9 @@ class ConsoleCapture:
 
     def stop(self, timeout: float = 2.0) -> None:
         """Restore fds 1/2 and wait (up to ``timeout``) until what was written is in the log."""
-        if not self._started or self._pid != os.getpid():  # a forked child leaves the tee alone
-            return
+        if not self._started or self._stopped or self._pid != os.getpid():
+            return  # (a forked child leaves the tee alone)
+        self._stopped = True
         try:
             self._stop(timeout)
         except Exception as exc:
@@ -207,7 +209,13 @@ class ConsoleCapture:
         if not saved:
             self._close_saved(saved)
             return False
-        self._streams = [_Stream(fds, saved) for fds in _groups(saved)]
+        self._streams = []
+        try:
+            for fds in _groups(saved):
+                self._streams.append(_Stream(fds, saved))
+        except BaseException:
+            self._close_saved(saved)
+            raise
         log_fd = self._open_log()
         ctl_r, self._ctl_w = os.pipe()
         self._ack_r, ack_w = os.pipe()
@@ -339,7 +347,7 @@ class ConsoleCapture:
                 return
 
     def _install_winch(self) -> None:
-        """Copy the terminal's new size onto the pty at once when it is resized (main thread only)."""
+        """On a resize, copy the terminal's new size onto the pty at once (main thread only)."""
         import signal
 
         ptys = [s for s in self._streams if s.is_pty]
@@ -379,7 +387,7 @@ class ConsoleCapture:
 
 
 def _groups(saved: dict[int, int]) -> list[list[int]]:
-    """fds 1 and 2 share one stream when they reach the same terminal or pipe (order stays exact)."""
+    """fds 1 and 2 share a stream when they reach the same terminal or pipe: order stays exact."""
     if len(saved) == 2:
         a, b = os.fstat(saved[1]), os.fstat(saved[2])
         shareable = stat.S_ISCHR(a.st_mode) or stat.S_ISFIFO(a.st_mode) or stat.S_ISSOCK(a.st_mode)

@@ -40,8 +40,8 @@ class ProcessTree:
 
     Process objects are kept between samples (psutil checks a pid was not reused through its
     create time), and each process's CPU seconds are remembered, so a child that appeared since the
-    last sample still counts with all its CPU time, and a child that exited does not make the sum
-    go backwards.
+    last sample counts with all its CPU time, and a child that exited does not make the sum go
+    backwards (its CPU time since the last sample is lost, which is small).
     """
 
     def __init__(self, pid: int | None = None) -> None:
@@ -49,7 +49,7 @@ class ProcessTree:
         self._procs: dict[int, psutil.Process] = {}
         self._cpu: dict[int, float] = {}  # pid -> CPU seconds at the last sample
         self._last: float | None = None  # time.monotonic() of the last sample
-        self._last_wall: float = time.time()
+        self._cores = psutil.cpu_count() or 1
         self._fast_children = os.path.exists(f"/proc/{os.getpid()}/task/{os.getpid()}/children")
 
     def pids(self) -> list[int]:
@@ -90,7 +90,6 @@ class ProcessTree:
     def sample(self, pids: Iterable[int]) -> dict[str, float]:
         """``proc/*`` keys for the given pids (from :meth:`pids`)."""
         now = time.monotonic()
-        since_wall = self._last_wall
         cpu: dict[int, float] = {}
         procs: dict[int, psutil.Process] = {}
         rss = 0
@@ -113,8 +112,10 @@ class ProcessTree:
             rss += memory.rss
             if pid in self._cpu:
                 delta += max(0.0, seconds - self._cpu[pid])
-            elif self._last is not None and _created_after(proc, since_wall):
-                delta += seconds  # born since the last sample: all of its CPU time is new
+            elif self._last is not None:
+                # Not in the tree at the last sample, so born since: all its CPU time is new (a
+                # pid's create time is no help here, psutil's boot time is rounded to a second).
+                delta += min(seconds, (now - self._last) * self._cores)
         record: dict[str, float] = {}
         if procs:
             record["proc/rss"] = rss
@@ -123,15 +124,8 @@ class ProcessTree:
         if self._last is not None and now - self._last >= MIN_RATE_WINDOW and procs:
             record["proc/cpu_percent"] = 100.0 * delta / (now - self._last)
         self._procs, self._cpu = procs, cpu
-        self._last, self._last_wall = now, time.time()
+        self._last = now
         return record
-
-
-def _created_after(proc: psutil.Process, wall: float) -> bool:
-    try:
-        return proc.create_time() >= wall - 0.01  # create_time has jiffy resolution
-    except psutil.Error:
-        return False
 
 
 class SystemCollector:

@@ -13,7 +13,6 @@ included), so no writer ever sees EPIPE; signals that would stop it earlier are 
 
 from __future__ import annotations
 
-import errno
 import os
 import select
 import selectors
@@ -46,8 +45,8 @@ class Pump:
 
     ``streams`` maps a read fd (pty master or pipe read end) to ``(dest_fd, is_pty)``. The pump owns
     every fd it is given and closes them when it returns. A destination that fails (terminal gone,
-    reader of a pipe gone) is dropped and the log keeps being written; a failing log write is retried
-    with the next chunk.
+    reader of a pipe gone) is dropped and the log keeps being written; after a failed log write the
+    next chunk is tried again.
     """
 
     def __init__(
@@ -122,7 +121,7 @@ class Pump:
         return data
 
     def _drain(self) -> None:
-        """Read until the streams have been quiet a moment: a pty hands bytes over asynchronously."""
+        """Read until the streams are quiet a moment: a pty hands bytes over asynchronously."""
         deadline = time.monotonic() + DRAIN_MAX
         while self.dest and time.monotonic() < deadline:
             events = self.sel.select(DRAIN_QUIET)
@@ -135,7 +134,7 @@ class Pump:
                     self._copy(key.fd)
 
     def _follow_window_size(self) -> None:
-        """Give each pty the real terminal's size (the training process also does this on SIGWINCH)."""
+        """Give each pty the real terminal's size (the training process does too, on SIGWINCH)."""
         import fcntl
         import termios
 

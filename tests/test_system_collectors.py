@@ -71,20 +71,24 @@ def test_process_cpu_includes_children_started_after_the_first_sample(busy_grand
     tree = ProcessTree(os.getpid())
     baseline = tree.sample(tree.pids())
     assert "proc/cpu_percent" not in baseline
-    # The child was spawned before this sample but the tree has not seen it yet: it counts as new.
     deadline = time.time() + 10
     while len(tree.pids()) < 3 and time.time() < deadline:
         time.sleep(0.05)
     pids = tree.pids()
     assert busy_grandchild.pid in pids and len(pids) >= 3, pids
-    time.sleep(1.0)
-    record = tree.sample(tree.pids())
-    # This test process sleeps; the busy grandchild is what burns CPU (two cores are shared here).
-    assert record["proc/cpu_percent"] > 25, record
-    assert record["proc/count"] >= 3
+    busy = psutil.Process(pids[-1])
     time.sleep(0.5)
+    record = tree.sample(tree.pids())
+    # This test process sleeps; the grandchild, unseen at the baseline, burns the CPU.
+    assert record["proc/cpu_percent"] > 5, record
+    assert record["proc/count"] >= 3
+    # Over a window, the tree's figure covers what the busy grandchild alone used. The machine's
+    # two cores may be shared with other work, so compare with the grandchild's own CPU time.
+    start, before = time.monotonic(), sum(busy.cpu_times()[:2])
+    time.sleep(1.0)
+    used = 100 * (sum(busy.cpu_times()[:2]) - before) / (time.monotonic() - start)
     again = tree.sample(tree.pids())
-    assert again["proc/cpu_percent"] > 25, again
+    assert used > 5 and again["proc/cpu_percent"] >= 0.8 * used, (again, used)
 
 
 def test_process_tree_of_a_pid_that_exited():

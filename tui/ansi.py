@@ -28,6 +28,17 @@ _SEQUENCE = re.compile(
     """,
     re.VERBOSE | re.DOTALL,
 )
+# The same for a block of whole lines (no "\r", no backspace): strings end at a newline.
+_BLOCK_SEQUENCE = re.compile(
+    r"""
+    (?P<sgr>\x1b\[[0-9;:]{0,64}m)
+    | (?:\x1b\[|\x9b)[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]?
+    | (?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\n]*?(?:\x07|\x1b\\|\x9c|(?=\n)|\Z)
+    | \x1b[\x20-\x2f]*[\x30-\x7e]?
+    | [\x00-\x08\x0b-\x1f\x7f-\x9f]
+    """,
+    re.VERBOSE,
+)
 _UNSAFE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")  # anything that needs the slow path
 _UNSAFE_BLOCK = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # the same, newlines allowed
 _TAB = "\t"
@@ -36,6 +47,15 @@ _TAB = "\t"
 def is_plain(block: str) -> bool:
     """True when ``block`` (newlines allowed) holds no control code at all: nothing to clean."""
     return not _UNSAFE_BLOCK.search(block)
+
+
+def clean_block(block: str) -> str:
+    """Like ``clean`` for many lines at once; ``block`` must hold no "\\r" and no backspace."""
+    return _BLOCK_SEQUENCE.sub(_keep_sgr, block)
+
+
+def _keep_sgr(match: re.Match[str]) -> str:
+    return match.group("sgr") or ""
 
 
 def clean(line: str, *, keep_tabs: bool = True) -> str:

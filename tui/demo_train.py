@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pace", type=float, default=0.03, help="seconds per step, so the demo is watchable")
     args = parser.parse_args(argv)
 
-    config = {"lr": 0.05, "batch_size": 128, "model": {"hidden": 64, "depth": 2, "act": "tanh"}, "seed": 0}
+    config = {"lr": 0.3, "batch_size": 128, "model": {"hidden": 64, "depth": 2, "act": "tanh"}, "seed": 0}
     run = runview.init(
         project="demo",
         name="spirals-mlp",
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             val_acc = float((pv.argmax(1) == y_val).mean())
             run.log({"val/loss": val_loss, "val/acc": val_acc}, step=step)
             colour = "32" if val_acc > 0.9 else "33"
-            print(f"step {step:5d}  loss {loss:.4f}  \x1b[{colour}mval/acc {val_acc:.3f}\x1b[0m", flush=True)
+            print(f"\rstep {step:5d}  loss {loss:.4f}  \x1b[{colour}mval/acc {val_acc:.3f}\x1b[0m", flush=True)
         if step % 10 == 0:
             sys.stdout.write(f"\r  progress {100 * (step + 1) // args.steps:3d}%")
             sys.stdout.flush()

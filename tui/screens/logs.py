@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import os
+import re
 import shlex
 import stat
 import subprocess
@@ -24,13 +25,14 @@ from textual.worker import get_current_worker
 from runview.store import format as fmt
 from runview.store.console_tail import ConsoleSnapshot, collapse_cr
 from runview.store.reader import RunSnapshot
-from runview.tui.ansi import is_plain, pager_line
+from runview.tui.ansi import clean_block, is_plain, pager_line
 from runview.tui.screens.base import RunTab
 from runview.tui.widgets.log_pane import LogPane
 
 PAGER_LIMIT = 200 * 1024 * 1024  # the pager gets at most the last 200 MB
 EXPORT_CHUNK = 1024 * 1024
 DEFAULT_PAGER = "less -R"
+_OVERWRITING_LINE = re.compile(r"[^\n]*[\r\x08][^\n]*\n")
 NO_CONSOLE = "no console.log in this run — the logger captures stdout/stderr unless init(console=False)"
 
 
@@ -247,9 +249,13 @@ def _write_lines(out: TextIO, text: str) -> str:
     block, rest = text[: cut + 1], text[cut + 1 :]
     if is_plain(block):
         out.write(block)  # nothing to neutralise: the common fast path
-    else:
-        for line in block[:-1].split("\n"):
-            out.write(pager_line(collapse_cr(line.removesuffix("\r"))))
+        return rest
+    pos = 0
+    for match in _OVERWRITING_LINE.finditer(block):  # lines with "\r" or backspace, one at a time
+        out.write(clean_block(block[pos : match.start()]))
+        out.write(pager_line(collapse_cr(match.group().rstrip("\n").removesuffix("\r"))))
+        pos = match.end()
+    out.write(clean_block(block[pos:]))  # the rest in one regex pass
     return rest
 
 

@@ -120,18 +120,20 @@ def build_chart(data: ChartData | None, width: int, height: int, log_y: bool = F
     plt.theme("clear")
     plt.frame(False)  # the widget's border is the frame
     plt.plotsize(width, height)
-    labelled = sum(not s.faint for s in data.series) > 1
+    labelled = sum(bool(s.label) and not s.faint for s in data.series) > 1
     drawn = 0
     lo, hi = math.inf, -math.inf
+    y_lo, y_hi = math.inf, -math.inf
     for series in data.series:
         y = np.where(series.y > 0, series.y, np.nan) if log_y else series.y
         if colorless:
             color, marker = "default", FAINT_MARKER if series.faint else MARKERS[series.index % len(MARKERS)]
         else:
             color, marker = FAINT if series.faint else PALETTE[series.index % len(PALETTE)], "hd"
-        label = series.label if labelled and not series.faint else None
+        label = series.label if labelled and series.label and not series.faint else None
         for xs, ys in finite_runs(series.x, y):
             lo, hi = min(lo, float(xs[0])), max(hi, float(xs[-1]))
+            y_lo, y_hi = min(y_lo, float(ys.min())), max(y_hi, float(ys.max()))
             plt.plot(xs.tolist(), ys.tolist(), color=color, marker=marker, label=label)
             label = None
             drawn += 1
@@ -142,6 +144,9 @@ def build_chart(data: ChartData | None, width: int, height: int, log_y: bool = F
         plt.yscale("log")
     ticks = nice_ticks(lo, hi, max(2, width // 12))
     plt.xticks(ticks, [format_tick(t) for t in ticks])
+    if not log_y and y_hi > y_lo:
+        ticks = nice_ticks(y_lo, y_hi, max(2, height // 3))
+        plt.yticks(ticks, [format_tick(t) for t in ticks])
     if data.x_label and height >= 12:
         plt.xlabel(data.x_label)
     try:

@@ -1,0 +1,224 @@
+"""The Charts tab on real run directories: sections, search, keys, maximise, pins, smoothing, live."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+from textual.widgets import Collapsible, Input
+
+import runview
+from runview.tui.app import RunviewApp
+from runview.tui.run_page import RunPage
+from runview.tui.widgets.chart import Chart
+from runview.tui.widgets.chart_board import ChartBoard
+from runview.tui.widgets.chart_spec import reduced_size
+
+KEYS = ("train/loss", "train/acc", "val/loss", "lr")
+
+
+def make_run(root: Path, steps: int = 50, finish: bool = True) -> runview.Run:
+    run = runview.init(project="t", dir=root, console=False, system_interval=None)
+    rng = np.random.default_rng(0)
+    for step in range(steps):
+        run.log({"train/loss": 1 / (step + 1) + rng.normal(0, 0.1), "train/acc": step / steps, "val/loss": 2 / (step + 1), "lr": 0.1})
+    if finish:
+        run.finish()
+    return run
+
+
+async def wait_for(pilot, predicate, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        await pilot.pause(0.05)
+    assert predicate(), "condition not met in time"
+
+
+def board(app: RunviewApp) -> ChartBoard:
+    assert isinstance(app.screen, RunPage)
+    return app.screen.query_one(".charts-board", ChartBoard)
+
+
+def drawn(app: RunviewApp) -> bool:
+    b = board(app)
+    visible = b.visible_charts()
+    return bool(visible) and all(chart.data is not None for _key, chart in visible)
+
+
+async def open_charts(pilot, app: RunviewApp) -> ChartBoard:
+    await wait_for(pilot, lambda: isinstance(app.screen, RunPage) and board(app).charts and drawn(app))
+    await pilot.pause(0.1)
+    return board(app)
+
+
+def section_titles(b: ChartBoard) -> list[str]:
+    return [str(c.title) for c in b.query(Collapsible) if c.display]
+
+
+def shown(b: ChartBoard) -> list[str]:
+    return [cid for cid, chart in b.charts.items() if chart.display]
+
+
+async def test_sections_group_by_prefix_other_last_and_internal_keys_skipped(run_root: Path) -> None:
+    run = make_run(run_root)
+    app = RunviewApp(run.dir, tab="charts")
+    async with app.run_test(size=(120, 40)) as pilot:
+        b = await open_charts(pilot, app)
+        assert section_titles(b) == ["train", "val", "other"]
+        assert list(b.charts) == ["train/acc", "train/loss", "val/loss", "lr"]
+        assert not any(k.startswith("_") for k in b.charts)
+        assert isinstance(app.focused, Chart) and app.focused.chart_id == "train/acc"
+        first = b.charts["train/acc"]
+        assert first.builds >= 1 and "train/acc" in str(first.border_title)
+
+
+async def test_regex_search_invalid_pattern_and_escape(run_root: Path) -> None:
+    run = make_run(run_root)
+    app = RunviewApp(run.dir, tab="charts")
+    async with app.run_test(size=(120, 40)) as pilot:
+        b = await open_charts(pilot, app)
+        await pilot.press("slash")
+        search = app.screen.query_one("#charts-search", Input)
+        assert search.has_focus
+        await pilot.press(*"LOSS$")  # case-insensitive re.search on the full key
+        assert shown(b) == ["train/loss", "val/loss"]
+        assert section_titles(b) == ["train", "val"]
+        await pilot.press("(")  # "LOSS$(" is not a regex: marked, last filter stays
+        assert search.has_class("-invalid")
+        assert shown(b) == ["train/loss", "val/loss"]
+        assert "invalid" in str(app.screen.query_one(".charts-status").render())
+        await pilot.press("escape")
+        assert search.value == "" and not search.has_class("-invalid")
+        assert shown(b) == list(KEYS[:2][::-1]) + ["val/loss", "lr"]
+        assert isinstance(app.focused, Chart)
+
+
+async def test_hjkl_and_arrows_move_between_charts(run_root: Path) -> None:
+    run = make_run(run_root)
+    app = RunviewApp(run.dir, tab="charts")
+    async with app.run_test(size=(120, 40)) as pilot:  # 120 columns: a 2-column grid
+        b = await open_charts(pilot, app)
+        assert b.effective_columns == 2
+        moves = [("l", "train/loss"), ("h", "train/acc"), ("j", "val/loss"), ("k", "train/acc"),
+                 ("right", "train/loss"), ("down", "val/loss"), ("down", "lr"), ("up", "val/loss"), ("left", "train/loss")]
+        for key, expected in moves:
+            await pilot.press(key)
+            assert b.focused_chart_id == expected, (key, b.focused_chart_id)
+
+
+async def test_enter_maximises_and_escape_restores(run_root: Path) -> None:
+    run = make_run(run_root)
+    app = RunviewApp(run.dir, tab="charts")
+    async with app.run_test(size=(120, 40)) as pilot:
+        b = await open_charts(pilot, app)
+        await pilot.press("l", "enter")
+        assert b.maximised == "train/loss"
+        await wait_for(pilot, lambda: b.max_chart.data is not None and b.max_chart.region.width > 100)
+        assert not b.grid.display and b.max_chart.border_title == "train/loss"
+        assert b.max_chart.data.series[0].label == "train/loss"
+        await pilot.press("escape")
+        assert b.maximised is None and b.grid.display and not b.max_chart.display
+        assert b.focused_chart_id == "train/loss"
+
+
+async def test_columns_follow_width_and_c_cycles(run_root: Path) -> None:
+    run = make_run(run_root)
+    app = RunviewApp(run.dir, tab="charts")
+    async with app.run_test(size=(80, 24)) as pilot:
+        b = await open_charts(pilot, app)
+        grid = b.query(".board-section-grid").first()
+        assert b.effective_columns == 1 and grid.styles.grid_size_columns == 1
+        await pilot.press("c", "c")  # auto -> 1 -> 2
+        assert b.columns == 2 and grid.styles.grid_size_columns == 2
+        assert "columns 2" in str(app.screen.query_one(".charts-status").render())
+        await pilot.press("c", "c", "c", "c")  # 3, 4, back to auto
+        assert b.columns is None and b.effective_columns == 1
+
+
+async def test_pin_moves_the_focused_chart_to_the_top(run_root: Path) -> None:
+    run = make_run(run_root)
+    app = RunviewApp(run.dir, tab="charts")
+    async with app.run_test(size=(120, 40)) as pilot:
+        b = await open_charts(pilot, app)
+        await pilot.press("j")
+        assert b.focused_chart_id == "val/loss"
+        await pilot.press("p")
+        await wait_for(pilot, lambda: section_titles(b)[:1] == ["pinned"])
+        assert section_titles(b) == ["pinned", "train", "other"]
+        assert list(b.charts)[0] == "val/loss" and b.focused_chart_id == "val/loss"
+        await pilot.press("p")
+        await wait_for(pilot, lambda: section_titles(b) == ["train", "val", "other"])
+
+
+async def test_smoothing_draws_smoothed_over_faint_raw(run_root: Path) -> None:
+    run = make_run(run_root)
+    app = RunviewApp(run.dir, tab="charts")
+    async with app.run_test(size=(120, 40)) as pilot:
+        b = await open_charts(pilot, app)
+        chart = b.charts["train/loss"]
+        raw = chart.data.series
+        assert len(raw) == 1 and not raw[0].faint
+        before = chart.render()
+        await pilot.press("s", "s", "s")  # 0.6, 0.8, 0.9
+        await wait_for(pilot, lambda: len(chart.data.series) == 2)
+        faint, smooth = chart.data.series
+        assert faint.faint and not smooth.faint
+        np.testing.assert_array_equal(faint.y, raw[0].y)
+        assert not np.allclose(smooth.y, raw[0].y)
+        assert str(chart.render()) != str(before)
+        assert "smoothing 0.9" in str(app.screen.query_one(".charts-status").render())
+        await pilot.press("S", "S", "S")
+        await wait_for(pilot, lambda: len(chart.data.series) == 1)
+
+
+async def test_live_run_extends_charts_and_idle_costs_nothing(run_root: Path) -> None:
+    run = make_run(run_root, steps=20, finish=False)
+    try:
+        app = RunviewApp(run.dir, tab="charts")
+        async with app.run_test(size=(120, 40)) as pilot:
+            b = await open_charts(pilot, app)
+            chart = b.charts["train/loss"]
+            assert chart.data.points == 20
+            for step in range(20, 60):
+                run.log({"train/loss": 1 / (step + 1), "train/new": step})
+            await wait_for(pilot, lambda: chart.data.points == 60 and "train/new" in b.charts)
+            assert float(chart.data.series[0].x[-1]) == 59
+            # Idle: no new rows, the page keeps polling a live run, but nothing is reduced or drawn.
+            await wait_for(pilot, lambda: drawn(app))
+            await pilot.pause(0.5)
+            requests, builds = b.requests, {k: c.builds for k, c in b.charts.items()}
+            await pilot.pause(1.5)
+            assert b.requests == requests
+            assert {k: c.builds for k, c in b.charts.items()} == builds
+    finally:
+        run.finish()
+
+
+async def test_a_million_points_reach_plotext_reduced(run_root: Path) -> None:
+    run = runview.init(project="t", dir=run_root, console=False, system_interval=None)
+    run.finish()
+    lines = "".join(f'{{"_step":{i},"big":{np.sin(i / 1000):.4f}}}\n' for i in range(200_000))
+    with open(Path(run.dir) / "history.jsonl", "a") as fh:
+        fh.write(lines)
+    app = RunviewApp(run.dir, tab="charts")
+    async with app.run_test(size=(120, 40)) as pilot:
+        b = await open_charts(pilot, app)
+        chart = b.charts["big"]
+        assert chart.data.points == 200_000
+        assert reduced_size(chart.data) <= 2 * chart.content_size.width + 2
+
+
+async def test_no_history_says_how_to_add_charts(run_root: Path) -> None:
+    run = runview.init(project="t", dir=run_root, console=False, system_interval=None)
+    run.finish()
+    app = RunviewApp(run.dir, tab="charts")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, RunPage) and app.screen.snapshot is not None)
+        await pilot.pause(0.2)
+        empty = board(app).query_one(".board-empty")
+        assert empty.display
+        assert "no metrics logged yet — run.log({...}) adds charts here" in str(empty.render())
+        await pilot.press("j", "enter", "p", "s", "c", "slash", "x", "escape")  # nothing to act on: no crash
