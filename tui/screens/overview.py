@@ -37,10 +37,22 @@ class OverviewTab(RunTab):
     def focus_default(self) -> None:
         self.query_one("#config-table").focus()
 
+    WIDE = 140  # from this width the facts take two columns, so the tables start higher
+
     def show_snapshot(self, snapshot: RunSnapshot) -> None:
-        self.query_one("#facts", Static).update(facts_table(snapshot))
+        self._snapshot = snapshot
+        self._show_facts()
         self.query_one("#config-table", KeyValueTable).set_data(snapshot.config)
         self.query_one("#summary-table", KeyValueTable).set_data(snapshot.summary)
+
+    def on_resize(self) -> None:
+        self._show_facts()
+
+    def _show_facts(self) -> None:
+        snapshot = getattr(self, "_snapshot", None)
+        if snapshot is not None:
+            pairs = 2 if self.size.width >= self.WIDE else 1
+            self.query_one("#facts", Static).update(facts_table(snapshot, pairs))
 
     @on(Input.Changed, "#kv-filter")
     def _filter(self, event: Input.Changed) -> None:
@@ -57,16 +69,14 @@ class OverviewTab(RunTab):
             table.set_filter(pattern)
 
 
-def facts_table(snapshot: RunSnapshot) -> Table:
-    """The run's identity and provenance as a two-column grid of Text (never markup)."""
-    meta, status = snapshot.meta, snapshot.status
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold", no_wrap=True)
-    grid.add_column(overflow="fold")
+def facts_table(snapshot: RunSnapshot, pairs: int = 1) -> Table:
+    """The run's identity and provenance as a grid of label/value pairs, all Text (never markup)."""
+    meta = snapshot.meta
+    rows: list[tuple[Text, Text]] = []
 
     def row(label: str, value: object) -> None:
         if value not in (None, "", [], {}):
-            grid.add_row(Text(label), value if isinstance(value, Text) else Text(str(value)))
+            rows.append((Text(label), value if isinstance(value, Text) else Text(str(value))))
 
     state = Text(snapshot.liveness.state, style=f"state-{snapshot.liveness.state}")
     if snapshot.liveness.reason not in (snapshot.liveness.state, ""):
@@ -99,4 +109,15 @@ def facts_table(snapshot: RunSnapshot) -> Table:
         row("gpu", ", ".join(f"{d.get('index')}: {d.get('name')}" for d in devices) or gpu.get("reason"))
     row("history", f"{snapshot.history.rows} steps" if snapshot.history.rows else "no rows logged yet")
     row("directory", str(snapshot.path))
+    grid = Table.grid(padding=(0, 2), expand=pairs > 1)
+    for _ in range(pairs):
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column(overflow="fold", ratio=1)
+    per_column = -(-len(rows) // pairs)
+    for i in range(per_column):
+        cells: list[Text] = []
+        for p in range(pairs):
+            index = p * per_column + i
+            cells.extend(rows[index] if index < len(rows) else (Text(""), Text("")))
+        grid.add_row(*cells)
     return grid
