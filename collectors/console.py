@@ -52,7 +52,11 @@ class _Stream:
         self.is_pty = os.isatty(saved[fds[0]])
         if self.is_pty:
             self.read, self.write = os.openpty()
-            _copy_terminal(saved[fds[0]], self.write)
+            try:
+                _copy_terminal(saved[fds[0]], self.write)
+            except BaseException:
+                _close(self.read, self.write)
+                raise
         else:
             self.read, self.write = os.pipe()
 
@@ -216,18 +220,17 @@ class ConsoleCapture:
         except BaseException:
             self._close_saved(saved)
             raise
-        log_fd = self._open_log()
-        ctl_r, self._ctl_w = os.pipe()
-        self._ack_r, ack_w = os.pipe()
+        log_fd = ctl_r = ack_w = -1
         try:
-            if backend == "process":
-                started = self._spawn(log_fd, ctl_r, ack_w)
-            else:
-                started = self._spawn_thread(log_fd, ctl_r, ack_w)
+            log_fd = self._open_log()
+            ctl_r, self._ctl_w = os.pipe()
+            self._ack_r, ack_w = os.pipe()
         except BaseException:
             _close(log_fd, ctl_r, ack_w)
             raise
-        if not started:
+        # from here on the spawn functions own log_fd, ctl_r and ack_w, failing or not
+        spawn = self._spawn if backend == "process" else self._spawn_thread
+        if not spawn(log_fd, ctl_r, ack_w):
             return False
         with self._lock:
             for stream in self._streams:
@@ -266,12 +269,22 @@ class ConsoleCapture:
         return True
 
     def _spawn_thread(self, log_fd: int, ctl_r: int, ack_w: int) -> bool:
-        streams = {s.read: (os.dup(s.saved[s.fds[0]]), s.is_pty) for s in self._streams}
-        pump = Pump(streams, log_fd, ctl_r, ack_w)
+        streams: dict[int, tuple[int, bool]] = {}
+        try:
+            for s in self._streams:
+                streams[s.read] = (os.dup(s.saved[s.fds[0]]), s.is_pty)
+            pump = Pump(streams, log_fd, ctl_r, ack_w)
+        except BaseException:
+            _close(log_fd, ctl_r, ack_w, *(dest for dest, _ in streams.values()))
+            raise
         for s in self._streams:
             s.read = -1  # the pump owns and closes it
         self._thread = threading.Thread(target=pump.run, name="runview-console", daemon=True)
-        self._thread.start()
+        try:
+            self._thread.start()
+        except BaseException:
+            pump.close_all()
+            raise
         return _wait_ack(self._ack_r, _READY_TIMEOUT) == b"r"
 
     def _start_python(self) -> bool:

@@ -82,7 +82,7 @@ class Pump:
                     elif key.fd in self.dest:
                         self._copy(key.fd)
         finally:
-            self._close_all()
+            self.close_all()
 
     def _copy(self, fd: int) -> None:
         try:
@@ -175,7 +175,7 @@ class Pump:
         del self.dest[fd]
         _close(fd)
 
-    def _close_all(self) -> None:
+    def close_all(self) -> None:
         for fd in list(self.dest):
             self._close_stream(fd)
         for fd in (self.log_fd, self.ctl_fd, self.ack_fd):

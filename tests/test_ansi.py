@@ -100,3 +100,22 @@ def test_pager_output_holds_only_sgr_escapes(lines: list[str]) -> None:
 def test_screen_text_holds_no_control_characters(line: str) -> None:
     text = sanitize_line(line)
     assert not re.search(r"[\x00-\x1f\x7f-\x9f]", text.plain)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(hostile, max_size=12))
+def test_pager_export_of_a_hostile_file_holds_only_sgr_escapes(lines: list[str]) -> None:
+    import io
+    import tempfile
+    from pathlib import Path
+
+    from runview.tui.screens.logs import export_for_pager
+
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "console.log"
+        source.write_bytes("\n".join(lines).encode("utf-8", "surrogatepass") + b"\xff\x9b")
+        out = io.StringIO()
+        export_for_pager(source, out)
+    text = out.getvalue()
+    assert leftover_controls(text) == []
+    assert "\x1b" not in SGR.sub("", text)

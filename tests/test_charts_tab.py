@@ -134,7 +134,7 @@ async def test_columns_follow_width_and_c_cycles(run_root: Path) -> None:
         await pilot.press("c", "c")  # auto -> 1 -> 2
         assert b.columns == 2 and grid.styles.grid_size_columns == 2
         assert "columns 2" in str(app.screen.query_one(".charts-status").render())
-        await pilot.press("c", "c", "c", "c")  # 3, 4, back to auto
+        await pilot.press("c", "c", "c")  # 3, 4, back to auto
         assert b.columns is None and b.effective_columns == 1
 
 
@@ -184,8 +184,9 @@ async def test_live_run_extends_charts_and_idle_costs_nothing(run_root: Path) ->
             assert chart.data.points == 20
             for step in range(20, 60):
                 run.log({"train/loss": 1 / (step + 1), "train/new": step})
-            await wait_for(pilot, lambda: chart.data.points == 60 and "train/new" in b.charts)
-            assert float(chart.data.series[0].x[-1]) == 59
+            # A new key rebuilds the grid (new widgets); the data follows the chart id.
+            await wait_for(pilot, lambda: "train/new" in b.charts and b.charts["train/loss"].data.points == 60)
+            assert float(b.charts["train/loss"].data.series[0].x[-1]) == 59
             # Idle: no new rows, the page keeps polling a live run, but nothing is reduced or drawn.
             await wait_for(pilot, lambda: drawn(app))
             await pilot.pause(0.5)

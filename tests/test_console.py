@@ -269,3 +269,34 @@ def test_collectors_console_stays_headless() -> None:
             "{'textual', 'rich', 'plotext'}))")
     done = run_piped([sys.executable, "-c", code])
     assert done.stdout == b"[]\n", done.stderr
+
+
+def test_thread_takes_over_when_no_helper_can_start(tmp_path: Path) -> None:
+    argv = write_script(tmp_path, 'os.write(1, b"fd-out\\n")\n')
+    script = Path(argv[1])
+    # an embedded interpreter can have no usable sys.executable
+    source = script.read_text().replace("cap = Console", "sys.executable = ''\ncap = Console")
+    script.write_text(source)
+    done = run_piped(argv)
+    assert done.returncode == 0, done.stderr
+    result = result_of(tmp_path)
+    assert (result["mode"], result["backend"]) == ("pipe", "thread")
+    assert done.stdout == b"fd-out\n"
+    assert b"fd-out\n" in (tmp_path / "console.log").read_bytes()
+
+
+def test_a_killed_helper_hands_the_fds_back(tmp_path: Path) -> None:
+    body = """
+print("before", flush=True)
+time.sleep(0.3)
+os.kill(cap._proc.pid, 9)
+time.sleep(0.6)  # the monitor notices within flush_interval and restores fds 1/2
+print("after", flush=True)
+os.system("echo child-after")
+result["mode_after"] = cap.mode
+"""
+    done = run_piped(write_script(tmp_path, body))
+    assert done.returncode == 0, done.stderr
+    assert result_of(tmp_path)["mode_after"] == "off"
+    assert done.stdout == b"before\nafter\nchild-after\n"
+    assert b"before\n" in (tmp_path / "console.log").read_bytes()

@@ -131,7 +131,7 @@ async def test_pager_gets_the_whole_log_sanitised_from_outside_the_run(
         await pilot.press("p")
         await wait_for(pilot, lambda: received.exists() and received.stat().st_size > 0, timeout=5.0)
     out = received.read_text(encoding="utf-8")
-    assert out.startswith("step 0 loss \x1b[32m0.5\x1b[0m\x1b[0m\n")  # all of it, not the 1000-line window
+    assert out.startswith("step 0 loss \x1b[32m0.5\x1b[0m\n")  # all of it, not the 1000-line window
     assert "step 1999 loss" in out and "prog 99%\n" in out and "prog 1%" not in out
     assert "title clip clear reset c1 dcs bell end\n" in out
     assert "\x1b" not in re.sub(r"\x1b\[[0-9;:]*m", "", out)

@@ -76,11 +76,11 @@ def test_process_cpu_includes_children_started_after_the_first_sample(busy_grand
         time.sleep(0.05)
     pids = tree.pids()
     assert busy_grandchild.pid in pids and len(pids) >= 3, pids
-    busy = psutil.Process(pids[-1])
+    (busy,) = psutil.Process(busy_grandchild.pid).children()
     time.sleep(0.5)
     record = tree.sample(tree.pids())
     # This test process sleeps; the grandchild, unseen at the baseline, burns the CPU.
-    assert record["proc/cpu_percent"] > 5, record
+    assert record["proc/cpu_percent"] > 1, record
     assert record["proc/count"] >= 3
     # Over a window, the tree's figure covers what the busy grandchild alone used. The machine's
     # two cores may be shared with other work, so compare with the grandchild's own CPU time.
@@ -88,7 +88,7 @@ def test_process_cpu_includes_children_started_after_the_first_sample(busy_grand
     time.sleep(1.0)
     used = 100 * (sum(busy.cpu_times()[:2]) - before) / (time.monotonic() - start)
     again = tree.sample(tree.pids())
-    assert used > 5 and again["proc/cpu_percent"] >= 0.8 * used, (again, used)
+    assert used > 1 and again["proc/cpu_percent"] >= 0.7 * used, (again, used)
 
 
 def test_process_tree_of_a_pid_that_exited():

@@ -69,7 +69,7 @@ def test_live_run_in_a_real_terminal(tmp_path: Path) -> None:
         env = f"cd {tmp_path} && TERM=xterm-256color {sys.executable} -m runview {run_dir}"
         term = Tmux(80, 24, f"sh -c '{env}; echo VIEWER-EXITED-$?; sleep 30'")
         screen = term.wait_for("tmux-run")
-        assert "running" in screen and "lr" in screen or "Config" in screen
+        assert "running" in screen
         term.keys("5")
         screen = term.wait_for("green")
         assert "EVIL-TITLE" not in screen  # an OSC title never reaches the terminal or the screen

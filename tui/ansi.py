@@ -39,18 +39,16 @@ _BLOCK_SEQUENCE = re.compile(
     """,
     re.VERBOSE,
 )
+_SGR = re.compile(r"\x1b\[[0-9;:]{0,64}m")
+_CONTROL_BUT_ESC = re.compile(r"[\x00-\x08\x0b-\x1a\x1c-\x1f\x7f-\x9f]")
 _UNSAFE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")  # anything that needs the slow path
-_UNSAFE_BLOCK = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # the same, newlines allowed
 _TAB = "\t"
-
-
-def is_plain(block: str) -> bool:
-    """True when ``block`` (newlines allowed) holds no control code at all: nothing to clean."""
-    return not _UNSAFE_BLOCK.search(block)
 
 
 def clean_block(block: str) -> str:
     """Like ``clean`` for many lines at once; ``block`` must hold no "\\r" and no backspace."""
+    if not _CONTROL_BUT_ESC.search(block) and block.count("\x1b") == len(_SGR.findall(block)):
+        return block  # colours only (the usual coloured log): nothing to remove
     return _BLOCK_SEQUENCE.sub(_keep_sgr, block)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import codecs
 import os
-import re
 import shlex
 import stat
 import subprocess
@@ -25,14 +24,13 @@ from textual.worker import get_current_worker
 from runview.store import format as fmt
 from runview.store.console_tail import ConsoleSnapshot, collapse_cr
 from runview.store.reader import RunSnapshot
-from runview.tui.ansi import clean_block, is_plain, pager_line
+from runview.tui.ansi import clean_block, pager_line
 from runview.tui.screens.base import RunTab
 from runview.tui.widgets.log_pane import LogPane
 
 PAGER_LIMIT = 200 * 1024 * 1024  # the pager gets at most the last 200 MB
 EXPORT_CHUNK = 1024 * 1024
 DEFAULT_PAGER = "less -R"
-_OVERWRITING_LINE = re.compile(r"[^\n]*[\r\x08][^\n]*\n")
 NO_CONSOLE = "no console.log in this run — the logger captures stdout/stderr unless init(console=False)"
 
 
@@ -247,16 +245,23 @@ def _write_lines(out: TextIO, text: str) -> str:
         out.write(pager_line(collapse_cr(text)))  # one giant line: shown in pieces
         return ""
     block, rest = text[: cut + 1], text[cut + 1 :]
-    if is_plain(block):
-        out.write(block)  # nothing to neutralise: the common fast path
-        return rest
+    if "\r\n" in block:  # CRLF endings are plain newlines
+        block = block.replace("\r\n", "\n")
     pos = 0
-    for match in _OVERWRITING_LINE.finditer(block):  # lines with "\r" or backspace, one at a time
-        out.write(clean_block(block[pos : match.start()]))
-        out.write(pager_line(collapse_cr(match.group().rstrip("\n").removesuffix("\r"))))
-        pos = match.end()
+    while (found := _next_overwrite(block, pos)) >= 0:  # lines with "\r" or backspace, one by one
+        start = block.rfind("\n", 0, found) + 1
+        end = block.index("\n", found)
+        out.write(clean_block(block[pos:start]))
+        out.write(pager_line(collapse_cr(block[start:end].removesuffix("\r"))))
+        pos = end + 1
     out.write(clean_block(block[pos:]))  # the rest in one regex pass
     return rest
+
+
+def _next_overwrite(block: str, pos: int) -> int:
+    """Index of the next "\\r" or backspace at or after ``pos``, or -1 (str.find is fastest)."""
+    found = [i for i in (block.find("\r", pos), block.find("\x08", pos)) if i >= 0]
+    return min(found) if found else -1
 
 
 def pager_command() -> str:
