@@ -130,3 +130,18 @@ async def test_problems_line_says_what_was_skipped(run_root: Path) -> None:
         await pilot.pause(0.05)
         problems = app.screen.query_one("#problems")
         assert problems.display and "skipped 1 corrupt line" in str(problems.render())
+
+
+async def test_no_color_is_honoured_and_state_stays_readable(run_root: Path, monkeypatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    run = make_run(run_root, finish=False)  # a running badge is green when colours are on
+    app = RunviewApp(run.dir)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: page(app).snapshot is not None)
+            assert app.no_color
+            # The state is in words, not only in colour.
+            assert "running" in str(app.screen.query_one("#badge").render())
+            assert "#4ebf71" not in app.export_screenshot()  # the theme's success green
+    finally:
+        run.finish()
