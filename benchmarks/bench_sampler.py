@@ -1,6 +1,6 @@
 """How much CPU the system sampler costs the training process, against a bare psutil baseline.
 
-    python benchmarks/bench_sampler.py                  # 200 timed samples + 20 s of the live thread
+    python benchmarks/bench_sampler.py        # 200 timed samples + 20 s of the live thread
     python benchmarks/bench_sampler.py --seconds 60 --workers 8
 
 Two measurements, both in CPU time of the sampling thread (``time.thread_time``), so other load on
@@ -72,24 +72,34 @@ def bare_psutil() -> None:
 def describe(costs: list[float]) -> str:
     ms = sorted(c * 1000 for c in costs)
     p95 = ms[int(0.95 * (len(ms) - 1))]
-    return f"mean {statistics.fmean(ms):.3f} ms  p50 {statistics.median(ms):.3f} ms  p95 {p95:.3f} ms"
+    return (
+        f"mean {statistics.fmean(ms):.3f} ms  p50 {statistics.median(ms):.3f} ms  p95 {p95:.3f} ms"
+    )
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=20.0, help="live run length (0 to skip)")
     parser.add_argument("--interval", type=float, default=2.0)
     parser.add_argument("--workers", type=int, default=4, help="idle child processes in the tree")
     args = parser.parse_args()
 
-    print(f"machine: {cpu_model()}, {psutil.cpu_count(logical=False)} cores / {psutil.cpu_count()} threads, "
-          f"{platform.system()} {platform.release()}")
-    print(f"python {platform.python_version()} ({sys.executable}), psutil {psutil.__version__}, "
-          f"{len(psutil.pids())} processes on the machine, load average {os.getloadavg()[0]:.2f}")
+    print(
+        f"machine: {cpu_model()}, {psutil.cpu_count(logical=False)} cores / "
+        f"{psutil.cpu_count()} threads, "
+        f"{platform.system()} {platform.release()}"
+    )
+    print(
+        f"python {platform.python_version()} ({sys.executable}), psutil {psutil.__version__}, "
+        f"{len(psutil.pids())} processes on the machine, load average {os.getloadavg()[0]:.2f}"
+    )
 
     workers = [
-        subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"]) for _ in range(args.workers)
+        subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"])
+        for _ in range(args.workers)
     ]
     try:
         with tempfile.TemporaryDirectory() as run_dir:
@@ -98,8 +108,10 @@ def main() -> int:
             record = sampler.sample()
             time.sleep(0.05)
             record = sampler.sample()
-            print(f"record: {len(record)} keys, {len(json.dumps(record))} bytes as JSON, "
-                  f"{record.get('proc/count', 0)} processes in the tree")
+            print(
+                f"record: {len(record)} keys, {len(json.dumps(record))} bytes as JSON, "
+                f"{record.get('proc/count', 0)} processes in the tree"
+            )
 
             bare = cpu_costs(bare_psutil, args.samples)
             ours = cpu_costs(sampler.sample, args.samples)
@@ -107,22 +119,32 @@ def main() -> int:
             print(f"  baseline, bare psutil reading: {describe(bare)}")
             print(f"  SystemSampler.sample():        {describe(ours)}")
             mean = statistics.fmean(ours)
-            print(f"  => at a {args.interval:g} s interval: {100 * mean / args.interval:.4f}% of one core "
-                  f"(budget 1%: "
-                  f"{0.01 * args.interval / mean:.0f}x headroom)")
+            print(
+                f"  => at a {args.interval:g} s interval: "
+                f"{100 * mean / args.interval:.4f}% of one core "
+                f"(budget 1%: "
+                f"{0.01 * args.interval / mean:.0f}x headroom)"
+            )
 
             if args.seconds > 0:
                 emitted: list[int] = []
-                live = SystemSampler(lambda r: emitted.append(len(r)), interval=args.interval, disk_path=run_dir)
+                live = SystemSampler(
+                    lambda r: emitted.append(len(r)), interval=args.interval, disk_path=run_dir
+                )
                 wall = time.monotonic()
                 live.start()
                 time.sleep(args.seconds)
                 live.stop()
                 wall = time.monotonic() - wall
-                print(f"\nlive thread at {args.interval:g} s for {wall:.1f} s: {live.samples} samples, "
-                      f"{live.skipped} skipped, {live.failures} failed")
-                print(f"  sampler thread CPU {live.cpu_seconds * 1000:.1f} ms = "
-                      f"{100 * live.cpu_seconds / wall:.4f}% of one core (budget 1%)")
+                print(
+                    f"\nlive thread at {args.interval:g} s for {wall:.1f} s: "
+                    f"{live.samples} samples, "
+                    f"{live.skipped} skipped, {live.failures} failed"
+                )
+                print(
+                    f"  sampler thread CPU {live.cpu_seconds * 1000:.1f} ms = "
+                    f"{100 * live.cpu_seconds / wall:.4f}% of one core (budget 1%)"
+                )
     finally:
         for worker in workers:
             worker.kill()

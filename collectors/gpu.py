@@ -3,8 +3,8 @@
 Every NVML call goes through :meth:`Nvml.query`, which initialises NVML lazily under a lock and
 returns :data:`MISSING` instead of raising (the shape of nvitop's ``nvmlQuery``). Failures that will
 not go away (not supported, no permission, function not in this driver) are remembered per device
-and metric, so an unsupported query costs one call, not one per sample, and :meth:`GpuCollector.describe`
-can say why each absent metric is absent.
+and metric, so an unsupported query costs one call, not one per sample, and
+:meth:`GpuCollector.describe` can say why each absent metric is absent.
 """
 
 from __future__ import annotations
@@ -108,7 +108,12 @@ class Nvml:
             self._initialised = True
             return True
 
-    def query(self, func: str | Callable[..., Any], *args: Any, on_error: Callable[[Any], None] | None = None) -> Any:
+    def query(
+        self,
+        func: str | Callable[..., Any],
+        *args: Any,
+        on_error: Callable[[Any], None] | None = None,
+    ) -> Any:
         """Call an NVML function by name (or a callable); :data:`MISSING` instead of raising.
 
         ``on_error`` receives the ``NVMLError`` (or other exception) when the call fails.
@@ -174,7 +179,7 @@ class _Device:
 
 
 class GpuCollector:
-    """Discovers NVIDIA GPUs and reads one flat record of ``gpu/<index>/<metric>`` values per sample.
+    """Finds the NVIDIA GPUs and reads ``gpu/<index>/<metric>`` values, one flat dict per sample.
 
     Construct it, call :meth:`open` once; ``reason`` is then None when GPU metrics are recorded,
     else one line why not. :meth:`sample` never raises.
@@ -242,7 +247,9 @@ class GpuCollector:
         support = nvml.query("nvmlGpmQueryDeviceSupport", device.handle, on_error=errors.append)
         if support is MISSING:
             why = _error_text(errors[0])[0] if errors else "unknown error"
-            self._gpm_absent(device, f"GPM support query failed: {why} (virtualised GPUs often lack it)")
+            self._gpm_absent(
+                device, f"GPM support query failed: {why} (virtualised GPUs often lack it)"
+            )
             return
         if not getattr(support, "isSupportedDevice", 0):
             self._gpm_absent(device, "GPM not supported on this GPU (needs Hopper or newer)")
@@ -253,7 +260,10 @@ class GpuCollector:
             why = _error_text(errors[0])[0] if errors else "unknown error"
             self._gpm_absent(device, f"GPM sample allocation failed: {why}")
             return
-        if nvml.query("nvmlGpmSampleGet", device.handle, samples[0], on_error=errors.append) is MISSING:
+        if (
+            nvml.query("nvmlGpmSampleGet", device.handle, samples[0], on_error=errors.append)
+            is MISSING
+        ):
             self._free_gpm(samples)
             why = _error_text(errors[0])[0] if errors else "unknown error"
             self._gpm_absent(device, f"GPM sampling failed: {why}")
@@ -313,14 +323,18 @@ class GpuCollector:
                 values["mem_percent"] = 100.0 * memory.used / memory.total
         else:
             self._mirror_absent(device, "mem_used", "mem_percent")
-        values["temp"] = self._query(device, "temp", "nvmlDeviceGetTemperature", module.NVML_TEMPERATURE_GPU)
+        values["temp"] = self._query(
+            device, "temp", "nvmlDeviceGetTemperature", module.NVML_TEMPERATURE_GPU
+        )
         power = self._query(device, "power_w", "nvmlDeviceGetPowerUsage")
         if power is not MISSING:
             values["power_w"] = power / 1000.0  # NVML reports milliwatts
         limit = self._query(device, "power_limit_w", "nvmlDeviceGetEnforcedPowerLimit")
         if limit is not MISSING:
             values["power_limit_w"] = limit / 1000.0
-        values["sm_clock_mhz"] = self._query(device, "sm_clock_mhz", "nvmlDeviceGetClockInfo", module.NVML_CLOCK_SM)
+        values["sm_clock_mhz"] = self._query(
+            device, "sm_clock_mhz", "nvmlDeviceGetClockInfo", module.NVML_CLOCK_SM
+        )
         proc_mem = self._process_memory(device, pids)
         if proc_mem is not MISSING:
             values["proc_mem"] = proc_mem
@@ -343,7 +357,10 @@ class GpuCollector:
         seen: dict[int, int] = {}
         answered = False
         listed = 0
-        for func in ("nvmlDeviceGetComputeRunningProcesses", "nvmlDeviceGetGraphicsRunningProcesses"):
+        for func in (
+            "nvmlDeviceGetComputeRunningProcesses",
+            "nvmlDeviceGetGraphicsRunningProcesses",
+        ):
             procs = self._query(device, "proc_mem:" + func, func)
             if procs is MISSING:
                 continue
@@ -375,7 +392,10 @@ class GpuCollector:
             return {}
         previous, current = device.gpm_samples
         errors: list[Any] = []
-        if nvml.query("nvmlGpmSampleGet", device.handle, current, on_error=errors.append) is MISSING:
+        if (
+            nvml.query("nvmlGpmSampleGet", device.handle, current, on_error=errors.append)
+            is MISSING
+        ):
             if errors and _error_text(errors[0])[1]:
                 self._gpm_absent(device, f"nvmlGpmSampleGet: {_error_text(errors[0])[0]}")
                 self._free_gpm(device.gpm_samples)
@@ -426,7 +446,9 @@ class GpuCollector:
                     absent[prefix + name] = device.absent[name]
                 else:
                     why = device.last_error.get(name) or device.last_error.get("*")
-                    absent[prefix + name] = f"not recorded yet ({why})" if why else "not recorded yet"
+                    absent[prefix + name] = (
+                        f"not recorded yet ({why})" if why else "not recorded yet"
+                    )
             for name, text in device.note.items():
                 notes[prefix + name] = text
         return {

@@ -150,7 +150,13 @@ def summary_from_rows(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     stack = [""]
     while stack:
         name = stack.pop()
-        layer = given.get(name) or {"name": name, "type": "", "output_shape": None, "params": 0, "trainable": 0}
+        layer = given.get(name) or {
+            "name": name,
+            "type": "",
+            "output_shape": None,
+            "params": 0,
+            "trainable": 0,
+        }
         layers.append(layer)
         stack.extend(reversed(children.get(name, [])))
     return _document("rows", layers)
@@ -272,7 +278,10 @@ def _warn_about_log(log: str | None) -> None:
     global _warned_log
     if log in _HISTOGRAM_LOGS and not _warned_log:
         _warned_log = True
-        _warn(f"runview.watch(log={log!r}): gradient and parameter histograms are not recorded; only the model summary is")
+        _warn(
+            f"runview.watch(log={log!r}): gradient and parameter histograms are not recorded; "
+            "only the model summary is"
+        )
 
 
 def _warn(message: str) -> None:

@@ -91,7 +91,9 @@ class SystemSampler:
         record: dict[str, Any] = self.system.sample()
         if self.gpu.devices:
             record.update(self.gpu.sample(self.system.last_pids))
-        record = {k: v for k, v in record.items() if not (isinstance(v, float) and not math.isfinite(v))}
+        record = {
+            k: v for k, v in record.items() if not (isinstance(v, float) and not math.isfinite(v))
+        }
         record["_time"] = time.time()
         record["_runtime"] = time.monotonic() - self._started if self._started else 0.0
         return record

@@ -28,7 +28,9 @@ def _busy_total(times: Any) -> tuple[float, float]:
     return total - idle, total
 
 
-def _percent(busy_now: float, total_now: float, busy_then: float, total_then: float) -> float | None:
+def _percent(
+    busy_now: float, total_now: float, busy_then: float, total_then: float
+) -> float | None:
     span = total_now - total_then
     if span <= 0:
         return None

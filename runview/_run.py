@@ -346,6 +346,9 @@ class Run:
         if self._sampler is not None:
             try:
                 self._sampler.stop()
+                # Which GPU metrics were recorded, and why the others are absent.
+                self.meta["system"] = self._sampler.describe()
+                self._writer.write_document(fmt.META_FILE, self.meta)
             except Exception:
                 pass
         if self._console is not None:

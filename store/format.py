@@ -31,6 +31,12 @@ FILES_DIR = "files"  # user files saved with run.save
 MEDIA_DIR = "media"  # images and tables logged in history
 ARTIFACTS_ROOT = ".artifacts"  # content-addressed store shared by all runs under a root
 
+# Media values in history rows (docs/media.md): {"_type": MEDIA_IMAGES | MEDIA_TABLE, ...}.
+MEDIA_TYPE_KEY = "_type"
+MEDIA_IMAGES = "images"  # {"_type": "images", "items": [{"path", "caption", "width", "height"}]}
+MEDIA_TABLE = "table"  # {"_type": "table", "path", "rows", "columns"}
+MEDIA_TABLE_SUFFIX = ".table.json"  # {"columns": [...], "data": [[...], ...]}
+
 STEP_KEY = "_step"
 TIME_KEY = "_time"
 RUNTIME_KEY = "_runtime"

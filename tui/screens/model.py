@@ -64,11 +64,14 @@ def detail_text(layer: Layer) -> Text:
     text.append(f"  own {layer.params:,}")
     if layer.trainable != layer.params:
         text.append(f" ({layer.trainable:,} trainable)")
+    if layer.shared:
+        text.append(f"  shares {layer.shared:,} counted earlier")
     if layer.children:
         text.append(f"  subtree {layer.subtree_params:,}")
         if layer.subtree_trainable != layer.subtree_params:
             text.append(f" ({layer.subtree_trainable:,} trainable)")
-        text.append(f"  {len(layer.children):,} children")
+        n = len(layer.children)
+        text.append(f"  {n:,} child" if n == 1 else f"  {n:,} children")
     return text
 
 
@@ -90,14 +93,13 @@ class ModelTab(RunTab):
     tab_name = "model"
 
     HELP_KEYS = [
-        ("/", "search layers by name or type (case-insensitive regex); enter or ↓ back to the tree"),
+        ("/", "search layer names and types (regex)"),
         ("esc", "clear the search"),
-        ("↑ ↓ / j k", "move; g / G first / last, pgup / pgdn a page"),
-        ("→ / l", "expand the layer, or step into it"),
-        ("← / h", "collapse the layer, or step out to its parent"),
-        ("enter / space", "expand or collapse the layer"),
-        ("shift+↑ / shift+↓", "previous / next sibling"),
         ("e / E", "expand all / collapse all"),
+        ("enter / space", "expand or collapse the layer"),
+        ("→ l / ← h", "expand or step in / collapse or step out"),
+        ("↑ ↓ j k, g G", "move; first / last layer"),
+        ("shift+↑ ↓", "previous / next sibling"),
     ]
     BINDINGS = [
         Binding("slash", "search", "Search", key_display="/"),
@@ -126,7 +128,12 @@ class ModelTab(RunTab):
         self.query_one("#model-body").display = False
 
     def focus_default(self) -> None:
-        self.query_one(LayerTree).focus()
+        if self.query_one("#model-body").display:
+            self.query_one(LayerTree).focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Without a summary there is nothing to search: hide the key from the footer.
+        return action != "search" or self._model is not None
 
     def show_snapshot(self, snapshot: RunSnapshot) -> None:
         document = snapshot.model
@@ -145,9 +152,13 @@ class ModelTab(RunTab):
         if model.layer_count == 0 and not model.total_params:
             self._show_missing("model.json has no layers — " + MISSING.split(" — ", 1)[1])
             return
+        had_body = self.query_one("#model-body").display
         self.query_one("#model-empty").display = False
         self.query_one("#model-body").display = True
+        if not had_body:
+            self.focus_default()  # the tab opened (or the summary appeared) with nothing to focus
         self._model = model
+        self.refresh_bindings()
         self._show_totals()
         self.query_one(LayerTree).set_model(model)
         self._show_matches()
@@ -162,10 +173,13 @@ class ModelTab(RunTab):
             totals.update(totals_text(self._model, totals.content_region.width or self.size.width - 2))
 
     def _show_missing(self, message: str) -> None:
-        self._fingerprint = None
+        self._fingerprint, self._model = None, None
+        if self.app.focused is not None and self.app.focused in self.query("#model-body *"):
+            self.app.set_focus(None)
         self.query_one("#model-empty", Static).update(Text(message))
         self.query_one("#model-empty").display = True
         self.query_one("#model-body").display = False
+        self.refresh_bindings()
 
     # -- search ----------------------------------------------------------------------------------
     def action_search(self) -> None:
@@ -202,8 +216,13 @@ class ModelTab(RunTab):
         text = Text()
         if not valid:
             text.append("invalid regex, matching as text · ", style="bold")
-        found = len(tree.matches)
-        text.append(f"{found:,} of {tree.model.layer_count:,} match" if found else "no layer matches")
+        shown, found = len(tree.matches), tree.total_matches
+        if not found:
+            text.append("no layer matches")
+        elif shown < found:
+            text.append(f"first {shown:,} of {found:,} matches shown")
+        else:
+            text.append(f"{found:,} of {tree.model.layer_count:,} match")
         label.update(text)
 
     # -- tree ------------------------------------------------------------------------------------

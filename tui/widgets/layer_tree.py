@@ -17,7 +17,8 @@ from textual.widgets.tree import TreeNode
 
 GUIDE_DEPTH = 2
 GAP = "  "
-EXPAND_ALL_LIMIT = 20_000  # nodes; past this, "expand all" would cost seconds and show nothing useful
+# Nodes: past this, expanding all (or showing every match) would take seconds, and no one reads it.
+EXPAND_ALL_LIMIT = 20_000
 _EMPTY = Text("")
 _TOGGLE = Style.from_meta({"toggle": True})  # what Tree's own click handler looks for
 
@@ -43,14 +44,14 @@ def format_shape(shape: Any) -> str:
     if isinstance(shape, (list, tuple)):
         if all(isinstance(d, (int, float)) or d is None for d in shape):
             return "×".join("?" if d is None else str(d) for d in shape) if shape else "scalar"
-        return "(" + ", ".join(format_shape(s) for s in shape) + ")"
+        return "(" + ", ".join("None" if s is None else format_shape(s) for s in shape) + ")"
     if isinstance(shape, Mapping):
         return "{" + ", ".join(f"{k}: {format_shape(v)}" for k, v in shape.items()) + "}"
     return str(shape)
 
 
-def _int(value: Any) -> int | None:
-    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+def _int(value: Any, default: int | None = None) -> int | None:
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
 
 
 @dataclass(slots=True)
@@ -67,6 +68,7 @@ class Layer:
     subtree_params: int
     subtree_trainable: int
     parent: int  # -1 for the root
+    shared: int = 0  # tied parameters already counted at an earlier layer
     depth: int = 0
     children: list[int] = field(default_factory=list)
 
@@ -84,16 +86,25 @@ class ModelLayers:
     def layer_count(self) -> int:
         return len(self.layers) - 1  # the root is the model, not a layer
 
-    def search(self, pattern: re.Pattern[str]) -> tuple[list[int], set[int]]:
-        """Layers whose full name or type matches, in module order, and those plus their ancestors."""
+    def search(self, pattern: re.Pattern[str], limit: int | None = None) -> tuple[list[int], set[int], int]:
+        """Matching layers (by full name or type) in module order, those plus their ancestors, and
+        how many matched in all; past ``limit`` shown nodes the rest of the matches are left out."""
         layers = self.layers
-        matches = [layer.index for layer in layers[1:] if layer_matches(pattern, layer)]
+        matches: list[int] = []
         visible: set[int] = {0}
-        for index in matches:
+        total = 0
+        for layer in layers[1:]:
+            if not layer_matches(pattern, layer):
+                continue
+            total += 1
+            if limit is not None and len(visible) >= limit:
+                continue
+            matches.append(layer.index)
+            index = layer.index
             while index not in visible:
                 visible.add(index)
                 index = layers[index].parent
-        return matches, visible
+        return matches, visible, total
 
 
 def layer_matches(pattern: re.Pattern[str], layer: Layer) -> bool:
@@ -117,9 +128,7 @@ def parse_model(document: Mapping[str, Any]) -> ModelLayers:
     by_name: dict[str, int] = {}
     for row in [root_row, *rows]:
         name = str(row.get("name") or "")
-        params = _int(row.get("params")) or 0
-        trainable = _int(row.get("trainable"))
-        trainable = params if trainable is None else trainable
+        params = _int(row.get("params"), 0) or 0
         layer = Layer(
             index=len(layers),
             name=name,
@@ -127,10 +136,11 @@ def parse_model(document: Mapping[str, Any]) -> ModelLayers:
             type=str(row.get("type") or ""),
             shape=format_shape(row.get("output_shape")),
             params=params,
-            trainable=trainable,
-            subtree_params=_int(row.get("subtree_params")) if row.get("subtree_params") is not None else -1,  # type: ignore[arg-type]
-            subtree_trainable=_int(row.get("subtree_trainable")) if row.get("subtree_trainable") is not None else -1,  # type: ignore[arg-type]
+            trainable=_int(row.get("trainable"), params) or 0,
+            subtree_params=_int(row.get("subtree_params"), -1) or 0,  # -1: summed below
+            subtree_trainable=_int(row.get("subtree_trainable"), -1) or 0,
             parent=-1,
+            shared=_int(row.get("shared_params"), 0) or 0,
         )
         layers.append(layer)
         by_name.setdefault(name, layer.index)
@@ -139,7 +149,7 @@ def parse_model(document: Mapping[str, Any]) -> ModelLayers:
         while "." in prefix:
             prefix = prefix.rsplit(".", 1)[0]
             candidate = by_name.get(prefix)
-            if candidate is not None and candidate != layer.index and candidate != 0:
+            if candidate:  # not the root: names that hang from it have no dot
                 parent = candidate
                 break
         layer.parent = parent
@@ -260,6 +270,8 @@ class LayerTree(Tree[int]):
         "layer-tree--frozen",
     }
 
+    _building = False  # True while _rebuild adds nodes in bulk
+
     class ColumnsChanged(Message):
         """The column widths changed (new model or new width); ``header`` lines up with them."""
 
@@ -273,14 +285,14 @@ class LayerTree(Tree[int]):
         self.auto_expand = True
         self.model: ModelLayers | None = None
         self.pattern: re.Pattern[str] | None = None
-        self.matches: list[int] = []
+        self.matches: list[int] = []  # shown matches, in module order
+        self.total_matches = 0
         self._visible: set[int] | None = None  # in a search: the matches and their ancestors
         self._filtered: set[int] = set()  # in a search: nodes showing only matches' ancestors
         self._unfiltered: set[str] | None = None  # open branches before the search began
         self._layer_nodes: dict[int, TreeNode[int]] = {}
         self._by_name: dict[str, int] = {}
         self._columns: Columns | None = None
-        self._building = False
 
     # -- building -----------------------------------------------------------------------------
     def set_model(self, model: ModelLayers) -> None:
@@ -296,7 +308,7 @@ class LayerTree(Tree[int]):
         if expanded is None:  # the first view: two levels open
             expanded = {layer.name for layer in model.layers if layer.depth <= 1}
         if self.pattern is not None:
-            self.matches, self._visible = model.search(self.pattern)
+            self._search(self.pattern)
             self._rebuild(set(), cursor)
         else:
             self._rebuild(self._indices(expanded), cursor)
@@ -311,13 +323,17 @@ class LayerTree(Tree[int]):
             return
         if pattern is None:
             # Back to the whole tree as it was, plus the way down to the layer under the cursor.
-            self.matches, self._visible = [], None
+            self.matches, self._visible, self.total_matches = [], None, 0
             expanded = self._indices(self._unfiltered or set()) | self._ancestors(cursor)
             self._rebuild(expanded, cursor)
             return
-        self.matches, self._visible = self.model.search(pattern)
+        self._search(pattern)
         first = self.model.layers[self.matches[0]].name if self.matches else None
         self._rebuild(set(), first)
+
+    def _search(self, pattern: re.Pattern[str]) -> None:
+        assert self.model is not None
+        self.matches, self._visible, self.total_matches = self.model.search(pattern, EXPAND_ALL_LIMIT)
 
     def action_expand_everything(self) -> None:
         """Open every branch (in a search: everything below the matches)."""
@@ -480,7 +496,8 @@ class LayerTree(Tree[int]):
         text.append(GAP)
         text.append_text(_cell(layer.shape, columns.shape))
         text.append(GAP)
-        text.append_text(_cell(human_count(layer.params), columns.params, right=True, style=params_style))
+        own = "tied" if layer.shared and not layer.params else human_count(layer.params)
+        text.append_text(_cell(own, columns.params, right=True, style=params_style))
         text.append(GAP)
         text.append_text(_cell(human_count(layer.subtree_params), columns.subtree, right=True))
         text.stylize(style)
