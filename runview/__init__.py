@@ -15,9 +15,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from runview import _lifecycle
+from runview._media import Image, Table
 from runview._run import Run
 
-__all__ = ["Run", "init", "log", "finish", "define_metric", "watch", "run"]
+__all__ = ["Run", "Image", "Table", "init", "log", "finish", "define_metric", "watch", "run"]
 
 
 def init(

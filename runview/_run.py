@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from runview._docs import Config, Summary
+from runview._media import media_hook
 from runview.store import format as fmt
 from runview.store.encode import FAST_ERRORS, dumps_line, encode_row, flatten_into, to_json_value
 from runview.store.writer import RunWriter, process_identity
@@ -195,7 +196,8 @@ class Run:
             if plain:
                 self._last.update(data)
             else:
-                line, flat = encode_row({STEP: step, TIME: row[TIME]}, data, self._unsupported)
+                on_media = media_hook(self.dir, step, self._warn_once)  # images, tables: docs/media.md
+                line, flat = encode_row({STEP: step, TIME: row[TIME]}, data, self._unsupported, on_media)
                 self._last.update(flat if flat is not None else data)
             self._append_history(line)
             self._last_step = step

@@ -61,7 +61,7 @@ async def test_config_filter_regex_and_invalid_pattern(run_root: Path) -> None:
     app = RunviewApp(run.dir)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: page(app).snapshot is not None)
-        app.screen.query_one("#kv-filter").focus()
+        await pilot.press("slash")  # shows and focuses the filter
         await pilot.press(*"^model|loss")
         config = app.screen.query_one("#config-table", KeyValueTable)
         summary = app.screen.query_one("#summary-table", KeyValueTable)
@@ -69,6 +69,9 @@ async def test_config_filter_regex_and_invalid_pattern(run_root: Path) -> None:
         await pilot.press("(")  # "^model|loss(" is not a regex: marked, nothing crashes
         assert app.screen.query_one("#kv-filter").has_class("-invalid")
         assert config.shown_keys == ["model/depth"]
+        await pilot.press("escape")  # clears and hides
+        assert not app.screen.query_one("#kv-filter").display
+        assert config.shown_keys == ["lr", "model/depth", "optimizer"]
 
 
 async def test_number_keys_brackets_help_and_quit(run_root: Path) -> None:

@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Label, Static
 
@@ -21,11 +22,22 @@ from runview.tui.widgets.status_badge import format_duration
 
 class OverviewTab(RunTab):
     tab_name = "overview"
+    WIDE = 140  # from this width the facts take two columns, so the tables start higher
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+    ]
+    HELP_KEYS = [
+        ("/", "filter config and summary by a regex (case-insensitive)"),
+        ("esc", "clear the filter"),
+        ("tab", "move between the config and summary tables"),
+        ("up/down, pgup/pgdn", "scroll a table"),
+    ]
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="overview-scroll"):
             yield Static("", id="facts")
-            yield Input(placeholder="filter config and summary (regex)", id="kv-filter")
+            yield Input(placeholder="filter config and summary (regex) — esc clears", id="kv-filter")
             with Horizontal(id="kv-tables"):
                 with Vertical(classes="kv-column"):
                     yield Label("Config", classes="section-title")
@@ -34,10 +46,11 @@ class OverviewTab(RunTab):
                     yield Label("Summary", classes="section-title")
                     yield KeyValueTable(id="summary-table")
 
-    def focus_default(self) -> None:
-        self.query_one("#config-table").focus()
+    def on_mount(self) -> None:
+        self.query_one("#kv-filter").display = False  # shown by "/", so it costs no rows until used
 
-    WIDE = 140  # from this width the facts take two columns, so the tables start higher
+    def focus_default(self) -> None:
+        self.query_one("#summary-table").focus(scroll_visible=False)
 
     def show_snapshot(self, snapshot: RunSnapshot) -> None:
         self._snapshot = snapshot
@@ -53,6 +66,21 @@ class OverviewTab(RunTab):
         if snapshot is not None:
             pairs = 2 if self.size.width >= self.WIDE else 1
             self.query_one("#facts", Static).update(facts_table(snapshot, pairs))
+
+    def action_filter(self) -> None:
+        field = self.query_one("#kv-filter", Input)
+        field.display = True
+        field.focus()
+
+    def action_clear_filter(self) -> None:
+        field = self.query_one("#kv-filter", Input)
+        field.value = ""
+        field.display = False
+        self.query_one("#summary-table").focus(scroll_visible=False)
+
+    @on(Input.Submitted, "#kv-filter")
+    def _filter_done(self) -> None:
+        self.query_one("#summary-table").focus(scroll_visible=False)
 
     @on(Input.Changed, "#kv-filter")
     def _filter(self, event: Input.Changed) -> None:
@@ -78,21 +106,20 @@ def facts_table(snapshot: RunSnapshot, pairs: int = 1) -> Table:
         if value not in (None, "", [], {}):
             rows.append((Text(label), value if isinstance(value, Text) else Text(str(value))))
 
-    state = Text(snapshot.liveness.state, style=f"state-{snapshot.liveness.state}")
+    state = Text(snapshot.liveness.state, style="bold")
     if snapshot.liveness.reason not in (snapshot.liveness.state, ""):
         state.append(f" — {snapshot.liveness.reason}")
     row("name", meta.get("name") or snapshot.path.name)
-    row("project", meta.get("project"))
     row("notes", meta.get("notes"))
     row("tags", ", ".join(str(t) for t in meta.get("tags") or []))
     row("status", state)
-    row("runtime", format_duration(snapshot.runtime))
+    runtime = format_duration(snapshot.runtime)
     start = meta.get("start_time")
     if isinstance(start, (int, float)):
-        row("started", datetime.fromtimestamp(start).strftime("%Y-%m-%d %H:%M:%S"))
-    row("host", meta.get("host"))
-    row("os", meta.get("os"))
-    row("python", f"{meta.get('python', '')} {meta.get('executable', '')}".strip())
+        runtime += f"  (started {datetime.fromtimestamp(start).strftime('%Y-%m-%d %H:%M:%S')})"
+    row("runtime", runtime)
+    host = " · ".join(str(p) for p in (meta.get("host"), meta.get("os"), _python(meta, wide=pairs > 1)) if p)
+    row("host", host)
     argv = meta.get("argv")
     if isinstance(argv, list):
         row("command", shlex.join(str(a) for a in argv))
@@ -101,13 +128,16 @@ def facts_table(snapshot: RunSnapshot, pairs: int = 1) -> Table:
     if isinstance(git, dict):
         commit = str(git.get("commit", ""))[:12]
         extra = " (dirty)" if git.get("dirty") else ""
-        row("git", f"{commit} {git.get('branch', '')}{extra}".strip())
-        row("remote", git.get("remote"))
+        remote = f"  {git['remote']}" if git.get("remote") else ""
+        row("git", f"{commit} {git.get('branch', '')}{extra}{remote}".strip())
     gpu = meta.get("gpu")
     if isinstance(gpu, dict):
         devices = gpu.get("devices") or []
         row("gpu", ", ".join(f"{d.get('index')}: {d.get('name')}" for d in devices) or gpu.get("reason"))
-    row("history", f"{snapshot.history.rows} steps" if snapshot.history.rows else "no rows logged yet")
+    data = f"{snapshot.history.rows} steps" if snapshot.history.rows else "no rows logged yet"
+    if snapshot.system.rows:
+        data += f" · {snapshot.system.rows} system samples"
+    row("history", data)
     row("directory", str(snapshot.path))
     grid = Table.grid(padding=(0, 2), expand=pairs > 1)
     for _ in range(pairs):
@@ -121,3 +151,10 @@ def facts_table(snapshot: RunSnapshot, pairs: int = 1) -> Table:
             cells.extend(rows[index] if index < len(rows) else (Text(""), Text("")))
         grid.add_row(*cells)
     return grid
+
+
+def _python(meta: dict, wide: bool) -> str:
+    version = meta.get("python")
+    if not version:
+        return ""
+    return f"Python {version} ({meta['executable']})" if wide and meta.get("executable") else f"Python {version}"

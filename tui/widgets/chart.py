@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
 
@@ -15,6 +16,11 @@ from textual.widget import Widget
 # One colour per series (plotext names); raw series behind a smoothed one are drawn in FAINT.
 PALETTE = ("blue+", "orange+", "green+", "red+", "magenta+", "cyan+", "yellow+", "blue", "orange", "green", "red", "magenta")
 FAINT = "gray"
+# plotext 5's named colours and their ANSI codes: the choices a user has per series.
+NAMED_COLORS = {
+    "blue+": 12, "orange+": 11, "green+": 10, "red+": 9, "magenta+": 13, "cyan+": 14, "white": 15, "gray+": 7,
+    "blue": 4, "orange": 3, "green": 2, "red": 1, "magenta": 5, "cyan": 6, "gray": 8, "black": 0,
+}
 # Without colour, series differ by marker instead.
 MARKERS = ("hd", "braille", "x", "+", "*", "o", "#", "@")
 FAINT_MARKER = "dot"
@@ -29,6 +35,7 @@ class ChartSeries:
     y: np.ndarray  # NaN marks a gap
     index: int = 0  # picks the colour (or marker without colour)
     faint: bool = False  # the raw series drawn behind its smoothed version
+    color: str = ""  # a plotext colour name chosen by the user; "" takes the palette's
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,6 +47,11 @@ class ChartData:
     x_label: str = ""
     note: str = ""  # shown when there is nothing to draw
     points: int = 0  # raw points behind the reduced ones
+    x_range: tuple[float | None, float | None] = (None, None)  # axis limits; None: follow the data
+    y_range: tuple[float | None, float | None] = (None, None)
+    log_y: bool = False
+    legend: bool = True  # label the series when there are two or more
+    x_time: bool = False  # x is unix time: ticks read as clock times
 
 
 def no_color() -> bool:
@@ -66,7 +78,8 @@ class Chart(Widget, can_focus=True):
     def __init__(self, title: str = "", *, chart_id: str = "", log_y: bool = False, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.chart_id = chart_id
-        self.border_title = title
+        self.title = title
+        self.border_title = Text(title)
         self._log_y = log_y
         self.data: ChartData | None = None
         self.applied_seq = -1  # the request that produced ``data`` (older results are dropped)
@@ -86,8 +99,10 @@ class Chart(Widget, can_focus=True):
             self.refresh()
 
     def set_title(self, title: str) -> None:
-        if title != self.border_title:
-            self.border_title = title
+        """Titles come from metric names and user input: set as Text, never parsed as markup."""
+        if title != self.title:
+            self.title = title
+            self.border_title = Text(title)
 
     def set_data(self, data: ChartData | None, seq: int = 0) -> None:
         """Show ``data``; a result from an older request than the one shown is ignored."""
@@ -102,10 +117,11 @@ class Chart(Widget, can_focus=True):
 
     def render(self) -> Text:
         width, height = self.content_size
-        key = (self._version, width, height, self._log_y, no_color())
+        log_y = self._log_y or (self.data is not None and self.data.log_y)
+        key = (self._version, width, height, log_y, no_color())
         if key != self._cache_key:
             self._cache_key = key
-            self._cache = build_chart(self.data, width, height, self._log_y, key[-1])
+            self._cache = build_chart(self.data, width, height, log_y, key[-1])
             self.builds += 1
         return self._cache
 
@@ -120,7 +136,7 @@ def build_chart(data: ChartData | None, width: int, height: int, log_y: bool = F
     plt.theme("clear")
     plt.frame(False)  # the widget's border is the frame
     plt.plotsize(width, height)
-    labelled = sum(bool(s.label) and not s.faint for s in data.series) > 1
+    labelled = data.legend and sum(bool(s.label) and not s.faint for s in data.series) > 1
     drawn = 0
     lo, hi = math.inf, -math.inf
     y_lo, y_hi = math.inf, -math.inf
@@ -129,7 +145,7 @@ def build_chart(data: ChartData | None, width: int, height: int, log_y: bool = F
         if colorless:
             color, marker = "default", FAINT_MARKER if series.faint else MARKERS[series.index % len(MARKERS)]
         else:
-            color, marker = FAINT if series.faint else PALETTE[series.index % len(PALETTE)], "hd"
+            color, marker = FAINT if series.faint else series.color or PALETTE[series.index % len(PALETTE)], "hd"
         label = series.label if labelled and series.label and not series.faint else None
         for xs, ys in finite_runs(series.x, y):
             lo, hi = min(lo, float(xs[0])), max(hi, float(xs[-1]))
@@ -140,11 +156,19 @@ def build_chart(data: ChartData | None, width: int, height: int, log_y: bool = F
     if not drawn:
         note = data.note or ("no positive values for a log scale" if log_y else "no finite values")
         return Text(note, style="dim")
+    lo, hi = (v if v is not None else auto for v, auto in zip(data.x_range, (lo, hi)))
+    if hi > lo:
+        plt.xlim(lo, hi)
+    ticks = nice_ticks(lo, hi, max(2, width // (14 if data.x_time else 12)))
+    plt.xticks(ticks, [format_time(t, hi - lo) if data.x_time else format_tick(t) for t in ticks])
+    y_lo, y_hi = (v if v is not None else auto for v, auto in zip(data.y_range, (y_lo, y_hi)))
     if log_y:
         plt.yscale("log")
-    ticks = nice_ticks(lo, hi, max(2, width // 12))
-    plt.xticks(ticks, [format_tick(t) for t in ticks])
-    if not log_y and y_hi > y_lo:
+        if y_hi > y_lo > 0 and data.y_range != (None, None):
+            plt.ylim(math.log10(y_lo), math.log10(y_hi))  # plotext takes log-scale limits as exponents
+    elif y_hi > y_lo:
+        if data.y_range != (None, None):
+            plt.ylim(y_lo, y_hi)
         ticks = nice_ticks(y_lo, y_hi, max(2, height // 3))
         plt.yticks(ticks, [format_tick(t) for t in ticks])
     if data.x_label and height >= 12:
@@ -176,6 +200,14 @@ def nice_ticks(lo: float, hi: float, count: int) -> list[float]:
     step = min((m * power for m in (1, 2, 2.5, 5, 10)), key=lambda v: abs(math.log(v / raw)))
     first = math.ceil(lo / step) * step
     return [first + i * step for i in range(int((hi - first) / step + 1e-9) + 1)]
+
+
+def format_time(value: float, span: float) -> str:
+    """A unix time as a local clock time; seconds shown only over a short span."""
+    try:
+        return time.strftime("%H:%M:%S" if span < 600 else "%H:%M" if span < 86400 else "%d %H:%M", time.localtime(value))
+    except (OverflowError, OSError, ValueError):
+        return format_tick(value)
 
 
 def format_tick(value: float) -> str:

@@ -2,32 +2,83 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from runview.store.downsample import ema, reduce_minmax
 from runview.store.series import SeriesSnapshot
+from runview.tui.view_state import X_METRIC, X_RELATIVE, X_STEP, X_WALL, Bound, ChartEdit
 from runview.tui.widgets.chart import ChartData, ChartSeries
+
+TIME_KEY = "_time"  # (step, unix time) of every history row
+_EMPTY = np.empty(0, dtype=np.float64)
 
 
 @dataclass(frozen=True)
 class ChartSpec:
-    """One chart: which series of a SeriesSnapshot, under which title and section."""
+    """One chart: which series of a SeriesSnapshot, under which title and section, drawn how."""
 
     chart_id: str
     title: str
     section: str
     series: tuple[tuple[str, str], ...]  # (key in the snapshot, legend label)
-    x_offset: float = 0.0  # subtracted from x (system charts: seconds since the run started)
+    x_offset: float = 0.0  # subtracted from x (system charts, relative time: seconds since the run started)
     x_label: str = ""
+    x_axis: str = X_STEP  # step: the series' own x; wall/relative: its step's time; metric: x_key at its step
+    x_key: str = ""
+    x_range: tuple[Bound, Bound] = (None, None)
+    y_range: tuple[Bound, Bound] = (None, None)
+    log_y: bool = False
+    legend: bool = True
+    colors: tuple[str, ...] = ()  # per series, "" for the palette's
+
+
+def apply_edit(spec: ChartSpec, edit: ChartEdit, start_time: float | None) -> ChartSpec:
+    """``spec`` as the user edited it; the chart keeps its id and section."""
+    y_keys = edit.y_keys or tuple(key for key, _label in spec.series)
+    x_axis, x_label, offset = edit.x_axis, "step", 0.0
+    if x_axis == X_WALL:
+        x_label = "time"
+    elif x_axis == X_RELATIVE:
+        x_label, offset = "seconds since start", start_time or 0.0
+    elif x_axis == X_METRIC:
+        x_axis, x_label = (X_METRIC, edit.x_key) if edit.x_key else (X_STEP, "step")
+    return replace(
+        spec,
+        title=edit.title or spec.title,
+        series=tuple((key, key) for key in y_keys),
+        x_offset=offset,
+        x_label=x_label,
+        x_axis=x_axis,
+        x_key=edit.x_key if x_axis == X_METRIC else "",
+        x_range=edit.x_range,
+        y_range=edit.y_range,
+        log_y=edit.log_y,
+        legend=edit.legend,
+        colors=tuple(edit.color_of(key) for key in y_keys),
+    )
+
+
+def x_source(spec: ChartSpec) -> str | None:
+    """The series that gives x by step, when x is not the series' own."""
+    if spec.x_axis in (X_WALL, X_RELATIVE):
+        return TIME_KEY
+    if spec.x_axis == X_METRIC:
+        return spec.x_key
+    return None
 
 
 def source_stamp(spec: ChartSpec, source: SeriesSnapshot) -> Hashable:
     """Cheap fingerprint of a spec's data: series are append-only, so length and last value say enough."""
+    keys = [key for key, _label in spec.series]
+    x_key = x_source(spec)
+    if x_key is not None:
+        keys.append(x_key)
     parts: list[object] = []
-    for key, _label in spec.series:
+    for key in keys:
         pair = source.series.get(key)
         if pair is None:
             parts.append(None)
@@ -37,34 +88,66 @@ def source_stamp(spec: ChartSpec, source: SeriesSnapshot) -> Hashable:
     return tuple(parts)
 
 
+def join_on_step(steps: np.ndarray, values: np.ndarray, by_steps: np.ndarray, by_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(by_values, values) at the steps both series have, in the order of ``steps``."""
+    if steps.size == 0 or by_steps.size == 0:
+        return _EMPTY, _EMPTY
+    if by_steps.size > 1 and not (by_steps[1:] > by_steps[:-1]).all():
+        # Unsorted or repeated steps: the last value logged at a step wins.
+        _unique, last = np.unique(by_steps[::-1], return_index=True)
+        keep = by_steps.size - 1 - last
+        by_steps, by_values = by_steps[keep], by_values[keep]
+    index = np.minimum(np.searchsorted(by_steps, steps), by_steps.size - 1)
+    hit = by_steps[index] == steps
+    return by_values[index[hit]], values[hit]
+
+
+def series_xy(spec: ChartSpec, source: SeriesSnapshot, key: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """(x, y) of one series on the spec's x axis, or None when the series is not logged."""
+    pair = source.series.get(key)
+    if pair is None:
+        return None
+    x, y = pair
+    x_key = x_source(spec)
+    if x_key is not None:
+        by = source.series.get(x_key)
+        x, y = join_on_step(x, y, *by) if by is not None else (_EMPTY, _EMPTY)
+    if spec.x_offset:
+        x = x - spec.x_offset
+    return x, y
+
+
 def prepare_chart(spec: ChartSpec, source: SeriesSnapshot, width: int, smoothing: float, stamp: Hashable = None) -> ChartData:
     """Reduce every series of ``spec`` to ``width`` buckets (min and max each); smooth first if asked.
 
     With smoothing the raw series comes back too, marked faint, to be drawn behind the smoothed one.
-    Runs off the UI thread: touches only the immutable snapshot's read-only arrays.
+    Only points inside the spec's x range are reduced. Runs off the UI thread: touches only the
+    immutable snapshot's read-only arrays.
     """
     out: list[ChartSeries] = []
     points = 0
+    lo, hi = spec.x_range
+    x_range = None if lo is None and hi is None else (-math.inf if lo is None else lo, math.inf if hi is None else hi)
     for index, (key, label) in enumerate(spec.series):
-        pair = source.series.get(key)
+        pair = series_xy(spec, source, key)
         if pair is None or pair[0].size == 0:
             continue
         x, y = pair
         points += x.size
-        if spec.x_offset:
-            x = x - spec.x_offset
+        color = spec.colors[index] if index < len(spec.colors) else ""
         if smoothing > 0:
-            rx, ry = reduce_minmax(x, y, width)
+            rx, ry = reduce_minmax(x, y, width, x_range)
             out.append(ChartSeries(label, rx, ry, index=index, faint=True))
-            sx, sy = reduce_minmax(x, ema(y, smoothing), width)
-            out.append(ChartSeries(label, sx, sy, index=index))
-        else:
-            rx, ry = reduce_minmax(x, y, width)
-            out.append(ChartSeries(label, rx, ry, index=index))
+            y = ema(y, smoothing)
+        rx, ry = reduce_minmax(x, y, width, x_range)
+        out.append(ChartSeries(label, rx, ry, index=index, color=color))
     # Faint raw lines first, so the smoothed ones are drawn over them.
     out.sort(key=lambda s: not s.faint)
-    note = "" if out else "no data yet"
-    return ChartData(tuple(out), stamp=stamp, x_label=spec.x_label, note=note, points=points)
+    note = "no points in the x range" if out and x_range else "" if out else "no data yet" if spec.x_axis == X_STEP else f"no steps where {', '.join(k for k, _ in spec.series)} and {spec.x_label} meet"
+    return ChartData(
+        tuple(out), stamp=stamp, x_label=spec.x_label, note=note, points=points, x_range=spec.x_range, y_range=spec.y_range,
+        log_y=spec.log_y, legend=spec.legend, x_time=spec.x_axis == X_WALL,
+    )
 
 
 def reduced_size(data: ChartData) -> int:

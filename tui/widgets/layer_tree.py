@@ -16,6 +16,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 GUIDE_DEPTH = 2
+MIN_NAME = 16
 GAP = "  "
 # Nodes: past this, expanding all (or showing every match) would take seconds, and no one reads it.
 EXPAND_ALL_LIMIT = 20_000
@@ -193,6 +194,7 @@ class Columns:
     shape: int
     params: int
     subtree: int
+    fill: int = 0  # blank cells after the last column, so a row spans the widget
 
     def header(self) -> Text:
         shape_title = "output shape" if self.shape >= 12 else "output"
@@ -206,6 +208,7 @@ class Columns:
             _cell("params", self.params, right=True),
             GAP,
             _cell("subtree", self.subtree, right=True),
+            " " * self.fill,
         )
 
 
@@ -222,21 +225,29 @@ def _highlight(cell: Text, pattern: re.Pattern[str], value: str, style: Style) -
             cell.stylize(style, found.start(), min(found.end(), len(cell)))
 
 
+def display_label(layer: Layer) -> str:
+    """What the name column shows: the name below the parent; the model's class for the root."""
+    return layer.label if layer.index else layer.type or "model"
+
+
 def fit_columns(model: ModelLayers, width: int) -> Columns:
-    """Columns that fill ``width``: data columns as wide as their widest value, within limits."""
+    """Columns for ``width`` cells: names as wide as the widest (indent included), data columns as
+    wide as their widest value within limits; on narrow screens type and shape give way first."""
     layers = model.layers
     type_w = min(max([4, *(len(layer.type) for layer in layers)]), 22)
     shape_w = min(max([12, *(len(layer.shape) for layer in layers)]), 20)
     params_w = max([6, *(len(human_count(layer.params)) for layer in layers)])
     subtree_w = max([7, *(len(human_count(layer.subtree_params)) for layer in layers)])
+    name_need = 1 + max(
+        layer.depth * GUIDE_DEPTH + (2 if layer.children else 0) + len(display_label(layer)) for layer in layers
+    )
     fixed = params_w + subtree_w + 4 * len(GAP)
-    # On narrow screens the name keeps at least 24 cells; type and shape give way first.
-    spare = width - fixed - 24
+    spare = width - fixed - MIN_NAME
     if type_w + shape_w > spare:
-        type_w = max(8, min(type_w, spare // 2))
-        shape_w = max(8, spare - type_w)
-    name_w = max(24, width - fixed - type_w - shape_w)
-    return Columns(name_w, type_w, shape_w, params_w, subtree_w)
+        type_w = max(6, min(type_w, spare // 2))
+        shape_w = max(6, spare - type_w)
+    name_w = max(MIN_NAME, min(name_need, width - fixed - type_w - shape_w))
+    return Columns(name_w, type_w, shape_w, params_w, subtree_w, max(0, width - fixed - type_w - shape_w - name_w))
 
 
 class LayerTree(Tree[int]):
@@ -462,9 +473,8 @@ class LayerTree(Tree[int]):
             return 0
         columns = self._columns
         depth = self.model.layers[node.data].depth
-        return max(
-            columns.name - depth * GUIDE_DEPTH, 4
-        ) + columns.type + columns.shape + columns.params + columns.subtree + 4 * len(GAP)
+        data = columns.type + columns.shape + columns.params + columns.subtree + 4 * len(GAP) + columns.fill
+        return max(columns.name - depth * GUIDE_DEPTH, 4) + data
 
     def render_label(self, node: TreeNode[int], base_style: Style, style: Style) -> Text:
         if self.model is None or node.data is None or self._columns is None:
@@ -477,7 +487,7 @@ class LayerTree(Tree[int]):
             icon = self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE
             text.append(icon, base_style + _TOGGLE)
             name_width -= len(icon)
-        label = layer.label if layer.index else layer.type or "model"
+        label = display_label(layer)
         name = _cell(label, max(name_width, 1))
         muted = self.get_component_rich_style("layer-tree--muted", partial=True)
         kind = _cell(layer.type if layer.index else "", columns.type, style=muted)
@@ -500,6 +510,7 @@ class LayerTree(Tree[int]):
         text.append_text(_cell(own, columns.params, right=True, style=params_style))
         text.append(GAP)
         text.append_text(_cell(human_count(layer.subtree_params), columns.subtree, right=True))
+        text.append(" " * columns.fill)
         text.stylize(style)
         return text
 
