@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from runview.store import format as fmt
+from runview.store.column_cache import ColumnCache, FastLoad, load_fast
 from runview.store.liveness import Liveness, judge
 from runview.store.series import SeriesSnapshot, SeriesTable
 from runview.store.tail import JsonlTail
@@ -26,6 +27,9 @@ except ImportError:  # pragma: no cover
     import json
 
     _loads = json.loads
+
+
+PARSE_SLICE = 4 * 1024 * 1024
 
 
 class NotARunError(Exception):
@@ -127,8 +131,24 @@ class _Document:
 class RunReader:
     """The viewer's single owner of a run directory's state. Not thread-safe: one worker calls it."""
 
-    def __init__(self, path: Path, console_lines: int = 1000) -> None:
+    def __init__(
+        self,
+        path: Path,
+        console_lines: int = 1000,
+        cache: ColumnCache | None | bool = True,
+        columns_expected_bytes: int = 16 * 1024 * 1024,
+    ) -> None:
+        """``cache``: True for the default cache outside the run (``RUNVIEW_CACHE_DIR``), False for none.
+
+        A history larger than ``columns_expected_bytes`` with no usable columns is reported as a
+        problem (it loads slowly); smaller runs without columns are normal.
+        """
         self.path = path
+        self._cache = ColumnCache.default() if cache is True else (cache or None)
+        self._columns_expected_bytes = columns_expected_bytes
+        self._fast: FastLoad | None = None
+        self._jsonl_parsed = 0  # history bytes parsed from the JSONL during the initial load
+        self._loading = True
         self._docs = {
             name: _Document(path / name)
             for name in (
@@ -154,10 +174,12 @@ class RunReader:
         changed = False
         for doc in self._docs.values():
             changed |= doc.refresh()
-        history_rows = self._history_tail.read_new(max_bytes)
-        if history_rows:
-            self.history.add_rows(history_rows)
-            changed = True
+        if self._fast is None:
+            self._fast = load_fast(self.path, self._cache, self._columns_expected_bytes)
+            if self._fast.loaded is not None:
+                self._adopt(self._fast)
+                changed = True
+        changed |= self._read_history(max_bytes)
         system_rows = self._system_tail.read_new(max_bytes)
         if system_rows:
             self.system.add_rows(system_rows)
@@ -173,6 +195,38 @@ class RunReader:
         if changed or self._last is None:
             self._version += 1
         return self._build(time.time())
+
+    def _adopt(self, fast: FastLoad) -> None:
+        loaded = fast.loaded
+        assert loaded is not None
+        self.history.load(loaded.index_x, loaded.columns, loaded.latest, loaded.media, loaded.rows, loaded.skipped_rows)
+        self._history_tail.offset = loaded.source_offset
+        self._history_tail.problems.corrupt_lines += loaded.corrupt_lines
+        fast.loaded = None  # the table owns the arrays now
+
+    def _read_history(self, max_bytes: int | None) -> bool:
+        """Parse new history lines in slices, so a large read never holds many parsed rows at once."""
+        changed = False
+        left = max_bytes
+        while left is None or left > 0:
+            want = PARSE_SLICE if left is None else min(left, PARSE_SLICE)
+            before = self._history_tail.offset
+            rows = self._history_tail.read_new(want)
+            read = self._history_tail.offset - before
+            if rows:
+                self.history.add_rows(rows)
+                changed = True
+            if self._loading:
+                self._jsonl_parsed += max(0, read)
+            if read < want:
+                break
+            if left is not None:
+                left -= read
+        if self._loading and not self.history_pending:
+            self._loading = False
+            if self._cache is not None and self._jsonl_parsed >= self._cache.min_bytes:
+                self._cache.save_async(self.path, self.history, self._history_tail)
+        return changed
 
     @property
     def history_pending(self) -> int:
@@ -209,6 +263,8 @@ class RunReader:
 
     def _problems(self) -> tuple[str, ...]:
         problems = [doc.error for doc in self._docs.values() if doc.error]
+        if self._fast is not None:
+            problems.extend(self._fast.problems)
         for tail in (self._history_tail, self._system_tail):
             p = tail.problems
             if p.corrupt_lines:

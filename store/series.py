@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import chain
 from types import MappingProxyType
 from typing import Any
 
@@ -13,41 +14,64 @@ import numpy as np
 from runview.store.format import FLOAT_TAG, decode_value
 
 _INITIAL_CAPACITY = 256
+_NUMERIC = (float, int, bool)
+_NUMERIC_SET = frozenset(_NUMERIC)
+
+
+def _grown(array: np.ndarray, n: int, need: int) -> np.ndarray:
+    """A larger copy of ``array[:n]``: doubling while small, +25% past a million points."""
+    size = len(array)
+    step = size if size < (1 << 20) else size // 4
+    grown = np.empty(max(need, size + max(step, _INITIAL_CAPACITY)), dtype=np.float64)
+    grown[:n] = array[:n]
+    return grown
 
 
 class SeriesBuffer:
-    """One metric: parallel float64 arrays of x (step or time) and value, grown by doubling.
+    """One metric: parallel float64 arrays of x (step or time) and value, grown on demand.
 
     Elements below ``n`` never change once a view of them was handed out: an overwrite (the same
-    step logged twice) copies the arrays first, so older snapshots stay consistent.
+    step logged twice) copies the values first, so older snapshots stay consistent. ``x`` may be
+    shared with the table's index buffer (a key logged on every row has the same steps); a buffer
+    whose x it does not own never writes into it.
     """
 
-    __slots__ = ("x", "y", "n")
+    __slots__ = ("x", "y", "n", "own_x")
 
     def __init__(self) -> None:
         self.x = np.empty(_INITIAL_CAPACITY, dtype=np.float64)
         self.y = np.empty(_INITIAL_CAPACITY, dtype=np.float64)
         self.n = 0
+        self.own_x = True
 
-    def extend(self, xs: list[float], ys: list[float]) -> None:
-        if not xs:
+    @classmethod
+    def from_arrays(cls, x: np.ndarray, y: np.ndarray, own_x: bool = True) -> SeriesBuffer:
+        """Adopt loaded arrays as they are (exact capacity: the next append reallocates)."""
+        buffer = cls.__new__(cls)
+        buffer.x, buffer.y, buffer.n, buffer.own_x = x, y, len(x), own_x
+        return buffer
+
+    def extend(self, xs: Any, ys: Any, shared_x: np.ndarray | None = None) -> None:
+        """Append points; ``shared_x`` (already holding our x plus ``xs``) is adopted instead of copying."""
+        if not len(xs):
             return
         if self.n and xs[0] == self.x[self.n - 1]:
             # Same step as our last point: the later value wins (rows at one step merge).
-            self.x, self.y = self.x.copy(), self.y.copy()
+            self.y = self.y.copy()
             self.y[self.n - 1] = ys[0]
             xs, ys = xs[1:], ys[1:]
-            if not xs:
+            if not len(xs):
                 return
         need = self.n + len(xs)
-        if need > len(self.x):
-            capacity = max(need, 2 * len(self.x))
-            x = np.empty(capacity, dtype=np.float64)
-            y = np.empty(capacity, dtype=np.float64)
-            x[: self.n] = self.x[: self.n]
-            y[: self.n] = self.y[: self.n]
-            self.x, self.y = x, y
-        self.x[self.n : need] = xs
+        if shared_x is not None and len(shared_x) >= need:
+            self.x, self.own_x = shared_x, False
+        else:
+            if need > len(self.x) or not self.own_x:
+                self.x = _grown(self.x, self.n, need)
+                self.own_x = True
+            self.x[self.n : need] = xs
+        if need > len(self.y) or self.y is self.x:
+            self.y = _grown(self.y, self.n, need)
         self.y[self.n : need] = ys
         self.n = need
 
@@ -79,6 +103,128 @@ class SeriesSnapshot:
         return self.series.get(key)
 
 
+@dataclass
+class SplitRows:
+    """Parsed rows taken apart into per-key columns (what ``split_rows`` returns)."""
+
+    columns: dict[str, tuple[np.ndarray, np.ndarray]]  # key -> (x, y), same-x points merged (last wins)
+    latest: dict[str, Any]  # last value of each key in these rows (non-finite floats decoded)
+    media: list[tuple[str, float, Any]]  # (key, index, value) of media values, in order
+    taken: int = 0
+    skipped: int = 0
+    new_rows: int = 0  # rows whose index differs from the previous row's
+    first_index: float | None = None
+    last_index: float | None = None
+
+
+def split_rows(rows: list[Mapping[str, Any]], index_key: str, last_index: float | None) -> SplitRows:
+    """Take parsed rows apart into float64 columns, vectorised for rows of plain numbers.
+
+    Rows with the same keys in the same order form a group; a group whose values are all numbers
+    or booleans becomes one numpy matrix in a single pass. Other groups (strings, nulls, media,
+    ``$float`` objects) take a per-value path. Both the logger's column writer and the reader use
+    this function, so the columns on disk and a parse of the JSONL agree exactly.
+    """
+    groups: dict[tuple[str, ...], list[int]] = {}
+    valid: list[Mapping[str, Any]] = []
+    skipped = 0
+    isfinite = math.isfinite
+    for row in rows:
+        index = row.get(index_key)
+        if type(index) not in (int, float) or not isfinite(index):
+            skipped += 1
+            continue
+        position = len(valid)
+        valid.append(row)
+        keys = tuple(row)
+        group = groups.get(keys)
+        if group is None:
+            groups[keys] = [position]
+        else:
+            group.append(position)
+    out = SplitRows({}, {}, [], taken=len(valid), skipped=skipped)
+    if not valid:
+        return out
+    steps = [row[index_key] for row in valid]
+    out.first_index = steps[0]
+    out.last_index = steps[-1]
+    new_rows = 0
+    previous = last_index
+    for step in steps:
+        if step != previous:
+            new_rows += 1
+        previous = step
+    out.new_rows = new_rows
+
+    pieces: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+    ordered = sorted(groups.items(), key=lambda item: item[1][-1])  # by last row: later groups win `latest`
+    for keys, positions in ordered:
+        members = [valid[p] for p in positions]
+        values = list(chain.from_iterable(row.values() for row in members))
+        if set(map(type, values)) <= _NUMERIC_SET:
+            matrix = np.fromiter(values, dtype=np.float64, count=len(values)).reshape(len(members), len(keys))
+            where = np.asarray(positions, dtype=np.int64)
+            xs = matrix[:, keys.index(index_key)].copy()
+            for column, key in enumerate(keys):
+                pieces.setdefault(key, []).append((where, xs, matrix[:, column]))
+            out.latest.update(members[-1])
+        else:
+            _split_slowly(keys, positions, members, index_key, pieces, out)
+    media = out.media
+    if len(groups) > 1 and media:
+        media.sort(key=lambda item: item[3])  # type: ignore[misc]  # by row position, then drop it
+    out.media = [(k, i, v) for k, i, v, *_ in media]
+    for key, parts in pieces.items():
+        if len(parts) == 1:
+            _where, xs, ys = parts[0]
+        else:
+            where = np.concatenate([p[0] for p in parts])
+            order = np.argsort(where, kind="stable")
+            xs = np.concatenate([p[1] for p in parts])[order]
+            ys = np.concatenate([p[2] for p in parts])[order]
+        if len(xs) > 1:
+            keep = np.empty(len(xs), dtype=bool)
+            np.not_equal(xs[1:], xs[:-1], out=keep[:-1])
+            keep[-1] = True
+            if not keep.all():
+                xs, ys = xs[keep], ys[keep]
+        out.columns[key] = (np.ascontiguousarray(xs), np.ascontiguousarray(ys))
+    return out
+
+
+def _split_slowly(
+    keys: tuple[str, ...],
+    positions: list[int],
+    members: list[Mapping[str, Any]],
+    index_key: str,
+    pieces: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]],
+    out: SplitRows,
+) -> None:
+    lists: dict[str, tuple[list[int], list[float], list[float]]] = {}
+    latest = out.latest
+    for position, row in zip(positions, members):
+        index = row[index_key]
+        for key, value in row.items():
+            kind = type(value)
+            if kind is dict and FLOAT_TAG in value:
+                value = decode_value(value)
+                kind = type(value)
+            if kind is float or kind is int or kind is bool:
+                entry = lists.get(key)
+                if entry is None:
+                    entry = lists[key] = ([], [], [])
+                entry[0].append(position)
+                entry[1].append(index)
+                entry[2].append(float(value))
+            elif kind is dict and "_type" in value:
+                out.media.append((key, index, value, position))  # type: ignore[arg-type]
+            latest[key] = value
+    for key, (where, xs, ys) in lists.items():
+        pieces.setdefault(key, []).append(
+            (np.asarray(where, dtype=np.int64), np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64))
+        )
+
+
 class SeriesTable:
     """Accumulates rows keyed by ``index_key`` (``_step`` for history, ``_time`` for system)."""
 
@@ -95,53 +241,76 @@ class SeriesTable:
 
     def add_rows(self, rows: Iterable[Mapping[str, Any]]) -> int:
         """Add parsed rows; returns how many were taken (rows without a numeric index are skipped)."""
-        index_key = self.index_key
-        pending: dict[str, tuple[list[float], list[float]]] = {}
-        latest = self.latest
-        taken = 0
-        last_index = self.last_index
-        for row in rows:
-            index = row.get(index_key)
-            if type(index) not in (int, float) or not math.isfinite(index):
-                self.skipped_rows += 1
+        split = split_rows(rows if isinstance(rows, list) else list(rows), self.index_key, self.last_index)
+        self.skipped_rows += split.skipped
+        if not split.taken:
+            return 0
+        self.rows += split.new_rows
+        if self.first_index is None:
+            self.first_index = float(split.first_index)  # type: ignore[arg-type]
+        self.last_index = split.last_index
+        self.latest.update(split.latest)
+        for key, index, value in split.media:
+            bucket = self.media.setdefault(key, [])
+            if len(bucket) < self._max_media:
+                bucket.append((index, value))
+        self.extend_columns(split.columns)
+        return split.taken
+
+    def extend_columns(self, columns: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> None:
+        """Append per-key (x, y) arrays; keys whose x equals the index column's share its array."""
+        index_buffer = self.buffers.get(self.index_key)
+        index_x, index_n = (index_buffer.x, index_buffer.n) if index_buffer else (None, 0)
+        index_xs = columns.get(self.index_key, (None, None))[0]
+        if index_xs is not None:
+            if index_buffer is None:
+                index_buffer = self.buffers[self.index_key] = SeriesBuffer()
+            index_buffer.extend(*columns[self.index_key])
+        for key, (xs, ys) in columns.items():
+            if key == self.index_key:
                 continue
-            taken += 1
-            if index != last_index:
-                self.rows += 1
-            last_index = index
-            for key, value in row.items():
-                kind = type(value)
-                if kind is dict and FLOAT_TAG in value:
-                    value = decode_value(value)
-                    kind = float
-                if kind is float or kind is int or kind is bool:
-                    lists = pending.get(key)
-                    if lists is None:
-                        lists = pending[key] = ([], [])
-                    xs, ys = lists
-                    if xs and xs[-1] == index:
-                        ys[-1] = float(value)
-                    else:
-                        xs.append(index)
-                        ys.append(float(value))
-                elif kind is dict and "_type" in value:
-                    bucket = self.media.setdefault(key, [])
-                    if len(bucket) < self._max_media:
-                        bucket.append((index, value))
-                latest[key] = value
-        if taken:
-            if self.first_index is None:
-                for row in rows if isinstance(rows, list) else ():
-                    if type(row.get(index_key)) in (int, float):
-                        self.first_index = float(row[index_key])
-                        break
-            self.last_index = last_index
-        for key, (xs, ys) in pending.items():
             buffer = self.buffers.get(key)
             if buffer is None:
                 buffer = self.buffers[key] = SeriesBuffer()
-            buffer.extend(xs, ys)
-        return taken
+            shared = None
+            if (
+                index_buffer is not None
+                and index_xs is not None
+                and buffer.n == index_n
+                and (buffer.n == 0 or buffer.x is index_x)
+                and len(xs) == len(index_xs)
+                and np.array_equal(xs, index_xs)
+            ):
+                shared = index_buffer.x
+            buffer.extend(xs, ys, shared_x=shared)
+
+    def load(
+        self,
+        index_x: np.ndarray,
+        columns: Mapping[str, tuple[np.ndarray, np.ndarray]],
+        latest: Mapping[str, Any],
+        media: Iterable[tuple[str, float, Any]],
+        rows: int,
+        skipped_rows: int,
+    ) -> None:
+        """Bulk-load an empty table from columns read from disk (arrays are adopted, not copied).
+
+        ``index_x`` holds the index of every row; a key whose x is the very same array shares it.
+        """
+        self.buffers = {self.index_key: SeriesBuffer.from_arrays(index_x, index_x)}
+        for key, (x, y) in columns.items():
+            if key != self.index_key:
+                self.buffers[key] = SeriesBuffer.from_arrays(x, y, own_x=x is not index_x)
+        self.latest = dict(latest)
+        self.media = {}
+        for key, index, value in media:
+            bucket = self.media.setdefault(key, [])
+            if len(bucket) < self._max_media:
+                bucket.append((index, value))
+        self.rows = rows
+        self.skipped_rows = skipped_rows
+        self.first_index = float(index_x[0]) if len(index_x) else None
+        self.last_index = float(index_x[-1]) if len(index_x) else None
 
     def snapshot(self) -> SeriesSnapshot:
         return SeriesSnapshot(

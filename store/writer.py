@@ -14,6 +14,8 @@ from runview.store import format as fmt
 from runview.store.append import AppendStream
 from runview.store.atomic import write_json_atomic
 
+COLUMNS_ENV = "RUNVIEW_COLUMNS"  # "0" turns the columnar cache off for runs started with it
+
 FLUSH_INTERVAL_S = 0.1  # a logged line is on disk within this plus one write
 HEARTBEAT_INTERVAL_S = 2.0
 
@@ -41,6 +43,9 @@ class RunWriter:
         self.write_document(fmt.MARKER_FILE, {"format": fmt.FORMAT_NAME, "version": fmt.FORMAT_VERSION})
         self.history = AppendStream(run_dir / fmt.HISTORY_FILE, self.warn_io)
         self.system = AppendStream(run_dir / fmt.SYSTEM_FILE, self.warn_io)
+        self.columns: Any = None  # a ColumnWriter while columns are on (see store/columns.py)
+        if os.environ.get(COLUMNS_ENV, "1") != "0":
+            self._columns_guarded(self._start_columns)
 
     # -- errors -------------------------------------------------------------------------------
     def warn_io(self, path: Path, exc: OSError) -> None:
@@ -104,6 +109,38 @@ class RunWriter:
     def flush(self) -> None:
         self.history.flush()
         self.system.flush()
+        if self.columns is not None:
+            self._columns_guarded(self.columns.tick)
+
+    # -- columns: a cache of history.jsonl; a failure turns them off, never touches history -------
+    def _start_columns(self) -> None:
+        from runview.store.columns import ColumnWriter
+
+        self.columns = ColumnWriter(self.dir)
+
+    def _columns_guarded(self, action: Callable[[], object]) -> None:
+        try:
+            action()
+        except Exception as exc:
+            columns, self.columns = self.columns, None
+            if columns is not None:
+                try:
+                    columns.close()
+                except Exception:
+                    pass
+            # A stale index would still be trusted up to its offset, which is correct; but remove it
+            # so readers do not keep loading columns that stopped growing.
+            try:
+                os.unlink(self.dir / fmt.COLUMNS_INDEX)
+            except OSError:
+                pass
+            key = "columns"
+            if key not in self._warned:
+                self._warned.add(key)
+                try:
+                    sys.__stderr__.write(f"runview: columns/ disabled for this run ({exc!r}); history.jsonl is unaffected\n")
+                except Exception:
+                    pass
 
     def heartbeat(self) -> None:
         self.flush_summary()
@@ -129,6 +166,14 @@ class RunWriter:
             self._thread.join(timeout=5)
         self.history.close()
         self.system.close()
+        if self.columns is not None:
+            columns = self.columns
+            self._columns_guarded(columns.finish)
+            try:
+                columns.close()
+            except Exception:
+                pass
+            self.columns = None
         self.flush_summary()
         final_status.setdefault("heartbeat", time.time())
         if self.dropped_records:

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 from textual.widgets import Collapsible, Input
 
 import runview
@@ -16,6 +17,14 @@ from runview.tui.widgets.chart_board import ChartBoard
 from runview.tui.widgets.chart_spec import reduced_size
 
 KEYS = ("train/loss", "train/acc", "val/loss", "lr")
+
+
+@pytest.fixture(autouse=True)
+def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Saved view state goes to the test's own directory, never the user's."""
+    path = tmp_path / "state"
+    monkeypatch.setenv("RUNVIEW_STATE_DIR", str(path))
+    return path
 
 
 def make_run(root: Path, steps: int = 50, finish: bool = True) -> runview.Run:

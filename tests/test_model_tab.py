@@ -270,3 +270,22 @@ def test_units_shapes_and_odd_documents() -> None:
     model = parse_model({"layers": [{"name": "a.b", "params": 3}, {"name": "a", "params": 2}, "junk"]})
     assert [layer.name for layer in model.layers] == ["", "a.b", "a"]
     assert model.layers[1].parent == 2 and model.total_params == 5 and model.layers[0].subtree_params == 5
+    assert parse_model({"layers": 5}).layer_count == 0
+    odd = parse_model({"layers": [{"name": 3, "type": None, "params": "x", "output_shape": {"a": [1, None]}}]})
+    assert (odd.layers[1].name, odd.layers[1].params, odd.layers[1].shape) == ("3", 0, "{a: 1×?}")
+
+
+async def test_summary_logged_while_the_tab_is_open_appears_and_takes_focus(tmp_path: Path) -> None:
+    run = new_run(tmp_path)
+    try:
+        app = RunviewApp(run.dir, tab="model")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: "updates when it appears" in screen_text(app))
+            run.log_model_summary(ROWS)
+            await wait_for(pilot, lambda: bool(app.screen.query(LayerTree)) and tree(app).model is not None)
+            await pilot.pause()
+            assert isinstance(app.focused, LayerTree)
+            await pilot.press("j")
+            assert tree(app).layer_at_cursor().name == "encoder"  # type: ignore[union-attr]
+    finally:
+        run.finish()

@@ -148,7 +148,11 @@ class ModelTab(RunTab):
         if fingerprint == self._fingerprint:
             return  # rewritten with the same content: keep the tree, its cursor and open branches
         self._fingerprint = fingerprint
-        model = parse_model(document)
+        try:
+            model = parse_model(document)
+        except Exception as exc:  # a document this viewer does not understand must not take the page down
+            self._show_missing(f"model.json could not be shown: {exc!r}")
+            return
         if model.layer_count == 0 and not model.total_params:
             self._show_missing("model.json has no layers — " + MISSING.split(" — ", 1)[1])
             return
@@ -190,10 +194,10 @@ class ModelTab(RunTab):
         search = self.query_one("#model-search", Input)
         if search.value:
             search.value = ""  # Input.Changed clears the filter
-        self.query_one(LayerTree).focus()
+        self.focus_default()
 
     def action_focus_tree(self) -> None:
-        self.query_one(LayerTree).focus()
+        self.focus_default()
 
     @on(Input.Changed, "#model-search")
     def _search_changed(self, event: Input.Changed) -> None:
@@ -205,7 +209,7 @@ class ModelTab(RunTab):
 
     @on(Input.Submitted, "#model-search")
     def _search_submitted(self) -> None:
-        self.query_one(LayerTree).focus()
+        self.focus_default()
 
     def _show_matches(self, valid: bool = True) -> None:
         tree = self.query_one(LayerTree)

@@ -122,6 +122,8 @@ class ChartBoard(Container):
             await self._rebuild(new_layout)
         for chart_id, chart in self._charts.items():
             chart.set_title(self._specs[chart_id].title)
+        if self.maximised in self._specs:
+            self.max_chart.set_title(self._specs[self.maximised].title)
         self._apply_filter()
         self.call_after_refresh(self.request_reduction)
 
@@ -151,6 +153,16 @@ class ChartBoard(Container):
         title = str(event.collapsible.title)
         (self._collapsed.add if event.collapsible.collapsed else self._collapsed.discard)(title)
         self.call_after_refresh(self.request_reduction)
+
+    @property
+    def folded(self) -> frozenset[str]:
+        """Titles of the folded sections (kept for sections this run does not have too)."""
+        return frozenset(self._collapsed)
+
+    def set_folded(self, sections: set[str] | frozenset[str]) -> None:
+        self._collapsed = set(sections)
+        for title, box in self._sections.items():
+            box.collapsed = title in self._collapsed
 
     def set_filter(self, shown: Callable[[ChartSpec], bool]) -> int:
         """Show only charts for which ``shown(spec)``; returns how many are shown."""

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual import on
@@ -119,7 +120,8 @@ def parse_model(document: Mapping[str, Any]) -> ModelLayers:
     A layer's parent is the nearest layer whose name is a dotted prefix of its own, so rows from
     any framework nest as long as their names are dotted; rows without one hang from the root.
     """
-    rows = [row for row in document.get("layers") or [] if isinstance(row, Mapping)]
+    given = document.get("layers")
+    rows = [row for row in given if isinstance(row, Mapping)] if isinstance(given, list) else []
     root_row = next((row for row in rows if str(row.get("name") or "") == ""), None)
     if root_row is None:
         root_row = {"name": "", "type": str(document.get("type") or "model"), "params": 0, "trainable": 0}
@@ -212,10 +214,12 @@ class Columns:
         )
 
 
-def _cell(text: str, width: int, right: bool = False, style: str | Style = "") -> Text:
-    if len(text) > width:
-        text = text[: max(0, width - 1)] + "…" if width > 0 else ""
-    return Text(text.rjust(width) if right else text.ljust(width), style=style)
+def _cell(value: str, width: int, right: bool = False, style: str | Style = "") -> Text:
+    """``value`` cut with an ellipsis or padded to exactly ``width`` cells (wide characters too)."""
+    text = Text(value, style=style, no_wrap=True)
+    text.truncate(max(width, 0), overflow="ellipsis")
+    text.align("right" if right else "left", max(width, 0))
+    return text
 
 
 def _highlight(cell: Text, pattern: re.Pattern[str], value: str, style: Style) -> None:
@@ -234,12 +238,12 @@ def fit_columns(model: ModelLayers, width: int) -> Columns:
     """Columns for ``width`` cells: names as wide as the widest (indent included), data columns as
     wide as their widest value within limits; on narrow screens type and shape give way first."""
     layers = model.layers
-    type_w = min(max([4, *(len(layer.type) for layer in layers)]), 22)
-    shape_w = min(max([12, *(len(layer.shape) for layer in layers)]), 20)
+    type_w = min(max([4, *(cell_len(layer.type) for layer in layers)]), 22)
+    shape_w = min(max([12, *(cell_len(layer.shape) for layer in layers)]), 20)
     params_w = max([6, *(len(human_count(layer.params)) for layer in layers)])
     subtree_w = max([7, *(len(human_count(layer.subtree_params)) for layer in layers)])
     name_need = 1 + max(
-        layer.depth * GUIDE_DEPTH + (2 if layer.children else 0) + len(display_label(layer)) for layer in layers
+        layer.depth * GUIDE_DEPTH + (2 if layer.children else 0) + cell_len(display_label(layer)) for layer in layers
     )
     fixed = params_w + subtree_w + 4 * len(GAP)
     spare = width - fixed - MIN_NAME
@@ -575,7 +579,7 @@ class LayerTree(Tree[int]):
         return self.model.layers[node.data]
 
     def shown_names(self) -> Iterable[str]:
-        """Full names of the layers on screen lines, in order (for tests and the status line)."""
+        """Full names of the layers on the tree's lines, in order, scrolled out of view or not."""
         assert self.model is not None
         for line in range(self.last_line + 1):
             node = self.get_node_at_line(line)

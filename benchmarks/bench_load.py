@@ -1,0 +1,307 @@
+"""Opening a long run: columns vs JSONL vs the viewer's cache, end to end in a pty, and TensorBoard.
+
+    python benchmarks/bench_load.py [--rows 1000000] [--metrics 20] [--data /tmp/runview-bench-load]
+    /tmp/tbvenv/bin/python benchmarks/bench_load.py --tensorboard-only   # needs tensorboard + tensorboardX
+
+1. Generates a run of ``--rows`` steps x ``--metrics`` metrics with the real logger (reused when
+   it exists) and reports the logging time and the column writer's background CPU per row.
+2. In fresh subprocesses, ``RunReader`` to a full snapshot: from the run's columns, from the JSONL
+   only (no columns, no cache), and from the viewer's cache outside the run (second open).
+3. ``runview PATH --tab charts`` in a pty at 160x48 until the charts' x axis shows the last step
+   (the tick label ``1M``), with the peak RSS summed over the viewer's processes (50 ms samples).
+4. With tensorboard and tensorboardX importable: the same metrics at 100k steps written as an
+   event file, loaded by ``EventAccumulator(size_guidance={'scalars': 0}).Reload()``, vs runview.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import json
+import os
+import platform
+import pty
+import re
+import select
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+from pathlib import Path
+
+import psutil
+
+HERE = Path(__file__).resolve().parent
+
+
+def machine() -> str:
+    cpu = platform.processor()
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{cpu} · {os.cpu_count()} cores · Python {platform.python_version()}"
+
+
+def metric_keys(metrics: int) -> list[str]:
+    return [f"{'train' if j % 2 == 0 else 'val'}/metric_{j:02d}" for j in range(metrics)]
+
+
+def spike_step(j: int, rows: int) -> int:
+    return 1 + (j * 48_611 + 12_345) % rows
+
+
+def generate(root: Path, rows: int, metrics: int, columns: bool = True) -> Path:
+    """A run of ``rows`` steps (1..rows) with one spike of 1000 per metric; returns its directory."""
+    import numpy as np
+
+    import runview
+
+    done = root / "done.json"
+    if done.exists():
+        info = json.loads(done.read_text())
+        print(f"reusing {info['run']} (generated earlier: {info['log_s']:.1f} s logging)")
+        return Path(info["run"])
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    os.environ["RUNVIEW_COLUMNS_CLOSE_S"] = "600"  # the benchmark wants complete columns at the end
+    if not columns:
+        os.environ["RUNVIEW_COLUMNS"] = "0"
+    keys = metric_keys(metrics)
+    spikes = {spike_step(j, rows): j for j in range(metrics)}
+    run = runview.init(project="bench", dir=root, console=False, system_interval=None)
+    rng = np.random.default_rng(0)
+    started = time.perf_counter()
+    step = 1
+    while step <= rows:
+        block = min(10_000, rows - step + 1)
+        values = (rng.random((block, metrics)) * 0.1 + 1.0).tolist()
+        for row in values:
+            if step in spikes:
+                row[spikes[step]] = 1000.0
+            run.log(dict(zip(keys, row)), step=step)
+            step += 1
+    log_s = time.perf_counter() - started
+    columns_writer = run._writer.columns
+    cpu_during = columns_writer.cpu_seconds if columns_writer is not None else 0.0
+    lag = columns_writer.state.source_offset if columns_writer is not None else 0
+    started = time.perf_counter()
+    run.finish()
+    finish_s = time.perf_counter() - started
+    cpu_total = columns_writer.cpu_seconds if columns_writer is not None else 0.0
+    size = (run.dir / "history.jsonl").stat().st_size
+    info = {
+        "run": str(run.dir),
+        "log_s": log_s,
+        "finish_s": finish_s,
+        "columns_cpu_during_s": cpu_during,
+        "columns_cpu_total_s": cpu_total,
+        "columns_covered_at_finish": lag,
+        "history_bytes": size,
+    }
+    done.write_text(json.dumps(info))
+    print(f"generated {rows:,} rows x {metrics} metrics in {log_s:.1f} s ({log_s / rows * 1e6:.2f} µs/log call), history {size / 1e6:.0f} MB")
+    print(
+        f"  column writer CPU: {cpu_total:.1f} s total = {cpu_total / rows * 1e6:.2f} µs/row "
+        f"({cpu_during:.1f} s while logging, covering {lag / size:.0%}; the rest at finish(), which took {finish_s:.1f} s)"
+    )
+    return run.dir
+
+
+def without_columns(run: Path) -> Path:
+    """A sibling run directory sharing the same files by hard link, minus ``columns/``."""
+    twin = run.parent / (run.name + "-nocols")
+    if not twin.exists():
+        twin.mkdir()
+        for child in run.iterdir():
+            if child.is_file():
+                os.link(child, twin / child.name)
+    return twin
+
+
+READER = r"""
+import json, resource, sys, time
+from pathlib import Path
+from runview.store.column_cache import ColumnCache
+from runview.store.reader import RunReader
+path, cache = Path(sys.argv[1]), sys.argv[2]
+started = time.perf_counter()
+reader = RunReader(path, cache=ColumnCache(Path(cache)) if cache != "off" else False)
+snapshot = reader.refresh(max_bytes=32 << 20)
+while reader.history_pending:
+    snapshot = reader.refresh(max_bytes=32 << 20)
+elapsed = time.perf_counter() - started
+series = snapshot.history.series
+spikes = sum(1 for k in series if float(series[k][1].max()) == 1000.0)
+if reader._cache is not None and reader._cache.saving is not None:
+    reader._cache.saving.join()
+print(json.dumps({"s": elapsed, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "rows": snapshot.history.rows, "last": snapshot.history.last_index, "spikes": spikes,
+                  "source": reader._fast.source, "problems": list(snapshot.problems)}))
+"""
+
+
+def reader_open(path: Path, cache: str, python: str = sys.executable) -> dict:
+    out = subprocess.run([python, "-c", READER, str(path), cache], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Za-z0-9]|\x1b[=>]")
+
+
+def viewer_open(run: Path, cache: str, needle: bytes = b"1M", timeout: float = 60.0) -> tuple[float | None, float]:
+    """Seconds until ``needle`` (the last step's tick label) is on the terminal, and the peak RSS (MB)."""
+    env = dict(os.environ, TERM="xterm-256color", RUNVIEW_CACHE_DIR=cache)
+    started = time.monotonic()
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(sys.executable, [sys.executable, "-m", "runview", str(run), "--tab", "charts"], env)
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 48, 160, 0, 0))
+    proc = psutil.Process(pid)
+    peak, seen, screen = 0.0, None, b""
+    pattern = re.compile(rb"(?<![0-9.])" + re.escape(needle) + rb"(?![0-9])")
+    next_sample = 0.0
+    while time.monotonic() - started < timeout:
+        now = time.monotonic()
+        if now >= next_sample:
+            next_sample = now + 0.05
+            try:
+                procs = [proc, *proc.children(recursive=True)]
+                peak = max(peak, sum(p.memory_info().rss for p in procs if p.is_running()) / 1e6)
+            except psutil.Error:
+                pass
+        ready, _, _ = select.select([fd], [], [], 0.05)
+        if ready:
+            try:
+                data = os.read(fd, 1 << 16)
+            except OSError:
+                break
+            screen = (screen + ANSI.sub(b"", data))[-(1 << 16) :]
+            if seen is None and pattern.search(screen):
+                seen = time.monotonic() - started
+                settle = time.monotonic() + 1.0  # keep sampling RSS for a second after the frame
+        if seen is not None and time.monotonic() >= settle:
+            break
+    os.kill(pid, signal.SIGTERM)
+    end = time.monotonic() + 2
+    while time.monotonic() < end:
+        ready, _, _ = select.select([fd], [], [], 0.05)
+        if ready:
+            try:
+                os.read(fd, 1 << 16)
+            except OSError:
+                break
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+    os.close(fd)
+    return seen, peak
+
+
+def tensorboard_part(data: Path, rows: int, metrics: int) -> None:
+    try:
+        from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+        from tensorboardX import SummaryWriter
+    except ImportError:
+        print("\n(tensorboard / tensorboardX not importable: run this script with /tmp/tbvenv/bin/python for part 4)")
+        return
+    import numpy as np
+
+    import runview
+
+    root = data / f"tb-{rows}"
+    keys = metric_keys(metrics)
+    if not (root / "done").exists():
+        shutil.rmtree(root, ignore_errors=True)
+        root.mkdir(parents=True)
+        writer = SummaryWriter(str(root / "tb"))
+        os.environ["RUNVIEW_COLUMNS_CLOSE_S"] = "600"
+        run = runview.init(project="tb", dir=root / "rv", console=False, system_interval=None)
+        rng = np.random.default_rng(0)
+        for step in range(1, rows + 1):
+            values = (rng.random(metrics) * 0.1 + 1.0).tolist()
+            for key, value in zip(keys, values):
+                writer.add_scalar(key, value, step)
+            run.log(dict(zip(keys, values)), step=step)
+        writer.close()
+        run.finish()
+        (root / "run").write_text(str(run.dir))
+        (root / "done").write_text("ok")
+    run_dir = Path((root / "run").read_text())
+    code = (
+        "import sys, time, resource;"
+        "from tensorboard.backend.event_processing.event_accumulator import EventAccumulator;"
+        "t = time.perf_counter(); acc = EventAccumulator(sys.argv[1], size_guidance={'scalars': 0}); acc.Reload();"
+        "n = sum(len(acc.Scalars(tag)) for tag in acc.Tags()['scalars']);"
+        "print(time.perf_counter() - t, n, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+    )
+    tb = []
+    for _ in range(2):
+        out = subprocess.run([sys.executable, "-c", code, str(root / "tb")], capture_output=True, text=True, check=True)
+        tb.append(out.stdout.split())
+    cols = [reader_open(run_dir, "off") for _ in range(2)]
+    twin = without_columns(run_dir)
+    jsonl = reader_open(twin, "off")
+    print(f"\n4. {rows:,} steps x {metrics} metrics: TensorBoard EventAccumulator (scalars: 0) vs runview RunReader")
+    for seconds, points, rss in tb:
+        print(f"  tensorboard Reload()            {float(seconds):6.2f} s  {int(points):,} points  peak RSS {float(rss):.0f} MB")
+    for r in cols:
+        print(f"  runview, columns                {r['s']:6.2f} s  {r['rows']:,} rows  peak RSS {r['rss_mb']:.0f} MB")
+    print(f"  runview, JSONL only             {jsonl['s']:6.2f} s  {jsonl['rows']:,} rows  peak RSS {jsonl['rss_mb']:.0f} MB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--metrics", type=int, default=20)
+    parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "runview-bench-load")
+    parser.add_argument("--tb-rows", type=int, default=100_000)
+    parser.add_argument("--tensorboard-only", action="store_true")
+    parser.add_argument("--repeat", type=int, default=2)
+    args = parser.parse_args()
+    print(machine())
+    if args.tensorboard_only:
+        tensorboard_part(args.data, args.tb_rows, args.metrics)
+        return
+    run = generate(args.data / f"run-{args.rows}x{args.metrics}", args.rows, args.metrics)
+    twin = without_columns(run)
+    cache = args.data / "cache"
+
+    print(f"\n2. RunReader to a full snapshot ({args.rows:,} rows x {args.metrics} metrics), fresh process each")
+    for _ in range(args.repeat):
+        r = reader_open(run, "off")
+        print(f"  columns            {r['s']:6.2f} s  peak RSS {r['rss_mb']:4.0f} MB  rows {r['rows']:,} spikes {r['spikes']}/{args.metrics} ({r['source']})")
+    shutil.rmtree(cache, ignore_errors=True)
+    r = reader_open(twin, str(cache))
+    print(f"  JSONL, cache cold  {r['s']:6.2f} s  peak RSS {r['rss_mb']:4.0f} MB  rows {r['rows']:,} spikes {r['spikes']}/{args.metrics} ({r['source']}; writes the cache)")
+    for _ in range(args.repeat):
+        r = reader_open(twin, str(cache))
+        print(f"  JSONL run, cache   {r['s']:6.2f} s  peak RSS {r['rss_mb']:4.0f} MB  rows {r['rows']:,} spikes {r['spikes']}/{args.metrics} ({r['source']})")
+
+    print("\n3. runview PATH --tab charts in a pty at 160x48: until the x axis shows the last step ('1M'), peak RSS over the viewer's processes")
+    off = str(args.data / "no-cache-here")
+    for label, path, cache_dir in (
+        ("columns, first open", run, off),
+        ("columns, second open", run, off),
+        ("no columns, cache cold", twin, str(args.data / "cache-viewer")),
+        ("no columns, second open", twin, str(args.data / "cache-viewer")),
+    ):
+        if label == "no columns, cache cold":
+            shutil.rmtree(cache_dir, ignore_errors=True)
+        if label.startswith("columns"):
+            shutil.rmtree(off, ignore_errors=True)
+        seen, peak = viewer_open(path, cache_dir)
+        shown = f"{seen:6.2f} s" if seen is not None else "  never"
+        print(f"  {label:26s} {shown}  peak RSS {peak:4.0f} MB")
+        if label == "no columns, cache cold":
+            time.sleep(3)  # the cache is written in a background thread of the viewer: give it time
+    tensorboard_part(args.data, args.tb_rows, args.metrics)
+
+
+if __name__ == "__main__":
+    main()
