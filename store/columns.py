@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 import shutil
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -390,7 +391,8 @@ def write_columns(
     """Write a complete columns directory from in-memory series (the reader's cache); atomic as a whole."""
     parent = directory.parent
     parent.mkdir(parents=True, exist_ok=True)
-    tmp = parent / f".{directory.name}.{os.getpid()}.tmp"
+    unique = f"{os.getpid()}.{threading.get_ident()}"
+    tmp = parent / f".{directory.name}.{unique}.tmp"
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir()
@@ -407,7 +409,7 @@ def write_columns(
         (tmp / OTHER_NAME).write_bytes(other)
         state.other_bytes = len(other)
         write_json_atomic(tmp / INDEX_NAME, index_document(state, files, tail, **extra))
-        old = parent / f".{directory.name}.{os.getpid()}.old"
+        old = parent / f".{directory.name}.{unique}.old"
         if directory.exists():
             os.replace(directory, old)
         os.replace(tmp, directory)

@@ -224,7 +224,7 @@ class RunReader:
                 left -= read
         if self._loading and not self.history_pending:
             self._loading = False
-            if self._cache is not None and self._jsonl_parsed >= self._cache.min_bytes:
+            if self._cache is not None and self._jsonl_parsed and self._jsonl_parsed >= self._cache.min_bytes:
                 self._cache.save_async(self.path, self.history, self._history_tail)
         return changed
 

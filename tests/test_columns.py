@@ -20,7 +20,7 @@ import pytest
 import runview
 from runview.store import format as fmt
 from runview.store.column_cache import ColumnCache
-from runview.store.columns import ColumnsUnusable, load_columns, read_index
+from runview.store.columns import ColumnsUnusable, ColumnWriter, load_columns, read_index
 from runview.store.reader import RunReader
 from runview.store.series import SeriesSnapshot
 
@@ -101,7 +101,35 @@ def test_columns_match_the_jsonl_exactly(run_dir: Path, tmp_path: Path) -> None:
     # a key logged on every row shares the step array instead of holding its own copy
     assert loaded.columns["count"][0] is loaded.index_x
     assert "note" not in loaded.columns and loaded.latest["note"] == "hello"
-    assert loaded.media == [("img", 30, {"_type": "image", "path": "media/a.png"})]
+
+
+def test_media_and_odd_lines_written_by_hand(tmp_path: Path) -> None:
+    """A JSONL with media refs, nulls, corrupt lines and rows without _step, through the real ColumnWriter."""
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / fmt.MARKER_FILE).write_text('{"format": "runview", "version": 1}')
+    lines = [
+        b'{"_step":0,"a":1,"img":{"_type":"image","path":"media/0.png"}}',
+        b'{"_step":1,"a":null,"b":"text"}',
+        b"not json",
+        b'{"a":5}',
+        b'{"_step":1,"a":{"$float":"nan"},"img":{"_type":"image","path":"media/1.png"}}',
+        b"[1,2]",
+        b'{"_step":2,"a":true,"c":{"x":1}}',
+    ]
+    (run_dir / fmt.HISTORY_FILE).write_bytes(b"\n".join(lines) + b"\n")
+    writer = ColumnWriter(run_dir)
+    assert writer.finish(budget_s=5)
+    writer.close()
+    loaded = load_columns(read_index(run_dir / fmt.COLUMNS_DIR, run_dir / fmt.HISTORY_FILE))
+    assert loaded.media == [("img", 0, {"_type": "image", "path": "media/0.png"}), ("img", 1, {"_type": "image", "path": "media/1.png"})]
+    assert loaded.corrupt_lines == 2 and loaded.skipped_rows == 1 and loaded.rows == 3
+    reader = RunReader(run_dir, cache=False)
+    snapshot = reader.refresh()
+    assert reader._fast.source == "columns"
+    plain = RunReader(jsonl_only(run_dir, tmp_path), cache=False).refresh()
+    assert_same(snapshot.history, plain.history)
+    assert snapshot.problems == plain.problems and any("2 corrupt" in p for p in snapshot.problems)
 
 
 def test_reader_from_columns_equals_reader_from_jsonl(run_dir: Path, tmp_path: Path) -> None:
@@ -156,10 +184,9 @@ def remove_columns(run_dir: Path) -> None:
 
 def replace_history(run_dir: Path) -> None:
     history = run_dir / fmt.HISTORY_FILE
-    lines = history.read_bytes().splitlines(keepends=True)
-    lines[-1] = lines[-1].replace(b'"count":', b'"count":1')  # same length or not, other bytes
+    data = history.read_bytes().replace(b'"count":0', b'"count":10', 1)  # other bytes, a new inode
     tmp = history.with_name("h.tmp")
-    tmp.write_bytes(b"".join(lines))
+    tmp.write_bytes(data)
     os.replace(tmp, history)
 
 
@@ -274,7 +301,7 @@ def test_cache_outside_the_run_serves_a_second_open(run_dir: Path, tmp_path: Pat
     fresh = RunReader(run_dir, cache=ColumnCache(cache_root, min_bytes=0))
     snapshot = fresh.refresh()
     assert fresh._fast.source == "jsonl"
-    assert snapshot.history.series["count"][1][-1] == float(b"1" + str(599 * 7).encode())
+    assert snapshot.history.series["count"][1][0] == 10.0
 
 
 def test_cache_is_bounded(tmp_path: Path) -> None:

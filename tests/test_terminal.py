@@ -18,9 +18,11 @@ pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is no
 
 TRAIN = """
 import sys, time, runview
-run = runview.init(project="e2e", name="tmux-run", dir=sys.argv[1], config={"lr": 0.01}, system_interval=None)
+run = runview.init(project="e2e", name="tmux-run", dir=sys.argv[1], system_interval=None,
+                   notes="\x1b]0;EVIL-NOTES\x07\x1b[2J", config={"lr": 0.01, "\x1b]2;EVIL-KEY\x07": "\x1b]0;EVIL-VALUE\x07"})
+run.log_model_summary([{"name": "\x1b]0;EVIL-LAYER\x07", "type": "Linear", "params": 10}])
 for step in range(1000000):
-    run.log({"train/loss": 1.0 / (step + 1)})
+    run.log({"train/loss": 1.0 / (step + 1), "\x1b]0;EVIL-METRIC\x07": 1.0})
     if step % 20 == 0:
         print(f"step {step} \\x1b[32mgreen\\x1b[0m \\x1b]0;EVIL-TITLE\\x07done", flush=True)
     time.sleep(0.02)
@@ -70,6 +72,12 @@ def test_live_run_in_a_real_terminal(tmp_path: Path) -> None:
         term = Tmux(80, 24, f"sh -c '{env}; echo VIEWER-EXITED-$?; sleep 30'")
         screen = term.wait_for("tmux-run")
         assert "running" in screen
+        for key in "12345":  # every tab that shows logged names, keys and values
+            term.keys(key)
+            time.sleep(0.7)
+            assert "EVIL" not in term.tmux("display-message", "-p", "#{pane_title}"), key
+        term.keys("1")
+        assert "␛]0;EVIL-NOTES␇" in term.wait_for("EVIL-NOTES")  # shown as symbols, not obeyed
         term.keys("5")
         screen = term.wait_for("green")
         assert "EVIL-TITLE" not in screen  # an OSC title never reaches the terminal or the screen

@@ -9,6 +9,7 @@ from textual.binding import Binding
 
 from runview.tui.help_screen import HelpScreen
 from runview.tui.run_page import RunPage
+from runview.tui.safe_text import ControlCharacterFilter
 
 
 class RunviewApp(App[None]):
@@ -22,6 +23,8 @@ class RunviewApp(App[None]):
 
     def __init__(self, run_path: Path, tab: str = "overview") -> None:
         super().__init__()
+        # The last guard against logged escape sequences: no control character reaches the tty.
+        self._filters.append(ControlCharacterFilter())
         self.run_path = run_path
         self.initial_tab = tab
 

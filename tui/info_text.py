@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from runview.tui.safe_text import safe_text
 from runview.tui.widgets.kv_table import flatten, format_value
 from runview.tui.widgets.status_badge import format_duration
 
@@ -32,7 +33,7 @@ def print_info(document: dict[str, Any]) -> None:
         ("path", document["path"]),
     ):
         if value not in (None, ""):
-            head.add_row(Text(label), Text(str(value)))
+            head.add_row(Text(label), safe_text(value))
     console.print(head)
     for title in ("config", "summary"):
         values = flatten(document[title])
@@ -42,7 +43,7 @@ def print_info(document: dict[str, Any]) -> None:
         table.add_column(style="bold")
         table.add_column()
         for key, value in sorted(values.items()):
-            table.add_row(Text(key), Text(format_value(value)))
+            table.add_row(safe_text(key), safe_text(format_value(value)))
         console.print(table)
     for problem in document["problems"]:
-        console.print(Text(f"! {problem}", style="yellow"))
+        console.print(safe_text(f"! {problem}", style="yellow"))

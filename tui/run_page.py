@@ -17,6 +17,7 @@ from runview.store import format as fmt
 from runview.store.reader import RunReader, RunSnapshot
 from runview.store.watch import ChangeSignal
 from runview.tui.messages import LoadProgressed, RunUpdated
+from runview.tui.safe_text import safe_text
 from runview.tui.screens import TABS, load_tab
 from runview.tui.screens.base import RunTab
 from runview.tui.widgets.status_badge import StatusBadge
@@ -53,7 +54,7 @@ class RunPage(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#run-title", Static).update(self.run_path.name)
+        self.query_one("#run-title", Static).update(safe_text(self.run_path.name))
         self.query_one(Tabs).active = f"tab-{self.initial_tab}"
         self._signal.start()
         self.read_run()
@@ -102,9 +103,9 @@ class RunPage(Screen[None]):
     def _on_run_updated(self, message: RunUpdated) -> None:
         self.snapshot = message.snapshot
         self.query_one(StatusBadge).show(message.snapshot)
-        self.query_one("#run-title", Static).update(self._title(message.snapshot))
+        self.query_one("#run-title", Static).update(safe_text(self._title(message.snapshot)))
         problems = self.query_one("#problems", Static)
-        problems.update(" · ".join(message.snapshot.problems))
+        problems.update(safe_text(" · ".join(message.snapshot.problems)))
         problems.display = bool(message.snapshot.problems)
         self._feed_visible_tab()
 

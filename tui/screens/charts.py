@@ -213,10 +213,7 @@ class ChartsTab(RunTab):
     def action_toggle_media(self) -> None:
         showing = not self.has_class("-media")
         self.set_class(showing, "-media")
-        if showing:
-            self.query_one(MediaPanel).focus_default()
-        else:
-            self.board.focus_first()
+        self.call_after_refresh(self.query_one(MediaPanel).focus_default if showing else self.board.focus_first)
         self.refresh_bindings()
 
     # -- layout and smoothing -------------------------------------------------------------------

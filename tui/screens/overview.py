@@ -15,6 +15,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Label, Static
 
 from runview.store.reader import RunSnapshot
+from runview.tui.safe_text import safe_text, visible
 from runview.tui.screens.base import RunTab
 from runview.tui.widgets.kv_table import KeyValueTable
 from runview.tui.widgets.status_badge import format_duration
@@ -104,11 +105,11 @@ def facts_table(snapshot: RunSnapshot, pairs: int = 1) -> Table:
 
     def row(label: str, value: object) -> None:
         if value not in (None, "", [], {}):
-            rows.append((Text(label), value if isinstance(value, Text) else Text(str(value))))
+            rows.append((Text(label), value if isinstance(value, Text) else safe_text(value)))
 
     state = Text(snapshot.liveness.state, style="bold")
     if snapshot.liveness.reason not in (snapshot.liveness.state, ""):
-        state.append(f" — {snapshot.liveness.reason}")
+        state.append(f" — {visible(snapshot.liveness.reason)}")
     row("name", meta.get("name") or snapshot.path.name)
     row("notes", meta.get("notes"))
     row("tags", ", ".join(str(t) for t in meta.get("tags") or []))

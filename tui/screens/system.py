@@ -11,6 +11,7 @@ from textual.widgets import Static
 
 from runview.store.reader import RunSnapshot
 from runview.store.series import SeriesSnapshot
+from runview.tui.safe_text import visible
 from runview.tui.screens.base import RunTab
 from runview.tui.widgets.chart_board import ChartBoard
 from runview.tui.widgets.chart_spec import ChartSpec
@@ -29,7 +30,7 @@ def gpu_names(meta: dict[str, Any]) -> dict[int, str]:
     names: dict[int, str] = {}
     for device in devices or []:
         if isinstance(device, dict) and isinstance(device.get("index"), int):
-            names[device["index"]] = str(device.get("name") or "")
+            names[device["index"]] = visible(device.get("name") or "")
     return names
 
 

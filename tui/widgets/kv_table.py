@@ -10,6 +10,8 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import DataTable
 
+from runview.tui.safe_text import safe_text
+
 
 def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     """Nested dicts as one level, keys joined with ``/`` (as the logger flattens history)."""
@@ -75,4 +77,4 @@ class KeyValueTable(DataTable[Text]):
         self.clear()
         for key, value in rows:
             # Text, never markup: keys and values come from the user's data.
-            self.add_row(Text(key), Text(value), key=key)
+            self.add_row(safe_text(key), safe_text(value), key=key)

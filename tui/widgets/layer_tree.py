@@ -16,6 +16,8 @@ from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
+from runview.tui.safe_text import visible
+
 GUIDE_DEPTH = 2
 MIN_NAME = 16
 GAP = "  "
@@ -130,13 +132,13 @@ def parse_model(document: Mapping[str, Any]) -> ModelLayers:
     layers: list[Layer] = []
     by_name: dict[str, int] = {}
     for row in [root_row, *rows]:
-        name = str(row.get("name") or "")
+        name = visible(row.get("name") or "")
         params = _int(row.get("params"), 0) or 0
         layer = Layer(
             index=len(layers),
             name=name,
             label=name,
-            type=str(row.get("type") or ""),
+            type=visible(row.get("type") or ""),
             shape=format_shape(row.get("output_shape")),
             params=params,
             trainable=_int(row.get("trainable"), params) or 0,

@@ -118,6 +118,7 @@ class MediaPanel(Container):
         self._cache: OrderedDict[Path, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
         self.decodes = 0  # files decoded so far (tests read it to check the cache)
+        self.drawn: Any = None  # the image grid on screen
 
     def compose(self) -> ComposeResult:
         yield Static(Text(EMPTY), classes="media-empty")
@@ -297,6 +298,7 @@ class MediaPanel(Container):
     @on(ImagesDrawn)
     def _on_images(self, event: ImagesDrawn) -> None:
         if event.seq == self._seq:
+            self.drawn = event.renderable
             self.query_one(".media-images", Static).update(event.renderable)
 
     @on(TableLoaded)
