@@ -6,7 +6,6 @@ Run: .venv/bin/python benchmarks/bench_charts.py
 from __future__ import annotations
 
 import os
-import platform
 import statistics
 import sys
 import time
@@ -18,20 +17,11 @@ from runview.store.series import SeriesSnapshot
 from runview.tui.widgets.chart import build_chart
 from runview.tui.widgets.chart_spec import ChartSpec, prepare_chart, reduced_size
 
+from machine_info import cpu_model  # noqa: E402 - benchmarks run as scripts from this folder
+
 CHARTS = 12
 WIDTH, HEIGHT = 50, 12  # a 3 x 4 grid of charts on a 160 x 48 terminal
 REPEATS = 5
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def snapshot(points: int) -> SeriesSnapshot:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -20,17 +19,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-
-def machine() -> str:
-    cpu = platform.processor() or ""
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu} · {os.cpu_count()} cores · Python {platform.python_version()} · {platform.system()}"
+from machine_info import machine  # noqa: E402 - benchmarks run as scripts from this folder
 
 
 def rows(n: int) -> list[dict[str, float]]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -23,17 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-
-def machine() -> str:
-    cpu = platform.processor() or ""
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu} · {os.cpu_count()} cores · Python {platform.python_version()} · {platform.system()}"
+from machine_info import machine  # noqa: E402 - benchmarks run as scripts from this folder
 
 
 def block() -> bytes:

@@ -30,16 +30,7 @@ import psutil
 
 from runview.collectors.sampler import SystemSampler
 
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+from machine_info import cpu_model  # noqa: E402 - benchmarks run as scripts from this folder
 
 
 def cpu_costs(fn: Callable[[], object], count: int) -> list[float]:

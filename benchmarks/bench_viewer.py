@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import pty
 import select
 import signal
@@ -28,14 +27,7 @@ import psutil
 
 import runview
 
-
-def machine() -> str:
-    cpu = platform.processor()
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{cpu} · {os.cpu_count()} cores · Python {platform.python_version()}"
+from machine_info import machine  # noqa: E402 - benchmarks run as scripts from this folder
 
 
 def spawn_viewer(run_dir: Path, tab: str, cols: int = 160, rows: int = 48) -> tuple[int, int]:

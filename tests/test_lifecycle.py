@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import pytest
 
 from runview.store.reader import RunReader
 from tests.conftest import only_run_dir, run_script, write_script

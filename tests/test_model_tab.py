@@ -10,7 +10,7 @@ import pytest
 
 import runview
 from runview.tui.app import RunviewApp
-from runview.tui.screens.model import MISSING, ModelTab
+from runview.tui.screens.model import ModelTab
 from runview.tui.widgets.layer_tree import LayerTree, format_shape, human_count, parse_model
 
 torch = pytest.importorskip("torch")

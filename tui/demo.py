@@ -53,6 +53,6 @@ def main(argv: list[str]) -> int:
     finally:
         if process.poll() is None:
             process.terminate()
-            print(f"runview demo: stopped the training job (it shows as failed: SIGTERM).", file=sys.stderr)
+            print("runview demo: stopped the training job (it shows as failed: SIGTERM).", file=sys.stderr)
     print(f"runview demo: the run is in {run_dir}\n  reopen it with: runview {run_dir}", file=sys.stderr)
     return 0
