@@ -19,7 +19,6 @@ import argparse
 import fcntl
 import json
 import os
-import platform
 import pty
 import re
 import select
@@ -36,15 +35,9 @@ from pathlib import Path
 import psutil
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 
-
-def machine() -> str:
-    cpu = platform.processor()
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{cpu} · {os.cpu_count()} cores · Python {platform.python_version()}"
+from machine_info import machine
 
 
 def metric_keys(metrics: int) -> list[str]:

@@ -166,6 +166,8 @@ class RunReader:
         self.history = SeriesTable(fmt.STEP_KEY)
         self.system = SeriesTable(fmt.TIME_KEY)
         self._console = _make_console_tail(path / fmt.CONSOLE_FILE, console_lines)
+        self._console_snapshot: Any = None
+        self._console_error: str | None = None
         self._version = 0
         self._last: RunSnapshot | None = None
 
@@ -184,14 +186,13 @@ class RunReader:
         if system_rows:
             self.system.add_rows(system_rows)
             changed = True
-        console = None
         if self._console is not None:
             try:
                 changed |= bool(self._console.refresh())
-                console = self._console.snapshot()
+                self._console_snapshot = self._console.snapshot()
+                self._console_error = None
             except Exception as exc:  # a broken console log must not hide the rest of the run
-                console = None
-                self._console_error = repr(exc)
+                self._console_error = f"console.log: {exc!r}"
         if changed or self._last is None:
             self._version += 1
         return self._build(time.time())
@@ -254,7 +255,7 @@ class RunReader:
             history=history,
             system=self.system.snapshot(),
             model=self._docs[fmt.MODEL_FILE].value if isinstance(self._docs[fmt.MODEL_FILE].value, dict) else None,
-            console=self._console.snapshot() if self._console is not None else None,
+            console=self._console_snapshot,
             problems=self._problems(),
             version=self._version,
         )
@@ -263,6 +264,8 @@ class RunReader:
 
     def _problems(self) -> tuple[str, ...]:
         problems = [doc.error for doc in self._docs.values() if doc.error]
+        if self._console_error:
+            problems.append(self._console_error)
         if self._fast is not None:
             problems.extend(self._fast.problems)
         for tail in (self._history_tail, self._system_tail):

@@ -36,7 +36,7 @@ class SeriesBuffer:
     whose x it does not own never writes into it.
     """
 
-    __slots__ = ("x", "y", "n", "own_x")
+    __slots__ = ("n", "own_x", "x", "y")
 
     def __init__(self) -> None:
         self.x = np.empty(_INITIAL_CAPACITY, dtype=np.float64)

@@ -145,8 +145,7 @@ def test_rows_after_the_index_come_from_the_jsonl_tail(run_dir: Path, tmp_path: 
     history = run_dir / fmt.HISTORY_FILE
     with open(history, "ab") as fh:  # as if the logger wrote on after the last index
         fh.write(b'{"_step":599,"_time":1.0,"train/loss":7.5}\n')  # merges into the last column point
-        for step in range(600, 650):
-            fh.write(json.dumps({"_step": step, "_time": 2.0, "train/loss": step / 10, "count": step}).encode() + b"\n")
+        fh.writelines(json.dumps({"_step": step, "_time": 2.0, "train/loss": step / 10, "count": step}).encode() + b"\n" for step in range(600, 650))
         fh.write(b'{"_step":650,"train/lo')  # a torn line waits
     reader = RunReader(run_dir, cache=False)
     snapshot = reader.refresh()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import time
 from pathlib import Path
 
@@ -54,7 +55,7 @@ def images_text(app: RunviewApp, width: int = 120) -> str:
     renderable = panel(app).drawn
     if renderable is None:
         return ""
-    console = Console(width=width, record=True, color_system="truecolor", file=open("/dev/null", "w"))
+    console = Console(width=width, record=True, color_system="truecolor", file=io.StringIO())
     console.print(renderable)
     return console.export_text(styles=False)
 
@@ -111,7 +112,7 @@ async def test_images_are_decoded_once_and_drawn_in_the_logged_colour(run_root: 
         await wait_for(pilot, lambda: "sample 2 at 20" in images_text(app))
         assert p.decodes == 3
         grid = p.drawn
-        console = Console(width=120, color_system="truecolor", file=open("/dev/null", "w"))
+        console = Console(width=120, color_system="truecolor", file=io.StringIO())
         styles = {seg.style for seg in console.render(grid) if seg.text.startswith(UPPER_HALF)}
         colours = {(s.color.triplet.red, s.color.triplet.green, s.color.triplet.blue) for s in styles if s and s.color}
         assert colours == {(200, 200, 55)}

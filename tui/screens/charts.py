@@ -80,8 +80,8 @@ class ChartsTab(RunTab):
     ]
     HELP_KEYS = [
         ("arrows / hjkl", "move between charts"),
-        ("m", "media panel: images and tables logged with runview.Image / runview.Table; "
-              "up/down pick a key, , . (or left/right) step, home/end first/last step"),  # media panel
+        ("m", ("media panel: images and tables logged with runview.Image / runview.Table; "
+               "up/down pick a key, , . (or left/right) step, home/end first/last step")),  # media panel
         ("enter", "maximise the focused chart (esc returns)"),
         ("/", "search charts by regex (case-insensitive; esc clears)"),
         ("c", "cycle grid columns: auto (by terminal width), 1, 2, 3, 4"),

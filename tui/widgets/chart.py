@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import plotext as plt
 from rich.text import Text
+from textual.events import Resize
+from textual.message import Message
 from textual.widget import Widget
 
 # One colour per series (plotext names); raw series behind a smoothed one are drawn in FAINT.
@@ -61,6 +63,9 @@ def no_color() -> bool:
 
 class Chart(Widget, can_focus=True):
     """A focusable chart. Builds plotext output only in ``render`` (UI thread, visible only), cached."""
+
+    class Resized(Message):
+        """The chart got a new size (first layout included): its data may need reducing again."""
 
     DEFAULT_CSS = """
     Chart {
@@ -114,6 +119,9 @@ class Chart(Widget, can_focus=True):
         self.data = data
         self._version += 1
         self.refresh()
+
+    def on_resize(self, event: Resize) -> None:
+        self.post_message(self.Resized())
 
     def render(self) -> Text:
         width, height = self.content_size

@@ -83,6 +83,7 @@ class ChartBoard(Container):
         self._source: SeriesSnapshot | None = None
         self._data: dict[str, ChartData] = {}
         self._seq = 0
+        self._scheduled = False
         self.requests = 0  # worker starts so far (tests read it to check idle is free)
 
     def compose(self) -> ComposeResult:
@@ -242,6 +243,18 @@ class ChartBoard(Container):
             self._seq += 1
             self.requests += 1
             self._reduce(source, jobs, self.smoothing, self._seq)
+
+    @on(Chart.Resized)
+    def _on_chart_resized(self, message: Chart.Resized) -> None:
+        # Charts laid out after the last request (a finished run sends no more snapshots) need one.
+        message.stop()
+        if not self._scheduled:
+            self._scheduled = True
+            self.call_after_refresh(self._scheduled_reduction)
+
+    def _scheduled_reduction(self) -> None:
+        self._scheduled = False
+        self.request_reduction()
 
     @work(thread=True, exclusive=True, group="charts")
     def _reduce(self, source: SeriesSnapshot, jobs: list[tuple[str, ChartSpec, int, Hashable]], smoothing: float, seq: int) -> None:
