@@ -148,3 +148,25 @@ async def test_no_color_is_honoured_and_state_stays_readable(run_root: Path, mon
             assert "#4ebf71" not in app.export_screenshot()  # the theme's success green
     finally:
         run.finish()
+
+
+async def test_large_history_shows_rows_read_while_loading(run_root: Path, monkeypatch) -> None:
+    monkeypatch.setenv("RUNVIEW_COLUMNS", "0")  # the slow path: parse the JSONL
+    run = runview.init(project="big", dir=run_root, console=False, system_interval=None)
+    for step in range(20_000):
+        run.log({"train/loss": 1 / (step + 1), "train/acc": step / 20_000})
+    run.finish()
+    monkeypatch.setattr(RunPage, "load_chunk", 64 * 1024)
+    seen: list[tuple[int, int, int]] = []
+
+    def hook(message) -> None:
+        if type(message).__name__ == "LoadProgressed":
+            seen.append((message.done, message.total, message.rows))
+
+    app = RunviewApp(run.dir)
+    async with app.run_test(size=(80, 24), message_hook=hook) as pilot:
+        await wait_for(pilot, lambda: page(app).snapshot is not None)
+        assert page(app).snapshot.history.rows == 20_000
+        await wait_for(pilot, lambda: not app.screen.query("#load-progress"))  # gone once loaded
+    partial = [rows for done, total, rows in seen if done < total]
+    assert len(partial) >= 5 and partial == sorted(partial) and 0 < partial[0] < 20_000

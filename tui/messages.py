@@ -19,12 +19,13 @@ class RunUpdated(Message):
 
 
 class LoadProgressed(Message):
-    """The first read of a large run moved on: ``done`` of ``total`` bytes of history."""
+    """The first read of a large run moved on: ``done`` of ``total`` bytes, ``rows`` steps read."""
 
-    def __init__(self, done: int, total: int) -> None:
+    def __init__(self, done: int, total: int, rows: int = 0) -> None:
         super().__init__()
         self.done = done
         self.total = total
+        self.rows = rows
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, LoadProgressed)

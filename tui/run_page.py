@@ -36,6 +36,8 @@ class RunPage(Screen[None]):
         Binding("right_square_bracket", "cycle_tab(1)", "Next tab", key_display="]"),
     ]
 
+    load_chunk = LOAD_CHUNK  # bytes of history read between two progress updates
+
     def __init__(self, run_path: Path, tab: str = "overview") -> None:
         super().__init__()
         self.run_path = run_path
@@ -43,6 +45,7 @@ class RunPage(Screen[None]):
         self.snapshot: RunSnapshot | None = None
         self._shown_version: dict[str, int] = {}
         self._signal = ChangeSignal(run_path)
+        self._load_finished = False
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="run-header"):
@@ -68,10 +71,10 @@ class RunPage(Screen[None]):
         worker = get_current_worker()
         reader = RunReader(self.run_path)
         total = reader.history_pending
-        snapshot = reader.refresh(max_bytes=LOAD_CHUNK)
+        snapshot = reader.refresh(max_bytes=self.load_chunk)
         while reader.history_pending and not worker.is_cancelled:
-            self.post_message(LoadProgressed(total - reader.history_pending, total))
-            snapshot = reader.refresh(max_bytes=LOAD_CHUNK)
+            self.post_message(LoadProgressed(total - reader.history_pending, total, reader.history.rows))
+            snapshot = reader.refresh(max_bytes=self.load_chunk)
         self.post_message(LoadProgressed(total, total))
         self.post_message(RunUpdated(snapshot))
         posted_version, posted_state = snapshot.version, snapshot.liveness.state
@@ -88,16 +91,20 @@ class RunPage(Screen[None]):
     @on(LoadProgressed)
     def _on_load_progress(self, message: LoadProgressed) -> None:
         # Mounted only while a large history loads: an idle ProgressBar would keep animating.
-        bars = self.query("#load-progress")
-        if message.done >= message.total:
-            bars.remove()
+        boxes = self.query("#load-progress")
+        if message.done >= message.total or self._load_finished:
+            self._load_finished = True
+            boxes.remove()
             return
-        if bars:
-            bar = bars.first(ProgressBar)
-        else:
-            bar = ProgressBar(total=message.total, show_eta=False, id="load-progress")
-            self.mount(bar, after="#tab-bar")
-        bar.update(total=message.total, progress=message.done)
+        if not boxes:
+            self.mount(
+                Horizontal(Static(id="load-label"), ProgressBar(show_eta=False), id="load-progress"),
+                after="#tab-bar",
+            )
+            self.call_after_refresh(self._on_load_progress, message)
+            return
+        self.query_one("#load-label", Static).update(f"loading history: {message.rows:,} rows read")
+        self.query_one("#load-progress ProgressBar", ProgressBar).update(total=message.total, progress=message.done)
 
     @on(RunUpdated)
     def _on_run_updated(self, message: RunUpdated) -> None:
