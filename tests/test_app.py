@@ -170,3 +170,19 @@ async def test_large_history_shows_rows_read_while_loading(run_root: Path, monke
         await wait_for(pilot, lambda: not app.screen.query("#load-progress"))  # gone once loaded
     partial = [rows for done, total, rows in seen if done < total]
     assert len(partial) >= 5 and partial == sorted(partial) and 0 < partial[0] < 20_000
+
+
+async def test_media_in_the_summary_is_described_not_dumped(run_root: Path) -> None:
+    import numpy as np
+
+    run = runview.init(project="media", dir=run_root, console=False, system_interval=None)
+    run.log({"val/examples": [runview.Image(np.zeros((4, 4, 3), dtype=np.uint8)) for _ in range(3)],
+             "val/preds": runview.Table(columns=["a", "b"], data=[[1, 2], [3, 4]])})
+    run.finish()
+    app = RunviewApp(run.dir)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: page(app).snapshot is not None)
+        summary = app.screen.query_one("#summary-table", KeyValueTable)
+        assert summary.shown_keys == ["val/examples", "val/preds"]
+        cells = [str(summary.get_row(key)[1]) for key in summary.shown_keys]
+        assert cells == ["3 images (Charts, m)", "table 2×2 (Charts, m)"]

@@ -18,7 +18,7 @@ def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in data.items():
         name = f"{prefix}{key}"
-        if isinstance(value, Mapping) and value:
+        if isinstance(value, Mapping) and value and "_type" not in value:  # media refs stay whole
             out.update(flatten(value, f"{name}/"))
         else:
             out[name] = value
@@ -36,8 +36,19 @@ def format_value(value: Any) -> str:
             return "inf" if value > 0 else "-inf"
         return f"{value:.6g}"
     if isinstance(value, dict) and value.get("_type"):
-        return f"<{value['_type']}>"
+        return describe_media(value)
     return str(value)
+
+
+def describe_media(ref: Mapping[str, Any]) -> str:
+    """A media ref from history in a few words: "6 images", "table 13×4"."""
+    kind = ref.get("_type")
+    if kind == "images":
+        count = len(ref.get("items") or [])
+        return f"{count} image{'s' if count != 1 else ''} (Charts, m)"
+    if kind == "table":
+        return f"table {ref.get('rows', '?')}×{len(ref.get('columns') or [])} (Charts, m)"
+    return f"<{kind}>"
 
 
 class KeyValueTable(DataTable[Text]):
