@@ -11,7 +11,8 @@ import pytest
 import runview
 from runview.tui.app import RunviewApp
 from runview.tui.screens.model import ModelTab
-from runview.tui.widgets.layer_tree import LayerTree, format_shape, human_count, parse_model
+from runview.tui.widgets.layer_tree import LayerTree
+from runview.tui.widgets.model_layers import format_shape, human_count, parse_model
 
 torch = pytest.importorskip("torch")
 nn = torch.nn

@@ -15,7 +15,8 @@ from textual.widgets import Input, Static, Tree
 from runview.store import format as fmt
 from runview.store.reader import RunSnapshot
 from runview.tui.screens.base import RunTab
-from runview.tui.widgets.layer_tree import Layer, LayerTree, ModelLayers, human_count, parse_model
+from runview.tui.widgets.layer_tree import LayerTree
+from runview.tui.widgets.model_layers import Layer, ModelLayers, human_count, parse_model
 
 MISSING = (
     "no model summary in this run — call run.watch(model) before the first forward pass "
