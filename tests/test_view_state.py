@@ -13,8 +13,15 @@ import runview
 from runview.tui.app import RunviewApp
 from runview.tui.chart_edit import ChartEditScreen
 from runview.tui.run_page import RunPage
-from runview.tui.view_state import ChartEdit, StateWriter, ViewState, load_view_state, state_dir, state_from_json, state_path
-from tests.test_chart_edit import board
+from runview.tui.view_state import (
+    ChartEdit,
+    StateWriter,
+    ViewState,
+    load_view_state,
+    state_dir,
+    state_from_json,
+    state_path,
+)
 from tests.test_charts_tab import open_charts, section_titles, wait_for
 
 
@@ -119,8 +126,8 @@ async def test_view_persists_across_runs_of_a_project_only(state: Path, run_root
         lr.focus()
         await pilot.press("z")  # fold "other"
         await wait_for(pilot, lambda: "other" in b.folded)
-        writer = tab(app)._writer
-        await wait_for(pilot, lambda: writer.writes >= 1 and tab(app)._save_timer is None)
+        writer = tab(app)._keeper.writer
+        await wait_for(pilot, lambda: writer.writes >= 1 and not tab(app)._keeper.pending)
     saved = json.loads(state_path("t").read_text())
     assert saved["pinned"] == ["val/loss"] and saved["columns"] == 2 and saved["smoothing"] == 0.8
     assert saved["folded"] == ["other"] and saved["charts"]["train/acc"]["title"] == "accuracy"
@@ -154,7 +161,7 @@ async def test_a_burst_of_keys_is_written_once(state: Path, run_root: Path) -> N
     async with app.run_test(size=(120, 40)) as pilot:
         await open_charts(pilot, app)
         await pilot.press("s", "s", "s", "S", "c")
-        writer = tab(app)._writer
+        writer = tab(app)._keeper.writer
         await wait_for(pilot, lambda: writer.writes == 1)
         await pilot.pause(0.8)
         assert writer.writes == 1
@@ -168,7 +175,7 @@ async def test_quitting_inside_the_debounce_still_saves(state: Path, run_root: P
     async with app.run_test(size=(120, 40)) as pilot:
         await open_charts(pilot, app)
         await pilot.press("c")
-        assert tab(app)._save_timer is not None
+        assert tab(app)._keeper.pending
     assert json.loads(state_path("t").read_text())["columns"] == 1
 
 
@@ -184,5 +191,5 @@ async def test_corrupt_state_file_is_ignored_with_a_notice(state: Path, run_root
         notices = [n.message for n in app._notifications]
         assert any("view settings ignored" in m and str(path) in m for m in notices), notices
         await pilot.press("p")  # still usable; the next change replaces the bad file
-        await wait_for(pilot, lambda: tab(app)._writer.writes == 1)
+        await wait_for(pilot, lambda: tab(app)._keeper.writer.writes == 1)
     assert json.loads(path.read_text())["pinned"] == ["train/acc"]

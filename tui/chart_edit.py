@@ -83,6 +83,8 @@ class ChartEditScreen(ModalScreen["ChartEdit | None"]):
         self.keys = [k for k in keys if not k.startswith("_")]
         self.default_keys = list(default_keys)
         self.selected: list[str] = list(edit.y_keys or default_keys)
+        # The list keeps one order while open (the chart's metrics first) so toggling never moves a row.
+        self._order = self.selected + [k for k in self.keys if k not in self.selected]
         self.series_colors: dict[str, str] = dict(edit.colors)
         self._pattern: re.Pattern[str] | None = None
 
@@ -131,15 +133,15 @@ class ChartEditScreen(ModalScreen["ChartEdit | None"]):
 
     # -- metrics and colours ----------------------------------------------------------------------
     def _fill_metrics(self) -> None:
-        """(Re)build the metric list: selected first in chart order, then the rest, filtered."""
+        """(Re)build the metric list, filtered, keeping the highlighted metric highlighted."""
         metrics = self.query_one(MetricList)
-        highlighted = metrics.highlighted
-        ordered = self.selected + [k for k in self.keys if k not in self.selected]
-        shown = [k for k in ordered if self._pattern is None or self._pattern.search(k)]
+        index = metrics.highlighted
+        current = metrics.get_option_at_index(index).value if index is not None and index < metrics.option_count else None
+        shown = [k for k in self._order if self._pattern is None or self._pattern.search(k)]
         metrics.clear_options()
         metrics.add_options([Selection(self._prompt(k), k, k in self.selected) for k in shown])
         if shown:
-            metrics.highlighted = min(highlighted or 0, len(shown) - 1)
+            metrics.highlighted = shown.index(current) if current in shown else 0
 
     def _prompt(self, key: str) -> Text:
         index = self.selected.index(key) if key in self.selected else None

@@ -1,8 +1,8 @@
 """Charts: one chart per logged metric, grouped by key prefix, searchable, smoothable, editable, live.
 
 How the tab looks (edits, pins, columns, smoothing, folds) is kept per project in the user's state
-directory (``runview.tui.view_state``): loaded in a thread worker before the first layout, saved by a
-thread worker after a short debounce, and once more synchronously when the tab goes away.
+directory (``runview.tui.view_state``), loaded before the first layout and saved debounced
+(``runview.tui.chart_state``).
 """
 
 from __future__ import annotations
@@ -12,19 +12,18 @@ from functools import partial
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.message import Message
-from textual.timer import Timer
 from textual.widgets import Collapsible, Input, Static
 
 from runview.store.reader import RunSnapshot
 from runview.store.series import SeriesSnapshot
 from runview.tui.chart_edit import ChartEditScreen
+from runview.tui.chart_state import ViewStateKeeper
 from runview.tui.screens.base import RunTab
-from runview.tui.view_state import ChartEdit, StateWriter, ViewState, load_view_state
+from runview.tui.view_state import ChartEdit, ViewState
 from runview.tui.widgets.chart_board import ChartBoard
 from runview.tui.widgets.chart_spec import TIME_KEY, ChartSpec, apply_edit
 from runview.tui.widgets.media_panel import MediaPanel  # media panel
@@ -34,7 +33,6 @@ COLUMN_CHOICES = (None, 1, 2, 3, 4)  # None: follow the terminal width
 PINNED = "pinned"
 OTHER = "other"
 EMPTY = "no metrics logged yet — run.log({...}) adds charts here"
-SAVE_DELAY_S = 0.5  # a burst of keys (s s s, c c c) writes the state file once
 
 
 def section_of(key: str) -> str:
@@ -88,21 +86,13 @@ class ChartsTab(RunTab):
         ("p", "pin / unpin the focused chart to the top section"),
         ("s / S", "more / less smoothing: " + ", ".join(str(s) for s in SMOOTHING_STEPS)),
         ("z", "fold / unfold the focused chart's section"),
-        ("e", "edit the focused chart: title, x axis (step, wall time, relative time, a metric), "
-              "x / y range, log y, legend, y metrics and their colours"),
-        ("  in the editor", "enter apply · esc cancel · tab next field · space toggle metric · "
-                            "c / C cycle its colour · ctrl+r reset the chart"),
-        ("", "layout, pins, smoothing, folds and edits are kept per project (RUNVIEW_STATE_DIR, "
-             "else $XDG_STATE_HOME/runview)"),
+        ("e", ("edit the focused chart: title, x axis (step, wall time, relative time, a metric), "
+               "x / y range, log y, legend, y metrics and their colours")),
+        ("  in the editor", ("enter apply · esc cancel · tab next field · space toggle metric · "
+                             "c / C cycle its colour · ctrl+r reset the chart")),
+        ("", ("layout, pins, smoothing, folds and edits are kept per project "
+              "(RUNVIEW_STATE_DIR, else $XDG_STATE_HOME/runview or ~/.local/state/runview)")),
     ]
-
-    class StateLoaded(Message):
-        """The project's saved view state was read (``problem`` says why it was ignored, if it was)."""
-
-        def __init__(self, state: ViewState, problem: str | None) -> None:
-            super().__init__()
-            self.state = state
-            self.problem = problem
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -116,12 +106,9 @@ class ChartsTab(RunTab):
         self._status_text = ""
         self.edits: dict[str, ChartEdit] = {}
         self._start_time: float | None = None
-        self._writer: StateWriter | None = None  # set when the first snapshot names the project
+        self._keeper: ViewStateKeeper | None = None  # made when the first snapshot names the project
         self._ready = False  # the saved state is applied: snapshots are shown, changes saved
         self._pending: RunSnapshot | None = None
-        self._saved: dict[str, Any] | None = None
-        self._save_seq = 0
-        self._save_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="charts-bar"):
@@ -142,10 +129,9 @@ class ChartsTab(RunTab):
         self.query_one(MediaPanel).show_media(snapshot.path, snapshot.history.media)  # media panel
         if not self._ready:
             self._pending = snapshot  # laid out once the project's saved state is in
-            if self._writer is None:
-                project = str(snapshot.meta.get("project") or "")
-                self._writer = StateWriter(project)
-                self._load_state(project)
+            if self._keeper is None:
+                self._keeper = ViewStateKeeper(self, str(snapshot.meta.get("project") or ""), self._state_loaded)
+                self._keeper.load()
             return
         self.call_later(self._apply_snapshot, snapshot)
 
@@ -287,14 +273,7 @@ class ChartsTab(RunTab):
         self._state_changed()
 
     # -- saved state ------------------------------------------------------------------------------
-    @work(thread=True, exclusive=True, group="view-state-load")
-    def _load_state(self, project: str) -> None:
-        self.post_message(self.StateLoaded(*load_view_state(project)))
-
-    @on(StateLoaded)
-    def _on_state_loaded(self, message: StateLoaded) -> None:
-        message.stop()
-        state = message.state
+    def _state_loaded(self, state: ViewState, problem: str | None) -> None:
         self.pinned, self.edits = set(state.pinned), dict(state.charts)
         self.smoothing_index = min(range(len(SMOOTHING_STEPS)), key=lambda i: abs(SMOOTHING_STEPS[i] - state.smoothing))
         self.columns_index = COLUMN_CHOICES.index(state.columns) if state.columns in COLUMN_CHOICES else 0
@@ -302,9 +281,10 @@ class ChartsTab(RunTab):
         self.board.set_smoothing(SMOOTHING_STEPS[self.smoothing_index])
         self.board.set_folded(state.folded)
         self._ready = True
-        self._saved = self._state_json()
-        if message.problem:
-            self.notify(message.problem, title="runview", severity="warning", timeout=10, markup=False)
+        if self._keeper is not None:
+            self._keeper.loaded_as(self._state_json())
+        if problem:
+            self.notify(problem, title="runview", severity="warning", timeout=10, markup=False)
         if self._pending is not None:
             pending, self._pending = self._pending, None
             self.call_later(self._apply_snapshot, pending)
@@ -317,40 +297,12 @@ class ChartsTab(RunTab):
             folded=set(self.board.folded),
             charts=dict(self.edits),
         )
-        return state.to_json(self._writer.project if self._writer else "")
+        return state.to_json(self._keeper.project if self._keeper else "")
 
     def _state_changed(self) -> None:
-        """Save soon: a debounce timer on the UI thread, then a thread worker writes the file."""
-        if not self._ready:
-            return
-        state = self._state_json()
-        if state == self._saved:
-            return
-        self._saved = state
-        self._save_seq += 1
-        if self._save_timer is not None:
-            self._save_timer.stop()
-        self._save_timer = self.set_timer(SAVE_DELAY_S, self._flush_state)
-
-    def _flush_state(self) -> None:
-        self._save_timer = None
-        if self._saved is not None:
-            self._write_state(self._saved, self._save_seq)
-
-    @work(thread=True, group="view-state-save")
-    def _write_state(self, state: dict[str, Any], seq: int) -> None:
-        assert self._writer is not None
-        try:
-            self._writer.save(state, seq)
-        except OSError as exc:
-            self.app.call_from_thread(self.notify, f"view settings not saved: {exc}", severity="error", markup=False)
+        if self._ready and self._keeper is not None:
+            self._keeper.changed(self._state_json())
 
     def on_unmount(self) -> None:
-        # Quitting inside the debounce window: write now (a tiny file, once, as the tab goes away).
-        if self._save_timer is not None and self._writer is not None and self._saved is not None:
-            self._save_timer.stop()
-            self._save_timer = None
-            try:
-                self._writer.save(self._saved, self._save_seq)
-            except OSError:
-                pass  # nowhere left to report it
+        if self._keeper is not None:
+            self._keeper.close()

@@ -11,7 +11,7 @@ from collections.abc import Callable, Hashable
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Container, Grid, VerticalScroll
+from textual.containers import Container, Grid
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Collapsible, Static
@@ -20,6 +20,7 @@ from textual.worker import get_current_worker
 
 from runview.store.series import SeriesSnapshot
 from runview.tui.widgets.chart import Chart, ChartData
+from runview.tui.widgets.chart_nav import ChartGrid, neighbour
 from runview.tui.widgets.chart_spec import ChartSpec, prepare_chart, source_stamp
 
 MAX_KEY = "\0max"  # the result key of the maximised chart
@@ -28,28 +29,6 @@ MAX_KEY = "\0max"  # the result key of the maximised chart
 def auto_columns(width: int) -> int:
     """Grid columns for a terminal ``width`` cells wide."""
     return 1 if width < 100 else 2 if width < 160 else 3
-
-
-class ChartGrid(VerticalScroll):
-    """The scrolling sections. Arrow keys and hjkl move between charts instead of scrolling."""
-
-    BINDINGS = [
-        Binding("left,h", "move('left')", "Left", show=False),
-        Binding("right,l", "move('right')", "Right", show=False),
-        Binding("up,k", "move('up')", "Up", show=False),
-        Binding("down,j", "move('down')", "Down", show=False),
-        Binding("z", "fold", "Fold section", show=False),
-    ]
-
-    def action_move(self, direction: str) -> None:
-        board = self.parent
-        if isinstance(board, ChartBoard):
-            board.move_focus(direction)
-
-    def action_fold(self) -> None:
-        board = self.parent
-        if isinstance(board, ChartBoard):
-            board.fold_focused_section()
 
 
 class ChartBoard(Container):
@@ -315,7 +294,7 @@ class ChartBoard(Container):
         if current not in targets:
             targets[0].focus()
             return
-        target = _neighbour(targets, targets.index(current), direction)
+        target = neighbour(targets, targets.index(current), direction)
         if target is not None:
             target.focus()
 
@@ -357,22 +336,3 @@ class ChartBoard(Container):
         if action == "restore":
             return self.maximised is not None
         return True
-
-
-def _neighbour(targets: list[Widget], index: int, direction: str) -> Widget | None:
-    """The target next to ``targets[index]`` on screen in ``direction``."""
-    here = targets[index].region
-    if direction in ("left", "right"):
-        row = [t for t in targets if t.region.y == here.y]
-        side = [t for t in row if (t.region.x > here.x if direction == "right" else t.region.x < here.x)]
-        if side:
-            return min(side, key=lambda t: abs(t.region.x - here.x))
-        step = 1 if direction == "right" else -1  # off the row's end: the next chart in reading order
-        return targets[index + step] if 0 <= index + step < len(targets) else None
-    below = direction == "down"
-    side = [t for t in targets if (t.region.y > here.y if below else t.region.y < here.y)]
-    if not side:
-        return None
-    nearest_y = min(abs(t.region.y - here.y) for t in side)
-    row = [t for t in side if abs(t.region.y - here.y) == nearest_y]
-    return min(row, key=lambda t: abs(t.region.x - here.x))
