@@ -96,6 +96,12 @@ async def test_editor_fits_80x24_and_escape_cancels(run_root: Path) -> None:
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, RunPage))
         assert board(app).focused_chart_id == "train/acc"
+        # q outside a text field closes the editor; it does not quit runview.
+        screen = await open_editor(pilot, app, moves=())
+        screen.query_one(MetricList).focus()
+        await pilot.press("q")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunPage))
+        assert app.is_running
 
 
 async def test_x_axis_another_metric_then_relative_time(run_root: Path) -> None:

@@ -73,6 +73,7 @@ class ChartEditScreen(ModalScreen["ChartEdit | None"]):
     BINDINGS = [
         Binding("enter", "apply", "Apply", priority=True),
         Binding("escape", "cancel", "Cancel"),
+        Binding("q", "cancel", "Cancel", show=False),  # outside a text field q closes, not quits
         Binding("ctrl+r", "reset", "Reset"),
     ]
 
