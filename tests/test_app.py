@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import runview
 from runview.tui.app import RunviewApp
 from runview.tui.run_page import RunPage
 from runview.tui.widgets.kv_table import KeyValueTable
+from tests.pilot import page, wait_for
 
 
 def make_run(run_root: Path, finish: bool = True) -> runview.Run:
@@ -22,20 +22,6 @@ def make_run(run_root: Path, finish: bool = True) -> runview.Run:
     if finish:
         run.finish()
     return run
-
-
-async def wait_for(pilot, predicate, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        await pilot.pause(0.05)
-    assert predicate(), "condition not met in time"
-
-
-def page(app: RunviewApp) -> RunPage:
-    assert isinstance(app.screen, RunPage)
-    return app.screen
 
 
 async def test_overview_shows_identity_status_config_and_summary(run_root: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ from runview.tui.run_page import RunPage
 from runview.tui.widgets.chart import Chart
 from runview.tui.widgets.chart_board import ChartBoard
 from runview.tui.widgets.chart_spec import reduced_size
+from tests.pilot import wait_for
 
 KEYS = ("train/loss", "train/acc", "val/loss", "lr")
 
@@ -35,15 +35,6 @@ def make_run(root: Path, steps: int = 50, finish: bool = True) -> runview.Run:
     if finish:
         run.finish()
     return run
-
-
-async def wait_for(pilot, predicate, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        await pilot.pause(0.05)
-    assert predicate(), "condition not met in time"
 
 
 def board(app: RunviewApp) -> ChartBoard:

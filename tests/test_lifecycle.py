@@ -9,7 +9,6 @@ import sys
 import time
 from pathlib import Path
 
-
 from runview.store.reader import RunReader
 from tests.conftest import only_run_dir, run_script, write_script
 

@@ -14,6 +14,7 @@ from rich.segment import Segment
 
 from runview.tui.app import RunviewApp
 from runview.tui.widgets.log_pane import LogPane
+from tests.pilot import screen_text, wait_for
 
 HOSTILE = (
     b"title\x1b]0;PWNED\x07 clip\x1b]52;c;cm0gLXJmIH4=\x07 clear\x1b[2J\x1b[H"
@@ -39,18 +40,6 @@ def lines(n: int) -> bytes:
 
 def screen_segments(app: RunviewApp) -> list[list[Segment]]:
     return [list(strip) for strip in app.screen._compositor.render_strips()]
-
-
-def screen_text(app: RunviewApp) -> str:
-    return "\n".join("".join(seg.text for seg in row) for row in screen_segments(app))
-
-
-async def wait_for(pilot, predicate, timeout: float = 3.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
-        await pilot.pause(0.05)
 
 
 def pane(app: RunviewApp) -> LogPane:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ from runview.tui.run_page import RunPage
 from runview.tui.screens.charts import ChartsTab
 from runview.tui.widgets.halfblock import SHADES, UPPER_HALF, HalfBlockImage, fit_cells, resize
 from runview.tui.widgets.media_panel import MediaPanel, grid_shape
+from tests.pilot import wait_for
 
 STEPS = (0, 10, 20)
 
@@ -31,15 +31,6 @@ def make_media_run(root: Path) -> runview.Run:
         run.log({"loss": 1.0 / (step + 1), "val/examples": images, "val/preds": table}, step=step)
     run.finish()
     return run
-
-
-async def wait_for(pilot, predicate, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        await pilot.pause(0.05)
-    assert predicate(), "condition not met in time"
 
 
 def panel(app: RunviewApp) -> MediaPanel:
@@ -58,7 +49,6 @@ def images_text(app: RunviewApp, width: int = 120) -> str:
     console = Console(width=width, record=True, color_system="truecolor", file=io.StringIO())
     console.print(renderable)
     return console.export_text(styles=False)
-
 
 
 async def open_media(pilot, app: RunviewApp) -> MediaPanel:

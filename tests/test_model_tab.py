@@ -13,6 +13,7 @@ from runview.tui.app import RunviewApp
 from runview.tui.screens.model import ModelTab
 from runview.tui.widgets.layer_tree import LayerTree
 from runview.tui.widgets.model_layers import format_shape, human_count, parse_model
+from tests.pilot import screen_text, wait_for
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
@@ -52,18 +53,6 @@ ROWS = [
     {"name": "encoder.layers.1.mlp", "type": "MLP", "output_shape": [None, 16, 64], "params": 33_088},
     {"name": "head[out]", "type": "Dense[bold]", "output_shape": [None, 10], "params": 650, "trainable": 0},
 ]
-
-
-def screen_text(app: RunviewApp) -> str:
-    return "\n".join("".join(seg.text for seg in strip) for strip in app.screen._compositor.render_strips())
-
-
-async def wait_for(pilot: Any, predicate: Any, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
-        await pilot.pause(0.05)
 
 
 def tree(app: RunviewApp) -> LayerTree:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import runview
@@ -11,15 +10,7 @@ from runview.tui.app import RunviewApp
 from runview.tui.run_page import RunPage
 from runview.tui.widgets.chart import Chart
 from runview.tui.widgets.chart_board import ChartBoard
-
-
-async def wait_for(pilot, predicate, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        await pilot.pause(0.05)
-    assert predicate(), "condition not met in time"
+from tests.pilot import wait_for
 
 
 def make_run(root: Path, samples: int, gpu: dict | None = None) -> Path:

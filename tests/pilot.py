@@ -1,0 +1,30 @@
+"""Helpers for driving the real app with Pilot: waiting on a condition, reading the screen."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from runview.tui.app import RunviewApp
+from runview.tui.run_page import RunPage
+
+
+async def wait_for(pilot: Any, predicate: Callable[[], object], timeout: float = 10.0) -> None:
+    """Let the app run until ``predicate()`` holds; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        await pilot.pause(0.05)
+    assert predicate(), "condition not met in time"
+
+
+def page(app: RunviewApp) -> RunPage:
+    """The run page under whatever modal is open."""
+    return next(screen for screen in reversed(app.screen_stack) if isinstance(screen, RunPage))
+
+
+def screen_text(app: RunviewApp) -> str:
+    """What the user reads: every cell of the current screen as plain text."""
+    return "\n".join("".join(segment.text for segment in strip) for strip in app.screen._compositor.render_strips())
