@@ -24,6 +24,7 @@ import numpy as np
 from runview.store import format as fmt
 from runview.store.atomic import write_json_atomic
 from runview.store.series import split_rows
+from runview.store.tail import parse_lines
 
 try:
     import orjson
@@ -51,26 +52,6 @@ TICK_BYTES = 2 * 1024 * 1024  # per flusher tick: bounds the GIL time taken from
 INDEX_INTERVAL_S = 1.0
 CLOSE_BUDGET_S = 1.0  # at close, catch up for at most this long (env RUNVIEW_COLUMNS_CLOSE_S); the reader parses the rest
 PARSE_BYTES = 4 * 1024 * 1024
-
-
-def parse_lines(block: bytes) -> tuple[list[dict[str, Any]], int]:
-    """Parse complete JSONL lines; returns the objects and how many lines were corrupt."""
-    rows: list[dict[str, Any]] = []
-    append = rows.append
-    corrupt = 0
-    for line in block.split(b"\n"):
-        if not line or line.isspace():
-            continue
-        try:
-            row = _loads(line)
-        except _DECODE_ERRORS:
-            corrupt += 1
-            continue
-        if type(row) is dict:
-            append(row)
-        else:
-            corrupt += 1
-    return rows, corrupt
 
 
 def encode_latest(latest: Mapping[str, Any]) -> dict[str, Any]:
@@ -175,7 +156,8 @@ class ColumnWriter:
         if cut < 0:
             return 0
         block = data[: cut + 1]
-        rows, corrupt = parse_lines(block)
+        rows, bad_lines = parse_lines(block)
+        corrupt = len(bad_lines)
         self._append_rows(rows)
         self.state.corrupt_lines += corrupt
         self.state.source_offset += len(block)

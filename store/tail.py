@@ -21,6 +21,26 @@ except ImportError:  # pragma: no cover
 READ_CHUNK = 8 * 1024 * 1024
 
 
+def parse_lines(block: bytes) -> tuple[list[dict[str, Any]], list[bytes]]:
+    """Parse complete JSONL lines: the objects, and the lines that were not a JSON object."""
+    rows: list[dict[str, Any]] = []
+    corrupt: list[bytes] = []
+    append = rows.append
+    for line in block.split(b"\n"):
+        if not line or line.isspace():
+            continue
+        try:
+            row = _loads(line)
+        except _DECODE_ERRORS:
+            corrupt.append(line)
+            continue
+        if type(row) is dict:
+            append(row)
+        else:
+            corrupt.append(line)
+    return rows, corrupt
+
+
 @dataclass
 class TailProblems:
     """What a tail skipped, for the viewer's status line."""
@@ -82,20 +102,9 @@ class JsonlTail:
         return len(self._partial)
 
     def _parse(self, block: bytes) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
-        append = rows.append
-        for line in block.split(b"\n"):
-            if not line or line.isspace():
-                continue
-            try:
-                row = _loads(line)
-            except _DECODE_ERRORS:
-                self._skip(line)
-                continue
-            if type(row) is dict:
-                append(row)
-            else:
-                self._skip(line)
+        rows, corrupt = parse_lines(block)
+        for line in corrupt:
+            self._skip(line)
         return rows
 
     def _skip(self, line: bytes) -> None:
