@@ -22,6 +22,27 @@ def spirals(n: int, rng: np.random.Generator, noise: float = 0.25) -> tuple[np.n
     return x + rng.normal(0, noise / 10.0, x.shape), label
 
 
+def decision_map(forward, size: int = 48) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """What the model predicts over the plane, as an RGB image: blue for class 0, orange for 1."""
+    axis = np.linspace(-1.2, 1.2, size)
+    grid = np.stack(np.meshgrid(axis, -axis), axis=-1).reshape(-1, 2)
+    p1 = forward(grid)[2][:, 1].reshape(size, size, 1)
+    blue, orange = np.array([40, 90, 200]), np.array([240, 140, 30])
+    return ((1 - p1) * blue + p1 * orange).astype(np.uint8)
+
+
+def sample_predictions(forward, x_val, y_val, pv) -> dict:  # type: ignore[no-untyped-def]
+    """Media for the Charts tab's media panel (m): the decision map and a table of predictions."""
+    rows = [
+        [round(float(x), 3), round(float(y), 3), int(label), int(p.argmax()), round(float(p.max()), 3)]
+        for (x, y), label, p in zip(x_val[:12], y_val[:12], pv[:12])
+    ]
+    return {
+        "val/decision_map": runview.Image(decision_map(forward), caption="p(class 1) over the plane"),
+        "val/predictions": runview.Table(columns=["x", "y", "label", "pred", "confidence"], data=rows),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="runview-demo-train")
     parser.add_argument("--steps", type=int, default=1500)
@@ -99,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
             val_loss = float(-np.log(pv[np.arange(len(y_val)), y_val] + 1e-9).mean())
             val_acc = float((pv.argmax(1) == y_val).mean())
             run.log({"val/loss": val_loss, "val/acc": val_acc}, step=step)
+            if step % 250 == 0 or step == args.steps - 1:
+                run.log(sample_predictions(forward, x_val, y_val, pv), step=step)
             colour = "32" if val_acc > 0.9 else "33"
             print(f"\rstep {step:5d}  loss {loss:.4f}  \x1b[{colour}mval/acc {val_acc:.3f}\x1b[0m", flush=True)
         if step % 10 == 0:
