@@ -7,6 +7,7 @@ libraries' hooks keep working.
 from __future__ import annotations
 
 import atexit
+import os
 import signal
 import sys
 import threading
@@ -38,6 +39,7 @@ def _install() -> None:
         return
     _installed = True
     atexit.register(_at_exit)
+    os.register_at_fork(after_in_child=_after_fork_in_child)
     previous_hook = sys.excepthook
 
     def excepthook(exc_type: Any, exc: BaseException, tb: Any) -> None:
@@ -60,6 +62,15 @@ def _install() -> None:
                     signal.signal(signum, _on_fatal_signal)
             except (ValueError, OSError):
                 pass
+
+
+def _after_fork_in_child() -> None:
+    for run in list(_current):
+        try:
+            run._after_fork_in_child()
+        except Exception:
+            pass
+    _current.clear()
 
 
 def _code_of(code: Any) -> int:

@@ -173,7 +173,10 @@ class Run:
     def log(self, data: Mapping[str, Any], step: int | None = None, commit: bool = True) -> None:
         """Append one row of metrics; rows logged at the same step merge (later keys win)."""
         if self._finished:
-            self._warn_once("log-after-finish", "log() after finish() is ignored")
+            if getattr(self, "_forked_child", False):
+                self._warn_once("log-in-child", "log() in a forked child process is ignored (log from the parent)")
+            else:
+                self._warn_once("log-after-finish", "log() after finish() is ignored")
             return
         try:
             if step is None:
@@ -335,6 +338,16 @@ class Run:
         self._error = error
         if exit_code is not None:
             self._exit_code = exit_code
+
+    def _after_fork_in_child(self) -> None:
+        # A data-loader worker forked from training: the run belongs to the parent. The child
+        # must neither write records nor finish the run when it exits.
+        self._finished = True
+        self._forked_child = True
+        self._writer.disown()
+        self._append_history = self._writer.history.writer()
+        self._sampler = None
+        self._console = None
 
     def _end(self, exit_code: int) -> None:
         if self._finished:

@@ -11,12 +11,14 @@ buffer keeps its bounded size, and writing resumes when the disk accepts data ag
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
 BUFFER_BYTES = 64 * 1024
+_disowned: list[BinaryIO] = []
 
 
 class AppendStream:
@@ -73,6 +75,24 @@ class AppendStream:
             if isinstance(exc, OSError):
                 self._on_error(self.path, exc)
             return False
+
+    def disown(self) -> None:
+        """In a forked child: never write the parent's buffered records a second time.
+
+        The child's copy of the buffer may hold records the parent has not flushed yet; the
+        child's file descriptor is pointed at /dev/null so no later flush (not even at the
+        child's exit) can append them again.
+        """
+        file, self._file = self._file, None
+        if file is None:
+            return
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, file.fileno())
+            os.close(devnull)
+        except (OSError, ValueError):
+            pass
+        _disowned.append(file)  # never finalised in the child (a flush would go to /dev/null anyway)
 
     def close(self) -> None:
         with self._lock:

@@ -159,6 +159,13 @@ class RunWriter:
         if self.write_document(fmt.SUMMARY_FILE, summary):
             self._summary_version = version
 
+    def disown(self) -> None:
+        """In a forked child: stop writing anything; the parent still owns the run directory."""
+        self._stop.set()
+        self._thread = None
+        self.history.disown()
+        self.system.disown()
+
     def close(self, **final_status: Any) -> None:
         """Flush everything, stop the heartbeat and write the final status."""
         self._stop.set()

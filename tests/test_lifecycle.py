@@ -108,3 +108,30 @@ def test_stale_heartbeat_without_a_provable_process_is_crashed(tmp_path: Path, r
     assert judge(status, time.time()).state == "running"
     stale = judge(status, status["heartbeat"] + 60)
     assert stale.state == "crashed" and "no heartbeat" in stale.reason
+
+
+def test_forked_children_neither_duplicate_nor_finish_the_run(tmp_path: Path, run_root: Path) -> None:
+    script = write_script(tmp_path / "train.py", """
+import os, sys, time, runview
+run = runview.init(project="fork", dir=sys.argv[1], console=False, system_interval=None)
+for step in range(100):
+    run.log({"loss": float(step)})           # still in the parent's buffer when it forks
+pid = os.fork()
+if pid == 0:                                 # a data-loader worker
+    run.log({"from_child": 1.0})
+    sys.exit(0)                              # a normal exit: atexit runs, buffers are finalised
+os.waitpid(pid, 0)
+time.sleep(0.3)
+assert runview.run is run
+for step in range(100, 110):
+    run.log({"loss": float(step)})
+run.finish()
+""")
+    result = run_script(script, str(run_root))
+    assert result.returncode == 0, result.stderr
+    assert "forked child" in result.stderr
+    snapshot = RunReader(only_run_dir(run_root)).refresh()
+    steps, _ = snapshot.history.series["loss"]
+    assert list(steps) == list(range(110))  # each row once: the child wrote nothing
+    assert "from_child" not in snapshot.history.series
+    assert snapshot.liveness.state == "finished"
