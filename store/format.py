@@ -64,3 +64,14 @@ def decode_value(value: Any) -> Any:
     if type(value) is dict and len(value) == 1 and FLOAT_TAG in value:
         return _NONFINITE_NAMES.get(value[FLOAT_TAG], math.nan)
     return value
+
+
+def decode_tree(value: Any) -> Any:
+    """``decode_value`` through nested objects and lists (config and summary documents)."""
+    if type(value) is dict:
+        if len(value) == 1 and FLOAT_TAG in value:
+            return decode_value(value)
+        return {k: decode_tree(v) for k, v in value.items()}
+    if type(value) is list:
+        return [decode_tree(v) for v in value]
+    return value

@@ -55,7 +55,7 @@ def check_run_dir(path: Path) -> Path:
     return path.resolve()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class RunSnapshot:
     """Everything the viewer shows about a run at one moment. Never mutated after creation."""
 
@@ -89,6 +89,10 @@ class RunSnapshot:
     @property
     def name(self) -> str:
         return str(self.meta.get("name") or self.path.name)
+
+    def __repr__(self) -> str:
+        # Short on purpose: reprs of snapshots end up in worker descriptions and logs.
+        return f"<RunSnapshot {self.path.name} v{self.version} {self.liveness.state} rows={self.history.rows}>"
 
 
 class _Document:
@@ -247,7 +251,7 @@ class RunReader:
             path=self.path,
             taken_at=now,
             meta=meta,
-            config=_dict(self._docs[fmt.CONFIG_FILE].value),
+            config=fmt.decode_tree(_dict(self._docs[fmt.CONFIG_FILE].value)),
             summary=summary,
             metrics=_dict(self._docs[fmt.METRICS_FILE].value),
             status=status,
@@ -303,4 +307,4 @@ def _dict(value: Any) -> dict[str, Any]:
 
 
 def _decode(document: dict[str, Any]) -> dict[str, Any]:
-    return {k: fmt.decode_value(v) for k, v in document.items()}
+    return fmt.decode_tree(document)

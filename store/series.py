@@ -87,10 +87,12 @@ class SeriesBuffer:
 class SeriesSnapshot:
     """Every metric of one stream at one moment. Arrays are read-only; safe to share across threads."""
 
+    # The big fields stay out of repr: Textual describes a worker by repr() of its arguments,
+    # and printing a million-point series on the UI thread froze the Charts tab once.
     index_key: str
-    series: Mapping[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
-    latest: Mapping[str, Any] = field(default_factory=dict)  # last value of every key, any type
-    media: Mapping[str, tuple[tuple[float, Any], ...]] = field(default_factory=dict)
+    series: Mapping[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
+    latest: Mapping[str, Any] = field(default_factory=dict, repr=False)  # last value of every key, any type
+    media: Mapping[str, tuple[tuple[float, Any], ...]] = field(default_factory=dict, repr=False)
     rows: int = 0
     first_index: float | None = None
     last_index: float | None = None

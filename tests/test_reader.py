@@ -128,3 +128,24 @@ def test_unreadable_history_is_said(run_root: Path) -> None:
     snapshot = RunReader(run_dir).refresh()
     assert any("history.jsonl: Is a directory" in p for p in snapshot.problems)
     assert snapshot.liveness.state == "finished"  # the rest of the run still shows
+
+
+def test_nonfinite_config_values_round_trip(run_root: Path) -> None:
+    import math
+
+    run = runview.init(project="p", dir=run_root, console=False, system_interval=None,
+                       config={"lr": float("nan"), "net": {"clip": float("inf"), "sizes": [1, float("-inf")]}})
+    run.finish()
+    config = RunReader(run.dir).refresh().config
+    assert math.isnan(config["lr"]) and config["net"]["clip"] == math.inf
+    assert config["net"]["sizes"][0] == 1 and config["net"]["sizes"][1] == -math.inf
+
+
+def test_snapshot_reprs_stay_short_for_big_runs(run_root: Path) -> None:
+    # Textual describes workers by repr() of their arguments, on the UI thread.
+    run = runview.init(project="p", dir=run_root, console=False, system_interval=None)
+    for step in range(2000):
+        run.log({f"m{i}": float(step) for i in range(50)})
+    run.finish()
+    snapshot = RunReader(run.dir).refresh()
+    assert len(repr(snapshot)) < 200 and len(repr(snapshot.history)) < 300

@@ -66,7 +66,7 @@ class RunPage(Screen[None]):
         self._signal.stop()
 
     # -- reading, off the UI thread ---------------------------------------------------------------
-    @work(thread=True, exclusive=True, group="reader")
+    @work(thread=True, exclusive=True, group="reader", description="read the run")
     def read_run(self) -> None:
         worker = get_current_worker()
         reader = RunReader(self.run_path)

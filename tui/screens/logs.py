@@ -121,7 +121,7 @@ class LogsTab(RunTab):
         self._update_status()
         self._export(self._log_path)
 
-    @work(thread=True, exclusive=True, group="logs-pager")
+    @work(thread=True, exclusive=True, group="logs-pager", description="export the log for the pager")
     def _export(self, source: Path) -> None:
         worker = get_current_worker()
         fd, name = tempfile.mkstemp(prefix="runview-console-", suffix=".log")

@@ -235,7 +235,7 @@ class ChartBoard(Container):
         self._scheduled = False
         self.request_reduction()
 
-    @work(thread=True, exclusive=True, group="charts")
+    @work(thread=True, exclusive=True, group="charts", description="reduce visible charts")
     def _reduce(self, source: SeriesSnapshot, jobs: list[tuple[str, ChartSpec, int, Hashable]], smoothing: float, seq: int) -> None:
         worker = get_current_worker()
         results: dict[str, ChartData] = {}

@@ -253,7 +253,7 @@ class MediaPanel(Container):
                 self._cache.popitem(last=False)
         return pixels
 
-    @work(thread=True, exclusive=True, group="media")
+    @work(thread=True, exclusive=True, group="media", description="decode media")
     def _draw_images(self, seq: int, run_dir: Path, items: list[dict[str, Any]], width: int, height: int, plain: bool) -> None:
         worker = get_current_worker()
         if not items:
@@ -285,7 +285,7 @@ class MediaPanel(Container):
             grid.add_row(*row, *([""] * (cols - len(row))))
         self.post_message(self.ImagesDrawn(seq, grid))
 
-    @work(thread=True, exclusive=True, group="media")
+    @work(thread=True, exclusive=True, group="media", description="decode media")
     def _load_table(self, seq: int, run_dir: Path, path: Any) -> None:
         try:
             columns, rows = load_table(resolve(run_dir, path))
