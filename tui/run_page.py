@@ -32,8 +32,9 @@ class RunPage(Screen[None]):
 
     BINDINGS = [
         *(Binding(str(i + 1), f"show_tab('{name}')", title, show=False) for i, (name, title, *_) in enumerate(TABS)),
-        Binding("left_square_bracket", "cycle_tab(-1)", "Prev tab", key_display="["),
-        Binding("right_square_bracket", "cycle_tab(1)", "Next tab", key_display="]"),
+        # Not in the footer: the tab bar shows the number keys, and ? lists these.
+        Binding("left_square_bracket", "cycle_tab(-1)", "Prev tab", key_display="[", show=False),
+        Binding("right_square_bracket", "cycle_tab(1)", "Next tab", key_display="]", show=False),
     ]
 
     load_chunk = LOAD_CHUNK  # bytes of history read between two progress updates

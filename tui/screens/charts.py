@@ -71,8 +71,8 @@ class ChartsTab(RunTab):
         Binding("escape", "clear_search", "Clear search", show=False),
         Binding("s", "smoothing(1)", "Smooth"),
         Binding("S", "smoothing(-1)", "Less smooth", show=False),
-        Binding("p", "pin", "Pin"),
-        Binding("c", "cycle_columns", "Cols"),
+        Binding("p", "pin", "Pin", show=False),  # footer room at 80 columns; listed under ?
+        Binding("c", "cycle_columns", "Cols", show=False),
         Binding("e", "edit", "Edit"),
         Binding("m", "toggle_media", "Media"),  # media panel
     ]

@@ -36,16 +36,16 @@ class OverviewTab(RunTab):
     ]
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="overview-scroll"):
+        with VerticalScroll(id="facts-scroll", can_focus=False):
             yield Static("", id="facts")
-            yield Input(placeholder="filter config and summary (regex) — esc clears", id="kv-filter")
-            with Horizontal(id="kv-tables"):
-                with Vertical(classes="kv-column"):
-                    yield Label("Config", classes="section-title")
-                    yield KeyValueTable(id="config-table")
-                with Vertical(classes="kv-column"):
-                    yield Label("Summary", classes="section-title")
-                    yield KeyValueTable(id="summary-table")
+        yield Input(placeholder="filter config and summary (regex) — esc clears", id="kv-filter")
+        with Horizontal(id="kv-tables"):
+            with Vertical(classes="kv-column"):
+                yield Label("Config", classes="section-title")
+                yield KeyValueTable(id="config-table")
+            with Vertical(classes="kv-column"):
+                yield Label("Summary", classes="section-title")
+                yield KeyValueTable(id="summary-table")
 
     def on_mount(self) -> None:
         self.query_one("#kv-filter").display = False  # shown by "/", so it costs no rows until used
@@ -135,7 +135,8 @@ def facts_table(snapshot: RunSnapshot, pairs: int = 1) -> Table:
     if isinstance(gpu, dict):
         devices = gpu.get("devices") or []
         row("gpu", ", ".join(f"{d.get('index')}: {d.get('name')}" for d in devices) or gpu.get("reason"))
-    data = f"{snapshot.history.rows} steps" if snapshot.history.rows else "no rows logged yet"
+    running = snapshot.liveness.state == "running"
+    data = f"{snapshot.history.rows} steps" if snapshot.history.rows else ("no rows logged yet" if running else "no rows logged")
     if snapshot.system.rows:
         data += f" · {snapshot.system.rows} system samples"
     row("history", data)

@@ -150,8 +150,6 @@ class SystemTab(RunTab):
     async def _apply_snapshot(self, snapshot: RunSnapshot) -> None:
         system, meta = snapshot.system, snapshot.meta
         header = current_values(system, meta)
-        if not system.rows:
-            header.append_text(Text(("  ·  " if header else "") + "no system samples yet", style="dim"))
         if header != self._header:
             self._header = header
             self.query_one(".system-header", Static).update(header)

@@ -7,10 +7,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import DataTable
 
-from runview.tui.safe_text import safe_text
+from runview.tui.safe_text import safe_text, visible
 
 
 def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -59,10 +60,29 @@ class KeyValueTable(DataTable[Text]):
         self._values: dict[str, Any] = {}
         self._pattern: re.Pattern[str] | None = None
         self._shown: tuple[tuple[str, str], ...] = ()
+        self._key_width = 0
 
     def on_mount(self) -> None:
-        self.add_column("key", key="key")
+        self._set_columns()
+
+    def on_resize(self) -> None:
+        self._set_columns()
+
+    def _set_columns(self) -> None:
+        # A long key must not push the values out of sight: it gets at most half the width
+        # (and is cut with an ellipsis), the value column takes the rest.
+        longest = max((cell_len(visible(key)) for key, _ in self._shown), default=3)
+        cap = max(12, self.size.width // 2) if self.size.width else longest
+        width = min(longest, cap)
+        if width == self._key_width and self.columns:
+            return
+        self._key_width = width
+        shown, self._shown = self._shown, ()
+        self.clear(columns=True)
+        self.add_column("key", key="key", width=width)
         self.add_column("value", key="value")
+        self._shown = ()
+        self._fill(shown)
 
     def set_data(self, data: Mapping[str, Any]) -> None:
         self._values = flatten(data)
@@ -84,8 +104,16 @@ class KeyValueTable(DataTable[Text]):
         )
         if rows == self._shown:
             return  # nothing changed: no repaint
+        self._fill(rows)
+        self._set_columns()
+
+    def _fill(self, rows: tuple[tuple[str, str], ...]) -> None:
         self._shown = rows
         self.clear()
+        width = self._key_width or None
         for key, value in rows:
             # Text, never markup: keys and values come from the user's data.
-            self.add_row(safe_text(key), safe_text(value), key=key)
+            label = safe_text(key)
+            if width and label.cell_len > width:
+                label.truncate(width, overflow="ellipsis")
+            self.add_row(label, safe_text(value), key=key)
