@@ -6,14 +6,25 @@ from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import Any
 
 
+def _as_dict(value: Any) -> dict[str, Any]:
+    """A config given as a mapping, key/value pairs, or an object such as argparse.Namespace."""
+    if value is None:
+        return {}
+    if isinstance(value, Mapping):
+        return dict(value)
+    if hasattr(value, "__dict__") and not isinstance(value, (list, tuple)):
+        return {k: v for k, v in vars(value).items() if not k.startswith("_")}
+    return dict(value)
+
+
 class Config(MutableMapping[str, Any]):
     """``run.config``: a dict that is saved (config.json, atomically) on every change.
 
     Attribute access works too (``run.config.lr``), as in wandb.
     """
 
-    def __init__(self, on_change: Callable[[dict[str, Any]], None], initial: Mapping[str, Any] | None = None) -> None:
-        object.__setattr__(self, "_data", dict(initial or {}))
+    def __init__(self, on_change: Callable[[dict[str, Any]], None], initial: Any = None) -> None:
+        object.__setattr__(self, "_data", _as_dict(initial))
         object.__setattr__(self, "_on_change", on_change)
 
     def __getitem__(self, key: str) -> Any:
@@ -34,9 +45,13 @@ class Config(MutableMapping[str, Any]):
         return len(self._data)
 
     def update(self, other: Any = (), /, **kwargs: Any) -> None:  # type: ignore[override]
-        """Merge many keys and save once."""
-        self._data.update(other, **kwargs)
+        """Merge many keys (a dict, pairs, or an argparse.Namespace) and save once."""
+        self._data.update(_as_dict(other), **kwargs)
         self._on_change(dict(self._data))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled or deep-copied, a config is its plain dict (the run it saves through stays).
+        return (dict, (dict(self._data),))
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self._data)

@@ -15,7 +15,8 @@ from typing import Any
 
 _current: list[Any] = []  # the active runs, newest last
 _installed = False
-_exit_code: list[int] = []
+_exit_requests: list[tuple[int, dict[int, int]]] = []  # sys.exit codes with each run's progress then
+_fatal_signals: list[int] = []
 _original_exit = sys.exit
 
 
@@ -51,7 +52,10 @@ def _install() -> None:
     sys.excepthook = excepthook
 
     def exit_hook(code: Any = None) -> None:
-        _exit_code.append(_code_of(code))
+        # Remember the code and how far each run had got: if a run logs again afterwards, the
+        # SystemExit was caught and the program went on, so the code no longer applies.
+        if threading.current_thread() is threading.main_thread():
+            _exit_requests.append((exit_code_of(code), {id(r): r._version for r in _current}))
         _original_exit(code)
 
     sys.exit = exit_hook
@@ -65,15 +69,19 @@ def _install() -> None:
 
 
 def _after_fork_in_child() -> None:
+    # Runs in a forked child with one thread: take no locks, start nothing.
     for run in list(_current):
         try:
             run._after_fork_in_child()
         except Exception:
             pass
     _current.clear()
+    _exit_requests.clear()
+    _fatal_signals.clear()
 
 
-def _code_of(code: Any) -> int:
+def exit_code_of(code: Any) -> int:
+    """The process exit status ``sys.exit(code)`` gives."""
     if code is None:
         return 0
     if isinstance(code, int):
@@ -82,23 +90,39 @@ def _code_of(code: Any) -> int:
 
 
 def _on_fatal_signal(signum: int, frame: Any) -> None:
+    # Record why, then unwind the main thread like an exception: `with` blocks, `finally`
+    # clauses and atexit finish the run on a consistent stack (finishing here, in the middle of
+    # whatever the main thread was doing, can meet a half-done write). _at_exit then dies of the
+    # signal, so the parent still sees the process killed by it.
     name = signal.Signals(signum).name
     for run in list(_current):
         try:
             run.mark_failed(signal_name=name, exit_code=128 + signum)
-            run._end(128 + signum)
         except Exception:
             pass
-    # Die of the signal as the process would have without us, so the parent sees it.
-    signal.signal(signum, signal.SIG_DFL)
-    signal.raise_signal(signum)
+    _fatal_signals.append(signum)
+    raise SystemExit(128 + signum)
 
 
 def _at_exit() -> None:
-    code = _exit_code[-1] if _exit_code else 0
+    uncaught = getattr(sys, "last_value", None)  # set even when someone replaced sys.excepthook
+    requested, versions = _exit_requests[-1] if _exit_requests else (0, {})
     for run in list(reversed(_current)):
         try:
-            failed = getattr(run, "_error", None) is not None
-            run._end(code if code or not failed else (getattr(run, "_exit_code", None) or 1))
+            if uncaught is not None and not isinstance(uncaught, SystemExit) and run._error is None:
+                run.mark_failed(uncaught, exit_code=1)
+            code = requested if versions.get(id(run)) == run._version else 0
+            if run._error is not None and not code:
+                code = run._exit_code or 1
+            run._end(code)
         except Exception:
             pass
+    if _fatal_signals:
+        signum = _fatal_signals[-1]
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:
+                pass
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)

@@ -17,8 +17,8 @@ from typing import Any
 from runview._docs import Config, Summary
 from runview._media import media_hook
 from runview.store import format as fmt
-from runview.store.encode import FAST_ERRORS, dumps_line, encode_row, flatten_into, to_json_value
-from runview.store.writer import RunWriter, process_identity
+from runview.store.encode import FAST_ERRORS, dumps_line, encode_row, to_json_value
+from runview.store.writer import RunWriter, claim_run_dir, process_identity
 
 SUMMARY_KINDS = ("min", "max", "mean", "last", "none")
 STEP, TIME = fmt.STEP_KEY, fmt.TIME_KEY
@@ -79,6 +79,7 @@ class Run:
         self._definitions: dict[str, dict[str, Any]] = {}
         self._aggregates: dict[str, list[float]] = {}  # key -> [min, max, sum, count]
         self._version = 0
+        self._step_drops = 0
         self._finished = False
         self._exit_code: int | None = None
         self._error: dict[str, Any] | None = None
@@ -86,6 +87,7 @@ class Run:
         self._sampler = None
         self._unwatch: list[Any] = []
 
+        self.dir = claim_run_dir(self.dir)
         self._writer = RunWriter(self.dir, heartbeat_interval=heartbeat_interval)
         self._append_history = self._writer.history.writer()
         self._writer.set_summary_source(self._summary_snapshot)
@@ -181,37 +183,60 @@ class Run:
         try:
             if step is None:
                 step = self._next_step
-            elif step < self._last_step:
-                self._warn_once(
-                    f"step:{step}",
-                    f"step {step} is lower than the last logged step {self._last_step}; row dropped "
-                    "(steps must not decrease)",
-                )
-                return
+            elif type(step) is not int or step < self._last_step:
+                step = self._checked_step(step)
+                if step is None:
+                    return
             # The fast path of encode_row, inlined: this is the training thread's hot loop.
-            row = {STEP: step, TIME: _now()}
+            now = _now()
+            row = {STEP: step, TIME: now}
             row.update(data)
             try:
                 line = dumps_line(row)
-                plain = b"null" not in line and b"[" not in line and line.find(b"{", 1) < 0
+                # A row that redefined _step/_time is not plain either (the format reserves them).
+                plain = (
+                    b"null" not in line and b"[" not in line and line.find(b"{", 1) < 0
+                    and len(row) == len(data) + 2
+                )
             except FAST_ERRORS:
                 plain = False
             if plain:
-                self._last.update(data)
+                values: Mapping[str, Any] = data
             else:
                 on_media = media_hook(self.dir, step, self._warn_once)  # images, tables: docs/media.md
-                line, flat = encode_row({STEP: step, TIME: row[TIME]}, data, self._unsupported, on_media)
-                self._last.update(flat if flat is not None else data)
+                line, flat = encode_row({STEP: step, TIME: now}, data, self._unsupported, on_media)
+                values = flat if flat is not None else data
             self._append_history(line)
+            self._last.update(values)
             self._last_step = step
             self._next_step = step + 1 if commit else step
             if self._definitions:
-                self._aggregate(row if plain else self._last)
+                self._aggregate(values)
             self._version += 1
         except (OSError, ValueError) as exc:  # disk full, run directory gone, closed stream
             self._writer.history.failed(exc)
         except Exception as exc:  # the logger never raises into training
             self._warn_once("log", f"log() failed and the row was dropped: {exc!r}")
+
+    def _checked_step(self, step: Any) -> int | None:
+        """An explicit step as a valid int, or None (the row is dropped, said once)."""
+        try:
+            as_int = int(step)
+            valid = as_int == step and as_int >= 0
+        except (TypeError, ValueError, OverflowError):
+            valid = False
+        if not valid:
+            self._warn_once("step-invalid", f"step={step!r} is not a non-negative integer; row dropped")
+            return None
+        if as_int < self._last_step:
+            self._step_drops += 1
+            self._warn_once(
+                "step-decrease",
+                f"step {as_int} is lower than the last logged step {self._last_step}; row dropped "
+                "(steps must not decrease; later such rows are dropped and counted without a warning)",
+            )
+            return None
+        return as_int
 
     @property
     def step(self) -> int:
@@ -307,6 +332,9 @@ class Run:
 
     # -- warnings -------------------------------------------------------------------------------
     def _unsupported(self, key: str, value: Any) -> None:
+        if key in (STEP, TIME):
+            self._warn_once(f"reserved:{key}", f"cannot log {key!r}: the run format reserves it; skipped")
+            return
         self._warn_once(f"unsupported:{key}", f"cannot log {key!r}: unsupported type {type(value).__name__}; skipped")
 
     def _warn_once(self, key: str, message: str) -> None:
@@ -379,6 +407,8 @@ class Run:
         }
         if self._error:
             status["error"] = self._error
+        if self._step_drops:
+            status["rows_dropped_for_lower_step"] = self._step_drops
         self._writer.close(**status)
         from runview import _lifecycle
 
@@ -388,12 +418,19 @@ class Run:
         return self
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
-        if exc is not None:
+        if exc is None:
+            self._end(0)
+        elif isinstance(exc, SystemExit):
+            from runview._lifecycle import exit_code_of
+
+            code = exit_code_of(exc.code)
+            if code and self._error is None:  # a signal already said why
+                self._error = {"type": "SystemExit", "message": f"exit code {code}"}
+            self._end(code)
+        else:
             code = 130 if isinstance(exc, KeyboardInterrupt) else 1
             self.mark_failed(exc, signal_name="SIGINT" if code == 130 else None)
             self._end(code)
-        else:
-            self._end(0)
         return False
 
     def __repr__(self) -> str:
@@ -427,4 +464,4 @@ def _leaf(value: Any) -> Any:
     return converted
 
 
-__all__ = ["Run", "flatten_into"]
+__all__ = ["Run"]

@@ -16,6 +16,13 @@ def write_json_atomic(path: Path, document: Any) -> None:
     """
     data = json.dumps(document, ensure_ascii=False, allow_nan=False, default=str).encode("utf-8")
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)  # never leave a half-written temp file behind
+        except OSError:
+            pass
+        raise

@@ -12,7 +12,9 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from runview.store.format import encode_nonfinite
+from runview.store.format import STEP_KEY, TIME_KEY, encode_nonfinite
+
+RESERVED_KEYS = frozenset((STEP_KEY, TIME_KEY))
 
 try:  # orjson is a dependency, but a training environment may lack it: stdlib json then.
     import orjson
@@ -63,15 +65,29 @@ def encode_row(
     row.update(data)
     try:
         line = dumps_line(row)
-        if b"null" not in line and b"[" not in line and line.find(b"{", 1) < 0:
+        plain = b"null" not in line and b"[" not in line and line.find(b"{", 1) < 0
+        if plain and len(row) == len(head) + len(data):  # else data tried to set _step/_time
             return line, None
     except FAST_ERRORS:
         pass
     flat: dict[str, Any] = {}
     flatten_into(flat, "", data, on_unsupported, on_media)
+    for key in RESERVED_KEYS & flat.keys():  # the format owns these; a row cannot move its step
+        on_unsupported(key, flat.pop(key))
     row = head.copy()
     row.update(flat)
-    return dumps_line(row), flat
+    try:
+        return dumps_line(row), flat
+    except FAST_ERRORS:
+        # One value the encoder still refuses must not cost the row its other values.
+        for key in list(flat):
+            try:
+                dumps_line({key: flat[key]})
+            except FAST_ERRORS:
+                on_unsupported(key, flat.pop(key))
+        row = head.copy()
+        row.update(flat)
+        return dumps_line(row), flat
 
 
 def flatten_into(
@@ -108,7 +124,8 @@ def to_json_value(value: Any) -> Any:
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, int):
-        return int(value)
+        # JSON parsers (and orjson) stop at 64 bits; a bigger count is kept as a float.
+        return int(value) if -(2**63) <= value < 2**63 else float(value)
     if isinstance(value, float):
         return float(value) if math.isfinite(value) else encode_nonfinite(value)
     item = getattr(value, "item", None)

@@ -30,12 +30,14 @@ class RunWriter:
         self.dir = run_dir
         self.heartbeat_interval = heartbeat_interval
         self._warned: set[str] = set()
+        self.write_errors = 0
         self._docs_lock = threading.Lock()
         self._status: dict[str, Any] = {}
         self._summary_source: Callable[[], tuple[int, dict[str, Any]]] | None = None
         self._summary_version = -1
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._disowned = False
         try:
             run_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -49,13 +51,16 @@ class RunWriter:
 
     # -- errors -------------------------------------------------------------------------------
     def warn_io(self, path: Path, exc: OSError) -> None:
-        """Say once per file that runview could not write it; training goes on."""
-        key = f"io:{path}"
-        if key in self._warned:
+        """Count a failed write; say so once per run on stderr. Training goes on."""
+        self.write_errors += 1
+        if "io" in self._warned:
             return
-        self._warned.add(key)
+        self._warned.add("io")
         try:
-            sys.__stderr__.write(f"runview: cannot write {path}: {exc}; continuing without it\n")
+            (sys.__stderr__ or sys.stderr).write(
+                f"runview: cannot write {path}: {exc}; training continues, the run is marked "
+                "incomplete and later write errors are only counted\n"
+            )
         except Exception:
             pass
 
@@ -65,6 +70,8 @@ class RunWriter:
 
     # -- documents ----------------------------------------------------------------------------
     def write_document(self, name: str, document: Any) -> bool:
+        if self._disowned:
+            return False
         path = self.dir / name
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -89,6 +96,8 @@ class RunWriter:
         with self._docs_lock:
             self._status.update(fields)
             self._status["dropped_records"] = self.dropped_records
+            if self.write_errors:
+                self._status["write_errors"] = self.write_errors
             status = dict(self._status)
         self.write_document(fmt.STATUS_FILE, status)
 
@@ -160,32 +169,61 @@ class RunWriter:
             self._summary_version = version
 
     def disown(self) -> None:
-        """In a forked child: stop writing anything; the parent still owns the run directory."""
-        self._stop.set()
+        """In a forked child: stop writing anything; the parent still owns the run directory.
+
+        Called from an at-fork hook with one thread left: it must take no lock (the parent's
+        flusher may have held one at the fork), so it swaps objects instead of using them.
+        """
+        self._disowned = True
+        self._stop = threading.Event()
         self._thread = None
         self.history.disown()
         self.system.disown()
 
     def close(self, **final_status: Any) -> None:
-        """Flush everything, stop the heartbeat and write the final status."""
-        self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=5)
-        self.history.close()
-        self.system.close()
-        if self.columns is not None:
-            columns = self.columns
+        """Flush everything, stop the heartbeat and write the final status (always, last)."""
+        try:
+            self._stop.set()
+            if self._thread is not None and self._thread is not threading.current_thread():
+                self._thread.join(timeout=5)
+            for step in (self.history.close, self.system.close, self._close_columns, self.flush_summary):
+                try:
+                    step()
+                except Exception as exc:  # one failing step must not keep the others from running
+                    self.warn_io(self.dir, OSError(repr(exc)))
+        finally:
+            final_status.setdefault("heartbeat", time.time())
+            if self.dropped_records or self.write_errors:
+                final_status["incomplete"] = True
+            self.update_status(**final_status)
+
+    def _close_columns(self) -> None:
+        columns, self.columns = self.columns, None
+        if columns is not None:
             self._columns_guarded(columns.finish)
-            try:
-                columns.close()
-            except Exception:
-                pass
-            self.columns = None
-        self.flush_summary()
-        final_status.setdefault("heartbeat", time.time())
-        if self.dropped_records:
-            final_status["incomplete"] = True
-        self.update_status(**final_status)
+            columns.close()
+
+
+def claim_run_dir(path: Path) -> Path:
+    """Create the run's directory; if that name is taken (same id, same second), add -2, -3 ...
+
+    Two runs must never share a directory. When the root cannot be written at all, ``path``
+    comes back unchanged and the writer reports the error.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return path
+    for attempt in range(1, 1000):
+        candidate = path if attempt == 1 else path.with_name(f"{path.name}-{attempt}")
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            continue
+        except OSError:
+            return path
+    return path
 
 
 def process_identity() -> dict[str, Any]:

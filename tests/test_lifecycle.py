@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from runview.store.reader import RunReader
 from tests.conftest import only_run_dir, run_script, write_script
 
@@ -135,3 +137,64 @@ run.finish()
     assert list(steps) == list(range(110))  # each row once: the child wrote nothing
     assert "from_child" not in snapshot.history.series
     assert snapshot.liveness.state == "finished"
+
+
+def test_sigterm_while_logging_always_records_the_signal(tmp_path: Path, run_root: Path) -> None:
+    # The signal lands inside log()'s buffered write most of the time: the run must still end
+    # failed with the signal, every time, and the process must still die of SIGTERM.
+    script = write_script(tmp_path / "busy.py", """
+import sys, runview
+run = runview.init(project="term", dir=sys.argv[1], system_interval=None, console=False)
+print("ready", flush=True)
+step = 0
+while True:
+    run.log({"loss": 1.0 / (step + 1), "pad": "x" * 200})
+    step += 1
+""")
+    for attempt in range(4):
+        root = run_root / f"try{attempt}"
+        proc = subprocess.Popen([sys.executable, str(script), str(root)], stdout=subprocess.PIPE, text=True)
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == -signal.SIGTERM
+        status = json.loads((only_run_dir(root) / "status.json").read_text())
+        assert status["state"] == "failed" and status["error"]["signal"] == "SIGTERM", status
+        assert RunReader(only_run_dir(root)).refresh().history.rows > 0
+
+
+@pytest.mark.parametrize(
+    ("ending", "returncode", "state", "exit_code"),
+    [
+        ("with runview.init(project='x', dir=sys.argv[1], system_interval=None) as r:\n    r.log({'a': 1})\n    sys.exit(0)", 0, "finished", 0),
+        ("with runview.init(project='x', dir=sys.argv[1], system_interval=None) as r:\n    sys.exit(4)", 4, "failed", 4),
+        ("run = runview.init(project='x', dir=sys.argv[1], system_interval=None)\n"
+         "try:\n    sys.exit(1)\nexcept SystemExit:\n    pass\nrun.log({'a': 1})", 0, "finished", 0),
+        ("run = runview.init(project='x', dir=sys.argv[1], system_interval=None)\n"
+         "sys.excepthook = lambda *a: None\n1 / 0", 1, "failed", 1),
+    ],
+    ids=["with-sys-exit-0", "with-sys-exit-4", "caught-sys-exit", "replaced-excepthook"],
+)
+def test_exit_paths_record_the_right_state(tmp_path: Path, run_root: Path, ending: str, returncode: int, state: str, exit_code: int) -> None:
+    script = write_script(tmp_path / "train.py", "import sys, runview\n" + ending + "\n")
+    assert run_script(script, str(run_root)).returncode == returncode
+    status = status_of(run_root)
+    assert (status["state"], status["exit_code"]) == (state, exit_code)
+
+
+def test_forked_child_cannot_rewrite_the_parents_documents(tmp_path: Path, run_root: Path) -> None:
+    script = write_script(tmp_path / "train.py", """
+import os, sys, runview
+run = runview.init(project="fork", dir=sys.argv[1], console=False, system_interval=None, config={"lr": 0.1})
+pid = os.fork()
+if pid == 0:
+    run.config["child"] = os.getpid()
+    run.define_metric("x", summary="max")
+    os._exit(0)
+os.waitpid(pid, 0)
+run.finish()
+""")
+    assert run_script(script, str(run_root)).returncode == 0
+    run_dir = only_run_dir(run_root)
+    assert json.loads((run_dir / "config.json").read_text()) == {"lr": 0.1}
+    assert not (run_dir / "metrics.json").exists()

@@ -188,3 +188,69 @@ def test_run_directory_deleted_mid_run_never_raises(run_root: Path) -> None:
     run.config["late"] = 1
     run.summary["s"] = 2
     run.finish()  # nothing raised
+
+
+def test_same_id_in_the_same_second_gets_its_own_directory(run_root: Path) -> None:
+    first = start(run_root, id="trial", config={"trial": 0})
+    second = start(run_root, id="trial", config={"trial": 1})
+    first.finish()
+    second.finish()
+    assert first.dir != second.dir and second.dir.name.startswith(first.dir.name)
+    assert json.loads((first.dir / "config.json").read_text()) == {"trial": 0}
+
+
+def test_mean_summary_counts_each_value_once(run_root: Path) -> None:
+    run = start(run_root)
+    run.define_metric("acc", summary="mean")
+    run.log({"acc": 0.0})
+    run.log({"acc": 1.0})
+    for _ in range(8):
+        run.log({"nested": {"x": 1}})  # slow-path rows without acc
+    run.finish()
+    assert json.loads((run.dir / "summary.json").read_text())["acc"] == 0.5
+
+
+def test_bad_steps_and_reserved_keys_never_break_the_format(run_root: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    run = start(run_root)
+    run.log({"a": 1}, step=10)
+    for step in range(9, 0, -1):
+        run.log({"a": 2}, step=step)
+    run.log({"a": 3}, step=-1)
+    run.log({"a": 4}, step=2.5)
+    run.log({"a": 5, "_step": -7, "_time": "now"})
+    run.log({"loss": 0.25, "tokens": 2**70})  # too big for JSON integers: kept as a float
+    run.finish()
+    rows = history(run.dir)
+    assert [r["_step"] for r in rows] == [10, 11, 12]
+    assert isinstance(rows[1]["_time"], float) and rows[1]["a"] == 5
+    assert rows[2]["loss"] == 0.25 and rows[2]["tokens"] == float(2**70)
+    err = capfd.readouterr().err
+    assert err.count("is lower than the last logged step") == 1
+    assert "not a non-negative integer" in err and "reserves it" in err
+    assert json.loads((run.dir / "status.json").read_text())["rows_dropped_for_lower_step"] == 9
+
+
+def test_config_accepts_namespace_and_pickles_as_a_dict(run_root: Path) -> None:
+    import argparse
+    import copy
+    import pickle
+
+    run = start(run_root, config=argparse.Namespace(lr=0.1, layers=4))
+    run.config.update(argparse.Namespace(seed=3))
+    assert json.loads((run.dir / "config.json").read_text()) == {"lr": 0.1, "layers": 4, "seed": 3}
+    assert pickle.loads(pickle.dumps(run.config)) == {"lr": 0.1, "layers": 4, "seed": 3}
+    assert copy.deepcopy(run.config) == {"lr": 0.1, "layers": 4, "seed": 3}
+    run.finish()
+
+
+def test_failed_flush_marks_the_run_incomplete(run_root: Path) -> None:
+    run = start(run_root)
+    run.log({"x": 1})
+    stream = run._writer.history
+    stream.flush()
+    stream._file = open("/dev/full", "ab", buffering=64 * 1024)  # noqa: SIM115 - a real ENOSPC
+    run._append_history = stream.writer()
+    run.log({"x": 2})  # fits in the buffer: the loss shows only when it is flushed
+    run.finish()
+    status = json.loads((run.dir / "status.json").read_text())
+    assert status["incomplete"] is True and status["write_errors"] >= 1
