@@ -101,6 +101,7 @@ def _on_fatal_signal(signum: int, frame: Any) -> None:
         except Exception:
             pass
     _fatal_signals.append(signum)
+    signal.signal(signum, signal.SIG_DFL)  # a second signal kills at once, even if this is swallowed
     raise SystemExit(128 + signum)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from textual import on, work
@@ -161,6 +160,3 @@ class RunPage(Screen[None]):
         current = (self.query_one(Tabs).active or "tab-overview").removeprefix("tab-")
         index = (names.index(current) + delta) % len(names) if current in names else 0
         self.action_show_tab(names[index])
-
-    def now(self) -> float:
-        return time.time()
