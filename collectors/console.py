@@ -170,6 +170,11 @@ class ConsoleCapture:
         self.mode = "off"
         return False
 
+    @property
+    def helper_pid(self) -> int | None:
+        """The tee helper process's pid (not part of training: samplers leave it out)."""
+        return self._proc.pid if self._proc is not None else None
+
     def stop(self, timeout: float = 2.0) -> None:
         """Restore fds 1/2 and wait (up to ``timeout``) until what was written is in the log."""
         if not self._started or self._stopped or self._pid != os.getpid():

@@ -32,12 +32,13 @@ class SystemSampler:
         interval: float = 2.0,
         pid: int | None = None,
         disk_path: str | os.PathLike[str] = ".",
+        exclude_pids: frozenset[int] = frozenset(),
     ) -> None:
         if not interval > 0:
             raise ValueError(f"interval must be positive, got {interval!r}")
         self.emit = emit
         self.interval = float(interval)
-        self.system = SystemCollector(pid=pid, disk_path=disk_path)
+        self.system = SystemCollector(pid=pid, disk_path=disk_path, exclude_pids=exclude_pids)
         self.gpu = GpuCollector()
         try:
             self.gpu.open()

@@ -46,8 +46,9 @@ class ProcessTree:
     backwards (its CPU time since the last sample is lost, which is small).
     """
 
-    def __init__(self, pid: int | None = None) -> None:
+    def __init__(self, pid: int | None = None, exclude: frozenset[int] = frozenset()) -> None:
         self.pid = os.getpid() if pid is None else pid
+        self.exclude = exclude  # runview's own helpers (the console tee) are not training
         self._procs: dict[int, psutil.Process] = {}
         self._cpu: dict[int, float] = {}  # pid -> CPU seconds at the last sample
         self._last: float | None = None  # time.monotonic() of the last sample
@@ -58,12 +59,18 @@ class ProcessTree:
         """The root pid and all its descendants that are alive now."""
         if self._fast_children:
             try:
-                return self._walk_proc()
+                return [pid for pid in self._walk_proc() if pid not in self.exclude]
             except OSError:
                 pass  # the root exited, or /proc is odd: psutil's walk says which
         try:
             root = psutil.Process(self.pid)
-            return [self.pid, *(c.pid for c in root.children(recursive=True))]
+            excluded = set(self.exclude)
+            for pid in self.exclude:
+                try:
+                    excluded.update(c.pid for c in psutil.Process(pid).children(recursive=True))
+                except psutil.Error:
+                    pass
+            return [self.pid, *(c.pid for c in root.children(recursive=True) if c.pid not in excluded)]
         except psutil.Error:
             return []
 
@@ -75,6 +82,8 @@ class ProcessTree:
         while index < len(found):
             pid = found[index]
             index += 1
+            if pid in self.exclude:
+                continue
             try:
                 tids = os.listdir(f"/proc/{pid}/task")
             except OSError:
@@ -137,8 +146,10 @@ class SystemCollector:
     ``errors``), so one broken source never hides the others.
     """
 
-    def __init__(self, pid: int | None = None, disk_path: str | os.PathLike[str] = ".") -> None:
-        self.tree = ProcessTree(pid)
+    def __init__(
+        self, pid: int | None = None, disk_path: str | os.PathLike[str] = ".", exclude_pids: frozenset[int] = frozenset()
+    ) -> None:
+        self.tree = ProcessTree(pid, exclude_pids)
         self.disk_path = os.fspath(disk_path)
         self.errors: dict[str, str] = {}
         self._last: float | None = None

@@ -150,7 +150,11 @@ class Run:
         try:
             from runview.collectors.sampler import SystemSampler
 
-            sampler = SystemSampler(self._emit_system, interval=interval, pid=os.getpid(), disk_path=self.dir)
+            helper = self._console.helper_pid if self._console is not None else None
+            sampler = SystemSampler(
+                self._emit_system, interval=interval, pid=os.getpid(), disk_path=self.dir,
+                exclude_pids=frozenset({helper}) if helper else frozenset(),  # the console tee is ours
+            )
             sampler.start()
             self._sampler = sampler
             self.meta["system"] = {"interval": interval}
