@@ -10,10 +10,12 @@ covered offset still match; a grown history reuses the entry and parses only the
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
 import shutil
+import stat
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,10 @@ from runview.store.columns import (
 CACHE_ENV = "RUNVIEW_CACHE_DIR"  # a folder, or "off"
 DEFAULT_MAX_BYTES = 4 * 1024**3
 DEFAULT_MIN_BYTES = 16 * 1024 * 1024  # smaller histories parse fast enough: not worth a cache entry
+# prune() deletes only what the cache provably made: a folder named like entry() names them whose
+# index.json carries this field. RUNVIEW_CACHE_DIR may point anywhere, even at a folder of runs.
+ENTRY_NAME = re.compile(r"[0-9a-f]{32}")
+ENTRY_MARKER = "runview_cache"
 
 
 @dataclass
@@ -87,7 +93,7 @@ class ColumnCache:
     def save_async(self, run_path: Path, table: Any, tail: Any) -> None:
         """Write the table's columns in a daemon thread; arrays handed over are immutable views."""
         source_offset = tail.offset - tail.pending_bytes
-        identity = getattr(tail, "_inode", None)
+        identity = tail.identity
         entry = self.entry(run_path)
         if identity is None or _inside(entry, run_path):
             return
@@ -112,7 +118,10 @@ class ColumnCache:
                     start = max(0, source_offset - TAIL_CHECK_BYTES)
                     fh.seek(start)
                     check = fh.read(source_offset - start)
-                write_columns(entry, state, series, media, check, history_id=[st.st_dev, st.st_ino], run=str(run_path))
+                write_columns(
+                    entry, state, series, media, check,
+                    history_id=[st.st_dev, st.st_ino], run=str(run_path), **{ENTRY_MARKER: 1},
+                )
                 self.prune()
             except Exception:
                 pass  # a cache that cannot be written is only a slower next open
@@ -121,24 +130,48 @@ class ColumnCache:
         self.saving.start()
 
     def prune(self) -> None:
-        """Remove least recently used entries until the cache fits ``max_bytes``."""
+        """Remove least recently used entries until the cache fits ``max_bytes``.
+
+        Anything that is not provably a cache entry (another name, a symlink, no marked index) is
+        neither counted nor touched.
+        """
         entries = []
         total = 0
         for child in self.root.iterdir():
-            if child.name.startswith(".") or not child.is_dir():
+            found = _entry_size_and_use(child)
+            if found is None:
                 continue
-            size = sum(f.stat().st_size for f in child.iterdir() if f.is_file())
-            try:
-                used = (child / INDEX_NAME).stat().st_mtime
-            except OSError:
-                used = 0.0
+            size, used = found
             entries.append((used, size, child))
             total += size
         for _used, size, child in sorted(entries):
             if total <= self.max_bytes:
                 break
-            shutil.rmtree(child, ignore_errors=True)
+            shutil.rmtree(child, ignore_errors=True)  # rmtree refuses a symlink and never follows one inside
             total -= size
+
+
+def _entry_size_and_use(child: Path) -> tuple[int, float] | None:
+    """(bytes, last use) of a folder this cache created, or None for anything else."""
+    if not ENTRY_NAME.fullmatch(child.name):
+        return None
+    try:
+        if not stat.S_ISDIR(os.lstat(child).st_mode):  # lstat: a symlink to a folder is not an entry
+            return None
+        fd = os.open(child / INDEX_NAME, os.O_RDONLY | os.O_NOFOLLOW)
+        with os.fdopen(fd, "rb") as fh:
+            used = os.fstat(fh.fileno()).st_mtime
+            document = json.loads(fh.read(1024 * 1024))
+        if not isinstance(document, dict) or document.get(ENTRY_MARKER) != 1:
+            return None
+        size = 0
+        for f in child.iterdir():
+            st = os.lstat(f)
+            if stat.S_ISREG(st.st_mode):
+                size += st.st_size
+    except (OSError, ValueError):
+        return None
+    return size, used
 
 
 def load_fast(run_path: Path, cache: ColumnCache | None, expected_bytes: int) -> FastLoad:
@@ -157,7 +190,6 @@ def load_fast(run_path: Path, cache: ColumnCache | None, expected_bytes: int) ->
         except (ColumnsUnusable, OSError):
             pass
     candidates.sort(key=lambda c: c[1].source_offset, reverse=True)
-    started = time.perf_counter()
     for source, index in candidates:
         try:
             result.loaded = load_columns(index)
@@ -166,7 +198,6 @@ def load_fast(run_path: Path, cache: ColumnCache | None, expected_bytes: int) ->
         except ColumnsUnusable as exc:
             if source == "columns":
                 own_problem = str(exc)
-    result.load_seconds = time.perf_counter() - started  # type: ignore[attr-defined]
     if own_problem == "missing":
         try:
             size = os.stat(history).st_size

@@ -51,7 +51,6 @@ TAIL_CHECK_BYTES = 64  # the index keeps the JSONL bytes just before source_offs
 TICK_BYTES = 2 * 1024 * 1024  # per flusher tick: bounds the GIL time taken from training
 INDEX_INTERVAL_S = 1.0
 CLOSE_BUDGET_S = 1.0  # at close, catch up for at most this long (env RUNVIEW_COLUMNS_CLOSE_S); the reader parses the rest
-PARSE_BYTES = 4 * 1024 * 1024
 
 
 def encode_latest(latest: Mapping[str, Any]) -> dict[str, Any]:

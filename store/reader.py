@@ -187,6 +187,9 @@ class RunReader:
                 changed = True
         changed |= self._read_history(max_bytes)
         system_rows = self._system_tail.read_new(max_bytes)
+        if self._system_tail.restarted:  # rows of the old file must not stay in front of the new one's
+            self.system = SeriesTable(fmt.TIME_KEY)
+            changed = True
         if system_rows:
             self.system.add_rows(system_rows)
             changed = True
@@ -217,6 +220,9 @@ class RunReader:
             want = PARSE_SLICE if left is None else min(left, PARSE_SLICE)
             before = self._history_tail.offset
             rows = self._history_tail.read_new(want)
+            if self._history_tail.restarted:
+                self._start_history_over()
+                before, changed = 0, True
             read = self._history_tail.offset - before
             if rows:
                 self.history.add_rows(rows)
@@ -233,6 +239,16 @@ class RunReader:
                 self._cache.save_async(self.path, self.history, self._history_tail)
         return changed
 
+    def _start_history_over(self) -> None:
+        """history.jsonl was replaced or truncated and is being read from 0: forget the old file.
+
+        Appending its rows to the old table would duplicate steps (x = 0, 1, 2, 0, 1), and columns
+        or a cache entry loaded at open described the old file, so they are not tried again.
+        """
+        self.history = SeriesTable(fmt.STEP_KEY)
+        self._fast = FastLoad()
+        self._loading, self._jsonl_parsed = True, 0
+
     @property
     def history_pending(self) -> int:
         """Bytes of history.jsonl not read yet (for a progress bar while a large run loads)."""
@@ -245,7 +261,14 @@ class RunReader:
         meta = _dict(self._docs[fmt.META_FILE].value)
         status = _dict(self._docs[fmt.STATUS_FILE].value)
         history = self.history.snapshot()
+        metrics = _dict(self._docs[fmt.METRICS_FILE].value)
         summary = {k: v for k, v in history.latest.items() if not k.startswith("_")}
+        for key, definition in metrics.items():
+            kind = definition.get("summary") if isinstance(definition, dict) else None
+            # Last values stand in for summary.json only where the logger would write the bare key:
+            # "none" hides the metric, and a list of kinds is written as key.min, key.max, ...
+            if kind == "none" or isinstance(kind, list):
+                summary.pop(key, None)
         summary.update(_decode(_dict(self._docs[fmt.SUMMARY_FILE].value)))
         snapshot = RunSnapshot(
             path=self.path,
@@ -253,7 +276,7 @@ class RunReader:
             meta=meta,
             config=fmt.decode_tree(_dict(self._docs[fmt.CONFIG_FILE].value)),
             summary=summary,
-            metrics=_dict(self._docs[fmt.METRICS_FILE].value),
+            metrics=metrics,
             status=status,
             liveness=judge(status, now),
             history=history,

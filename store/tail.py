@@ -18,8 +18,6 @@ except ImportError:  # pragma: no cover
     _loads = json.loads
     _DECODE_ERRORS = (ValueError,)
 
-READ_CHUNK = 8 * 1024 * 1024
-
 
 def parse_lines(block: bytes) -> tuple[list[dict[str, Any]], list[bytes]]:
     """Parse complete JSONL lines: the objects, and the lines that were not a JSON object."""
@@ -64,16 +62,30 @@ class JsonlTail:
         self.problems = TailProblems()
         self._partial = b""
         self._inode: tuple[int, int] | None = None
+        # True when the last read_new() started the file over: its rows are from offset 0 and
+        # whatever the caller built from earlier rows belongs to another file and must be dropped.
+        self.restarted = False
+
+    @property
+    def identity(self) -> tuple[int, int] | None:
+        """(device, inode) of the file the offset refers to; None before the first successful read."""
+        return self._inode
 
     def read_new(self, max_bytes: int | None = None) -> list[dict[str, Any]]:
         """Parse the complete lines appended since the last call (up to ``max_bytes`` of them)."""
+        self.restarted = False
         try:
             with open(self.path, "rb") as fh:
                 st = os.fstat(fh.fileno())
                 identity = (st.st_dev, st.st_ino)
-                if self._inode is not None and (identity != self._inode or st.st_size < self.offset):
+                # A shorter file is a restart even before the first read (an offset adopted from columns).
+                if (self._inode is not None and identity != self._inode) or st.st_size < self.offset:
                     self.problems.restarts += 1
+                    # Corrupt-line counts described the old file; `restarts` stays so the viewer says it.
+                    self.problems.corrupt_lines = 0
+                    self.problems.examples.clear()
                     self.offset, self._partial = 0, b""
+                    self.restarted = True
                 self._inode = identity
                 if st.st_size <= self.offset:
                     return []

@@ -332,3 +332,30 @@ def test_columns_off_by_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     run.log({"a": 1.0})
     run.finish()
     assert not (run.dir / fmt.COLUMNS_DIR).exists()
+
+
+def test_prune_removes_only_cache_entries(tmp_path: Path) -> None:
+    """RUNVIEW_CACHE_DIR pointed at a folder of runs: a prune with a tiny budget keeps every run."""
+    cache_root = tmp_path / "cache"
+    real = log_run(tmp_path / "runs0", rows=50)
+    remove_columns(real)
+    cache = ColumnCache(cache_root, min_bytes=0)
+    RunReader(real, cache=cache).refresh()
+    cache.saving.join()
+    entry = cache.entry(real)
+    assert (entry / "index.json").exists()
+    # a run logged straight into the cache root, and one renamed to look like an entry name
+    run_inside = log_run(cache_root, rows=50)
+    lookalike = cache_root / ("ab" * 16)
+    shutil.copytree(run_inside, lookalike)
+    # a symlink with an entry name, to a copy of a real entry outside the cache: neither is touched
+    outside = tmp_path / "outside-entry"
+    shutil.copytree(entry, outside)
+    link = cache_root / ("cd" * 16)
+    link.symlink_to(outside, target_is_directory=True)
+    before = {p: tree(p) for p in (run_inside, lookalike, outside)}
+    ColumnCache(cache_root, max_bytes=1).prune()
+    assert not entry.exists()  # the real entry goes
+    for path, state in before.items():
+        assert tree(path) == state, path
+    assert link.is_symlink() and RunReader(run_inside, cache=False).refresh().history.rows == 50

@@ -149,3 +149,72 @@ def test_snapshot_reprs_stay_short_for_big_runs(run_root: Path) -> None:
     run.finish()
     snapshot = RunReader(run.dir).refresh()
     assert len(repr(snapshot)) < 200 and len(repr(snapshot.history)) < 300
+
+
+def replace_file(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".new")
+    tmp.write_bytes(data)
+    tmp.replace(path)  # a new inode, as a rotated or rewritten log
+
+
+def history_lines(*rows: dict) -> bytes:
+    return b"".join(json.dumps(row).encode() + b"\n" for row in rows)
+
+
+@pytest.mark.parametrize("how", ["replace", "truncate"])
+def test_replaced_history_shows_only_the_new_file(run_root: Path, how: str) -> None:
+    run = runview.init(project="p", dir=run_root, console=False, system_interval=None)
+    for step in range(3):
+        run.log({"loss": 10.0 + step, "old_only": 1.0})
+    run.finish()
+    reader = RunReader(run.dir, cache=False)
+    first = reader.refresh()
+    assert reader._fast.source == "columns"  # the old file was loaded through columns/: they must go too
+    assert list(first.history.series["loss"][0]) == [0, 1, 2]
+    new = history_lines({"_step": 0, "loss": 0.5}, {"_step": 1, "loss": 0.25})
+    history = run.dir / "history.jsonl"
+    if how == "replace":
+        replace_file(history, new)
+    else:
+        with open(history, "r+b") as fh:  # same inode, shorter
+            fh.truncate(0)
+            fh.write(new)
+    snapshot = reader.refresh()
+    x, y = snapshot.history.series["loss"]
+    assert list(x) == [0, 1] and list(y) == [0.5, 0.25]
+    assert "old_only" not in snapshot.history.series and "old_only" not in snapshot.history.latest
+    assert snapshot.history.rows == 2 and snapshot.history.latest["loss"] == 0.25
+    assert any("truncated or replaced" in p for p in snapshot.problems)
+    with open(history, "ab") as fh:  # and it goes on tailing the new file
+        fh.write(history_lines({"_step": 2, "loss": 0.125}))
+    assert list(reader.refresh().history.series["loss"][0]) == [0, 1, 2]
+
+
+def test_replaced_system_stream_shows_only_the_new_file(run_root: Path) -> None:
+    run_dir = make_run(run_root)
+    system = run_dir / "system.jsonl"
+    system.write_bytes(history_lines({"_time": 1.0, "cpu/percent": 1.0}, {"_time": 2.0, "cpu/percent": 2.0}))
+    reader = RunReader(run_dir, cache=False)
+    assert list(reader.refresh().system.series["cpu/percent"][0]) == [1.0, 2.0]
+    replace_file(system, history_lines({"_time": 1.5, "cpu/percent": 9.0}))
+    snapshot = reader.refresh()
+    assert list(snapshot.system.series["cpu/percent"][0]) == [1.5]
+    assert list(snapshot.system.series["cpu/percent"][1]) == [9.0]
+
+
+def test_summary_follows_define_metric(run_root: Path) -> None:
+    run = runview.init(project="p", dir=run_root, console=False, system_interval=None)
+    run.define_metric("secret", summary="none")
+    run.define_metric("acc", summary="min,max")
+    run.define_metric("best", summary="max")
+    for value in (0.5, 0.9, 0.7):
+        run.log({"secret": value, "acc": value, "best": value, "loss": value})
+    run.finish()
+    summary = RunReader(run.dir, cache=False).refresh().summary
+    assert "secret" not in summary and "acc" not in summary
+    assert summary["acc.min"] == 0.5 and summary["acc.max"] == 0.9
+    assert summary["best"] == 0.9 and summary["loss"] == 0.7
+    # before the logger's first summary.json (a live run), the last values still stand in
+    (run.dir / "summary.json").unlink()
+    summary = RunReader(run.dir, cache=False).refresh().summary
+    assert "secret" not in summary and "acc" not in summary and summary["loss"] == 0.7
