@@ -106,7 +106,10 @@ def _on_fatal_signal(signum: int, frame: Any) -> None:
 
 
 def _at_exit() -> None:
-    uncaught = getattr(sys, "last_value", None)  # set even when someone replaced sys.excepthook
+    # Set for an uncaught exception even when someone replaced sys.excepthook; but interactive
+    # shells set it for every error shown, which did not end the program.
+    interactive = hasattr(sys, "ps1") or "IPython" in sys.modules
+    uncaught = None if interactive else getattr(sys, "last_value", None)
     requested, versions = _exit_requests[-1] if _exit_requests else (0, {})
     for run in list(reversed(_current)):
         try:

@@ -162,7 +162,7 @@ async def test_truncation_while_open_starts_over(tmp_path: Path) -> None:
 def test_pager_export_of_a_big_log_keeps_its_end_and_says_so(tmp_path: Path) -> None:
     import io
 
-    from runview.tui.screens.logs import export_for_pager
+    from runview.tui.pager import export_for_pager
 
     source = tmp_path / "console.log"
     source.write_bytes(lines(5000))

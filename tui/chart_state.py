@@ -1,4 +1,4 @@
-"""Load and save a tab's view state off the UI thread: read in a worker, writes debounced then done by a worker."""
+"""Load and save a chart tab's view state off the UI thread: read in a worker, writes debounced then done by a worker."""
 
 from __future__ import annotations
 
@@ -9,17 +9,19 @@ from typing import Any
 from textual.timer import Timer
 from textual.widget import Widget
 
-from runview.tui.view_state import StateWriter, ViewState, load_view_state
+from runview.tui.view_state import CHARTS, StateWriter, ViewState, load_view_state
 
 SAVE_DELAY_S = 0.5  # a burst of keys (s s s, c c c) writes the state file once
 
 
 class ViewStateKeeper:
-    """One project's state file for ``owner``: ``load`` once, ``changed`` on every change, ``close`` at the end."""
+    """``owner``'s section of one project's state file: ``load`` once, ``changed`` on every change, ``close`` at the end."""
 
-    def __init__(self, owner: Widget, project: str, loaded: Callable[[ViewState, str | None], None]) -> None:
+    def __init__(
+        self, owner: Widget, project: str, loaded: Callable[[ViewState, str | None], None], section: str = CHARTS
+    ) -> None:
         self.owner = owner
-        self.writer = StateWriter(project)
+        self.writer = StateWriter(project, section)
         self._loaded = loaded
         self._saved: dict[str, Any] | None = None  # the last state handed to the writer
         self._seq = 0
@@ -35,10 +37,10 @@ class ViewStateKeeper:
         return self._timer is not None
 
     def load(self) -> None:
-        self.owner.run_worker(self._load, thread=True, exclusive=True, group="view-state-load")
+        self.owner.run_worker(self._load, thread=True, exclusive=True, group=f"view-state-load-{self.writer.section}")
 
     def _load(self) -> None:
-        state, problem = load_view_state(self.project)
+        state, problem = load_view_state(self.project, self.writer.section)
         self.owner.app.call_from_thread(self._loaded, state, problem)
 
     def loaded_as(self, state: dict[str, Any]) -> None:

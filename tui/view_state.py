@@ -1,8 +1,12 @@
-"""How a project's Charts tab looks (edits, pins, columns, smoothing, folds), kept in the user's state directory.
+"""How a project's chart tabs look (edits, pins, columns, smoothing, folds), kept in the user's state directory.
 
 One small JSON file per project under ``$RUNVIEW_STATE_DIR``, else ``$XDG_STATE_HOME/runview``, else
 ``~/.local/state/runview``; never inside a run directory. Written atomically (temp file, then rename).
 No textual here: the tab calls ``load_view_state`` and ``StateWriter.save`` from thread workers.
+
+The Charts tab's layout sits at the top level of the file (as in the first files written); every
+other chart tab's layout is a nested object of the same shape under its section name (``"system"``).
+A tab's save replaces only its own part of the file.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from typing import Any
 FORMAT_VERSION = 1
 X_STEP, X_WALL, X_RELATIVE, X_METRIC = "step", "wall", "relative", "metric"
 X_AXES = (X_STEP, X_WALL, X_RELATIVE, X_METRIC)
+CHARTS, SYSTEM = "charts", "system"  # the sections: Charts at the top level, System nested
+NESTED_SECTIONS = (SYSTEM,)
 
 Bound = float | None
 
@@ -54,9 +60,11 @@ class ViewState:
     charts: dict[str, ChartEdit] = field(default_factory=dict)
 
     def to_json(self, project: str) -> dict[str, Any]:
+        return {"version": FORMAT_VERSION, "project": project, **self.layout_json()}
+
+    def layout_json(self) -> dict[str, Any]:
+        """The fields alone, as a nested section holds them."""
         return {
-            "version": FORMAT_VERSION,
-            "project": project,
             "columns": self.columns,
             "smoothing": self.smoothing,
             "pinned": sorted(self.pinned),
@@ -82,8 +90,8 @@ def state_path(project: str) -> Path:
     return state_dir() / "projects" / f"{safe}-{digest}.json"
 
 
-def load_view_state(project: str) -> tuple[ViewState, str | None]:
-    """The project's saved state, or defaults and a one-line reason when the file is unreadable."""
+def load_view_state(project: str, section: str = CHARTS) -> tuple[ViewState, str | None]:
+    """One section of the project's saved state, or defaults and a one-line reason when the file is unreadable."""
     path = state_path(project)
     try:
         raw = path.read_text(encoding="utf-8")
@@ -95,6 +103,9 @@ def load_view_state(project: str) -> tuple[ViewState, str | None]:
         data = json.loads(raw)
         if not isinstance(data, dict):
             raise ValueError("not a JSON object")
+        if section != CHARTS:
+            data = data.get(section)
+            data = data if isinstance(data, dict) else {}
         return state_from_json(data), None
     except (ValueError, TypeError) as exc:
         return ViewState(), f"view settings ignored, unreadable file {path}: {exc}"
@@ -144,22 +155,29 @@ def edit_from_json(data: dict[str, Any]) -> ChartEdit:
     )
 
 
-class StateWriter:
-    """Atomic, ordered writes of one project's file: a save older than the last one written is skipped."""
+_FILE_LOCK = threading.Lock()  # two tabs' writers merge into one file: one read-modify-write at a time
 
-    def __init__(self, project: str) -> None:
+
+class StateWriter:
+    """Atomic, ordered writes of one section of a project's file: a save older than the last one written is skipped."""
+
+    def __init__(self, project: str, section: str = CHARTS) -> None:
         self.project = project
-        self._lock = threading.Lock()
+        self.section = section
         self._written = -1
         self.writes = 0  # files written so far (tests read it)
 
     def save(self, state: dict[str, Any], seq: int) -> None:
-        """Write ``state`` (already JSON-ready) unless a newer ``seq`` was written. Raises OSError."""
-        with self._lock:
+        """Write ``state`` (already JSON-ready) as this section unless a newer ``seq`` was written. Raises OSError.
+
+        The other sections already in the file are kept; an unreadable file is replaced.
+        """
+        with _FILE_LOCK:
             if seq <= self._written:
                 return
             path = state_path(self.project)
             path.parent.mkdir(parents=True, exist_ok=True)
+            state = _merged(_read_object(path), state, self.section)
             fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=path.parent)
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -171,6 +189,24 @@ class StateWriter:
                 raise
             self._written = seq
             self.writes += 1
+
+
+def _read_object(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _merged(existing: dict[str, Any], state: dict[str, Any], section: str) -> dict[str, Any]:
+    """The file's new content: ``state`` as ``section``, the other sections as they were."""
+    if section == CHARTS:
+        kept = {name: existing[name] for name in NESTED_SECTIONS if isinstance(existing.get(name), dict)}
+        return {**state, **kept}
+    fields = {k: v for k, v in state.items() if k not in ("version", "project")}
+    base = existing or {"version": FORMAT_VERSION, "project": state.get("project", "")}
+    return {**base, section: fields}
 
 
 def _number(value: object) -> float | None:
