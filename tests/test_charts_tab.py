@@ -223,3 +223,20 @@ async def test_no_history_says_how_to_add_charts(run_root: Path) -> None:
         assert empty.display
         assert "no metrics logged yet — run.log({...}) adds charts here" in str(empty.render())
         await pilot.press("j", "enter", "p", "s", "c", "slash", "x", "escape")  # nothing to act on: no crash
+
+
+async def test_footer_keeps_quit_and_help_at_80_columns_with_media(run_root: Path) -> None:
+    from tests.pilot import screen_text
+    from tests.test_media_panel import make_media_run
+
+    run = make_media_run(run_root)
+    app = RunviewApp(run.dir, tab="charts")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_charts(pilot, app)
+        await wait_for(pilot, lambda: "m Media" in screen_text(app).splitlines()[-1])
+        footer = screen_text(app).splitlines()[-1]
+        assert "q Quit" in footer and "? Help" in footer and "e Edit" in footer
+        await pilot.press("m")  # the media panel's own keys must not push them out either
+        await pilot.pause(0.2)
+        footer = screen_text(app).splitlines()[-1]
+        assert "q Quit" in footer and "? Help" in footer

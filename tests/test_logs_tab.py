@@ -56,6 +56,10 @@ async def test_last_lines_are_shown_coloured_and_nothing_raw_reaches_the_screen(
         assert "epoch 3:  10%" not in text  # the "\r" frame was overwritten
         assert "title clip clear reset c1 dcs bell end" in text
         assert "1000 lines" in text and "older lines in pager" in text
+        assert re.search(r"1000 lines · \d+\.\d KiB", text)  # binary units, named as such
+        await wait_for(pilot, lambda: "q Quit" in screen_text(app).splitlines()[-1])
+        footer = screen_text(app).splitlines()[-1]
+        assert "? Help" in footer and "p Pager" in footer
         for row in screen_segments(app):
             for seg in row:
                 assert not re.search(r"[\x00-\x1f\x7f-\x9f]", seg.text), repr(seg.text)
@@ -171,6 +175,24 @@ def test_pager_export_of_a_big_log_keeps_its_end_and_says_so(tmp_path: Path) -> 
     read = export_for_pager(source, out, limit=4096, progress=lambda done, total: progress.append((done, total)))
     text = out.getvalue()
     first, second = text.split("\n")[:2]
-    assert first.startswith("[runview: the log is ") and "showing its last" in first
+    assert first.startswith("[runview: the log is ") and "showing its last 4.0 KiB" in first
     assert second.startswith("step ") and "step 4999 loss" in text  # starts on a whole line
     assert read <= 4096 and progress[-1][0] == progress[-1][1]
+
+
+def test_format_bytes_uses_binary_units() -> None:
+    from runview.tui.format import format_bytes
+
+    assert format_bytes(None) == "" and format_bytes(0) == "0 B" and format_bytes(1023) == "1023 B"
+    assert format_bytes(1536) == "1.5 KiB" and format_bytes(3 * 2**30) == "3.0 GiB"
+    assert format_bytes(5 * 2**40) == "5.0 TiB" and format_bytes(2**60) == "1048576.0 TiB"
+
+
+async def test_model_tab_without_a_summary_keeps_quit_and_help_and_no_other_tabs_keys(tmp_path: Path) -> None:
+    run = make_run(tmp_path, lines(3))
+    app = RunviewApp(run, tab="model")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "no model summary" in screen_text(app))
+        await wait_for(pilot, lambda: "q Quit" in screen_text(app).splitlines()[-1])
+        footer = screen_text(app).splitlines()[-1]
+        assert "q Quit" in footer and "? Help" in footer and "Filter" not in footer

@@ -5,12 +5,26 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+from textual.widgets import Collapsible, Input, Select
+
 import runview
 from runview.tui.app import RunviewApp
+from runview.tui.help_screen import HelpScreen
 from runview.tui.run_page import RunPage
+from runview.tui.screens.system import SystemChartEditScreen
+from runview.tui.view_state import state_path
 from runview.tui.widgets.chart import Chart
 from runview.tui.widgets.chart_board import ChartBoard
-from tests.pilot import wait_for
+from tests.pilot import page, screen_text, wait_for
+
+
+@pytest.fixture(autouse=True)
+def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Saved view state goes to the test's own directory, never the user's."""
+    path = tmp_path / "state"
+    monkeypatch.setenv("RUNVIEW_STATE_DIR", str(path))
+    return path
 
 
 def make_run(root: Path, samples: int, gpu: dict | None = None) -> Path:
@@ -78,3 +92,130 @@ async def test_no_samples_says_so_with_the_gpu_reason(run_root: Path) -> None:
         empty = board(app).query_one(".board-empty")
         assert empty.display and "no system samples yet" in str(empty.render())
         assert "no system samples" not in header  # said once, not twice
+
+
+def system_tab(app: RunviewApp):
+    return page(app).query_one("#pane-system")
+
+
+def shown(b: ChartBoard) -> list[str]:
+    return [cid for cid, chart in b.charts.items() if chart.display]
+
+
+def sections(b: ChartBoard) -> list[str]:
+    return [str(c.title) for c in b.query(Collapsible) if c.display]
+
+
+async def open_system(pilot, app: RunviewApp) -> ChartBoard:
+    await wait_for(pilot, lambda: isinstance(app.screen, RunPage) and "gpu/util" in board(app).charts)
+    await wait_for(pilot, lambda: isinstance(app.focused, Chart))
+    return board(app)
+
+
+async def test_system_has_the_charts_keys_and_lists_them_under_help(run_root: Path) -> None:
+    path = make_run(run_root, samples=30, gpu=GPUS)
+    app = RunviewApp(path, tab="system")
+    async with app.run_test(size=(80, 24)) as pilot:
+        b = await open_system(pilot, app)
+        footer = screen_text(app).splitlines()[-1]
+        assert "q Quit" in footer and "? Help" in footer and "/ Search" in footer
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        listed = dict(app.screen.tab_keys)
+        for key in ("/", "s / S", "c", "p", "e", "z", "enter"):
+            assert key in listed, key
+        assert "seconds since start" in listed["e"] and "/ " in screen_text(app)
+        await pilot.press("escape")
+
+        await pilot.press("slash", *"GPU/U")  # case-insensitive regex
+        search = app.screen.query_one("#system-search", Input)
+        assert shown(b) == ["gpu/util"]
+        await pilot.press("(")
+        assert search.has_class("-invalid") and shown(b) == ["gpu/util"]  # the last valid filter stays
+        assert "invalid regex" in screen_text(app)
+        await pilot.press("escape")
+        assert search.value == "" and len(shown(b)) == len(b.charts)
+
+        await pilot.press("s", "s", "c")
+        assert b.smoothing == 0.8 and b.columns == 1
+        assert "smoothing 0.8" in screen_text(app) and "columns 1" in screen_text(app)
+        await pilot.press("S")
+        assert b.smoothing == 0.6
+
+        b.charts["cpu/percent"].focus()
+        await pilot.press("p")
+        await wait_for(pilot, lambda: sections(b)[:1] == ["pinned"])
+        assert list(b.charts)[0] == "cpu/percent" and b.focused_chart_id == "cpu/percent"
+
+
+async def test_system_editor_offers_seconds_or_a_metric_and_keeps_the_gpu_overlay(run_root: Path) -> None:
+    path = make_run(run_root, samples=30, gpu=GPUS)
+    app = RunviewApp(path, tab="system")
+    async with app.run_test(size=(80, 24)) as pilot:
+        b = await open_system(pilot, app)
+        b.charts["gpu/util"].focus()
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, SystemChartEditScreen))
+        select = app.screen.query_one("#edit-x", Select)
+        prompts = [str(prompt) for prompt, _value in select._options]
+        assert prompts[0] == "seconds since start" and select.value == ("relative", "")
+        assert "seconds since start" in screen_text(app)  # the field shows the new option's name
+        assert not any(p in ("step", "wall time") for p in prompts) and "metric: gpu/0/power_w" in prompts
+        await pilot.press("ctrl+u", *"GPU busy", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunPage) and "gpu/util" in system_tab(app).edits)
+        util = b.charts["gpu/util"]
+        assert str(util.border_title) == "GPU busy"
+        await wait_for(pilot, lambda: util.data is not None and [s.label for s in util.data.series] == ["0 H100", "1 H200"])
+        assert util.data.x_label == "seconds" and float(util.data.series[0].x[-1]) == 58.0
+
+        util.focus()
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, SystemChartEditScreen))
+        app.screen.query_one("#edit-x", Select).value = ("metric", "gpu/0/power_w")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: util.data is not None and util.data.x_label == "gpu/0/power_w")
+        assert util.data.points == 60 and float(util.data.series[0].x.max()) == 650.0  # same samples joined
+
+        util.focus()
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, SystemChartEditScreen))
+        assert app.screen.query_one("#edit-x", Select).value == ("metric", "gpu/0/power_w")
+        await pilot.press("ctrl+r")  # reset: the chart as drawn unedited
+        await wait_for(pilot, lambda: isinstance(app.screen, RunPage) and "gpu/util" not in system_tab(app).edits)
+        await wait_for(pilot, lambda: util.data is not None and util.data.x_label == "seconds")
+        assert str(util.border_title) == "gpu/util"
+
+
+async def test_system_layout_is_saved_apart_from_the_charts_layout(run_root: Path, state_dir: Path) -> None:
+    path = make_run(run_root, samples=30, gpu=GPUS)
+    app = RunviewApp(path, tab="system")
+    async with app.run_test(size=(80, 24)) as pilot:
+        b = await open_system(pilot, app)
+        b.charts["cpu/percent"].focus()
+        await pilot.press("p", "c", "c", "s")
+        await wait_for(pilot, lambda: sections(b)[:1] == ["pinned"])
+        keeper = system_tab(app)._keeper
+        await wait_for(pilot, lambda: keeper.writer.writes >= 1 and not keeper.pending)
+    saved = json.loads(state_path("t").read_text())
+    assert saved["system"]["pinned"] == ["cpu/percent"] and saved["system"]["columns"] == 2
+    assert saved["system"]["smoothing"] == 0.6
+    assert saved.get("columns") is None and not saved.get("pinned")  # Charts' layout untouched
+
+    app = RunviewApp(path, tab="charts")  # Charts keeps its own layout, and saving it keeps System's
+    async with app.run_test(size=(80, 24)) as pilot:
+        charts = page(app)
+        await wait_for(pilot, lambda: charts.query("#pane-charts") and charts.query_one("#pane-charts")._ready)
+        charts_board = charts.query_one(".charts-board", ChartBoard)
+        assert charts_board.columns is None and charts_board.smoothing == 0.0
+        await wait_for(pilot, lambda: "loss" in charts_board.charts)
+        await pilot.press("c")
+        keeper = charts.query_one("#pane-charts")._keeper
+        await wait_for(pilot, lambda: keeper.writer.writes >= 1 and not keeper.pending)
+    saved = json.loads(state_path("t").read_text())
+    assert saved["columns"] == 1 and saved["system"]["pinned"] == ["cpu/percent"]
+
+    app = RunviewApp(path, tab="system")
+    async with app.run_test(size=(80, 24)) as pilot:
+        b = await open_system(pilot, app)
+        assert sections(b)[0] == "pinned" and list(b.charts)[0] == "cpu/percent"
+        assert b.columns == 2 and b.smoothing == 0.6

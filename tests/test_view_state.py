@@ -193,3 +193,25 @@ async def test_corrupt_state_file_is_ignored_with_a_notice(state: Path, run_root
         await pilot.press("p")  # still usable; the next change replaces the bad file
         await wait_for(pilot, lambda: tab(app)._keeper.writer.writes == 1)
     assert json.loads(path.read_text())["pinned"] == ["train/acc"]
+
+
+def test_system_section_is_nested_and_saves_keep_the_other_section(state: Path) -> None:
+    StateWriter("t").save(ViewState(columns=3, pinned={"loss"}).to_json("t"), 1)
+    StateWriter("t", "system").save(ViewState(columns=2, smoothing=0.6).to_json("t"), 1)
+    saved = json.loads(state_path("t").read_text())
+    assert saved["columns"] == 3 and saved["system"]["columns"] == 2 and "version" not in saved["system"]
+    assert load_view_state("t") == (ViewState(columns=3, pinned={"loss"}), None)
+    assert load_view_state("t", "system") == (ViewState(columns=2, smoothing=0.6), None)
+    StateWriter("t").save(ViewState(columns=1).to_json("t"), 2)  # Charts saves again: System stays
+    assert load_view_state("t", "system")[0].columns == 2 and load_view_state("t")[0] == ViewState(columns=1)
+    assert load_view_state("new", "system") == (ViewState(), None)
+
+
+def test_one_filter_rule() -> None:
+    from runview.tui.text_filter import compile_filter, literal_filter
+
+    assert compile_filter("  ") == (None, True)
+    pattern, valid = compile_filter(" LOSS$ ")
+    assert valid and pattern is not None and pattern.search("train/loss") and not pattern.search("loss/x")
+    assert compile_filter("conv(") == (None, False)
+    assert literal_filter("conv(").search("Conv(3)") and literal_filter("") is None

@@ -16,6 +16,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, Label, Select, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
+from runview.tui.text_filter import INVALID, compile_filter
 from runview.tui.view_state import X_METRIC, X_RELATIVE, X_STEP, X_WALL, Bound, ChartEdit
 from runview.tui.widgets.chart import NAMED_COLORS, PALETTE
 
@@ -177,12 +178,11 @@ class ChartEditScreen(ModalScreen["ChartEdit | None"]):
 
     @on(Input.Changed, "#edit-filter")
     def _on_filter(self, event: Input.Changed) -> None:
-        try:
-            self._pattern = re.compile(event.value.strip(), re.IGNORECASE) if event.value.strip() else None
-            event.input.set_class(False, "-invalid")
-        except re.error:
-            event.input.set_class(True, "-invalid")
-            return
+        pattern, valid = compile_filter(event.value)
+        event.input.set_class(not valid, INVALID)
+        if not valid:
+            return  # keep the last valid filter
+        self._pattern = pattern
         self._fill_metrics()
 
     # -- validation and result --------------------------------------------------------------------

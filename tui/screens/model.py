@@ -15,6 +15,7 @@ from textual.widgets import Input, Static, Tree
 from runview.store import format as fmt
 from runview.store.reader import RunSnapshot
 from runview.tui.screens.base import RunTab
+from runview.tui.text_filter import INVALID, compile_filter, literal_filter
 from runview.tui.widgets.layer_tree import LayerTree
 from runview.tui.widgets.model_layers import Layer, ModelLayers, human_count, parse_model
 
@@ -77,24 +78,20 @@ def detail_text(layer: Layer) -> Text:
 
 
 def compile_search(text: str) -> tuple[re.Pattern[str] | None, bool]:
-    """The search box's pattern (case-insensitive regex) and whether it was valid.
+    """The search box's pattern and whether it was a valid regex (``compile_filter``'s rule).
 
-    Text that is not a valid regex is searched for literally, so typing ``conv(`` still finds
-    something while the box says the regex is invalid.
+    Unlike the other filter boxes, text that is not a valid regex is searched for literally, so
+    typing ``conv(`` still finds something while the box says the regex is invalid.
     """
-    if not text:
-        return None, True
-    try:
-        return re.compile(text, re.IGNORECASE), True
-    except re.error:
-        return re.compile(re.escape(text), re.IGNORECASE), False
+    pattern, valid = compile_filter(text)
+    return (pattern if valid else literal_filter(text)), valid
 
 
 class ModelTab(RunTab):
     tab_name = "model"
 
     HELP_KEYS = [
-        ("/", "search layer names and types (regex)"),
+        ("/", "search layer names and types (case-insensitive regex; an invalid regex is matched as plain text)"),
         ("esc", "clear the search"),
         ("e / E", "expand all / collapse all"),
         ("enter / space", "expand or collapse the layer"),
@@ -131,6 +128,8 @@ class ModelTab(RunTab):
     def focus_default(self) -> None:
         if self.query_one("#model-body").display:
             self.query_one(LayerTree).focus()
+        else:
+            self.screen.set_focus(None)  # not a hidden tab's widget: its keys would show in the footer
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Without a summary there is nothing to search: hide the key from the footer.
@@ -203,7 +202,7 @@ class ModelTab(RunTab):
     @on(Input.Changed, "#model-search")
     def _search_changed(self, event: Input.Changed) -> None:
         pattern, valid = compile_search(event.value.strip())
-        event.input.set_class(not valid, "-invalid")
+        event.input.set_class(not valid, INVALID)
         self.query_one(LayerTree).set_filter(pattern)
         self._show_matches(valid)
         self._highlighted()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import shlex
 from datetime import datetime
 
@@ -17,6 +16,7 @@ from textual.widgets import Input, Label, Static
 from runview.store.reader import RunSnapshot
 from runview.tui.safe_text import safe_text, visible
 from runview.tui.screens.base import RunTab
+from runview.tui.text_filter import INVALID, compile_filter
 from runview.tui.widgets.kv_table import KeyValueTable
 from runview.tui.widgets.status_badge import format_duration
 
@@ -85,15 +85,10 @@ class OverviewTab(RunTab):
 
     @on(Input.Changed, "#kv-filter")
     def _filter(self, event: Input.Changed) -> None:
-        text = event.value.strip()
-        pattern: re.Pattern[str] | None = None
-        event.input.set_class(False, "-invalid")
-        if text:
-            try:
-                pattern = re.compile(text, re.IGNORECASE)
-            except re.error:
-                event.input.set_class(True, "-invalid")
-                return
+        pattern, valid = compile_filter(event.value)
+        event.input.set_class(not valid, INVALID)
+        if not valid:
+            return  # keep the last valid filter
         for table in self.query(KeyValueTable):
             table.set_filter(pattern)
 

@@ -1,19 +1,28 @@
-"""System: CPU, memory, disk, network and per-GPU charts against seconds since the run started."""
+"""System: CPU, memory, disk, network and per-GPU charts against seconds since the run started.
+
+The same keys and saved layout as Charts (``runview.tui.screens.chart_tab``), kept in the state
+file's ``system`` section. System samples have no step, so the editor offers x as seconds since the
+start or another system metric sampled at the same moments.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Hashable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.widgets import Static
+from textual.widgets import Select, Static
 
 from runview.store.reader import RunSnapshot
 from runview.store.series import SeriesSnapshot
+from runview.tui.chart_edit import ChartEditScreen
+from runview.tui.format import format_bytes
 from runview.tui.safe_text import visible
-from runview.tui.screens.base import RunTab
-from runview.tui.widgets.chart_board import ChartBoard
+from runview.tui.screens.chart_tab import EDITOR_HELP, NAV_HELP, PINNED, ChartTab
+from runview.tui.view_state import SYSTEM, X_METRIC, X_RELATIVE, ChartEdit
 from runview.tui.widgets.chart_spec import ChartSpec
 
 GPU_KEY = re.compile(r"^gpu/(\d+)/(.+)$")
@@ -34,8 +43,13 @@ def gpu_names(meta: dict[str, Any]) -> dict[int, str]:
     return names
 
 
-def system_specs(system: SeriesSnapshot, meta: dict[str, Any]) -> list[ChartSpec]:
-    """One chart per metric; GPU metrics overlaid one series per device; all cores on one chart."""
+def system_specs(
+    system: SeriesSnapshot, meta: dict[str, Any], pinned: set[str] | None = None, edits: dict[str, ChartEdit] | None = None
+) -> list[ChartSpec]:
+    """One chart per metric; GPU metrics overlaid one series per device; all cores on one chart.
+
+    Pinned charts come first, in a ``pinned`` section; ``edits`` are applied (``apply_system_edit``).
+    """
     start = meta.get("start_time")
     offset = float(start) if isinstance(start, (int, float)) else float(system.first_index or 0.0)
     names = gpu_names(meta)
@@ -67,7 +81,33 @@ def system_specs(system: SeriesSnapshot, meta: dict[str, Any]) -> list[ChartSpec
         series = tuple((key, label if legend else "") for _i, key, label in members)
         title = f"{chart_id} ({len(members)} cores)" if chart_id == "cpu/core" else chart_id
         specs.append(ChartSpec(chart_id, title, section(chart_id), series, x_offset=offset, x_label="seconds"))
-    return specs
+    pinned, edits = pinned or set(), edits or {}
+    specs = [replace(s, section=PINNED) for s in specs if s.chart_id in pinned] + [s for s in specs if s.chart_id not in pinned]
+    return [apply_system_edit(s, edits[s.chart_id]) if s.chart_id in edits else s for s in specs]
+
+
+def apply_system_edit(spec: ChartSpec, edit: ChartEdit) -> ChartSpec:
+    """``spec`` as the user edited it. x stays seconds since the start unless it is another metric.
+
+    The chart's own series keep their labels (``0 H100``), so the per-GPU overlay survives an edit.
+    """
+    labels = dict(spec.series)
+    y_keys = edit.y_keys or tuple(labels)
+    x_metric = edit.x_axis == X_METRIC and bool(edit.x_key)
+    return replace(
+        spec,
+        title=edit.title or spec.title,
+        series=tuple((key, labels.get(key, key)) for key in y_keys),
+        x_axis=X_METRIC if x_metric else spec.x_axis,
+        x_key=edit.x_key if x_metric else "",
+        x_offset=0.0 if x_metric else spec.x_offset,
+        x_label=edit.x_key if x_metric else spec.x_label,
+        x_range=edit.x_range,
+        y_range=edit.y_range,
+        log_y=edit.log_y,
+        legend=edit.legend,
+        colors=tuple(edit.color_of(key) for key in y_keys),
+    )
 
 
 def current_values(system: SeriesSnapshot, meta: dict[str, Any]) -> Text:
@@ -85,10 +125,10 @@ def current_values(system: SeriesSnapshot, meta: dict[str, Any]) -> Text:
         part("CPU", f"{cpu:.0f}%")
     used, percent = _num(latest.get("mem/used")), _num(latest.get("mem/percent"))
     if used is not None or percent is not None:
-        part("mem", " ".join(p for p in (_bytes(used), f"({percent:.0f}%)" if percent is not None else "") if p))
+        part("mem", " ".join(p for p in (format_bytes(used), f"({percent:.0f}%)" if percent is not None else "") if p))
     rss, proc_cpu = _num(latest.get("proc/rss")), _num(latest.get("proc/cpu_percent"))
     if rss is not None or proc_cpu is not None:
-        part("proc", " ".join(p for p in (f"{proc_cpu:.0f}%" if proc_cpu is not None else "", _bytes(rss)) if p))
+        part("proc", " ".join(p for p in (f"{proc_cpu:.0f}%" if proc_cpu is not None else "", format_bytes(rss)) if p))
     indices = sorted({int(m.group(1)) for k in latest if (m := GPU_KEY.match(k))})
     names = gpu_names(meta)
     for index in indices:
@@ -109,54 +149,71 @@ def _num(value: Any) -> float | None:
     return float(value) if type(value) in (int, float) else None
 
 
-def _bytes(value: float | None) -> str:
-    if value is None:
-        return ""
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(value) < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return ""
+class SystemChartEditScreen(ChartEditScreen):
+    """The chart editor with System's x axes: seconds since the start, or another system metric."""
+
+    def __init__(self, chart_id: str, edit: ChartEdit, default_keys: Sequence[str], keys: Sequence[str]) -> None:
+        if edit.x_axis not in (X_RELATIVE, X_METRIC):
+            edit = replace(edit, x_axis=X_RELATIVE, x_key="")
+        super().__init__(chart_id, edit, default_keys, keys)
+
+    def on_mount(self) -> None:
+        select = self.query_one("#edit-x", Select)
+        value = select.value
+        options: list[tuple[Text, tuple[str, str]]] = [(Text("seconds since start"), (X_RELATIVE, ""))]
+        options += [(Text(f"metric: {key}"), (X_METRIC, key)) for key in self.keys]
+        if value not in [v for _prompt, v in options]:
+            options.append((Text(f"metric: {self.edit.x_key} (not in this run)"), value))  # type: ignore[arg-type]
+        select.set_options(options)
+        select.value = value
+        select.mutate_reactive(Select.value)  # an unchanged value still shows its new prompt
 
 
-class SystemTab(RunTab):
+class SystemTab(ChartTab):
     tab_name = "system"
+    state_section = SYSTEM
+    search_id = "system-search"
+    board_class = "system-board"
+    empty_text = EMPTY
 
     HELP_KEYS = [
-        ("arrows / hjkl", "move between charts"),
-        ("enter", "maximise the focused chart (esc returns)"),
-        ("z", "fold / unfold the focused chart's section"),
+        *NAV_HELP,
+        ("e", ("edit the focused chart: title, x axis (seconds since start or another system metric), "
+               "x / y range, log y, legend, y metrics and their colours")),
+        *EDITOR_HELP,
     ]
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self._layout_key: tuple[object, ...] | None = None
         self._header = Text()
 
     def compose(self) -> ComposeResult:
         yield Static("", classes="system-header")
-        yield ChartBoard(EMPTY, classes="system-board")
-
-    @property
-    def board(self) -> ChartBoard:
-        return self.query_one(ChartBoard)
-
-    def focus_default(self) -> None:
-        self.board.focus_first()
+        yield from self.compose_board()
 
     def show_snapshot(self, snapshot: RunSnapshot) -> None:
-        self.call_later(self._apply_snapshot, snapshot)
-
-    async def _apply_snapshot(self, snapshot: RunSnapshot) -> None:
-        system, meta = snapshot.system, snapshot.meta
-        header = current_values(system, meta)
+        header = current_values(snapshot.system, snapshot.meta)
         if header != self._header:
             self._header = header
             self.query_one(".system-header", Static).update(header)
-        layout_key = (tuple(system.keys), meta.get("start_time"), tuple(sorted(gpu_names(meta).items())))
-        if layout_key != self._layout_key:
-            self._layout_key = layout_key
-            await self.board.set_specs(system_specs(system, meta))
-            if self.app.focused is None or self.app.focused is self.board.grid:
-                self.call_after_refresh(self.board.focus_first)
-        self.board.set_source(system)
+        super().show_snapshot(snapshot)
+
+    def chart_source(self, snapshot: RunSnapshot) -> SeriesSnapshot:
+        return snapshot.system
+
+    def layout_key(self, snapshot: RunSnapshot) -> Hashable:
+        meta = snapshot.meta
+        return (tuple(snapshot.system.keys), meta.get("start_time"), tuple(sorted(gpu_names(meta).items())))
+
+    def build_specs(self, snapshot: RunSnapshot) -> list[ChartSpec]:
+        return system_specs(snapshot.system, snapshot.meta, self.pinned, self.edits)
+
+    def default_edit(self) -> ChartEdit:
+        return ChartEdit(x_axis=X_RELATIVE)
+
+    def edit_screen(self, chart_id: str, edit: ChartEdit, snapshot: RunSnapshot) -> SystemChartEditScreen:
+        # The chart's own metrics, as drawn unedited: the editor compares the selection with them.
+        spec = next((s for s in system_specs(snapshot.system, snapshot.meta) if s.chart_id == chart_id), None)
+        default_keys = [key for key, _label in spec.series] if spec is not None else [chart_id]
+        keys = [key for key in snapshot.system.keys if key not in SKIP]
+        return SystemChartEditScreen(chart_id, edit, default_keys, keys)
