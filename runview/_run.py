@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import secrets
@@ -16,8 +15,9 @@ from typing import Any
 
 from runview._docs import Config, Summary
 from runview._media import media_hook
+from runview._summary import MetricSummaries, jsonable
 from runview.store import format as fmt
-from runview.store.encode import FAST_ERRORS, dumps_line, encode_row, to_json_value
+from runview.store.encode import FAST_ERRORS, dumps_line, encode_row
 from runview.store.writer import RunWriter, claim_run_dir, process_identity
 
 SUMMARY_KINDS = ("min", "max", "mean", "last", "none")
@@ -74,10 +74,10 @@ class Run:
         self._warned: set[str] = set()
         self._next_step = 0
         self._last_step = -1
-        self._last: dict[str, Any] = {}
-        self._explicit_summary: dict[str, Any] = {}
-        self._definitions: dict[str, dict[str, Any]] = {}
-        self._aggregates: dict[str, list[float]] = {}  # key -> [min, max, sum, count]
+        self._summaries = MetricSummaries()
+        # The hot path updates these two directly: no attribute hops per log() call.
+        self._last = self._summaries.last
+        self._definitions = self._summaries.definitions
         self._version = 0
         self._step_drops = 0
         self._finished = False
@@ -95,7 +95,7 @@ class Run:
         self._writer.write_document(fmt.META_FILE, self.meta)
         self.config = Config(self._save_config, config)
         self._save_config(self.config.as_dict())
-        self.summary = Summary(self._summary_values, self._explicit_summary, self._touch)
+        self.summary = Summary(self._summaries.values, self._summaries.explicit, self._touch)
         self._writer.update_status(
             state=fmt.STATE_RUNNING,
             started=self.start_time,
@@ -171,9 +171,7 @@ class Run:
             self._warn_once("system-record", f"dropped a system sample: {exc!r}")
 
     def _save_config(self, config: dict[str, Any]) -> None:
-        document: dict[str, Any] = {}
-        _jsonable_into(document, config)
-        self._writer.write_document(fmt.CONFIG_FILE, document)
+        self._writer.write_document(fmt.CONFIG_FILE, jsonable(config))
 
     # -- logging --------------------------------------------------------------------------------
     def log(self, data: Mapping[str, Any], step: int | None = None, commit: bool = True) -> None:
@@ -215,7 +213,7 @@ class Run:
             self._last_step = step
             self._next_step = step + 1 if commit else step
             if self._definitions:
-                self._aggregate(values)
+                self._summaries.aggregate(values)
             self._version += 1
         except (OSError, ValueError) as exc:  # disk full, run directory gone, closed stream
             self._writer.history.failed(exc)
@@ -288,51 +286,9 @@ class Run:
     def _touch(self) -> None:
         self._version += 1
 
-    def _aggregate(self, values: Mapping[str, Any]) -> None:
-        for key in self._definitions.keys() & values.keys():
-            try:
-                value = float(values[key])
-            except (TypeError, ValueError):
-                continue
-            if math.isnan(value):
-                continue
-            agg = self._aggregates.get(key)
-            if agg is None:
-                self._aggregates[key] = [value, value, value, 1.0]
-            else:
-                agg[0] = min(agg[0], value)
-                agg[1] = max(agg[1], value)
-                agg[2] += value
-                agg[3] += 1
-
-    def _summary_values(self) -> dict[str, Any]:
-        summary: dict[str, Any] = {}
-        _jsonable_into(summary, dict(self._last))
-        for key, definition in list(self._definitions.items()):
-            kind = definition.get("summary")
-            if kind is None or kind == "last":
-                continue
-            if kind == "none":
-                summary.pop(key, None)
-                continue
-            kinds = kind if isinstance(kind, list) else [kind]
-            agg = self._aggregates.get(key)
-            if agg is None:  # defined after its values were logged: keep the last value
-                continue
-            summary.pop(key, None)
-            picks = {"min": agg[0], "max": agg[1], "mean": agg[2] / agg[3]}
-            for k in kinds:
-                if k in picks:
-                    target = key if len(kinds) == 1 else f"{key}.{k}"
-                    summary[target] = to_json_value(picks[k])
-                elif k == "last" and key in self._last:
-                    summary[key if len(kinds) == 1 else f"{key}.last"] = to_json_value(self._last[key])
-        _jsonable_into(summary, dict(self._explicit_summary))
-        return summary
-
     def _summary_snapshot(self) -> tuple[int, dict[str, Any]]:
         version = self._version
-        return version, self._summary_values()
+        return version, self._summaries.values()
 
     # -- warnings -------------------------------------------------------------------------------
     def _unsupported(self, key: str, value: Any) -> None:
@@ -439,33 +395,6 @@ class Run:
 
     def __repr__(self) -> str:
         return f"<runview.Run {self.project}/{self.name} at {self.dir}>"
-
-
-def _jsonable_into(out: dict[str, Any], data: Mapping[str, Any]) -> None:
-    """Copy ``data`` keeping nesting, turning leaves into JSON values (str() as a last resort)."""
-    for key, value in data.items():
-        if isinstance(value, Mapping):
-            inner: dict[str, Any] = {}
-            _jsonable_into(inner, value)
-            out[str(key)] = inner
-            continue
-        if isinstance(value, (list, tuple)):
-            out[str(key)] = [_leaf(v) for v in value]
-            continue
-        out[str(key)] = _leaf(value)
-
-
-def _leaf(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        inner: dict[str, Any] = {}
-        _jsonable_into(inner, value)
-        return inner
-    if isinstance(value, (list, tuple)):
-        return [_leaf(v) for v in value]
-    converted = to_json_value(value)
-    if converted.__class__.__name__ == "_Unsupported":
-        return str(value)
-    return converted
 
 
 __all__ = ["Run"]

@@ -1,0 +1,78 @@
+"""Each metric's summary value: its last value, or min / max / mean as ``define_metric`` asks."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from runview.store.encode import to_json_value
+
+
+class MetricSummaries:
+    """What summary.json holds. ``log()`` updates ``last`` (and ``aggregate`` for defined keys);
+    the writer's heartbeat thread calls ``values()``, which copies before reading."""
+
+    def __init__(self) -> None:
+        self.last: dict[str, Any] = {}
+        self.explicit: dict[str, Any] = {}  # run.summary[...] = v, which wins over everything
+        self.definitions: dict[str, dict[str, Any]] = {}
+        self.aggregates: dict[str, list[float]] = {}  # key -> [min, max, sum, count]
+
+    def aggregate(self, values: Mapping[str, Any]) -> None:
+        for key in self.definitions.keys() & values.keys():
+            try:
+                value = float(values[key])
+            except (TypeError, ValueError):
+                continue
+            if math.isnan(value):
+                continue
+            agg = self.aggregates.get(key)
+            if agg is None:
+                self.aggregates[key] = [value, value, value, 1.0]
+            else:
+                agg[0] = min(agg[0], value)
+                agg[1] = max(agg[1], value)
+                agg[2] += value
+                agg[3] += 1
+
+    def values(self) -> dict[str, Any]:
+        last = dict(self.last)  # one C-level copy: safe while the training thread logs
+        summary = jsonable(last)
+        for key, definition in list(self.definitions.items()):
+            kind = definition.get("summary")
+            if kind is None or kind == "last":
+                continue
+            if kind == "none":
+                summary.pop(key, None)
+                continue
+            kinds = kind if isinstance(kind, list) else [kind]
+            agg = self.aggregates.get(key)
+            if agg is None:  # defined after its values were logged: keep the last value
+                continue
+            summary.pop(key, None)
+            picks = {"min": agg[0], "max": agg[1], "mean": agg[2] / agg[3]}
+            for k in kinds:
+                target = key if len(kinds) == 1 else f"{key}.{k}"
+                if k in picks:
+                    summary[target] = to_json_value(picks[k])
+                elif k == "last" and key in last:
+                    summary[target] = to_json_value(last[key])
+        summary.update(jsonable(dict(self.explicit)))
+        return summary
+
+
+def jsonable(data: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` with nesting kept and every leaf a JSON value (``str()`` as the last resort)."""
+    return {str(key): _leaf(value) for key, value in data.items()}
+
+
+def _leaf(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return jsonable(value)
+    if isinstance(value, (list, tuple)):
+        return [_leaf(v) for v in value]
+    converted = to_json_value(value)
+    if converted.__class__.__name__ == "_Unsupported":
+        return str(value)
+    return converted
