@@ -48,3 +48,12 @@ def test_help_and_version() -> None:
     version = cli("--version")
     assert version.returncode == 0 and version.stdout.startswith("runview ")
     assert cli("somewhere", "--tab", "nope").returncode == 2
+
+
+def test_a_project_folder_points_at_its_newest_run(run_root: Path) -> None:
+    runs = [runview.init(project="p", dir=run_root, console=False, system_interval=None, id=f"r{i}") for i in range(2)]
+    for run in runs:
+        run.finish()
+    result = cli(str(run_root / "p"))
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert "holds 2 run(s)" in result.stderr and str(runs[-1].dir.name) in result.stderr

@@ -42,6 +42,22 @@ def _open_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _not_a_run(path: Path, error: NotARunError) -> int:
+    """One line: what is wrong, and the newest run below ``path`` when it is a root or a project."""
+    message = f"runview: {error}"
+    if path.is_dir():
+        runs = sorted(
+            (p for pattern in ("*/runview.json", "*/*/runview.json") for p in path.glob(pattern)
+             if not any(part.startswith(".") for part in p.relative_to(path).parts)),
+            key=lambda p: p.parent.name,
+        )
+        if runs:
+            newest = runs[-1].parent
+            message += f"; it holds {len(runs)} run(s), the newest: runview {newest}"
+    print(message, file=sys.stderr)
+    return EXIT_USAGE
+
+
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] == "info":
@@ -54,8 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         path = check_run_dir(options.path)
     except NotARunError as exc:
-        print(f"runview: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _not_a_run(options.path, exc)
     from runview.tui.app import RunviewApp
 
     RunviewApp(path, tab=options.tab).run()
@@ -70,8 +85,7 @@ def _info(args: list[str]) -> int:
     try:
         path = check_run_dir(options.path)
     except NotARunError as exc:
-        print(f"runview: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _not_a_run(options.path, exc)
     snapshot = RunReader(path).refresh()
     document: dict[str, Any] = {
         "path": str(path),
