@@ -42,3 +42,11 @@ def only_run_dir(root: Path) -> Path:
     found = [p for p in root.glob("*/*") if (p / "runview.json").exists()]
     assert len(found) == 1, found
     return found[0]
+
+
+@pytest.fixture(autouse=True)
+def private_state_and_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads or writes the user's real view state or column cache."""
+    base = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("RUNVIEW_STATE_DIR", str(base / "state"))
+    monkeypatch.setenv("RUNVIEW_CACHE_DIR", str(base / "cache"))
