@@ -14,6 +14,7 @@ import os
 import shutil
 import threading
 import time
+import weakref
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -287,7 +288,7 @@ class LoadedColumns:
 
     source_offset: int
     index_x: np.ndarray
-    columns: dict[str, tuple[np.ndarray, np.ndarray]]
+    columns: ColumnMap  # key -> (x, y), read on first lookup
     latest: dict[str, Any]
     media: list[tuple[str, float, Any]]
     rows: int
@@ -295,30 +296,37 @@ class LoadedColumns:
     corrupt_lines: int
 
 
-def load_columns(index: ColumnIndex) -> LoadedColumns:
-    """Read every column the index lists, trusting only its counts; ColumnsUnusable if a file is short.
+LAZY_MAX_FILES = 256  # more keys than this are read at open: each lazy column holds a file descriptor
+_CHUNK_PAIRS = 1 << 16  # columns are read through a 1 MiB buffer, straight into their final arrays
 
-    x arrays equal to the ``_step`` column's are replaced by that very array, so a run whose
-    metrics are logged on every row holds its steps once (8 bytes a point instead of 16).
+
+def load_columns(index: ColumnIndex) -> LoadedColumns:
+    """Open every column the index lists, trusting only its counts; ColumnsUnusable if a file is short.
+
+    Only the ``_step`` column is read here; the others are read on first use (``LazyColumn``), from
+    the file descriptor opened now, so a chart nobody looks at costs no memory. x arrays equal to
+    the ``_step`` column's are replaced by that very array, so a run whose metrics are logged on
+    every row holds its steps once (8 bytes a point instead of 16).
     """
     document = index.document
     entries: dict[str, tuple[str, int]] = {k: (e["file"], e["count"]) for k, e in document["keys"].items()}
-    largest = max((n for _f, n in entries.values()), default=0)
-    scratch = np.empty((largest, 2), dtype=PAIR)
-    columns: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     step_entry = entries.pop(fmt.STEP_KEY, None)
     if step_entry is None:
         if entries:
             raise ColumnsUnusable("no _step column")
         index_x = np.empty(0, dtype=np.float64)
     else:
-        pairs = _read_pairs(index.dir, *step_entry, scratch)
-        index_x = pairs[:, 0].copy()
-    for key, (name, count) in entries.items():
-        pairs = _read_pairs(index.dir, name, count, scratch)
-        xs = pairs[:, 0]
-        x = index_x if count == len(index_x) and np.array_equal(xs, index_x) else xs.copy()
-        columns[key] = (x, pairs[:, 1].copy())
+        index_x = LazyColumn(index.dir, *step_entry, None).arrays()[0]
+    columns = ColumnMap()
+    try:
+        for key, (name, count) in entries.items():
+            column = LazyColumn(index.dir, name, count, index_x)
+            if len(entries) > LAZY_MAX_FILES:
+                column.arrays()
+            columns.add(key, column)
+    except BaseException:
+        columns.close()
+        raise
     return LoadedColumns(
         source_offset=index.source_offset,
         index_x=index_x,
@@ -331,16 +339,145 @@ def load_columns(index: ColumnIndex) -> LoadedColumns:
     )
 
 
-def _read_pairs(directory: Path, name: str, count: int, scratch: np.ndarray) -> np.ndarray:
-    out = scratch[:count]
-    try:
-        with open(directory / name, "rb", buffering=0) as fh:
-            got = fh.readinto(memoryview(out).cast("B"))
-    except OSError as exc:
-        raise ColumnsUnusable(f"{name}: {exc.strerror or exc}") from None
-    if got != count * PAIR_BYTES:
-        raise ColumnsUnusable(f"{name} is shorter than the index says")
-    return out
+class LazyColumn:
+    """One column file, opened (and checked long enough) at once, read on first ``arrays()``.
+
+    The descriptor opened at load keeps the bytes it saw even if the file is later replaced or
+    its directory removed (a resumed run rebuilds ``columns/``; the cache replaces whole entries).
+    The one pair a writer may still rewrite in place, the last one the index counts, is read at
+    load, so what a column reads later is what it would have read then. Thread-safe; the arrays
+    are read once and never written afterwards.
+    """
+
+    __slots__ = ("__weakref__", "_arrays", "_close", "_fd", "_last", "_lock", "_view", "count", "index_x", "name")
+
+    def __init__(self, directory: Path, name: str, count: int, index_x: np.ndarray | None) -> None:
+        self.name, self.count, self.index_x = name, count, index_x
+        self._arrays: tuple[np.ndarray, np.ndarray] | None = None
+        self._view: tuple[np.ndarray, np.ndarray] | None = None
+        self._lock = threading.Lock()
+        try:
+            self._fd = os.open(directory / name, os.O_RDONLY)
+        except OSError as exc:
+            raise ColumnsUnusable(f"{name}: {exc.strerror or exc}") from None
+        self._close = weakref.finalize(self, os.close, self._fd)
+        try:
+            if os.fstat(self._fd).st_size < count * PAIR_BYTES:
+                raise ColumnsUnusable(f"{name} is shorter than the index says")
+            self._last = os.pread(self._fd, PAIR_BYTES, (count - 1) * PAIR_BYTES) if count else b""
+        except OSError as exc:
+            self._close()
+            raise ColumnsUnusable(f"{name}: {exc.strerror or exc}") from None
+        except BaseException:
+            self._close()
+            raise
+        if len(self._last) != (PAIR_BYTES if count else 0):
+            self._close()
+            raise ColumnsUnusable(f"{name} is shorter than the index says")
+
+    def __len__(self) -> int:
+        return self.count
+
+    def fingerprint(self) -> tuple[int, bytes]:
+        """(points, last value's bytes) without reading the column (the last pair is known)."""
+        return self.count, self._last[8:]
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """(x, y), read now if not yet; x is ``index_x`` itself when equal to it."""
+        arrays = self._arrays
+        if arrays is None:
+            with self._lock:
+                if self._arrays is None:
+                    try:
+                        self._arrays = self._read()
+                    finally:
+                        self._close()
+                arrays = self._arrays
+        return arrays
+
+    def view(self) -> tuple[np.ndarray, np.ndarray]:
+        """``arrays()`` as read-only views (what a snapshot hands out)."""
+        view = self._view
+        if view is None:
+            x, y = self.arrays()
+            x, y = x[:], y[:]
+            x.flags.writeable = False
+            y.flags.writeable = False
+            view = self._view = (x, y)
+        return view
+
+    def close(self) -> None:
+        self._close()
+
+    def _read(self) -> tuple[np.ndarray, np.ndarray]:
+        count, index_x = self.count, self.index_x
+        shared = index_x is not None and len(index_x) == count
+        x = None if shared else np.empty(count, dtype=np.float64)
+        y = np.empty(count, dtype=np.float64)
+        body = max(0, count - 1)  # the last pair was read at load
+        scratch = np.empty((min(body, _CHUNK_PAIRS), 2), dtype=PAIR)
+        start = 0
+        while start < body:
+            n = min(_CHUNK_PAIRS, body - start)
+            chunk = scratch[:n]
+            want = n * PAIR_BYTES
+            got = os.preadv(self._fd, [memoryview(chunk).cast("B")], start * PAIR_BYTES)
+            while 0 < got < want:
+                more = os.preadv(self._fd, [memoryview(chunk).cast("B")[got:]], start * PAIR_BYTES + got)
+                if not more:
+                    break
+                got += more
+            if got != want:
+                raise ColumnsUnusable(f"{self.name} shrank after it was opened")
+            xs = chunk[:, 0]
+            if x is None and not np.array_equal(xs, index_x[start : start + n]):  # type: ignore[index]
+                x = np.empty(count, dtype=np.float64)
+                x[:start] = index_x[:start]  # type: ignore[index]
+            if x is not None:
+                x[start : start + n] = xs
+            y[start : start + n] = chunk[:, 1]
+            start += n
+        del scratch
+        if count:
+            last = np.frombuffer(self._last, dtype=PAIR)
+            if x is None and last[0] != index_x[-1]:  # type: ignore[index]
+                x = index_x.copy()  # type: ignore[union-attr]
+            if x is not None:
+                x[-1] = last[0]
+            y[-1] = last[1]
+        if x is None:
+            x = index_x if index_x is not None else np.empty(0, dtype=np.float64)
+        return x, y
+
+
+class ColumnMap(Mapping[str, tuple[np.ndarray, np.ndarray]]):
+    """Key -> (x, y) of loaded columns; a column is read the first time it is looked up."""
+
+    def __init__(self) -> None:
+        self._columns: dict[str, LazyColumn] = {}
+
+    def add(self, key: str, column: LazyColumn) -> None:
+        self._columns[key] = column
+
+    def lazy(self, key: str) -> LazyColumn:
+        """The column itself, without reading it."""
+        return self._columns[key]
+
+    def __getitem__(self, key: str) -> tuple[np.ndarray, np.ndarray]:
+        return self._columns[key].arrays()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._columns)
+
+    def __len__(self) -> int:
+        return len(self._columns)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._columns
+
+    def close(self) -> None:
+        for column in self._columns.values():
+            column.close()
 
 
 def _read_media(directory: Path, length: Any) -> Iterator[tuple[str, float, Any]]:

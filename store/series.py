@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import chain
 from types import MappingProxyType
@@ -36,25 +36,47 @@ class SeriesBuffer:
     whose x it does not own never writes into it.
     """
 
-    __slots__ = ("n", "own_x", "x", "y")
+    __slots__ = ("lazy", "n", "own_x", "x", "y")
 
     def __init__(self) -> None:
         self.x = np.empty(_INITIAL_CAPACITY, dtype=np.float64)
         self.y = np.empty(_INITIAL_CAPACITY, dtype=np.float64)
         self.n = 0
         self.own_x = True
+        self.lazy: Any = None
 
     @classmethod
     def from_arrays(cls, x: np.ndarray, y: np.ndarray, own_x: bool = True) -> SeriesBuffer:
         """Adopt loaded arrays as they are (exact capacity: the next append reallocates)."""
         buffer = cls.__new__(cls)
-        buffer.x, buffer.y, buffer.n, buffer.own_x = x, y, len(x), own_x
+        buffer.x, buffer.y, buffer.n, buffer.own_x, buffer.lazy = x, y, len(x), own_x, None
         return buffer
+
+    @classmethod
+    def from_lazy(cls, lazy: Any) -> SeriesBuffer:
+        """A loaded column not read yet (``columns.LazyColumn``): read on first ``view`` or ``extend``."""
+        buffer = cls.__new__(cls)
+        buffer.x = buffer.y = _NOT_READ
+        buffer.n, buffer.own_x, buffer.lazy = len(lazy), False, lazy
+        return buffer
+
+    def materialize(self) -> None:
+        """Read a lazily loaded column now (a no-op otherwise)."""
+        lazy = self.lazy
+        if lazy is not None:
+            x, y = lazy.arrays()
+            self.x, self.y, self.n, self.own_x = x, y, len(x), x is not lazy.index_x
+            self.lazy = None
+
+    def handout(self) -> Any:
+        """What a snapshot holds: ``view()``, or the unread column itself (``SeriesMap`` reads it)."""
+        return self.lazy if self.lazy is not None else self.view()
 
     def extend(self, xs: Any, ys: Any, shared_x: np.ndarray | None = None) -> None:
         """Append points; ``shared_x`` (already holding our x plus ``xs``) is adopted instead of copying."""
         if not len(xs):
             return
+        self.materialize()
         if self.n and xs[0] == self.x[self.n - 1]:
             # Same step as our last point: the later value wins (rows at one step merge).
             self.y = self.y.copy()
@@ -76,11 +98,58 @@ class SeriesBuffer:
         self.n = need
 
     def view(self) -> tuple[np.ndarray, np.ndarray]:
+        self.materialize()
         x = self.x[: self.n]
         y = self.y[: self.n]
         x.flags.writeable = False
         y.flags.writeable = False
         return x, y
+
+
+_NOT_READ = np.empty(0, dtype=np.float64)
+
+
+class SeriesMap(Mapping[str, tuple[np.ndarray, np.ndarray]]):
+    """A snapshot's key -> (x, y): read-only arrays; a column loaded lazily is read on first lookup.
+
+    Immutable and safe to share across threads (a lazy column reads itself under its own lock).
+    Iterating, ``len`` and ``in`` read nothing.
+    """
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: dict[str, Any]) -> None:
+        self._items = items  # key -> (x, y) views, or a lazy column with a view() method
+
+    def __getitem__(self, key: str) -> tuple[np.ndarray, np.ndarray]:
+        item = self._items[key]
+        return item if type(item) is tuple else item.view()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
+
+    def fingerprint(self, key: str) -> tuple[int, bytes] | None:
+        """(points, last value's bytes) of one series, reading nothing that is not read yet.
+
+        What a chart compares to know whether its data changed: the UI thread calls it, so it
+        must never pull a lazy column from disk.
+        """
+        item = self._items.get(key)
+        if item is None:
+            return None
+        if type(item) is tuple:
+            y = item[1]
+            return y.size, y[-1:].tobytes()
+        return item.fingerprint()
+
+    def __repr__(self) -> str:
+        return f"<SeriesMap of {len(self._items)} series>"
 
 
 @dataclass(frozen=True)
@@ -261,6 +330,10 @@ class SeriesTable:
 
     def extend_columns(self, columns: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> None:
         """Append per-key (x, y) arrays; keys whose x equals the index column's share its array."""
+        for key in columns:
+            buffer = self.buffers.get(key)
+            if buffer is not None:
+                buffer.materialize()
         index_buffer = self.buffers.get(self.index_key)
         index_x, index_n = (index_buffer.x, index_buffer.n) if index_buffer else (None, 0)
         index_xs = columns.get(self.index_key, (None, None))[0]
@@ -298,10 +371,18 @@ class SeriesTable:
         """Bulk-load an empty table from columns read from disk (arrays are adopted, not copied).
 
         ``index_x`` holds the index of every row; a key whose x is the very same array shares it.
+        ``columns`` may hand out columns not read yet (``columns.ColumnMap.lazy``): they are
+        adopted unread, and read when a snapshot's series is looked up or new points arrive.
         """
         self.buffers = {self.index_key: SeriesBuffer.from_arrays(index_x, index_x)}
-        for key, (x, y) in columns.items():
-            if key != self.index_key:
+        lazy = getattr(columns, "lazy", None)
+        for key in columns:
+            if key == self.index_key:
+                continue
+            if lazy is not None:
+                self.buffers[key] = SeriesBuffer.from_lazy(lazy(key))
+            else:
+                x, y = columns[key]
                 self.buffers[key] = SeriesBuffer.from_arrays(x, y, own_x=x is not index_x)
         self.latest = dict(latest)
         self.media = {}
@@ -317,7 +398,7 @@ class SeriesTable:
     def snapshot(self) -> SeriesSnapshot:
         return SeriesSnapshot(
             index_key=self.index_key,
-            series=MappingProxyType({k: b.view() for k, b in self.buffers.items() if k != self.index_key}),
+            series=SeriesMap({k: b.handout() for k, b in self.buffers.items() if k != self.index_key}),
             latest=MappingProxyType(dict(self.latest)),
             media=MappingProxyType({k: tuple(v) for k, v in self.media.items()}),
             rows=self.rows,

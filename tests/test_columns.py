@@ -359,3 +359,28 @@ def test_prune_removes_only_cache_entries(tmp_path: Path) -> None:
     for path, state in before.items():
         assert tree(path) == state, path
     assert link.is_symlink() and RunReader(run_inside, cache=False).refresh().history.rows == 50
+
+
+def test_columns_are_read_on_first_lookup_as_they_were_at_open(run_dir: Path, tmp_path: Path) -> None:
+    """A chart nobody looks at costs no memory; a column read later still holds what the index counted."""
+    plain = RunReader(jsonl_only(run_dir, tmp_path), cache=False).refresh().history
+    reader = RunReader(run_dir, cache=False)
+    snapshot = reader.refresh()
+    assert reader._fast.source == "columns"
+    unread = [k for k, b in reader.history.buffers.items() if b.lazy is not None]
+    assert "train/loss" in unread and "count" in unread
+    assert "train/loss" in snapshot.history.series and len(snapshot.history.series) == len(plain.series)
+    # The charts' change check (on the UI thread) must not pull a column from disk.
+    assert snapshot.history.series.fingerprint("train/loss") == plain.series.fingerprint("train/loss")
+    assert reader.history.buffers["train/loss"].lazy is not None
+    # Rewrite the last counted pair in place, then rebuild columns/ as a resumed run would.
+    loss_file = json.loads((run_dir / fmt.COLUMNS_DIR / "index.json").read_text())["keys"]["train/loss"]
+    with open(run_dir / fmt.COLUMNS_DIR / loss_file["file"], "r+b") as fh:
+        fh.seek((loss_file["count"] - 1) * 16)
+        fh.write(np.array([-5.0, -5.0]).tobytes())
+    shutil.rmtree(run_dir / fmt.COLUMNS_DIR)
+    (run_dir / fmt.COLUMNS_DIR).mkdir()
+    assert_same(snapshot.history, plain)
+    x, y = snapshot.history.series["count"]
+    assert x is snapshot.history.series["count"][0] and not x.flags.writeable and not y.flags.writeable
+    assert np.shares_memory(x, reader.history.buffers[fmt.STEP_KEY].x)  # steps still held once

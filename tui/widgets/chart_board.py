@@ -242,7 +242,10 @@ class ChartBoard(Container):
         for key, spec, width, stamp in jobs:
             if worker.is_cancelled:
                 break  # a newer request covers the rest; what is done is still posted
-            results[key] = prepare_chart(spec, source, width, smoothing, stamp)
+            try:
+                results[key] = prepare_chart(spec, source, width, smoothing, stamp)
+            except Exception as exc:  # a column that cannot be read shows as such, never crashes the tab
+                results[key] = ChartData(stamp=stamp, note=f"cannot read this series: {exc}")
         if results:
             self.post_message(self.Reduced(results, seq))
 

@@ -77,14 +77,15 @@ def source_stamp(spec: ChartSpec, source: SeriesSnapshot) -> Hashable:
     x_key = x_source(spec)
     if x_key is not None:
         keys.append(x_key)
+    series = source.series
+    fingerprint = getattr(series, "fingerprint", None)  # never reads a lazy column on the UI thread
     parts: list[object] = []
     for key in keys:
-        pair = source.series.get(key)
-        if pair is None:
-            parts.append(None)
-        else:
-            y = pair[1]
-            parts.append((y.size, y[-1:].tobytes()))
+        if fingerprint is not None:
+            parts.append(fingerprint(key))
+            continue
+        pair = series.get(key)
+        parts.append(None if pair is None else (pair[1].size, pair[1][-1:].tobytes()))
     return tuple(parts)
 
 
