@@ -24,24 +24,9 @@ import numpy as np
 
 from runview.store import format as fmt
 from runview.store.atomic import write_json_atomic
+from runview.store.jsonio import DECODE_ERRORS, as_object, dumps, loads
 from runview.store.series import split_rows
 from runview.store.tail import parse_lines
-
-try:
-    import orjson
-
-    _loads = orjson.loads
-    _dumps = orjson.dumps
-    _DECODE_ERRORS: tuple[type[BaseException], ...] = (orjson.JSONDecodeError, ValueError)
-except ImportError:  # pragma: no cover
-    import json
-
-    _loads = json.loads
-
-    def _dumps(value: Any) -> bytes:
-        return json.dumps(value, separators=(",", ":")).encode("utf-8")
-
-    _DECODE_ERRORS = (ValueError,)
 
 VERSION = 1
 INDEX_NAME = "index.json"
@@ -194,7 +179,7 @@ class ColumnWriter:
             column.count += len(xs)
             column.last_x = float(xs[-1])
         if split.media and self._other_fd is not None:
-            lines = b"".join(_dumps([index, key, value]) + b"\n" for key, index, value in split.media)
+            lines = b"".join(dumps([index, key, value]) + b"\n" for key, index, value in split.media)
             os.write(self._other_fd, lines)
             state.other_bytes += len(lines)
 
@@ -243,12 +228,12 @@ def read_index(directory: Path, history: Path) -> ColumnIndex:
     """The index of ``directory`` if it is consistent with ``history``; ColumnsUnusable otherwise."""
     try:
         with open(directory / INDEX_NAME, "rb") as fh:
-            document = _loads(fh.read())
+            document = loads(fh.read())
     except FileNotFoundError:
         raise ColumnsUnusable("missing") from None
     except OSError as exc:
         raise ColumnsUnusable(f"unreadable index ({exc.strerror or exc})") from None
-    except _DECODE_ERRORS:
+    except DECODE_ERRORS:
         raise ColumnsUnusable("corrupt index") from None
     if not isinstance(document, dict) or document.get("version") != VERSION:
         raise ColumnsUnusable("unknown index version")
@@ -331,7 +316,7 @@ def load_columns(index: ColumnIndex) -> LoadedColumns:
         source_offset=index.source_offset,
         index_x=index_x,
         columns=columns,
-        latest={k: fmt.decode_value(v) for k, v in _dict(document.get("latest")).items()},
+        latest={k: fmt.decode_value(v) for k, v in as_object(document.get("latest")).items()},
         media=list(_read_media(index.dir, document.get("other_bytes"))),
         rows=_int(document.get("rows"), len(index_x)),
         skipped_rows=_int(document.get("skipped_rows")),
@@ -492,8 +477,8 @@ def _read_media(directory: Path, length: Any) -> Iterator[tuple[str, float, Any]
         raise ColumnsUnusable(f"{OTHER_NAME} is shorter than the index says")
     for line in data.splitlines():
         try:
-            index, key, value = _loads(line)
-        except (*_DECODE_ERRORS, TypeError):
+            index, key, value = loads(line)
+        except (*DECODE_ERRORS, TypeError):
             raise ColumnsUnusable(f"corrupt {OTHER_NAME}") from None
         yield key, index, value
 
@@ -523,7 +508,7 @@ def write_columns(
             pairs[:, 1] = y
             pairs.tofile(tmp / name)
             files[key] = (name, len(x))
-        other = b"".join(_dumps([i, k, v]) + b"\n" for k, values in media.items() for i, v in values)
+        other = b"".join(dumps([i, k, v]) + b"\n" for k, values in media.items() for i, v in values)
         (tmp / OTHER_NAME).write_bytes(other)
         state.other_bytes = len(other)
         write_json_atomic(tmp / INDEX_NAME, index_document(state, files, tail, **extra))
@@ -535,10 +520,6 @@ def write_columns(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _int(value: Any, default: int = 0) -> int:

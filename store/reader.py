@@ -15,19 +15,10 @@ from typing import Any
 
 from runview.store import format as fmt
 from runview.store.column_cache import ColumnCache, FastLoad, load_fast
+from runview.store.jsonio import as_object, loads
 from runview.store.liveness import Liveness, judge
 from runview.store.series import SeriesSnapshot, SeriesTable
 from runview.store.tail import JsonlTail
-
-try:
-    import orjson
-
-    _loads = orjson.loads
-except ImportError:  # pragma: no cover
-    import json
-
-    _loads = json.loads
-
 
 PARSE_SLICE = 4 * 1024 * 1024
 
@@ -120,7 +111,7 @@ class _Document:
         self._stamp = stamp
         try:
             with open(self.path, "rb") as fh:
-                value = _loads(fh.read())
+                value = loads(fh.read())
         except OSError as exc:
             self.error = f"{self.path.name}: {exc.strerror or exc}"
             return False
@@ -258,10 +249,10 @@ class RunReader:
             return 0
 
     def _build(self, now: float) -> RunSnapshot:
-        meta = _dict(self._docs[fmt.META_FILE].value)
-        status = _dict(self._docs[fmt.STATUS_FILE].value)
+        meta = as_object(self._docs[fmt.META_FILE].value)
+        status = as_object(self._docs[fmt.STATUS_FILE].value)
         history = self.history.snapshot()
-        metrics = _dict(self._docs[fmt.METRICS_FILE].value)
+        metrics = as_object(self._docs[fmt.METRICS_FILE].value)
         summary = {k: v for k, v in history.latest.items() if not k.startswith("_")}
         for key, definition in metrics.items():
             kind = definition.get("summary") if isinstance(definition, dict) else None
@@ -269,12 +260,12 @@ class RunReader:
             # "none" hides the metric, and a list of kinds is written as key.min, key.max, ...
             if kind == "none" or isinstance(kind, list):
                 summary.pop(key, None)
-        summary.update(_decode(_dict(self._docs[fmt.SUMMARY_FILE].value)))
+        summary.update(_decode(as_object(self._docs[fmt.SUMMARY_FILE].value)))
         snapshot = RunSnapshot(
             path=self.path,
             taken_at=now,
             meta=meta,
-            config=fmt.decode_tree(_dict(self._docs[fmt.CONFIG_FILE].value)),
+            config=fmt.decode_tree(as_object(self._docs[fmt.CONFIG_FILE].value)),
             summary=summary,
             metrics=metrics,
             status=status,
@@ -323,10 +314,6 @@ def _make_console_tail(path: Path, lines: int) -> Any:
     except ImportError:
         return None
     return ConsoleTail(path, max_lines=lines)
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _decode(document: dict[str, Any]) -> dict[str, Any]:

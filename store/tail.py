@@ -7,16 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-try:
-    import orjson
-
-    _loads = orjson.loads
-    _DECODE_ERRORS: tuple[type[BaseException], ...] = (orjson.JSONDecodeError, ValueError)
-except ImportError:  # pragma: no cover
-    import json
-
-    _loads = json.loads
-    _DECODE_ERRORS = (ValueError,)
+from runview.store.jsonio import DECODE_ERRORS, loads
 
 
 def parse_lines(block: bytes) -> tuple[list[dict[str, Any]], list[bytes]]:
@@ -28,8 +19,8 @@ def parse_lines(block: bytes) -> tuple[list[dict[str, Any]], list[bytes]]:
         if not line or line.isspace():
             continue
         try:
-            row = _loads(line)
-        except _DECODE_ERRORS:
+            row = loads(line)
+        except DECODE_ERRORS:
             corrupt.append(line)
             continue
         if type(row) is dict:
