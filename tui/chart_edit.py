@@ -16,7 +16,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, Label, Select, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
-from runview.tui.text_filter import INVALID, compile_filter
+from runview.tui.text_filter import read_filter
 from runview.tui.view_state import X_METRIC, X_RELATIVE, X_STEP, X_WALL, Bound, ChartEdit
 from runview.tui.widgets.chart import NAMED_COLORS, PALETTE
 
@@ -178,8 +178,7 @@ class ChartEditScreen(ModalScreen["ChartEdit | None"]):
 
     @on(Input.Changed, "#edit-filter")
     def _on_filter(self, event: Input.Changed) -> None:
-        pattern, valid = compile_filter(event.value)
-        event.input.set_class(not valid, INVALID)
+        pattern, valid = read_filter(event.input)
         if not valid:
             return  # keep the last valid filter
         self._pattern = pattern

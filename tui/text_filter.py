@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Protocol
 
 INVALID = "-invalid"  # the class a filter box gets while its text is not a valid regex
 
@@ -27,3 +28,22 @@ def literal_filter(text: str) -> re.Pattern[str] | None:
     """``text`` searched for as plain text, case-insensitive (the fallback for an invalid regex)."""
     text = text.strip()
     return re.compile(re.escape(text), re.IGNORECASE) if text else None
+
+
+class _FilterBox(Protocol):
+    value: str
+
+    def set_class(self, add: bool, *class_names: str) -> object: ...
+
+
+def read_filter(box: _FilterBox, literal_fallback: bool = False) -> tuple[re.Pattern[str] | None, bool]:
+    """Compile a filter box's text and mark the box ``INVALID`` while it is not a valid regex.
+
+    Returns ``(pattern, valid)``. With an invalid regex the pattern is None (the caller keeps its
+    last valid filter), or with ``literal_fallback`` the text searched for literally.
+    """
+    pattern, valid = compile_filter(box.value)
+    box.set_class(not valid, INVALID)
+    if not valid and literal_fallback:
+        pattern = literal_filter(box.value)
+    return pattern, valid

@@ -26,7 +26,7 @@ from runview.store.reader import RunSnapshot
 from runview.store.series import SeriesSnapshot
 from runview.tui.chart_state import ViewStateKeeper
 from runview.tui.screens.base import RunTab
-from runview.tui.text_filter import INVALID, compile_filter
+from runview.tui.text_filter import read_filter
 from runview.tui.view_state import CHARTS, ChartEdit, ViewState
 from runview.tui.widgets.chart_board import ChartBoard
 from runview.tui.widgets.chart_spec import ChartSpec
@@ -170,8 +170,7 @@ class ChartTab(RunTab):
     @on(Input.Changed, ".charts-search")
     def _on_search(self, event: Input.Changed) -> None:
         event.stop()
-        pattern, valid = compile_filter(event.value)
-        event.input.set_class(not valid, INVALID)
+        pattern, valid = read_filter(event.input)
         if not valid:
             self._update_status(invalid=True)
             return  # keep the last valid filter on screen

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from rich.text import Text
@@ -15,7 +14,7 @@ from textual.widgets import Input, Static, Tree
 from runview.store import format as fmt
 from runview.store.reader import RunSnapshot
 from runview.tui.screens.base import RunTab
-from runview.tui.text_filter import INVALID, compile_filter, literal_filter
+from runview.tui.text_filter import read_filter
 from runview.tui.widgets.layer_tree import LayerTree
 from runview.tui.widgets.model_layers import Layer, ModelLayers, human_count, parse_model
 
@@ -75,16 +74,6 @@ def detail_text(layer: Layer) -> Text:
         n = len(layer.children)
         text.append(f"  {n:,} child" if n == 1 else f"  {n:,} children")
     return text
-
-
-def compile_search(text: str) -> tuple[re.Pattern[str] | None, bool]:
-    """The search box's pattern and whether it was a valid regex (``compile_filter``'s rule).
-
-    Unlike the other filter boxes, text that is not a valid regex is searched for literally, so
-    typing ``conv(`` still finds something while the box says the regex is invalid.
-    """
-    pattern, valid = compile_filter(text)
-    return (pattern if valid else literal_filter(text)), valid
 
 
 class ModelTab(RunTab):
@@ -201,8 +190,9 @@ class ModelTab(RunTab):
 
     @on(Input.Changed, "#model-search")
     def _search_changed(self, event: Input.Changed) -> None:
-        pattern, valid = compile_search(event.value.strip())
-        event.input.set_class(not valid, INVALID)
+        # Unlike the other filter boxes, an invalid regex is searched for literally, so typing
+        # "conv(" still finds something while the box says the regex is invalid.
+        pattern, valid = read_filter(event.input, literal_fallback=True)
         self.query_one(LayerTree).set_filter(pattern)
         self._show_matches(valid)
         self._highlighted()

@@ -16,7 +16,7 @@ from textual.widgets import Input, Label, Static
 from runview.store.reader import RunSnapshot
 from runview.tui.safe_text import safe_text, visible
 from runview.tui.screens.base import RunTab
-from runview.tui.text_filter import INVALID, compile_filter
+from runview.tui.text_filter import read_filter
 from runview.tui.widgets.kv_table import KeyValueTable
 from runview.tui.widgets.status_badge import format_duration
 
@@ -85,8 +85,7 @@ class OverviewTab(RunTab):
 
     @on(Input.Changed, "#kv-filter")
     def _filter(self, event: Input.Changed) -> None:
-        pattern, valid = compile_filter(event.value)
-        event.input.set_class(not valid, INVALID)
+        pattern, valid = read_filter(event.input)
         if not valid:
             return  # keep the last valid filter
         for table in self.query(KeyValueTable):
