@@ -8,7 +8,7 @@ import runview
 from runview.tui.app import RunviewApp
 from runview.tui.run_page import RunPage
 from runview.tui.widgets.kv_table import KeyValueTable
-from tests.pilot import page, wait_for
+from tests.pilot import page, screen_text, wait_for
 
 
 def make_run(run_root: Path, finish: bool = True) -> runview.Run:
@@ -30,7 +30,9 @@ async def test_overview_shows_identity_status_config_and_summary(run_root: Path)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: page(app).snapshot is not None)
         await pilot.pause(0.1)
-        facts = str(app.screen.query_one("#facts").render())
+        screen = screen_text(app)
+        for expected in ("baseline", "first try", "cnn, [bold]x", "finished", "Python", "10 steps"):
+            assert expected in screen, expected  # a tag's markup is shown as typed, not obeyed
         config = app.screen.query_one("#config-table", KeyValueTable)
         summary = app.screen.query_one("#summary-table", KeyValueTable)
         assert config.shown_keys == ["lr", "model/depth", "optimizer"]
@@ -39,7 +41,6 @@ async def test_overview_shows_identity_status_config_and_summary(run_root: Path)
         assert badge.has_class("-finished")
         assert "finished" in str(badge.render())
         assert "mnist / baseline" in str(app.screen.query_one("#run-title").render())
-        del facts
 
 
 async def test_config_filter_regex_and_invalid_pattern(run_root: Path) -> None:
@@ -153,7 +154,7 @@ async def test_large_history_shows_rows_read_while_loading(run_root: Path, monke
     async with app.run_test(size=(80, 24), message_hook=hook) as pilot:
         await wait_for(pilot, lambda: page(app).snapshot is not None)
         assert page(app).snapshot.history.rows == 20_000
-        await wait_for(pilot, lambda: not app.screen.query("#load-progress"))  # gone once loaded
+        await wait_for(pilot, lambda: not app.screen.query_one("#load-progress").display)  # gone once loaded
     partial = [rows for done, total, rows in seen if done < total]
     assert len(partial) >= 5 and partial == sorted(partial) and 0 < partial[0] < 20_000
 

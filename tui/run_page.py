@@ -45,13 +45,16 @@ class RunPage(Screen[None]):
         self.snapshot: RunSnapshot | None = None
         self._shown_version: dict[str, int] = {}
         self._signal = ChangeSignal(run_path)
-        self._load_finished = False
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="run-header"):
             yield StatusBadge(id="badge")
             yield Static("", id="run-title")
         yield Tabs(*(Tab(f"{i + 1} {title}", id=f"tab-{name}") for i, (name, title, *_) in enumerate(TABS)), id="tab-bar")
+        with Horizontal(id="load-progress"):  # shown only while a large history loads
+            yield Static(id="load-label")
+            # Determinate from the start (total=1): an indeterminate ProgressBar animates forever.
+            yield ProgressBar(total=1, show_eta=False)
         yield ContentSwitcher(id="tab-content")
         yield Static("", id="problems")
         yield Footer()
@@ -90,21 +93,11 @@ class RunPage(Screen[None]):
 
     @on(LoadProgressed)
     def _on_load_progress(self, message: LoadProgressed) -> None:
-        # Mounted only while a large history loads: an idle ProgressBar would keep animating.
-        boxes = self.query("#load-progress")
-        if message.done >= message.total or self._load_finished:
-            self._load_finished = True
-            boxes.remove()
-            return
-        if not boxes:
-            self.mount(
-                Horizontal(Static(id="load-label"), ProgressBar(show_eta=False), id="load-progress"),
-                after="#tab-bar",
-            )
-            self.call_after_refresh(self._on_load_progress, message)
-            return
-        self.query_one("#load-label", Static).update(f"loading history: {message.rows:,} rows read")
-        self.query_one("#load-progress ProgressBar", ProgressBar).update(total=message.total, progress=message.done)
+        box = self.query_one("#load-progress")
+        box.display = message.done < message.total
+        if box.display:
+            self.query_one("#load-label", Static).update(f"loading history: {message.rows:,} rows read")
+            self.query_one("#load-progress ProgressBar", ProgressBar).update(total=message.total, progress=message.done)
 
     @on(RunUpdated)
     def _on_run_updated(self, message: RunUpdated) -> None:
