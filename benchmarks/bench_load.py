@@ -256,6 +256,7 @@ def main() -> None:
     parser.add_argument("--tb-rows", type=int, default=100_000)
     parser.add_argument("--tensorboard-only", action="store_true")
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--columns-only", action="store_true", help="skip the JSONL-only and TensorBoard parts (minutes)")
     args = parser.parse_args()
     print(machine())
     if args.tensorboard_only:
@@ -269,6 +270,14 @@ def main() -> None:
     for _ in range(args.repeat):
         r = reader_open(run, "off")
         print(f"  columns            {r['s']:6.2f} s  peak RSS {r['rss_mb']:4.0f} MB  rows {r['rows']:,} spikes {r['spikes']}/{args.metrics} ({r['source']})")
+    if args.columns_only:
+        print("\n3. runview PATH --tab charts in a pty at 160x48: until the x axis shows the last step, peak RSS")
+        off = str(args.data / "no-cache-here")
+        for attempt in range(args.repeat):
+            seen, peak = viewer_open(run, off)
+            shown = f"{seen:6.2f} s" if seen is not None else "  never"
+            print(f"  columns, open {attempt + 1}            {shown}  peak RSS {peak:4.0f} MB")
+        return
     shutil.rmtree(cache, ignore_errors=True)
     r = reader_open(twin, str(cache))
     print(f"  JSONL, cache cold  {r['s']:6.2f} s  peak RSS {r['rss_mb']:4.0f} MB  rows {r['rows']:,} spikes {r['spikes']}/{args.metrics} ({r['source']}; writes the cache)")
