@@ -191,9 +191,12 @@ class RunReader:
                 self._console_error = None
             except Exception as exc:  # a broken console log must not hide the rest of the run
                 self._console_error = f"console.log: {exc!r}"
-        if changed or self._last is None:
+        now = time.time()
+        liveness = judge(as_object(self._docs[fmt.STATUS_FILE].value), now)
+        # A run can turn crashed with no file changing (its heartbeat stops): that is news too.
+        if changed or self._last is None or liveness != self._last.liveness:
             self._version += 1
-        return self._build(time.time())
+        return self._build(now, liveness)
 
     def _adopt(self, fast: FastLoad) -> None:
         loaded = fast.loaded
@@ -248,7 +251,7 @@ class RunReader:
         except OSError:
             return 0
 
-    def _build(self, now: float) -> RunSnapshot:
+    def _build(self, now: float, liveness: Liveness) -> RunSnapshot:
         meta = as_object(self._docs[fmt.META_FILE].value)
         status = as_object(self._docs[fmt.STATUS_FILE].value)
         history = self.history.snapshot()
@@ -269,7 +272,7 @@ class RunReader:
             summary=summary,
             metrics=metrics,
             status=status,
-            liveness=judge(status, now),
+            liveness=liveness,
             history=history,
             system=self.system.snapshot(),
             model=self._docs[fmt.MODEL_FILE].value if isinstance(self._docs[fmt.MODEL_FILE].value, dict) else None,

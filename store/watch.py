@@ -42,6 +42,8 @@ class ChangeSignal:
 
     def start(self) -> str:
         """Start watching; returns "events" or "polling" (what the status line shows)."""
+        if self.stopped:  # the page closed before its reader got this far
+            return self.mode
         if is_remote_filesystem(self.path) or os.environ.get("RUNVIEW_POLL"):
             return self.mode
         try:

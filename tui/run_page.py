@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from textual import on, work
@@ -21,6 +22,7 @@ from runview.tui.screens import TABS, load_tab
 from runview.tui.screens.base import RunTab
 from runview.tui.widgets.status_badge import StatusBadge
 
+MIN_REFRESH_S = 0.25  # at most four screen updates a second, however often the logger flushes
 LIVE_POLL_S = 0.5  # while running: the floor under event delivery (NFS sends none)
 IDLE_POLL_S = 5.0  # finished runs: still picked up if someone appends, at almost no cost
 LOAD_CHUNK = 32 * 1024 * 1024
@@ -62,7 +64,6 @@ class RunPage(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#run-title", Static).update(safe_text(self.run_path.name))
         self.query_one(Tabs).active = f"tab-{self.initial_tab}"
-        self._signal.start()
         self.read_run()
 
     def on_unmount(self) -> None:
@@ -72,6 +73,7 @@ class RunPage(Screen[None]):
     @work(thread=True, exclusive=True, group="reader", description="read the run")
     def read_run(self) -> None:
         worker = get_current_worker()
+        self._signal.start()  # mount-table scan and observer start: not on the UI thread
         reader = RunReader(self.run_path)
         total = reader.history_pending
         snapshot = reader.refresh(max_bytes=self.load_chunk)
@@ -80,15 +82,17 @@ class RunPage(Screen[None]):
             snapshot = reader.refresh(max_bytes=self.load_chunk)
         self.post_message(LoadProgressed(total, total))
         self.post_message(RunUpdated(snapshot))
-        posted_version, posted_state = snapshot.version, snapshot.liveness.state
+        posted = snapshot
         while not worker.is_cancelled:
-            running = posted_state == fmt.STATE_RUNNING
+            running = posted.liveness.state == fmt.STATE_RUNNING
             self._signal.wait(LIVE_POLL_S if running else IDLE_POLL_S)
             if worker.is_cancelled or self._signal.stopped:
                 break
+            # The logger flushes ten times a second; a screen needs no more than a few updates.
+            time.sleep(max(0.0, posted.taken_at + MIN_REFRESH_S - time.time()))
             snapshot = reader.refresh()
-            if snapshot.version != posted_version or snapshot.liveness.state != posted_state:
-                posted_version, posted_state = snapshot.version, snapshot.liveness.state
+            if snapshot.version != posted.version:
+                posted = snapshot
                 self.post_message(RunUpdated(snapshot))
 
     @on(LoadProgressed)
@@ -140,7 +144,7 @@ class RunPage(Screen[None]):
         if pane is None or self.snapshot is None:
             return
         key = pane.id or ""
-        if self._shown_version.get(key) == self.snapshot.version and self.snapshot.liveness.state != fmt.STATE_RUNNING:
+        if self._shown_version.get(key) == self.snapshot.version:
             return
         self._shown_version[key] = self.snapshot.version
         pane.show_snapshot(self.snapshot)
