@@ -198,7 +198,7 @@ async def test_live_run_extends_charts_and_idle_costs_nothing(run_root: Path) ->
         run.finish()
 
 
-async def test_a_million_points_reach_plotext_reduced(run_root: Path) -> None:
+async def test_200k_points_reach_plotext_reduced(run_root: Path) -> None:
     run = runview.init(project="t", dir=run_root, console=False, system_interval=None)
     run.finish()
     lines = "".join(f'{{"_step":{i},"big":{np.sin(i / 1000):.4f}}}\n' for i in range(200_000))

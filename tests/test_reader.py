@@ -51,17 +51,33 @@ def test_corrupt_lines_are_skipped_and_counted(run_root: Path) -> None:
     assert "skipped 1 row(s) without a numeric _step" in problems
 
 
-def test_refresh_reads_only_appended_bytes(run_root: Path) -> None:
+def test_refresh_reads_only_appended_bytes(run_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     run_dir = make_run(run_root)
     reader = RunReader(run_dir)
     reader.refresh()
-    tail = reader._history_tail
-    before = tail.offset
     line = b'{"_step": 1, "loss": 0.5}\n'
     with open(run_dir / "history.jsonl", "ab") as fh:
         fh.write(line)
+    got: list[int] = []
+    real_open = open
+
+    def counting_open(*args, **kwargs):  # count the bytes the tail really reads
+        fh = real_open(*args, **kwargs)
+        read = fh.read
+
+        def counted(*a):
+            data = read(*a)
+            got.append(len(data))
+            return data
+
+        fh.read = counted
+        return fh
+
+    import runview.store.tail as tail_module
+
+    monkeypatch.setattr(tail_module, "open", counting_open, raising=False)
     reader.refresh()
-    assert tail.offset - before == len(line)
+    assert sum(got) == len(line)
 
 
 def test_missing_and_corrupt_documents(run_root: Path) -> None:
