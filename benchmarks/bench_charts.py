@@ -9,15 +9,13 @@ import os
 import statistics
 import sys
 import time
-from types import MappingProxyType
 
 import numpy as np
+from machine_info import cpu_model  # noqa: E402 - benchmarks run as scripts from this folder
 
-from runview.store.series import SeriesSnapshot
+from runview.store.series import SeriesMap, SeriesSnapshot
 from runview.tui.widgets.chart import build_chart
 from runview.tui.widgets.chart_spec import ChartSpec, prepare_chart, reduced_size
-
-from machine_info import cpu_model  # noqa: E402 - benchmarks run as scripts from this folder
 
 CHARTS = 12
 WIDTH, HEIGHT = 50, 12  # a 3 x 4 grid of charts on a 160 x 48 terminal
@@ -32,7 +30,7 @@ def snapshot(points: int) -> SeriesSnapshot:
         y = np.exp(-x / points * 3) + rng.normal(0, 0.05, points)
         y[rng.integers(0, points)] = 5.0  # a spike the reduction must keep
         series[f"m{i}"] = (x, y)
-    return SeriesSnapshot("_step", MappingProxyType(series), rows=points)
+    return SeriesSnapshot("_step", SeriesMap(series), rows=points)
 
 
 def measure(points: int, smoothing: float) -> tuple[float, float, int]:

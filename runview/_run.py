@@ -206,7 +206,7 @@ class Run:
                 values: Mapping[str, Any] = data
             else:
                 on_media = media_hook(self.dir, step, self._warn_once)  # images, tables: docs/media.md
-                line, flat = encode_row({STEP: step, TIME: now}, data, self._unsupported, on_media)
+                line, flat = encode_row({STEP: step, TIME: now}, data, self._unsupported, on_media, fast_tried=True)
                 values = flat if flat is not None else data
             self._append_history(line)
             self._last.update(values)

@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from runview.store.encode import to_json_value
+from runview.store.encode import _UNSUPPORTED, to_json_value
 
 
 class MetricSummaries:
@@ -73,6 +73,6 @@ def _leaf(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_leaf(v) for v in value]
     converted = to_json_value(value)
-    if converted.__class__.__name__ == "_Unsupported":
+    if converted is _UNSUPPORTED:
         return str(value)
     return converted

@@ -55,21 +55,23 @@ def encode_row(
     data: Mapping[str, Any],
     on_unsupported: Unsupported,
     on_media: MediaHook | None = None,
+    fast_tried: bool = False,
 ) -> tuple[bytes, dict[str, Any] | None]:
     """Encode ``head`` (``_step``, ``_time``) plus ``data`` as one line.
 
     Returns the line and, when the slow path ran, the flattened normalised values (so the caller
     can keep summaries of what was actually written); ``None`` means ``data`` was already flat.
     """
-    row = head.copy()
-    row.update(data)
-    try:
-        line = dumps_line(row)
-        plain = b"null" not in line and b"[" not in line and line.find(b"{", 1) < 0
-        if plain and len(row) == len(head) + len(data):  # else data tried to set _step/_time
-            return line, None
-    except FAST_ERRORS:
-        pass
+    if not fast_tried:  # Run.log tries the fast path inline, so it says so and skips it here
+        row = head.copy()
+        row.update(data)
+        try:
+            line = dumps_line(row)
+            plain = b"null" not in line and b"[" not in line and line.find(b"{", 1) < 0
+            if plain and len(row) == len(head) + len(data):  # else data tried to set _step/_time
+                return line, None
+        except FAST_ERRORS:
+            pass
     flat: dict[str, Any] = {}
     flatten_into(flat, "", data, on_unsupported, on_media)
     for key in RESERVED_KEYS & flat.keys():  # the format owns these; a row cannot move its step

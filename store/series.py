@@ -159,7 +159,7 @@ class SeriesSnapshot:
     # The big fields stay out of repr: Textual describes a worker by repr() of its arguments,
     # and printing a million-point series on the UI thread froze the Charts tab once.
     index_key: str
-    series: Mapping[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
+    series: SeriesMap = field(default_factory=lambda: SeriesMap({}), repr=False)
     latest: Mapping[str, Any] = field(default_factory=dict, repr=False)  # last value of every key, any type
     media: Mapping[str, tuple[tuple[float, Any], ...]] = field(default_factory=dict, repr=False)
     rows: int = 0
@@ -170,8 +170,6 @@ class SeriesSnapshot:
     def keys(self) -> list[str]:
         return sorted(self.series)
 
-    def get(self, key: str) -> tuple[np.ndarray, np.ndarray] | None:
-        return self.series.get(key)
 
 
 @dataclass

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,6 @@ class TailProblems:
     corrupt_lines: int = 0
     restarts: int = 0  # the file shrank or was replaced, and was read again from the start
     last_error: str | None = None
-    examples: list[str] = field(default_factory=list)
 
 
 class JsonlTail:
@@ -74,7 +73,6 @@ class JsonlTail:
                     self.problems.restarts += 1
                     # Corrupt-line counts described the old file; `restarts` stays so the viewer says it.
                     self.problems.corrupt_lines = 0
-                    self.problems.examples.clear()
                     self.offset, self._partial = 0, b""
                     self.restarted = True
                 self._inode = identity
@@ -106,11 +104,5 @@ class JsonlTail:
 
     def _parse(self, block: bytes) -> list[dict[str, Any]]:
         rows, corrupt = parse_lines(block)
-        for line in corrupt:
-            self._skip(line)
+        self.problems.corrupt_lines += len(corrupt)
         return rows
-
-    def _skip(self, line: bytes) -> None:
-        self.problems.corrupt_lines += 1
-        if len(self.problems.examples) < 3:
-            self.problems.examples.append(line[:80].decode("utf-8", "replace"))

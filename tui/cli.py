@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from runview.store.reader import NotARunError, RunReader, check_run_dir
+from runview.store.reader import NotARunError, RunReader, check_run_dir, is_run_dir
 from runview.tui.screens import TAB_NAMES
 
 EXIT_USAGE = 2
@@ -47,12 +47,12 @@ def _not_a_run(path: Path, error: NotARunError) -> int:
     message = f"runview: {error}"
     if path.is_dir():
         runs = sorted(
-            (p for pattern in ("*/runview.json", "*/*/runview.json") for p in path.glob(pattern)
-             if not any(part.startswith(".") for part in p.relative_to(path).parts)),
-            key=lambda p: p.parent.name,
+            (p for pattern in ("*", "*/*") for p in path.glob(pattern)
+             if not any(part.startswith(".") for part in p.relative_to(path).parts) and is_run_dir(p)),
+            key=lambda p: p.name,
         )
         if runs:
-            newest = runs[-1].parent
+            newest = runs[-1]
             message += f"; it holds {len(runs)} run(s), the newest: runview {newest}"
     print(message, file=sys.stderr)
     return EXIT_USAGE

@@ -17,7 +17,7 @@ from runview.store.series import SeriesSnapshot
 from runview.tui.chart_edit import ChartEditScreen
 from runview.tui.screens.chart_tab import EDITOR_HELP, NAV_HELP, PINNED, ChartTab
 from runview.tui.view_state import CHARTS, ChartEdit
-from runview.tui.widgets.chart_spec import TIME_KEY, ChartSpec, apply_edit
+from runview.tui.widgets.chart_spec import ChartSpec, apply_edit
 from runview.tui.widgets.media_panel import MediaPanel  # media panel
 
 OTHER = "other"
@@ -44,12 +44,14 @@ def history_specs(
 
 
 def run_start(snapshot: RunSnapshot) -> float | None:
-    """When the run started (``meta["start_time"]``), else the time of its first history row."""
-    start = snapshot.meta.get("start_time")
-    if isinstance(start, (int, float)) and not isinstance(start, bool):
-        return float(start)
-    times = snapshot.history.series.get(TIME_KEY)
-    return float(times[1][0]) if times is not None and times[1].size else None
+    """When the run started: ``meta["start_time"]``, else the status's ``started``.
+
+    Never the first history time: that would read a whole column from disk on the UI thread.
+    """
+    for start in (snapshot.meta.get("start_time"), snapshot.status.get("started")):
+        if isinstance(start, (int, float)) and not isinstance(start, bool):
+            return float(start)
+    return None
 
 
 class ChartsTab(ChartTab):

@@ -80,28 +80,17 @@ class Chart(Widget, can_focus=True):
     }
     """
 
-    def __init__(self, title: str = "", *, chart_id: str = "", log_y: bool = False, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(self, title: str = "", *, chart_id: str = "", id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.chart_id = chart_id
         self.title = title
         self.border_title = Text(title)
-        self._log_y = log_y
         self.data: ChartData | None = None
         self.applied_seq = -1  # the request that produced ``data`` (older results are dropped)
         self._version = 0
         self._cache_key: tuple[object, ...] | None = None
         self._cache: Text = Text("")
         self.builds = 0  # plotext builds so far (tests and benchmarks read it)
-
-    @property
-    def log_y(self) -> bool:
-        return self._log_y
-
-    @log_y.setter
-    def log_y(self, value: bool) -> None:
-        if value != self._log_y:
-            self._log_y = value
-            self.refresh()
 
     def set_title(self, title: str) -> None:
         """Titles come from metric names and user input: set as Text, never parsed as markup."""
@@ -125,7 +114,7 @@ class Chart(Widget, can_focus=True):
 
     def render(self) -> Text:
         width, height = self.content_size
-        log_y = self._log_y or (self.data is not None and self.data.log_y)
+        log_y = self.data is not None and self.data.log_y
         key = (self._version, width, height, log_y, no_color())
         if key != self._cache_key:
             self._cache_key = key

@@ -77,16 +77,8 @@ def source_stamp(spec: ChartSpec, source: SeriesSnapshot) -> Hashable:
     x_key = x_source(spec)
     if x_key is not None:
         keys.append(x_key)
-    series = source.series
-    fingerprint = getattr(series, "fingerprint", None)  # never reads a lazy column on the UI thread
-    parts: list[object] = []
-    for key in keys:
-        if fingerprint is not None:
-            parts.append(fingerprint(key))
-            continue
-        pair = series.get(key)
-        parts.append(None if pair is None else (pair[1].size, pair[1][-1:].tobytes()))
-    return tuple(parts)
+    fingerprint = source.series.fingerprint  # never reads a lazy column on the UI thread
+    return tuple(fingerprint(key) for key in keys)
 
 
 def join_on_step(steps: np.ndarray, values: np.ndarray, by_steps: np.ndarray, by_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
