@@ -320,9 +320,7 @@ class SeriesTable:
         self.last_index = split.last_index
         self.latest.update(split.latest)
         for key, index, value in split.media:
-            bucket = self.media.setdefault(key, [])
-            if len(bucket) < self._max_media:
-                bucket.append((index, value))
+            self._add_media(key, index, value)
         self.extend_columns(split.columns)
         return split.taken
 
@@ -385,13 +383,20 @@ class SeriesTable:
         self.latest = dict(latest)
         self.media = {}
         for key, index, value in media:
-            bucket = self.media.setdefault(key, [])
-            if len(bucket) < self._max_media:
-                bucket.append((index, value))
+            self._add_media(key, index, value)
         self.rows = rows
         self.skipped_rows = skipped_rows
         self.first_index = float(index_x[0]) if len(index_x) else None
         self.last_index = float(index_x[-1]) if len(index_x) else None
+
+    def _add_media(self, key: str, index: float, value: Any) -> None:
+        # One entry per step, in step order (steps never decrease): a ref logged again at the
+        # same step replaces the earlier one, as any value would, so viewers need not dedupe.
+        bucket = self.media.setdefault(key, [])
+        if bucket and bucket[-1][0] == index:
+            bucket[-1] = (index, value)
+        elif len(bucket) < self._max_media:
+            bucket.append((index, value))
 
     def snapshot(self) -> SeriesSnapshot:
         return SeriesSnapshot(

@@ -234,3 +234,13 @@ def test_summary_follows_define_metric(run_root: Path) -> None:
     (run.dir / "summary.json").unlink()
     summary = RunReader(run.dir, cache=False).refresh().summary
     assert "secret" not in summary and "acc" not in summary and summary["loss"] == 0.7
+
+
+def test_media_keeps_one_ref_per_step_the_later_one(run_root: Path) -> None:
+    run = runview.init(project="p", dir=run_root, console=False, system_interval=None)
+    run.log({"preds": runview.Table(columns=["a"], data=[[1]])}, step=0)
+    run.log({"preds": runview.Table(columns=["a"], data=[[2], [3]])}, step=0)  # same step: replaces
+    run.log({"preds": runview.Table(columns=["a"], data=[[4]])}, step=1)
+    run.finish()
+    entries = RunReader(run.dir).refresh().history.media["preds"]
+    assert [(step, ref["rows"]) for step, ref in entries] == [(0, 2), (1, 1)]

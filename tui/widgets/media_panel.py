@@ -42,14 +42,6 @@ def format_step(step: float) -> str:
     return str(int(step)) if float(step).is_integer() else f"{step:g}"
 
 
-def steps_of(entries: tuple[tuple[float, Any], ...]) -> list[tuple[float, Any]]:
-    """One (step, ref) per step in step order; of refs logged at one step the later wins."""
-    by_step: dict[float, Any] = {}
-    for step, ref in entries:
-        by_step[step] = ref
-    return sorted(by_step.items(), key=lambda item: item[0])
-
-
 def grid_shape(count: int, width: int, height: int, aspect: float) -> tuple[int, int, int]:
     """(columns, tile width, tile height in cells) for ``count`` images of width/height ``aspect``.
 
@@ -112,7 +104,7 @@ class MediaPanel(Container):
         self.run_dir: Path | None = None
         self.media: Mapping[str, tuple[tuple[float, Any], ...]] = {}
         self.key: str | None = None
-        self.index = -1  # into steps_of(media[key]); -1 follows the newest step
+        self.index = -1  # into media[key] (one entry per step); -1 follows the newest step
         self._shown: tuple[Any, ...] | None = None  # what is on screen, to skip equal redraws
         self._seq = 0
         self._cache: OrderedDict[Path, np.ndarray] = OrderedDict()
@@ -141,8 +133,9 @@ class MediaPanel(Container):
         return bool(self.media)
 
     @property
-    def steps(self) -> list[tuple[float, Any]]:
-        return steps_of(self.media.get(self.key, ())) if self.key is not None else []
+    def steps(self) -> tuple[tuple[float, Any], ...]:
+        # The reader keeps one (step, ref) per step, in order.
+        return self.media.get(self.key, ()) if self.key is not None else ()
 
     @property
     def current(self) -> tuple[int, float, Any] | None:
@@ -209,10 +202,12 @@ class MediaPanel(Container):
     # -- drawing --------------------------------------------------------------------------------
     def refresh_view(self) -> None:
         """Draw the chosen key at the chosen step; the work itself goes to a thread worker."""
-        current = self.current
         view = self.query_one(".media-view")
-        if current is None or self.run_dir is None or not view.size.width:
-            return  # nothing to show, or hidden (a resize brings us back)
+        if self.run_dir is None or not view.size.width:
+            return  # hidden (a resize brings us back): cost nothing per snapshot
+        current = self.current
+        if current is None:
+            return
         position, step, ref = current
         total = len(self.steps)
         label = Text.assemble((self.key or "", "bold"), f"  step {format_step(step)} ({position + 1} of {total})")
