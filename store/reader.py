@@ -119,7 +119,9 @@ class _Document:
             self.error = f"{self.path.name}: not valid JSON; showing the last good version"
             return False
         self.error = None
-        self.value = value
+        # Decoded once per change of the file, so an unchanged document stays the same object
+        # from snapshot to snapshot and viewers can skip redrawing it.
+        self.value = fmt.decode_tree(value)
         return True
 
 
@@ -263,12 +265,12 @@ class RunReader:
             # "none" hides the metric, and a list of kinds is written as key.min, key.max, ...
             if kind == "none" or isinstance(kind, list):
                 summary.pop(key, None)
-        summary.update(_decode(as_object(self._docs[fmt.SUMMARY_FILE].value)))
+        summary.update(as_object(self._docs[fmt.SUMMARY_FILE].value))
         snapshot = RunSnapshot(
             path=self.path,
             taken_at=now,
             meta=meta,
-            config=fmt.decode_tree(as_object(self._docs[fmt.CONFIG_FILE].value)),
+            config=as_object(self._docs[fmt.CONFIG_FILE].value),
             summary=summary,
             metrics=metrics,
             status=status,
@@ -319,5 +321,3 @@ def _make_console_tail(path: Path, lines: int) -> Any:
     return ConsoleTail(path, max_lines=lines)
 
 
-def _decode(document: dict[str, Any]) -> dict[str, Any]:
-    return fmt.decode_tree(document)

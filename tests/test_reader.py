@@ -244,3 +244,14 @@ def test_media_keeps_one_ref_per_step_the_later_one(run_root: Path) -> None:
     run.finish()
     entries = RunReader(run.dir).refresh().history.media["preds"]
     assert [(step, ref["rows"]) for step, ref in entries] == [(0, 2), (1, 1)]
+
+
+def test_unchanged_documents_stay_the_same_object(run_root: Path) -> None:
+    # Viewers skip redrawing a config that did not change by comparing identity.
+    run_dir = make_run(run_root)
+    (run_dir / "config.json").write_text('{"lr": {"$float": "nan"}}')
+    reader = RunReader(run_dir)
+    first = reader.refresh().config
+    assert first is reader.refresh().config and first["lr"] != first["lr"]  # decoded NaN
+    (run_dir / "config.json").write_text('{"lr": 0.5}')
+    assert reader.refresh().config == {"lr": 0.5}

@@ -23,6 +23,7 @@ from runview.tui.widgets.status_badge import format_duration
 
 class OverviewTab(RunTab):
     tab_name = "overview"
+    _config: dict | None = None  # the config last shown
     WIDE = 140  # from this width the facts take two columns, so the tables start higher
     BINDINGS = [
         Binding("slash", "filter", "Filter", key_display="/"),
@@ -56,7 +57,9 @@ class OverviewTab(RunTab):
     def show_snapshot(self, snapshot: RunSnapshot) -> None:
         self._snapshot = snapshot
         self._show_facts()
-        self.query_one("#config-table", KeyValueTable).set_data(snapshot.config)
+        if snapshot.config is not self._config:  # the reader keeps the same object while unchanged
+            self._config = snapshot.config
+            self.query_one("#config-table", KeyValueTable).set_data(snapshot.config)
         self.query_one("#summary-table", KeyValueTable).set_data(snapshot.summary)
 
     def on_resize(self) -> None:
