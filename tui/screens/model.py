@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.widgets import Input, Static, Tree
 
 from runview.store import format as fmt
@@ -133,14 +134,35 @@ class ModelTab(RunTab):
             waiting = snapshot.liveness.state == fmt.STATE_RUNNING
             self._show_missing(MISSING + ("; this tab updates when it appears" if waiting else ""))
             return
+        self._parse(document)
+
+    class Parsed(Message):
+        """A model.json document was fingerprinted and parsed off the UI thread."""
+
+        def __init__(self, document: dict, fingerprint: int, model: ModelLayers | None, error: str | None) -> None:
+            super().__init__()
+            self.document, self.fingerprint, self.model, self.error = document, fingerprint, model, error
+
+    @work(thread=True, exclusive=True, group="model", description="parse model.json")
+    def _parse(self, document: dict) -> None:
+        # Tens of milliseconds at 5k layers, a quarter second at 50k: not on the UI thread.
         fingerprint = hash(repr(document))
-        if fingerprint == self._fingerprint:
-            return  # rewritten with the same content: keep the tree, its cursor and open branches
-        self._fingerprint = fingerprint
         try:
-            model = parse_model(document)
+            model, error = parse_model(document), None
         except Exception as exc:  # a document this viewer does not understand must not take the page down
-            self._show_missing(f"model.json could not be shown: {exc!r}")
+            model, error = None, f"model.json could not be shown: {exc!r}"
+        self.post_message(self.Parsed(document, fingerprint, model, error))
+
+    @on(Parsed)
+    def _on_parsed(self, message: Parsed) -> None:
+        if message.document is not self._document:
+            return  # a newer document is on its way
+        if message.fingerprint == self._fingerprint:
+            return  # rewritten with the same content: keep the tree, its cursor and open branches
+        self._fingerprint = message.fingerprint
+        model = message.model
+        if model is None:
+            self._show_missing(message.error or "model.json could not be shown")
             return
         if model.layer_count == 0 and not model.total_params:
             self._show_missing("model.json has no layers — " + MISSING.split(" — ", 1)[1])
