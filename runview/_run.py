@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import sys
 import time
 import traceback
 from collections.abc import Mapping, Sequence
@@ -71,7 +70,6 @@ class Run:
         stamp = datetime.fromtimestamp(self.start_time).strftime("%Y%m%d-%H%M%S")
         self.dir = (root / _safe_name(self.project) / f"{stamp}-{self.id}").absolute()
 
-        self._warned: set[str] = set()
         self._next_step = 0
         self._last_step = -1
         self._summaries = MetricSummaries()
@@ -298,13 +296,7 @@ class Run:
         self._warn_once(f"unsupported:{key}", f"cannot log {key!r}: unsupported type {type(value).__name__}; skipped")
 
     def _warn_once(self, key: str, message: str) -> None:
-        if key in self._warned:
-            return
-        self._warned.add(key)
-        try:
-            (sys.__stderr__ or sys.stderr).write(f"runview: {message}\n")
-        except Exception:
-            pass
+        self._writer.warn_once(key, message)
 
     # -- ending ---------------------------------------------------------------------------------
     def finish(self, exit_code: int | None = None) -> None:

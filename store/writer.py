@@ -50,19 +50,24 @@ class RunWriter:
             self._columns_guarded(self._start_columns)
 
     # -- errors -------------------------------------------------------------------------------
-    def warn_io(self, path: Path, exc: OSError) -> None:
-        """Count a failed write; say so once per run on stderr. Training goes on."""
-        self.write_errors += 1
-        if "io" in self._warned:
+    def warn_once(self, key: str, message: str) -> None:
+        """Say ``message`` on the real stderr the first time ``key`` comes up in this run; never raise."""
+        if key in self._warned:
             return
-        self._warned.add("io")
+        self._warned.add(key)
         try:
-            (sys.__stderr__ or sys.stderr).write(
-                f"runview: cannot write {path}: {exc}; training continues, the run is marked "
-                "incomplete and later write errors are only counted\n"
-            )
+            (sys.__stderr__ or sys.stderr).write(f"runview: {message}\n")
         except Exception:
             pass
+
+    def warn_io(self, path: Path, exc: OSError) -> None:
+        """Count a failed write; say so once per run. Training goes on."""
+        self.write_errors += 1
+        self.warn_once(
+            "io",
+            f"cannot write {path}: {exc}; training continues, the run is marked incomplete and "
+            "later write errors are only counted",
+        )
 
     @property
     def dropped_records(self) -> int:
@@ -143,13 +148,7 @@ class RunWriter:
                 os.unlink(self.dir / fmt.COLUMNS_INDEX)
             except OSError:
                 pass
-            key = "columns"
-            if key not in self._warned:
-                self._warned.add(key)
-                try:
-                    sys.__stderr__.write(f"runview: columns/ disabled for this run ({exc!r}); history.jsonl is unaffected\n")
-                except Exception:
-                    pass
+            self.warn_once("columns", f"columns/ disabled for this run ({exc!r}); history.jsonl is unaffected")
 
     def heartbeat(self) -> None:
         self.flush_summary()
