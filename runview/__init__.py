@@ -11,6 +11,28 @@ Importing this module never imports textual, rich or plotext: it lives in traini
 from __future__ import annotations
 
 import os
+
+
+def _source_checkout_subpackages() -> None:
+    """In a clone, find ``runview.store``, ``runview.tui`` and ``runview.collectors`` beside this folder.
+
+    The build maps the top-level ``store/``, ``tui/`` and ``collectors/`` folders onto
+    ``runview.*`` (pyproject's package-dir). Python run from inside a clone imports this folder
+    rather than the installed package (the working directory comes first on ``sys.path``), so
+    the package also looks in the clone's root: the source tree then behaves as the install does.
+    """
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.dirname(here)
+    installed = os.path.isdir(os.path.join(here, "store"))
+    in_checkout = all(
+        os.path.isfile(os.path.join(root, *parts))
+        for parts in (("pyproject.toml",), ("store", "__init__.py"), ("tui", "__init__.py"))
+    )
+    if in_checkout and not installed and root not in __path__:
+        __path__.append(root)
+
+
+_source_checkout_subpackages()
 from collections.abc import Mapping, Sequence
 from typing import Any
 

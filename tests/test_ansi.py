@@ -111,7 +111,7 @@ def test_pager_export_of_a_hostile_file_holds_only_sgr_escapes(lines: list[str])
     import tempfile
     from pathlib import Path
 
-    from runview.tui.screens.logs import export_for_pager
+    from runview.tui.tabs.logs import export_for_pager
 
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "console.log"

@@ -13,7 +13,7 @@ from textual.widgets import DataTable, OptionList, Static
 import runview
 from runview.tui.app import RunviewApp
 from runview.tui.run_page import RunPage
-from runview.tui.screens.charts import ChartsTab
+from runview.tui.tabs.charts import ChartsTab
 from runview.tui.widgets.halfblock import SHADES, UPPER_HALF, HalfBlockImage, fit_cells, resize
 from runview.tui.widgets.media_panel import MediaPanel, grid_shape
 from tests.pilot import wait_for

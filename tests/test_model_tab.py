@@ -10,7 +10,7 @@ import pytest
 
 import runview
 from runview.tui.app import RunviewApp
-from runview.tui.screens.model import ModelTab
+from runview.tui.tabs.model import ModelTab
 from runview.tui.widgets.layer_tree import LayerTree
 from runview.tui.widgets.model_layers import format_shape, human_count, parse_model
 from tests.pilot import screen_text, wait_for

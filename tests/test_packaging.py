@@ -54,3 +54,22 @@ def test_wheel_contains_and_imports_every_module(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(target)}
     result = python("-P", "-c", code, cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_a_normal_install_works_from_inside_the_clone(tmp_path: Path) -> None:
+    """Python started inside the clone imports its ``runview/`` folder, not the installed one.
+
+    The folder holds only the facade; the subpackages must still be found (they sit beside it),
+    or ``import runview.store`` and the demo's ``python -m runview.examples.spirals`` fail there.
+    """
+    site = tmp_path / "site"
+    built = python("-m", "pip", "install", "--no-deps", "--no-build-isolation", "--target", str(site), str(REPO))
+    assert built.returncode == 0, built.stderr[-2000:]
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    code = "import runview.store.reader, runview.collectors.host, runview.tui.cli; print(runview.store.reader.__file__)"
+    result = python("-c", code, cwd=REPO, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == str(REPO / "store" / "reader.py")
+    example = python("-m", "runview.examples.spirals", "--help", cwd=REPO, env=env)
+    assert example.returncode == 0, example.stderr[-2000:]
+    assert "--steps" in example.stdout

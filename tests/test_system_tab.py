@@ -12,7 +12,7 @@ import runview
 from runview.tui.app import RunviewApp
 from runview.tui.help_screen import HelpScreen
 from runview.tui.run_page import RunPage
-from runview.tui.screens.system import SystemChartEditScreen
+from runview.tui.tabs.system import SystemChartEditScreen
 from runview.tui.view_state import state_path
 from runview.tui.widgets.chart import Chart
 from runview.tui.widgets.chart_board import ChartBoard

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from runview.store.reader import NotARunError, RunReader, check_run_dir, is_run_dir
-from runview.tui.screens import TAB_NAMES
+from runview.tui.tabs import TAB_NAMES
 
 EXIT_USAGE = 2
 

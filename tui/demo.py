@@ -6,21 +6,29 @@ import argparse
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import IO
 
 from runview._run import new_run_id
 
 
-def start_training(root: Path, steps: int, pace: float) -> tuple[subprocess.Popen[bytes], Path | None]:
-    """Start the job; its output goes to its run (console.log), never onto the viewer's screen."""
+def start_training(
+    root: Path, steps: int, pace: float, errors: IO[bytes]
+) -> tuple[subprocess.Popen[bytes], Path | None]:
+    """Start the job; its output goes to its run (console.log), never onto the viewer's screen.
+
+    The job's stderr also goes to ``errors``, so that a job that dies before its run exists (a
+    broken install, a missing module) can say why.
+    """
     run_id = new_run_id()
     process = subprocess.Popen(
-        [sys.executable, "-m", "runview.tui.demo_train", "--dir", str(root), "--id", run_id,
+        [sys.executable, "-m", "runview.examples.spirals", "--dir", str(root), "--id", run_id,
          "--steps", str(steps), "--pace", str(pace)],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=errors,
         start_new_session=True,  # Ctrl-C in the viewer must not hit the job
     )
     deadline = time.monotonic() + 20
@@ -33,6 +41,14 @@ def start_training(root: Path, steps: int, pace: float) -> tuple[subprocess.Pope
     return process, None
 
 
+def _tail(errors: IO[bytes], limit: int = 4000) -> str:
+    """The last ``limit`` bytes the job wrote to stderr, as text."""
+    errors.flush()
+    errors.seek(0, os.SEEK_END)
+    errors.seek(max(0, errors.tell() - limit))
+    return errors.read().decode("utf-8", "replace").strip()
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="runview demo", description="Train a small numpy model and watch it live.")
     parser.add_argument("--steps", type=int, default=1500)
@@ -41,15 +57,24 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--tab", default="overview")
     options = parser.parse_args(argv)
     print("runview demo: starting a training run ...", file=sys.stderr)
-    process, run_dir = start_training(options.dir, options.steps, options.pace)
-    if run_dir is None:
-        process.kill()
-        print("runview demo: the training job did not start", file=sys.stderr)
-        return 1
+    with tempfile.TemporaryFile(prefix="runview-demo-") as errors:
+        process, run_dir = start_training(options.dir, options.steps, options.pace, errors)
+        if run_dir is None:
+            process.kill()
+            process.wait()
+            said = _tail(errors)
+            print("runview demo: the training job did not start", file=sys.stderr)
+            if said:
+                print(f"its error output:\n{said}", file=sys.stderr)
+            return 1
+        return _watch(process, run_dir, options.tab)
+
+
+def _watch(process: subprocess.Popen[bytes], run_dir: Path, tab: str) -> int:
     from runview.tui.app import RunviewApp
 
     try:
-        RunviewApp(run_dir, tab=options.tab).run()
+        RunviewApp(run_dir, tab=tab).run()
     finally:
         if process.poll() is None:
             process.terminate()

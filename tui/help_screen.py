@@ -10,7 +10,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from runview.tui.screens import TABS
+from runview.tui.tabs import TABS
 
 GLOBAL_KEYS = [
     ("1-7", "switch tab: " + ", ".join(f"{i + 1} {title}" for i, (_, title, *_) in enumerate(TABS))),

@@ -18,8 +18,8 @@ from runview.store.reader import RunReader, RunSnapshot
 from runview.store.watch import ChangeSignal
 from runview.tui.messages import LoadProgressed, RunUpdated
 from runview.tui.safe_text import safe_text
-from runview.tui.screens import TABS, load_tab
-from runview.tui.screens.base import RunTab
+from runview.tui.tabs import TABS, load_tab
+from runview.tui.tabs.base import RunTab
 from runview.tui.widgets.status_badge import StatusBadge
 
 MIN_REFRESH_S = 0.25  # at most four screen updates a second, however often the logger flushes

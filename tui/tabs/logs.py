@@ -19,7 +19,7 @@ from runview.store.console_tail import ConsoleSnapshot
 from runview.store.reader import RunSnapshot
 from runview.tui.format import format_bytes
 from runview.tui.pager import export_for_pager, pager_command, remove_file, run_pager
-from runview.tui.screens.base import RunTab
+from runview.tui.tabs.base import RunTab
 from runview.tui.widgets.log_pane import LogPane
 
 NO_CONSOLE = "no console.log in this run — the logger captures stdout/stderr unless init(console=False)"

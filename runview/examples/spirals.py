@@ -1,6 +1,6 @@
 """The demo's training job: a small numpy MLP learning two interleaved spirals, logged with runview.
 
-Runs as its own process (``python -m runview.tui.demo_train``); it never imports the viewer.
+Runs as its own process (``python -m runview.examples.spirals``); it never imports the viewer.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from runview.store.reader import RunSnapshot
-from runview.tui.screens.base import RunTab
+from runview.tui.tabs.base import RunTab
 
 
 class ArtifactsTab(RunTab):

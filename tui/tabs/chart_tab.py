@@ -25,7 +25,7 @@ from textual.widgets import Collapsible, Input, Static
 from runview.store.reader import RunSnapshot
 from runview.store.series import SeriesSnapshot
 from runview.tui.chart_state import ViewStateKeeper
-from runview.tui.screens.base import RunTab
+from runview.tui.tabs.base import RunTab
 from runview.tui.text_filter import read_filter
 from runview.tui.view_state import CHARTS, ChartEdit, ViewState
 from runview.tui.widgets.chart_board import ChartBoard

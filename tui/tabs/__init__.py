@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-from runview.tui.screens.base import RunTab
+from runview.tui.tabs.base import RunTab
 
 # (name used by --tab, title, module, class)
 TABS: tuple[tuple[str, str, str, str], ...] = (
@@ -23,5 +23,5 @@ def load_tab(name: str) -> type[RunTab]:
     """The tab class for ``name``, imported on first use so heavy tabs cost nothing until opened."""
     for tab_name, _title, module, cls in TABS:
         if tab_name == name:
-            return getattr(importlib.import_module(f"runview.tui.screens.{module}"), cls)
+            return getattr(importlib.import_module(f"runview.tui.tabs.{module}"), cls)
     raise KeyError(name)

@@ -1,6 +1,6 @@
 """Charts: one chart per logged metric, grouped by key prefix, searchable, smoothable, editable, live.
 
-The keys and the saved layout are the chart tabs' own (``runview.tui.screens.chart_tab``); this
+The keys and the saved layout are the chart tabs' own (``runview.tui.tabs.chart_tab``); this
 tab adds the history's specs, the editor's x axes (step, wall time, relative time, a metric) and
 the media panel.
 """
@@ -15,7 +15,7 @@ from textual.binding import Binding
 from runview.store.reader import RunSnapshot
 from runview.store.series import SeriesSnapshot
 from runview.tui.chart_edit import ChartEditScreen
-from runview.tui.screens.chart_tab import EDITOR_HELP, NAV_HELP, PINNED, ChartTab
+from runview.tui.tabs.chart_tab import EDITOR_HELP, NAV_HELP, PINNED, ChartTab
 from runview.tui.view_state import CHARTS, ChartEdit
 from runview.tui.widgets.chart_spec import ChartSpec, apply_edit
 from runview.tui.widgets.media_panel import MediaPanel  # media panel

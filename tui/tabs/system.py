@@ -1,6 +1,6 @@
 """System: CPU, memory, disk, network and per-GPU charts against seconds since the run started.
 
-The same keys and saved layout as Charts (``runview.tui.screens.chart_tab``), kept in the state
+The same keys and saved layout as Charts (``runview.tui.tabs.chart_tab``), kept in the state
 file's ``system`` section. System samples have no step, so the editor offers x as seconds since the
 start or another system metric sampled at the same moments.
 """
@@ -21,7 +21,7 @@ from runview.store.series import SeriesSnapshot
 from runview.tui.chart_edit import ChartEditScreen
 from runview.tui.format import format_bytes
 from runview.tui.safe_text import visible
-from runview.tui.screens.chart_tab import EDITOR_HELP, NAV_HELP, PINNED, ChartTab
+from runview.tui.tabs.chart_tab import EDITOR_HELP, NAV_HELP, PINNED, ChartTab
 from runview.tui.view_state import SYSTEM, X_METRIC, X_RELATIVE, ChartEdit
 from runview.tui.widgets.chart_spec import ChartSpec
 

@@ -14,7 +14,7 @@ from textual.widgets import Input, Static, Tree
 
 from runview.store import format as fmt
 from runview.store.reader import RunSnapshot
-from runview.tui.screens.base import RunTab
+from runview.tui.tabs.base import RunTab
 from runview.tui.text_filter import read_filter
 from runview.tui.widgets.layer_tree import LayerTree
 from runview.tui.widgets.model_layers import Layer, ModelLayers, human_count, parse_model

@@ -15,7 +15,7 @@ from textual.widgets import Input, Label, Static
 
 from runview.store.reader import RunSnapshot
 from runview.tui.safe_text import safe_text, visible
-from runview.tui.screens.base import RunTab
+from runview.tui.tabs.base import RunTab
 from runview.tui.text_filter import read_filter
 from runview.tui.widgets.kv_table import KeyValueTable
 from runview.tui.widgets.status_badge import format_duration
