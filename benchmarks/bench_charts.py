@@ -1,4 +1,5 @@
-"""Redraw cost of a screen of 12 charts at 1k vs 1M points per series: reduce (worker) + plotext build (UI).
+"""Redraw cost of a screen of 12 charts at 1k vs 1M points per series: reduce (worker) + plotext
+build (UI).
 
 Run: .venv/bin/python benchmarks/bench_charts.py
 """
@@ -34,7 +35,7 @@ def snapshot(points: int) -> SeriesSnapshot:
 
 
 def measure(points: int, smoothing: float) -> tuple[float, float, int]:
-    """Median ms for the whole screen: (reduce all 12, build all 12), and points plotted per chart."""
+    """Median ms for the screen (reduce all 12, build all 12) and points plotted per chart."""
     source = snapshot(points)
     specs = [ChartSpec(k, k, "s", ((k, k),)) for k in source.series]
     reduce_ms, build_ms, plotted = [], [], 0
@@ -51,14 +52,26 @@ def measure(points: int, smoothing: float) -> tuple[float, float, int]:
 
 
 def main() -> None:
-    print(f"machine: {cpu_model()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}, numpy {np.__version__}")
+    print(
+        f"machine: {cpu_model()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}, numpy "
+        f"{np.__version__}"
+    )
     print(f"screen: {CHARTS} charts of {WIDTH}x{HEIGHT} cells, median of {REPEATS}")
-    print(f"{'points/series':>14} {'smoothing':>9} {'reduce ms':>10} {'build ms':>9} {'total ms':>9} {'plotted/chart':>14}")
+    print(
+        f"{'points/series':>14} {'smoothing':>9} {'reduce ms':>10} {'build ms':>9} "
+        f"{'total ms':>9} {'plotted/chart':>14}"
+    )
     for smoothing in (0.0, 0.9):
         for points in (1_000, 1_000_000):
             reduce_ms, build_ms, plotted = measure(points, smoothing)
-            print(f"{points:>14,} {smoothing:>9} {reduce_ms:>10.1f} {build_ms:>9.1f} {reduce_ms + build_ms:>9.1f} {plotted:>14}")
-    print("reduce runs in a worker thread; build runs on the UI thread and is cached until data or size change.")
+            print(
+                f"{points:>14,} {smoothing:>9} {reduce_ms:>10.1f} {build_ms:>9.1f} "
+                f"{reduce_ms + build_ms:>9.1f} {plotted:>14}"
+            )
+    print(
+        "reduce runs in a worker thread; build runs on the UI thread and is cached until data or "
+        "size change."
+    )
 
 
 if __name__ == "__main__":

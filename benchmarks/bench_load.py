@@ -1,7 +1,8 @@
 """Opening a long run: columns vs JSONL vs the viewer's cache, end to end in a pty, and TensorBoard.
 
     python benchmarks/bench_load.py [--rows 1000000] [--metrics 20] [--data /tmp/runview-bench-load]
-    /tmp/tbvenv/bin/python benchmarks/bench_load.py --tensorboard-only   # needs tensorboard + tensorboardX
+    /tmp/tbvenv/bin/python benchmarks/bench_load.py --tensorboard-only   # needs tensorboard +
+    tensorboardX
 
 1. Generates a run of ``--rows`` steps x ``--metrics`` metrics with the real logger (reused when
    it exists) and reports the logging time and the column writer's background CPU per row.
@@ -37,7 +38,7 @@ import psutil
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from machine_info import machine
+from machine_info import machine  # noqa: E402 - a sibling script, found through the path above
 
 
 def metric_keys(metrics: int) -> list[str]:
@@ -49,7 +50,7 @@ def spike_step(j: int, rows: int) -> int:
 
 
 def generate(root: Path, rows: int, metrics: int, columns: bool = True) -> Path:
-    """A run of ``rows`` steps (1..rows) with one spike of 1000 per metric; returns its directory."""
+    """A run of ``rows`` steps (1..rows), one spike of 1000 per metric; returns its directory."""
     import numpy as np
 
     import runview
@@ -97,10 +98,14 @@ def generate(root: Path, rows: int, metrics: int, columns: bool = True) -> Path:
         "history_bytes": size,
     }
     done.write_text(json.dumps(info))
-    print(f"generated {rows:,} rows x {metrics} metrics in {log_s:.1f} s ({log_s / rows * 1e6:.2f} µs/log call), history {size / 1e6:.0f} MB")
+    print(
+        f"generated {rows:,} rows x {metrics} metrics in {log_s:.1f} s ({log_s / rows * 1e6:.2f} "
+        f"µs/log call), history {size / 1e6:.0f} MB"
+    )
     print(
         f"  column writer CPU: {cpu_total:.1f} s total = {cpu_total / rows * 1e6:.2f} µs/row "
-        f"({cpu_during:.1f} s while logging, covering {lag / size:.0%}; the rest at finish(), which took {finish_s:.1f} s)"
+        f"({cpu_during:.1f} s while logging, covering {lag / size:.0%}; the rest at finish(), "
+        f"which took {finish_s:.1f} s)"
     )
     return run.dir
 
@@ -133,26 +138,34 @@ spikes = sum(1 for k in series if float(series[k][1].max()) == 1000.0)
 if reader._cache is not None and reader._cache.saving is not None:
     reader._cache.saving.join()
 print(json.dumps({"s": elapsed, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "rows": snapshot.history.rows, "last": snapshot.history.last_index, "spikes": spikes,
+                  "rows": snapshot.history.rows, "last": snapshot.history.last_index,
+                  "spikes": spikes,
                   "source": reader._fast.source, "problems": list(snapshot.problems)}))
 """
 
 
 def reader_open(path: Path, cache: str, python: str = sys.executable) -> dict:
-    out = subprocess.run([python, "-c", READER, str(path), cache], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [python, "-c", READER, str(path), cache], capture_output=True, text=True, check=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Za-z0-9]|\x1b[=>]")
 
 
-def viewer_open(run: Path, cache: str, needle: bytes = b"1M", timeout: float = 60.0) -> tuple[float | None, float]:
-    """Seconds until ``needle`` (the last step's tick label) is on the terminal, and the peak RSS (MB)."""
+def viewer_open(
+    run: Path, cache: str, needle: bytes = b"1M", timeout: float = 60.0
+) -> tuple[float | None, float]:
+    """Seconds until ``needle`` (the last step's tick label) is on the terminal, and the peak RSS
+    (MB)."""
     env = dict(os.environ, TERM="xterm-256color", RUNVIEW_CACHE_DIR=cache)
     started = time.monotonic()
     pid, fd = pty.fork()
     if pid == 0:
-        os.execve(sys.executable, [sys.executable, "-m", "runview", str(run), "--tab", "charts"], env)
+        os.execve(
+            sys.executable, [sys.executable, "-m", "runview", str(run), "--tab", "charts"], env
+        )
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 48, 160, 0, 0))
     proc = psutil.Process(pid)
     peak, seen, screen = 0.0, None, b""
@@ -198,10 +211,15 @@ def viewer_open(run: Path, cache: str, needle: bytes = b"1M", timeout: float = 6
 
 def tensorboard_part(data: Path, rows: int, metrics: int) -> None:
     try:
-        from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+        from tensorboard.backend.event_processing.event_accumulator import (  # noqa: F401
+            EventAccumulator,  # imported in a subprocess below; here only to say whether it exists
+        )
         from tensorboardX import SummaryWriter
     except ImportError:
-        print("\n(tensorboard / tensorboardX not importable: run this script with /tmp/tbvenv/bin/python for part 4)")
+        print(
+            "\n(tensorboard / tensorboardX not importable: run this script with "
+            "/tmp/tbvenv/bin/python for part 4)"
+        )
         return
     import numpy as np
 
@@ -229,34 +247,59 @@ def tensorboard_part(data: Path, rows: int, metrics: int) -> None:
     code = (
         "import sys, time, resource;"
         "from tensorboard.backend.event_processing.event_accumulator import EventAccumulator;"
-        "t = time.perf_counter(); acc = EventAccumulator(sys.argv[1], size_guidance={'scalars': 0}); acc.Reload();"
+        "t = time.perf_counter(); acc = EventAccumulator(sys.argv[1], "
+        "size_guidance={'scalars': 0}); acc.Reload();"
         "n = sum(len(acc.Scalars(tag)) for tag in acc.Tags()['scalars']);"
-        "print(time.perf_counter() - t, n, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+        "print(time.perf_counter() - t, n, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / "
+        "1024)"
     )
     tb = []
     for _ in range(2):
-        out = subprocess.run([sys.executable, "-c", code, str(root / "tb")], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", code, str(root / "tb")],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         tb.append(out.stdout.split())
     cols = [reader_open(run_dir, "off") for _ in range(2)]
     twin = without_columns(run_dir)
     jsonl = reader_open(twin, "off")
-    print(f"\n4. {rows:,} steps x {metrics} metrics: TensorBoard EventAccumulator (scalars: 0) vs runview RunReader")
+    print(
+        f"\n4. {rows:,} steps x {metrics} metrics: TensorBoard EventAccumulator (scalars: 0) vs "
+        "runview RunReader"
+    )
     for seconds, points, rss in tb:
-        print(f"  tensorboard Reload()            {float(seconds):6.2f} s  {int(points):,} points  peak RSS {float(rss):.0f} MB")
+        print(
+            f"  tensorboard Reload()            {float(seconds):6.2f} s  {int(points):,} points  "
+            f"peak RSS {float(rss):.0f} MB"
+        )
     for r in cols:
-        print(f"  runview, columns                {r['s']:6.2f} s  {r['rows']:,} rows  peak RSS {r['rss_mb']:.0f} MB")
-    print(f"  runview, JSONL only             {jsonl['s']:6.2f} s  {jsonl['rows']:,} rows  peak RSS {jsonl['rss_mb']:.0f} MB")
+        print(
+            f"  runview, columns                {r['s']:6.2f} s  {r['rows']:,} rows  peak RSS "
+            f"{r['rss_mb']:.0f} MB"
+        )
+    print(
+        f"  runview, JSONL only             {jsonl['s']:6.2f} s  {jsonl['rows']:,} rows  peak RSS "
+        f"{jsonl['rss_mb']:.0f} MB"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--metrics", type=int, default=20)
-    parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "runview-bench-load")
+    parser.add_argument(
+        "--data", type=Path, default=Path(tempfile.gettempdir()) / "runview-bench-load"
+    )
     parser.add_argument("--tb-rows", type=int, default=100_000)
     parser.add_argument("--tensorboard-only", action="store_true")
     parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--columns-only", action="store_true", help="skip the JSONL-only and TensorBoard parts (minutes)")
+    parser.add_argument(
+        "--columns-only",
+        action="store_true",
+        help="skip the JSONL-only and TensorBoard parts (minutes)",
+    )
     args = parser.parse_args()
     print(machine())
     if args.tensorboard_only:
@@ -266,12 +309,21 @@ def main() -> None:
     twin = without_columns(run)
     cache = args.data / "cache"
 
-    print(f"\n2. RunReader to a full snapshot ({args.rows:,} rows x {args.metrics} metrics), fresh process each")
+    print(
+        f"\n2. RunReader to a full snapshot ({args.rows:,} rows x {args.metrics} metrics), fresh "
+        "process each"
+    )
     for _ in range(args.repeat):
         r = reader_open(run, "off")
-        print(f"  columns            {r['s']:6.2f} s  peak RSS {r['rss_mb']:4.0f} MB  rows {r['rows']:,} spikes {r['spikes']}/{args.metrics} ({r['source']})")
+        print(
+            f"  columns            {r['s']:6.2f} s  peak RSS {r['rss_mb']:4.0f} MB  rows "
+            f"{r['rows']:,} spikes {r['spikes']}/{args.metrics} ({r['source']})"
+        )
     if args.columns_only:
-        print("\n3. runview PATH --tab charts in a pty at 160x48: until the x axis shows the last step, peak RSS")
+        print(
+            "\n3. runview PATH --tab charts in a pty at 160x48: until the x axis shows the last "
+            "step, peak RSS"
+        )
         off = str(args.data / "no-cache-here")
         for attempt in range(args.repeat):
             seen, peak = viewer_open(run, off)
@@ -280,12 +332,21 @@ def main() -> None:
         return
     shutil.rmtree(cache, ignore_errors=True)
     r = reader_open(twin, str(cache))
-    print(f"  JSONL, cache cold  {r['s']:6.2f} s  peak RSS {r['rss_mb']:4.0f} MB  rows {r['rows']:,} spikes {r['spikes']}/{args.metrics} ({r['source']}; writes the cache)")
+    print(
+        f"  JSONL, cache cold  {r['s']:6.2f} s  peak RSS {r['rss_mb']:4.0f} MB  rows "
+        f"{r['rows']:,} spikes {r['spikes']}/{args.metrics} ({r['source']}; writes the cache)"
+    )
     for _ in range(args.repeat):
         r = reader_open(twin, str(cache))
-        print(f"  JSONL run, cache   {r['s']:6.2f} s  peak RSS {r['rss_mb']:4.0f} MB  rows {r['rows']:,} spikes {r['spikes']}/{args.metrics} ({r['source']})")
+        print(
+            f"  JSONL run, cache   {r['s']:6.2f} s  peak RSS {r['rss_mb']:4.0f} MB  rows "
+            f"{r['rows']:,} spikes {r['spikes']}/{args.metrics} ({r['source']})"
+        )
 
-    print("\n3. runview PATH --tab charts in a pty at 160x48: until the x axis shows the last step ('1M'), peak RSS over the viewer's processes")
+    print(
+        "\n3. runview PATH --tab charts in a pty at 160x48: until the x axis shows the last step "
+        "('1M'), peak RSS over the viewer's processes"
+    )
     off = str(args.data / "no-cache-here")
     for label, path, cache_dir in (
         ("columns, first open", run, off),

@@ -26,7 +26,9 @@ def rows(n: int) -> list[dict[str, float]]:
     return [{f"metric/{k}": (i * 0.001 + k) for k in range(10)} for i in range(n)]
 
 
-def timed(fn: Callable[[dict[str, float]], None], data: list[dict[str, float]], repeats: int) -> float:
+def timed(
+    fn: Callable[[dict[str, float]], None], data: list[dict[str, float]], repeats: int
+) -> float:
     """Median µs per call over ``repeats`` passes of ``data``."""
     results = []
     for _ in range(repeats):
@@ -53,7 +55,9 @@ def main() -> int:
             step[0] += 1
             fh.write(json.dumps({"_step": step[0], "_time": time.time(), **row}) + "\n")
 
-        results.append(("floor: stdlib json.dumps + buffered write", timed(stdlib, data, args.repeats)))
+        results.append(
+            ("floor: stdlib json.dumps + buffered write", timed(stdlib, data, args.repeats))
+        )
 
     try:
         import orjson
@@ -62,7 +66,12 @@ def main() -> int:
 
             def orj(row: dict[str, float]) -> None:
                 step[0] += 1
-                fb.write(orjson.dumps({"_step": step[0], "_time": time.time(), **row}, option=orjson.OPT_APPEND_NEWLINE))
+                fb.write(
+                    orjson.dumps(
+                        {"_step": step[0], "_time": time.time(), **row},
+                        option=orjson.OPT_APPEND_NEWLINE,
+                    )
+                )
 
             results.append(("floor: orjson line + buffered write", timed(orj, data, args.repeats)))
     except ImportError:
@@ -87,7 +96,9 @@ def main() -> int:
             for key, value in row.items():
                 writer.add_scalar(key, value, step[0])
 
-        results.append(("tensorboardX add_scalar x10", timed(tbx, data[: max(1, args.calls // 20)], 1)))
+        results.append(
+            ("tensorboardX add_scalar x10", timed(tbx, data[: max(1, args.calls // 20)], 1))
+        )
         writer.close()
     except ImportError:
         results.append(("tensorboardX", float("nan")))
@@ -115,10 +126,17 @@ def main() -> int:
     print(f"calls: {args.calls} x {args.repeats} repeats, 10 float metrics per call")
     floor = results[0][1]
     for name, micros in results:
-        shown = "not installed" if micros != micros else f"{micros:8.2f} µs/call  ({micros / floor:5.2f}x stdlib floor)"
+        shown = (
+            "not installed"
+            if micros != micros
+            else f"{micros:8.2f} µs/call  ({micros / floor:5.2f}x stdlib floor)"
+        )
         print(f"  {name:44s} {shown}")
     expected = args.calls * args.repeats
-    print(f"runview rows on disk: {written} of {expected} ({'all' if written == expected else 'MISSING'})")
+    print(
+        f"runview rows on disk: {written} of {expected} "
+        f"({'all' if written == expected else 'MISSING'})"
+    )
     return 0 if written == expected else 1
 
 

@@ -30,8 +30,18 @@ def block() -> bytes:
     out, i = bytearray(), 0
     while len(out) < 1024 * 1024:
         if i % 200 == 0:
-            out += b"".join(b"\r epoch %d: %3d%%|%-10s|" % (i, p, b"#" * (p // 10)) for p in range(0, 101, 20)) + b"\n"
-        out += b"step %08d loss=\x1b[32m%.5f\x1b[0m lr=3e-4 throughput=%d tok/s\n" % (i, 1 / (i + 1), 1000 + i % 97)
+            out += (
+                b"".join(
+                    b"\r epoch %d: %3d%%|%-10s|" % (i, p, b"#" * (p // 10))
+                    for p in range(0, 101, 20)
+                )
+                + b"\n"
+            )
+        out += b"step %08d loss=\x1b[32m%.5f\x1b[0m lr=3e-4 throughput=%d tok/s\n" % (
+            i,
+            1 / (i + 1),
+            1000 + i % 97,
+        )
         i += 1
     return bytes(out)
 
@@ -116,14 +126,26 @@ def main() -> int:
     print(f"machine: {machine()}")
     seconds = create(path, args.gb)
     size = path.stat().st_size
-    print(f"log: {size / 2**30:.2f} GiB of lines at {path} (written in {seconds:.1f} s; page cache warm)")
+    print(
+        f"log: {size / 2**30:.2f} GiB of lines at {path} (written in {seconds:.1f} s; page cache "
+        "warm)"
+    )
     try:
         for kind in ("tail", "naive", "sanitise"):
             out = subprocess.run(
-                [sys.executable, __file__, "--measure", kind, str(path)], capture_output=True, text=True, check=True
+                [sys.executable, __file__, "--measure", kind, str(path)],
+                capture_output=True,
+                text=True,
+                check=True,
             )
             figures = json.loads(out.stdout)
-            print(f"{kind:9s} " + "  ".join(f"{k}={v:,.2f}" if isinstance(v, float) else f"{k}={v:,}" for k, v in figures.items()))
+            print(
+                f"{kind:9s} "
+                + "  ".join(
+                    f"{k}={v:,.2f}" if isinstance(v, float) else f"{k}={v:,}"
+                    for k, v in figures.items()
+                )
+            )
     finally:
         if not args.keep:
             path.unlink(missing_ok=True)

@@ -27,10 +27,9 @@ import time
 from collections.abc import Callable
 
 import psutil
+from machine_info import cpu_model  # noqa: E402 - benchmarks run as scripts from this folder
 
 from runview.collectors.sampler import SystemSampler
-
-from machine_info import cpu_model  # noqa: E402 - benchmarks run as scripts from this folder
 
 
 def cpu_costs(fn: Callable[[], object], count: int) -> list[float]:

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import pty
 import select
@@ -18,16 +19,14 @@ import signal
 import struct
 import sys
 import tempfile
-import time
-import fcntl
 import termios
+import time
 from pathlib import Path
 
 import psutil
+from machine_info import machine  # noqa: E402 - benchmarks run as scripts from this folder
 
 import runview
-
-from machine_info import machine  # noqa: E402 - benchmarks run as scripts from this folder
 
 
 def spawn_viewer(run_dir: Path, tab: str, cols: int = 160, rows: int = 48) -> tuple[int, int]:
@@ -69,7 +68,9 @@ def stop(pid: int, fd: int) -> None:
 
 def idle(seconds: float) -> None:
     root = Path(tempfile.mkdtemp(prefix="runview-bench-"))
-    run = runview.init(project="bench", dir=root, console=False, system_interval=None, config={"lr": 0.1})
+    run = runview.init(
+        project="bench", dir=root, console=False, system_interval=None, config={"lr": 0.1}
+    )
     for step in range(10_000):
         run.log({"train/loss": 1 / (step + 1), "val/acc": step / 10_000})
     run.finish()
@@ -81,7 +82,10 @@ def idle(seconds: float) -> None:
         cpu0 = sum(proc.cpu_times()[:2])
         sent, _ = drain(fd, seconds)
         cpu = sum(proc.cpu_times()[:2]) - cpu0
-        print(f"  {tab:9s} CPU {100 * cpu / seconds:5.2f}% of a core, {sent / seconds:8.1f} bytes/s to the terminal")
+        print(
+            f"  {tab:9s} CPU {100 * cpu / seconds:5.2f}% of a core, {sent / seconds:8.1f} bytes/s "
+            "to the terminal"
+        )
         stop(pid, fd)
 
 
@@ -102,8 +106,11 @@ def latency(trials: int) -> None:
     stop(pid, fd)
     run.finish()
     results.sort()
-    print(f"log() to on-screen latency, {trials} trials: median {results[len(results) // 2] * 1000:.0f} ms, "
-          f"max {results[-1] * 1000:.0f} ms")
+    print(
+        f"log() to on-screen latency, {trials} trials: median "
+        f"{results[len(results) // 2] * 1000:.0f} ms, "
+        f"max {results[-1] * 1000:.0f} ms"
+    )
 
 
 def main() -> int:

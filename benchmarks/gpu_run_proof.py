@@ -33,11 +33,18 @@ def main() -> int:
         print("no GPU: torch.cuda.is_available() is False")
         return 0
     root = Path(args.dir or tempfile.mkdtemp(prefix="runview-gpu-"))
-    run = runview.init(project="gpu-proof", name="h100", dir=root, system_interval=0.5, config={"size": 8192})
+    run = runview.init(
+        project="gpu-proof", name="h100", dir=root, system_interval=0.5, config={"size": 8192}
+    )
     model = torch.nn.Sequential(
-        torch.nn.Conv2d(3, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-        torch.nn.Conv2d(32, 64, 3, padding=1), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1),
-        torch.nn.Flatten(), torch.nn.Linear(64, 10),
+        torch.nn.Conv2d(3, 32, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(32, 64, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.AdaptiveAvgPool2d(1),
+        torch.nn.Flatten(),
+        torch.nn.Linear(64, 10),
     ).cuda()
     run.watch(model, log=None)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
@@ -63,8 +70,11 @@ def main() -> int:
 
     snapshot = RunReader(run.dir).refresh()
     print(f"run: {run.dir}")
-    print(f"status: {snapshot.liveness.state} (exit code {snapshot.status.get('exit_code')}), "
-          f"{snapshot.history.rows} history rows, {snapshot.system.rows} system samples, console: {snapshot.meta.get('console')}")
+    print(
+        f"status: {snapshot.liveness.state} (exit code {snapshot.status.get('exit_code')}), "
+        f"{snapshot.history.rows} history rows, {snapshot.system.rows} system samples, console: "
+        f"{snapshot.meta.get('console')}"
+    )
     gpu = snapshot.meta.get("gpu") or {}
     print(f"devices: {json.dumps(gpu.get('devices'))}")
     print(f"gpu reason: {gpu.get('reason')}")
@@ -72,7 +82,10 @@ def main() -> int:
     print(f"GPU metrics recorded ({len(keys)}):")
     for key in keys:
         _, values = snapshot.system.series[key]
-        print(f"  {key:24s} last {values[-1]:>14.4g}  min {values.min():>14.4g}  max {values.max():>14.4g}  ({len(values)} samples)")
+        print(
+            f"  {key:24s} last {values[-1]:>14.4g}  min {values.min():>14.4g}  max "
+            f"{values.max():>14.4g}  ({len(values)} samples)"
+        )
     described = (snapshot.meta.get("system") or {}).get("gpu") or {}
     absent = described.get("absent") or {}
     print(f"GPU metrics absent ({len(absent)}):")
@@ -82,11 +95,16 @@ def main() -> int:
         print(f"  note {key}: {note}")
     model_doc = snapshot.model or {}
     unique = sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
-    print(f"model: {len(model_doc.get('layers', []))} layers, total {model_doc.get('total_params')} "
-          f"(torch unique parameters: {unique}), first output shapes: "
-          f"{[layer.get('output_shape') for layer in model_doc.get('layers', [])[:3]]}")
+    print(
+        f"model: {len(model_doc.get('layers', []))} layers, total {model_doc.get('total_params')} "
+        f"(torch unique parameters: {unique}), first output shapes: "
+        f"{[layer.get('output_shape') for layer in model_doc.get('layers', [])[:3]]}"
+    )
     loss_steps, loss_values = snapshot.history.series["train/loss"]
-    print(f"train/loss logged from CUDA tensors: {len(loss_values)} points, last {loss_values[-1]:.4f}")
+    print(
+        f"train/loss logged from CUDA tensors: {len(loss_values)} points, last "
+        f"{loss_values[-1]:.4f}"
+    )
     return 0 if keys and snapshot.liveness.state == "finished" else 1
 
 

@@ -18,4 +18,5 @@ def cpu_model() -> str:
 
 
 def machine() -> str:
-    return f"{cpu_model()} · {os.cpu_count()} cores · Python {platform.python_version()} · {platform.system()}"
+    python = platform.python_version()
+    return f"{cpu_model()} · {os.cpu_count()} cores · Python {python} · {platform.system()}"

@@ -99,8 +99,9 @@ class _TeeText:
         n = self._inner.write(text)
         if self._active:
             try:
-                self._log.write(text.encode(getattr(self._inner, "encoding", None) or "utf-8",
-                                            "replace"))
+                self._log.write(
+                    text.encode(getattr(self._inner, "encoding", None) or "utf-8", "replace")
+                )
             except Exception:
                 pass
         return n
@@ -153,8 +154,12 @@ class ConsoleCapture:
         self._started = True
         self._pid = os.getpid()
         _flush_std()
-        attempts = {"auto": ("process", "thread", "python"), "thread": ("thread", "python"),
-                    "python": ("python",), "off": ()}[self.method]
+        attempts = {
+            "auto": ("process", "thread", "python"),
+            "thread": ("thread", "python"),
+            "python": ("python",),
+            "off": (),
+        }[self.method]
         for backend in attempts:
             try:
                 ok = self._start_python() if backend == "python" else self._start_fd(backend)
@@ -247,8 +252,18 @@ class ConsoleCapture:
         return True
 
     def _spawn(self, log_fd: int, ctl_r: int, ack_w: int) -> bool:
-        args = [sys.executable, "-I", "-S", str(_HELPER), "--log", str(log_fd),
-                "--ctl", str(ctl_r), "--ack", str(ack_w)]
+        args = [
+            sys.executable,
+            "-I",
+            "-S",
+            str(_HELPER),
+            "--log",
+            str(log_fd),
+            "--ctl",
+            str(ctl_r),
+            "--ack",
+            str(ack_w),
+        ]
         for s in self._streams:
             args += ["--stream", f"{s.read}:{s.saved[s.fds[0]]}:{int(s.is_pty)}"]
         pass_fds = [log_fd, ctl_r, ack_w] + [s.read for s in self._streams]
@@ -257,8 +272,12 @@ class ConsoleCapture:
             if not sys.executable:
                 raise OSError("sys.executable is empty")
             self._proc = subprocess.Popen(
-                args, pass_fds=pass_fds, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL, start_new_session=True,
+                args,
+                pass_fds=pass_fds,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
             )
         finally:
             _close(log_fd, ctl_r, ack_w, *(s.read for s in self._streams))
@@ -343,8 +362,9 @@ class ConsoleCapture:
     def _start_monitor(self) -> None:
         if not self.flush_interval or self.flush_interval <= 0:
             return
-        self._monitor = threading.Thread(target=self._watch, name="runview-console-flush",
-                                         daemon=True)
+        self._monitor = threading.Thread(
+            target=self._watch, name="runview-console-flush", daemon=True
+        )
         self._monitor.start()
 
     def _watch(self) -> None:
@@ -357,7 +377,8 @@ class ConsoleCapture:
                 except Exception:
                     pass
             dead = (self._proc is not None and self._proc.poll() is not None) or (
-                self._thread is not None and not self._thread.is_alive())
+                self._thread is not None and not self._thread.is_alive()
+            )
             if dead and not self._stop_monitor.is_set():
                 self.error = f"{self.backend}: the copier ended; output goes straight through now"
                 self._restore()
@@ -396,10 +417,14 @@ class ConsoleCapture:
             return
         self._winch_installed = False
         try:
-            if (threading.current_thread() is threading.main_thread()
-                    and signal.getsignal(signal.SIGWINCH) is self._on_winch):
-                signal.signal(signal.SIGWINCH, self._old_winch
-                              if self._old_winch is not None else signal.SIG_DFL)
+            if (
+                threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGWINCH) is self._on_winch
+            ):
+                signal.signal(
+                    signal.SIGWINCH,
+                    self._old_winch if self._old_winch is not None else signal.SIG_DFL,
+                )
         except (ValueError, OSError, TypeError):
             pass
 

@@ -70,7 +70,10 @@ class ProcessTree:
                     excluded.update(c.pid for c in psutil.Process(pid).children(recursive=True))
                 except psutil.Error:
                     pass
-            return [self.pid, *(c.pid for c in root.children(recursive=True) if c.pid not in excluded)]
+            return [
+                self.pid,
+                *(c.pid for c in root.children(recursive=True) if c.pid not in excluded),
+            ]
         except psutil.Error:
             return []
 
@@ -147,7 +150,10 @@ class SystemCollector:
     """
 
     def __init__(
-        self, pid: int | None = None, disk_path: str | os.PathLike[str] = ".", exclude_pids: frozenset[int] = frozenset()
+        self,
+        pid: int | None = None,
+        disk_path: str | os.PathLike[str] = ".",
+        exclude_pids: frozenset[int] = frozenset(),
     ) -> None:
         self.tree = ProcessTree(pid, exclude_pids)
         self.disk_path = os.fspath(disk_path)

@@ -14,7 +14,8 @@ import os
 
 
 def _source_checkout_subpackages() -> None:
-    """In a clone, find ``runview.store``, ``runview.tui`` and ``runview.collectors`` beside this folder.
+    """In a clone, find ``runview.store``, ``runview.tui`` and ``runview.collectors`` beside this
+    folder.
 
     The build maps the top-level ``store/``, ``tui/`` and ``collectors/`` folders onto
     ``runview.*`` (pyproject's package-dir). Python run from inside a clone imports this folder
@@ -104,7 +105,9 @@ def define_metric(name: str, summary: str | None = None, step_metric: str | None
     _active().define_metric(name, summary=summary, step_metric=step_metric)
 
 
-def watch(model: Any, criterion: Any = None, log: str | None = "gradients", log_freq: int = 1000) -> None:
+def watch(
+    model: Any, criterion: Any = None, log: str | None = "gradients", log_freq: int = 1000
+) -> None:
     _active().watch(model, criterion, log=log, log_freq=log_freq)
 
 

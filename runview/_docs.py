@@ -72,7 +72,12 @@ class Config(MutableMapping[str, Any]):
 class Summary(MutableMapping[str, Any]):
     """``run.summary``: each metric's last value unless set here or defined otherwise."""
 
-    def __init__(self, compute: Callable[[], dict[str, Any]], explicit: dict[str, Any], on_change: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        compute: Callable[[], dict[str, Any]],
+        explicit: dict[str, Any],
+        on_change: Callable[[], None],
+    ) -> None:
         self._compute = compute
         self._explicit = explicit
         self._on_change = on_change

@@ -15,7 +15,8 @@ from typing import Any
 
 _current: list[Any] = []  # the active runs, newest last
 _installed = False
-_exit_requests: list[tuple[int, dict[int, int]]] = []  # sys.exit codes with each run's progress then
+# sys.exit codes with each run's progress then
+_exit_requests: list[tuple[int, dict[int, int]]] = []
 _fatal_signals: list[int] = []
 _original_exit = sys.exit
 
@@ -101,7 +102,8 @@ def _on_fatal_signal(signum: int, frame: Any) -> None:
         except Exception:
             pass
     _fatal_signals.append(signum)
-    signal.signal(signum, signal.SIG_DFL)  # a second signal kills at once, even if this is swallowed
+    # a second signal kills at once, even if this is swallowed
+    signal.signal(signum, signal.SIG_DFL)
     raise SystemExit(128 + signum)
 
 

@@ -24,7 +24,8 @@ from runview.store.encode import _UNSUPPORTED
 
 Warn = Callable[[str, str], None]
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_PNG_COLOR_TYPES = {1: 0, 2: 4, 3: 2, 4: 6}  # channels -> PNG colour type (grey, grey+alpha, RGB, RGBA)
+# channels -> PNG colour type (grey, grey+alpha, RGB, RGBA)
+_PNG_COLOR_TYPES = {1: 0, 2: 4, 3: 2, 4: 6}
 _CHANNELS = (1, 3, 4)
 
 
@@ -61,7 +62,9 @@ class Table:
     null); anything else is stored as its ``str()``.
     """
 
-    def __init__(self, columns: Sequence[Any] | None = None, data: Iterable[Iterable[Any]] | None = None) -> None:
+    def __init__(
+        self, columns: Sequence[Any] | None = None, data: Iterable[Iterable[Any]] | None = None
+    ) -> None:
         self.columns: list[str] = [str(c) for c in columns] if columns is not None else []
         self.data: list[list[Any]] = []
         if data is not None:
@@ -99,7 +102,11 @@ def to_pixels(data: Any) -> Any:
         arr = arr.transpose(1, 2, 0)  # channels first (CHW) -> last
     if arr.ndim == 3 and arr.shape[-1] == 1:
         arr = arr[..., 0]
-    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[-1] not in (2, 3, 4)) or 0 in arr.shape:
+    if (
+        arr.ndim not in (2, 3)
+        or (arr.ndim == 3 and arr.shape[-1] not in (2, 3, 4))
+        or 0 in arr.shape
+    ):
         raise ValueError(f"image shape {tuple(arr.shape)} is not HxW, HxWx3, HxWx4 or CHW")
     if arr.dtype == np.bool_:
         arr = arr.astype(np.uint8) * 255
@@ -122,12 +129,22 @@ def encode_png(pixels: Any) -> bytes:
     raw[:, 1:] = pixels.reshape(height, width * channels)
     header = struct.pack(">IIBBBBB", width, height, 8, _PNG_COLOR_TYPES[channels], 0, 0, 0)
     return b"".join(
-        (_PNG_SIGNATURE, _chunk(b"IHDR", header), _chunk(b"IDAT", zlib.compress(raw.tobytes(), 6)), _chunk(b"IEND", b""))
+        (
+            _PNG_SIGNATURE,
+            _chunk(b"IHDR", header),
+            _chunk(b"IDAT", zlib.compress(raw.tobytes(), 6)),
+            _chunk(b"IEND", b""),
+        )
     )
 
 
 def _chunk(tag: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", len(body)) + tag + body + struct.pack(">I", zlib.crc32(tag + body) & 0xFFFFFFFF)
+    return (
+        struct.pack(">I", len(body))
+        + tag
+        + body
+        + struct.pack(">I", zlib.crc32(tag + body) & 0xFFFFFFFF)
+    )
 
 
 def image_size(data: bytes) -> tuple[int | None, int | None]:
@@ -181,7 +198,11 @@ def _save_image(run_dir: Path, folder: str, step: int, index: int, image: Image)
     if image.source is not None:
         data = image.source.read_bytes()
         width, height = image_size(data)
-        suffix = image.source.suffix.lower() if re.fullmatch(r"\.[A-Za-z0-9]{1,5}", image.source.suffix) else ".img"
+        suffix = (
+            image.source.suffix.lower()
+            if re.fullmatch(r"\.[A-Za-z0-9]{1,5}", image.source.suffix)
+            else ".img"
+        )
     else:
         data = encode_png(image.pixels)
         height, width = image.pixels.shape[:2]
@@ -212,10 +233,18 @@ def _save_table(run_dir: Path, folder: str, step: int, table: Table) -> dict[str
     columns = table.columns + [f"col{i}" for i in range(len(table.columns), width)]
     rows = [[_cell(v) for v in row] + [None] * (width - len(row)) for row in table.data]
     document = {"columns": columns, "data": rows}
-    data = json.dumps(document, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
-    relative = f"{fmt.MEDIA_DIR}/{folder}/{step}_{hashlib.sha1(data).hexdigest()[:8]}{fmt.MEDIA_TABLE_SUFFIX}"
+    data = json.dumps(document, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode(
+        "utf-8"
+    )
+    digest = hashlib.sha1(data).hexdigest()[:8]
+    relative = f"{fmt.MEDIA_DIR}/{folder}/{step}_{digest}{fmt.MEDIA_TABLE_SUFFIX}"
     _write_once(run_dir / relative, data)
-    return {fmt.MEDIA_TYPE_KEY: fmt.MEDIA_TABLE, "path": relative, "rows": len(rows), "columns": columns}
+    return {
+        fmt.MEDIA_TYPE_KEY: fmt.MEDIA_TABLE,
+        "path": relative,
+        "rows": len(rows),
+        "columns": columns,
+    }
 
 
 def media_ref(run_dir: Path, key: str, step: int, value: Any, warn: Warn) -> Any:
@@ -246,7 +275,10 @@ def media_ref(run_dir: Path, key: str, step: int, value: Any, warn: Warn) -> Any
             warn(f"unsupported:{key}", f"cannot log {problems[0]}; value dropped")
             return _UNSUPPORTED
         if problems:
-            warn(f"media-item:{key}", f"cannot log {problems[0]}; skipped ({len(problems)} of {len(images)} items)")
+            warn(
+                f"media-item:{key}",
+                f"cannot log {problems[0]}; skipped ({len(problems)} of {len(images)} items)",
+            )
         return {fmt.MEDIA_TYPE_KEY: fmt.MEDIA_IMAGES, "items": items}
     except Exception as exc:  # disk full, unreadable source file, ...: never into training
         warn(f"unsupported:{key}", f"cannot log media {key!r}: {exc!r}; value dropped")

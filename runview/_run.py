@@ -1,4 +1,5 @@
-"""The ``Run`` object behind ``runview.init``: the one place that joins the writer and the collectors."""
+"""The ``Run`` object behind ``runview.init``: the one place that joins the writer and the
+collectors."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import secrets
 import time
 import traceback
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -118,7 +119,7 @@ class Run:
             "notes": self.notes,
             "tags": self.tags,
             "start_time": self.start_time,
-            "created": datetime.fromtimestamp(self.start_time, timezone.utc).isoformat(),
+            "created": datetime.fromtimestamp(self.start_time, UTC).isoformat(),
             "runview_version": _version(),
         }
         try:
@@ -150,8 +151,12 @@ class Run:
 
             helper = self._console.helper_pid if self._console is not None else None
             sampler = SystemSampler(
-                self._emit_system, interval=interval, pid=os.getpid(), disk_path=self.dir,
-                exclude_pids=frozenset({helper}) if helper else frozenset(),  # the console tee is ours
+                self._emit_system,
+                interval=interval,
+                pid=os.getpid(),
+                disk_path=self.dir,
+                # the console tee is ours
+                exclude_pids=frozenset({helper}) if helper else frozenset(),
             )
             sampler.start()
             self._sampler = sampler
@@ -176,7 +181,10 @@ class Run:
         """Append one row of metrics; rows logged at the same step merge (later keys win)."""
         if self._finished:
             if getattr(self, "_forked_child", False):
-                self._warn_once("log-in-child", "log() in a forked child process is ignored (log from the parent)")
+                self._warn_once(
+                    "log-in-child",
+                    "log() in a forked child process is ignored (log from the parent)",
+                )
             else:
                 self._warn_once("log-after-finish", "log() after finish() is ignored")
             return
@@ -195,7 +203,9 @@ class Run:
                 line = dumps_line(row)
                 # A row that redefined _step/_time is not plain either (the format reserves them).
                 plain = (
-                    b"null" not in line and b"[" not in line and line.find(b"{", 1) < 0
+                    b"null" not in line
+                    and b"[" not in line
+                    and line.find(b"{", 1) < 0
                     and len(row) == len(data) + 2
                 )
             except FAST_ERRORS:
@@ -203,8 +213,11 @@ class Run:
             if plain:
                 values: Mapping[str, Any] = data
             else:
-                on_media = media_hook(self.dir, step, self._warn_once)  # images, tables: docs/media.md
-                line, flat = encode_row({STEP: step, TIME: now}, data, self._unsupported, on_media, fast_tried=True)
+                # images, tables: docs/media.md
+                on_media = media_hook(self.dir, step, self._warn_once)
+                line, flat = encode_row(
+                    {STEP: step, TIME: now}, data, self._unsupported, on_media, fast_tried=True
+                )
                 values = flat if flat is not None else data
             self._append_history(line)
             self._last.update(values)
@@ -226,14 +239,17 @@ class Run:
         except (TypeError, ValueError, OverflowError):
             valid = False
         if not valid:
-            self._warn_once("step-invalid", f"step={step!r} is not a non-negative integer; row dropped")
+            self._warn_once(
+                "step-invalid", f"step={step!r} is not a non-negative integer; row dropped"
+            )
             return None
         if as_int < self._last_step:
             self._step_drops += 1
             self._warn_once(
                 "step-decrease",
                 f"step {as_int} is lower than the last logged step {self._last_step}; row dropped "
-                "(steps must not decrease; later such rows are dropped and counted without a warning)",
+                "(steps must not decrease; later such rows are dropped and counted without a "
+                "warning)",
             )
             return None
         return as_int
@@ -243,14 +259,18 @@ class Run:
         """The step the next ``log()`` without ``step=`` will use."""
         return self._next_step
 
-    def define_metric(self, name: str, summary: str | None = None, step_metric: str | None = None) -> None:
+    def define_metric(
+        self, name: str, summary: str | None = None, step_metric: str | None = None
+    ) -> None:
         """Choose how a metric is summarised: min, max, mean, last or none (as in wandb)."""
         definition: dict[str, Any] = {}
         if summary is not None:
             kinds = [k.strip() for k in summary.split(",") if k.strip()]
             unknown = [k for k in kinds if k not in SUMMARY_KINDS]
             if unknown:
-                self._warn_once(f"define:{name}", f"define_metric({name!r}): unknown summary {unknown}")
+                self._warn_once(
+                    f"define:{name}", f"define_metric({name!r}): unknown summary {unknown}"
+                )
                 kinds = [k for k in kinds if k in SUMMARY_KINDS]
             definition["summary"] = kinds[0] if len(kinds) == 1 else kinds
         if step_metric is not None:
@@ -268,7 +288,14 @@ class Run:
         except Exception as exc:
             self._warn_once("model", f"model summary not recorded: {exc!r}")
 
-    def watch(self, model: Any, criterion: Any = None, log: str | None = "gradients", log_freq: int = 1000, **_: Any) -> None:
+    def watch(
+        self,
+        model: Any,
+        criterion: Any = None,
+        log: str | None = "gradients",
+        log_freq: int = 1000,
+        **_: Any,
+    ) -> None:
         """Record the module tree of a PyTorch model at its first forward pass."""
         try:
             from runview.collectors.model import watch
@@ -291,9 +318,14 @@ class Run:
     # -- warnings -------------------------------------------------------------------------------
     def _unsupported(self, key: str, value: Any) -> None:
         if key in (STEP, TIME):
-            self._warn_once(f"reserved:{key}", f"cannot log {key!r}: the run format reserves it; skipped")
+            self._warn_once(
+                f"reserved:{key}", f"cannot log {key!r}: the run format reserves it; skipped"
+            )
             return
-        self._warn_once(f"unsupported:{key}", f"cannot log {key!r}: unsupported type {type(value).__name__}; skipped")
+        self._warn_once(
+            f"unsupported:{key}",
+            f"cannot log {key!r}: unsupported type {type(value).__name__}; skipped",
+        )
 
     def _warn_once(self, key: str, message: str) -> None:
         self._writer.warn_once(key, message)
@@ -305,7 +337,13 @@ class Run:
             self._error = {"message": f"exit code {exit_code}"}
         self._end(exit_code if exit_code is not None else 0)
 
-    def mark_failed(self, exc: BaseException | None = None, *, signal_name: str | None = None, exit_code: int | None = None) -> None:
+    def mark_failed(
+        self,
+        exc: BaseException | None = None,
+        *,
+        signal_name: str | None = None,
+        exit_code: int | None = None,
+    ) -> None:
         """Record why the run failed; ``finish`` or process exit writes it out."""
         error: dict[str, Any] = {}
         if exc is not None:

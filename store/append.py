@@ -28,7 +28,8 @@ class AppendStream:
         self.path = path
         self.dropped = 0
         self._on_error = on_error
-        self._lock = threading.Lock()  # only open/close/flush take it; append relies on the file's own
+        # only open/close/flush take it; append relies on the file's own
+        self._lock = threading.Lock()
         self._file: BinaryIO | None = None
         self._open()
 
@@ -92,7 +93,8 @@ class AppendStream:
             os.close(devnull)
         except (OSError, ValueError):
             pass
-        _disowned.append(file)  # never finalised in the child (a flush would go to /dev/null anyway)
+        # never finalised in the child (a flush would go to /dev/null anyway)
+        _disowned.append(file)
 
     def close(self) -> None:
         with self._lock:

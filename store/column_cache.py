@@ -1,4 +1,5 @@
-"""Choose where a reader's first load comes from: the run's columns, the viewer's own cache, or the JSONL.
+"""Choose where a reader's first load comes from: the run's columns, the viewer's own cache, or the
+JSONL.
 
 The cache lives outside every run directory (``$RUNVIEW_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/runview``, else ``~/.cache/runview``) and holds columns in the same layout as a
@@ -54,7 +55,9 @@ class FastLoad:
 class ColumnCache:
     """A bounded folder of per-run column caches outside the run directories."""
 
-    def __init__(self, root: Path, max_bytes: int = DEFAULT_MAX_BYTES, min_bytes: int = DEFAULT_MIN_BYTES) -> None:
+    def __init__(
+        self, root: Path, max_bytes: int = DEFAULT_MAX_BYTES, min_bytes: int = DEFAULT_MIN_BYTES
+    ) -> None:
         self.root = root
         self.max_bytes = max_bytes
         self.min_bytes = min_bytes
@@ -68,12 +71,16 @@ class ColumnCache:
         if configured:
             root = Path(configured)
         else:
-            base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+            base = os.environ.get("XDG_CACHE_HOME") or os.path.join(
+                os.path.expanduser("~"), ".cache"
+            )
             root = Path(base) / "runview"
         return cls(root)
 
     def entry(self, run_path: Path) -> Path:
-        digest = hashlib.sha256(str(run_path.resolve()).encode("utf-8", "surrogateescape")).hexdigest()[:32]
+        digest = hashlib.sha256(
+            str(run_path.resolve()).encode("utf-8", "surrogateescape")
+        ).hexdigest()[:32]
         return self.root / digest
 
     def lookup(self, run_path: Path, history: Path) -> ColumnIndex:
@@ -119,8 +126,14 @@ class ColumnCache:
                     fh.seek(start)
                     check = fh.read(source_offset - start)
                 write_columns(
-                    entry, state, series, media, check,
-                    history_id=[st.st_dev, st.st_ino], run=str(run_path), **{ENTRY_MARKER: 1},
+                    entry,
+                    state,
+                    series,
+                    media,
+                    check,
+                    history_id=[st.st_dev, st.st_ino],
+                    run=str(run_path),
+                    **{ENTRY_MARKER: 1},
                 )
                 self.prune()
             except Exception:
@@ -147,7 +160,8 @@ class ColumnCache:
         for _used, size, child in sorted(entries):
             if total <= self.max_bytes:
                 break
-            shutil.rmtree(child, ignore_errors=True)  # rmtree refuses a symlink and never follows one inside
+            # rmtree refuses a symlink and never follows one inside
+            shutil.rmtree(child, ignore_errors=True)
             total -= size
 
 
@@ -156,7 +170,8 @@ def _entry_size_and_use(child: Path) -> tuple[int, float] | None:
     if not ENTRY_NAME.fullmatch(child.name):
         return None
     try:
-        if not stat.S_ISDIR(os.lstat(child).st_mode):  # lstat: a symlink to a folder is not an entry
+        # lstat: a symlink to a folder is not an entry
+        if not stat.S_ISDIR(os.lstat(child).st_mode):
             return None
         fd = os.open(child / INDEX_NAME, os.O_RDONLY | os.O_NOFOLLOW)
         with os.fdopen(fd, "rb") as fh:
@@ -175,7 +190,7 @@ def _entry_size_and_use(child: Path) -> tuple[int, float] | None:
 
 
 def load_fast(run_path: Path, cache: ColumnCache | None, expected_bytes: int) -> FastLoad:
-    """Load the best columns for ``run_path``: the run's own or the cache's, whichever covers more."""
+    """Load the best columns for ``run_path``: its own or the cache's, whichever covers more."""
     result = FastLoad()
     history = run_path / fmt.HISTORY_FILE
     candidates: list[tuple[str, ColumnIndex]] = []
@@ -204,7 +219,9 @@ def load_fast(run_path: Path, cache: ColumnCache | None, expected_bytes: int) ->
         except OSError:
             size = 0
         if result.loaded is None and size and size >= expected_bytes:
-            result.problems.append(f"columns/ missing: parsed all {size / 1e6:.0f} MB of history.jsonl")
+            result.problems.append(
+                f"columns/ missing: parsed all {size / 1e6:.0f} MB of history.jsonl"
+            )
     elif own_problem is not None:
         result.problems.append(f"columns/ not used ({own_problem}); read history.jsonl instead")
     return result

@@ -33,16 +33,19 @@ INDEX_NAME = "index.json"
 OTHER_NAME = "other.jsonl"
 PAIR = np.dtype("<f8")
 PAIR_BYTES = 16
-TAIL_CHECK_BYTES = 64  # the index keeps the JSONL bytes just before source_offset, to detect a replaced file
+# the index keeps the JSONL bytes just before source_offset, to detect a replaced file
+TAIL_CHECK_BYTES = 64
 TICK_BYTES = 2 * 1024 * 1024  # per flusher tick: bounds the GIL time taken from training
 INDEX_INTERVAL_S = 1.0
-CLOSE_BUDGET_S = 1.0  # at close, catch up for at most this long (env RUNVIEW_COLUMNS_CLOSE_S); the reader parses the rest
+# at close, catch up for at most this long (env RUNVIEW_COLUMNS_CLOSE_S); the reader parses the rest
+CLOSE_BUDGET_S = 1.0
 
 
 def encode_latest(latest: Mapping[str, Any]) -> dict[str, Any]:
     """Latest values as format-v1 JSON (non-finite floats spelled as ``{"$float": ...}``)."""
     return {
-        k: fmt.encode_nonfinite(v) if type(v) is float and not math.isfinite(v) else v for k, v in latest.items()
+        k: fmt.encode_nonfinite(v) if type(v) is float and not math.isfinite(v) else v
+        for k, v in latest.items()
     }
 
 
@@ -85,10 +88,13 @@ class ColumnWriter:
         self._last_index_write = 0.0
         self._index_offset = -1
         self.cpu_seconds = 0.0  # thread CPU time spent here (the benchmark reports it)
-        if self.dir.exists():  # a resumed run directory: rebuild from the start, the JSONL is the truth
+        # a resumed run directory: rebuild from the start, the JSONL is the truth
+        if self.dir.exists():
             shutil.rmtree(self.dir)
         self.dir.mkdir(parents=True)
-        self._other_fd = os.open(self.dir / OTHER_NAME, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        self._other_fd = os.open(
+            self.dir / OTHER_NAME, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644
+        )
 
     def tick(self, max_bytes: int | None = None, force_index: bool = False) -> int:
         """Turn up to ``max_bytes`` of newly flushed lines into columns; returns bytes consumed."""
@@ -106,7 +112,8 @@ class ColumnWriter:
             self.cpu_seconds += time.thread_time() - started
 
     def finish(self, budget_s: float | None = None) -> bool:
-        """Catch up with the JSONL for at most ``budget_s`` seconds, then write the index; True if caught up."""
+        """Catch up with the JSONL for at most ``budget_s`` seconds, then write the index; True if
+        caught up."""
         if budget_s is None:
             budget_s = float(os.environ.get("RUNVIEW_COLUMNS_CLOSE_S", CLOSE_BUDGET_S))
         deadline = time.monotonic() + budget_s
@@ -164,8 +171,13 @@ class ColumnWriter:
                 fd = os.open(self.dir / name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
                 column = self._columns[key] = _Column(name, fd)
             if column.count and xs[0] == column.last_x:
-                # The same step again: the later value wins, in place (nothing else rewrites a point).
-                os.pwrite(column.fd, np.array([xs[0], ys[0]], dtype=PAIR).tobytes(), (column.count - 1) * PAIR_BYTES)
+                # The same step again: the later value wins, in place (nothing else rewrites a
+                # point).
+                os.pwrite(
+                    column.fd,
+                    np.array([xs[0], ys[0]], dtype=PAIR).tobytes(),
+                    (column.count - 1) * PAIR_BYTES,
+                )
                 xs, ys = xs[1:], ys[1:]
                 if not len(xs):
                     continue
@@ -179,7 +191,9 @@ class ColumnWriter:
             column.count += len(xs)
             column.last_x = float(xs[-1])
         if split.media and self._other_fd is not None:
-            lines = b"".join(dumps([index, key, value]) + b"\n" for key, index, value in split.media)
+            lines = b"".join(
+                dumps([index, key, value]) + b"\n" for key, index, value in split.media
+            )
             os.write(self._other_fd, lines)
             state.other_bytes += len(lines)
 
@@ -189,11 +203,16 @@ class ColumnWriter:
         if state.source_offset and self._source_fd is not None:
             start = max(0, state.source_offset - TAIL_CHECK_BYTES)
             tail = os.pread(self._source_fd, state.source_offset - start, start)
-        write_json_atomic(self.dir / INDEX_NAME, index_document(state, {k: (c.file, c.count) for k, c in self._columns.items()}, tail))
+        write_json_atomic(
+            self.dir / INDEX_NAME,
+            index_document(state, {k: (c.file, c.count) for k, c in self._columns.items()}, tail),
+        )
         self._index_offset = state.source_offset
 
 
-def index_document(state: ColumnState, files: Mapping[str, tuple[str, int]], tail: bytes, **extra: Any) -> dict[str, Any]:
+def index_document(
+    state: ColumnState, files: Mapping[str, tuple[str, int]], tail: bytes, **extra: Any
+) -> dict[str, Any]:
     return {
         "version": VERSION,
         "source_offset": state.source_offset,
@@ -225,7 +244,7 @@ class ColumnIndex:
 
 
 def read_index(directory: Path, history: Path) -> ColumnIndex:
-    """The index of ``directory`` if it is consistent with ``history``; ColumnsUnusable otherwise."""
+    """The index of ``directory`` if consistent with ``history``; ColumnsUnusable otherwise."""
     try:
         with open(directory / INDEX_NAME, "rb") as fh:
             document = loads(fh.read())
@@ -281,12 +300,14 @@ class LoadedColumns:
     corrupt_lines: int
 
 
-LAZY_MAX_FILES = 256  # more keys than this are read at open: each lazy column holds a file descriptor
+# more keys than this are read at open: each lazy column holds a file descriptor
+LAZY_MAX_FILES = 256
 _CHUNK_PAIRS = 1 << 16  # columns are read through a 1 MiB buffer, straight into their final arrays
 
 
 def load_columns(index: ColumnIndex) -> LoadedColumns:
-    """Open every column the index lists, trusting only its counts; ColumnsUnusable if a file is short.
+    """Open every column the index lists, trusting only its counts; ColumnsUnusable if a file is
+    short.
 
     Only the ``_step`` column is read here; the others are read on first use (``LazyColumn``), from
     the file descriptor opened now, so a chart nobody looks at costs no memory. x arrays equal to
@@ -294,7 +315,9 @@ def load_columns(index: ColumnIndex) -> LoadedColumns:
     every row holds its steps once (8 bytes a point instead of 16).
     """
     document = index.document
-    entries: dict[str, tuple[str, int]] = {k: (e["file"], e["count"]) for k, e in document["keys"].items()}
+    entries: dict[str, tuple[str, int]] = {
+        k: (e["file"], e["count"]) for k, e in document["keys"].items()
+    }
     step_entry = entries.pop(fmt.STEP_KEY, None)
     if step_entry is None:
         if entries:
@@ -334,7 +357,18 @@ class LazyColumn:
     are read once and never written afterwards.
     """
 
-    __slots__ = ("__weakref__", "_arrays", "_close", "_fd", "_last", "_lock", "_view", "count", "index_x", "name")
+    __slots__ = (
+        "__weakref__",
+        "_arrays",
+        "_close",
+        "_fd",
+        "_last",
+        "_lock",
+        "_view",
+        "count",
+        "index_x",
+        "name",
+    )
 
     def __init__(self, directory: Path, name: str, count: int, index_x: np.ndarray | None) -> None:
         self.name, self.count, self.index_x = name, count, index_x
@@ -408,7 +442,9 @@ class LazyColumn:
             want = n * PAIR_BYTES
             got = os.preadv(self._fd, [memoryview(chunk).cast("B")], start * PAIR_BYTES)
             while 0 < got < want:
-                more = os.preadv(self._fd, [memoryview(chunk).cast("B")[got:]], start * PAIR_BYTES + got)
+                more = os.preadv(
+                    self._fd, [memoryview(chunk).cast("B")[got:]], start * PAIR_BYTES + got
+                )
                 if not more:
                     break
                 got += more
@@ -491,7 +527,8 @@ def write_columns(
     tail: bytes,
     **extra: Any,
 ) -> None:
-    """Write a complete columns directory from in-memory series (the reader's cache); atomic as a whole."""
+    """Write a complete columns directory from in-memory series (the reader's cache); atomic as a
+    whole."""
     parent = directory.parent
     parent.mkdir(parents=True, exist_ok=True)
     unique = f"{os.getpid()}.{threading.get_ident()}"

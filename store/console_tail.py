@@ -285,7 +285,8 @@ class ConsoleTail:
         complete = parts[:-1]
         complete[0] = self._partial + complete[0]
         first_cut, self._partial, self._partial_cut = self._partial_cut, "", False
-        skip = max(0, len(complete) - self.max_lines)  # lines that would fall out of the window anyway
+        # lines that would fall out of the window anyway
+        skip = max(0, len(complete) - self.max_lines)
         self._next_line += skip
         for i in range(skip, len(complete)):
             self._push(complete[i], first_cut and i == 0)

@@ -60,7 +60,7 @@ def reduce_minmax(
 
 
 def bucket_starts(x: np.ndarray, buckets: int) -> np.ndarray:
-    """Start index of each non-empty bucket of sorted ``x`` split into ``buckets`` equal x widths."""
+    """Start index of each non-empty bucket of sorted ``x`` cut into ``buckets`` equal widths."""
     x0, x1 = float(x[0]), float(x[-1])
     if not x1 > x0:
         return np.zeros(1, dtype=np.intp)

@@ -1,4 +1,5 @@
-"""Decide whether a run that says "running" still is: heartbeat age and, on the same machine, its pid."""
+"""Decide whether a run that says "running" still is: heartbeat age and, on the same machine, its
+pid."""
 
 from __future__ import annotations
 
@@ -61,7 +62,8 @@ def _number(value: Any, default: float) -> float:
 
 
 def _process_gone(status: dict[str, Any]) -> str | None | bool:
-    """A reason when the writer's process is provably gone; False when provably alive; None if unknown."""
+    """A reason when the writer's process is provably gone; False when provably alive; None if
+    unknown."""
     pid = status.get("pid")
     if not isinstance(pid, int) or status.get("hostname") != socket.gethostname():
         return None

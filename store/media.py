@@ -1,4 +1,5 @@
-"""Read the media files a run references: PNG images (stdlib decoder, Pillow when present) and tables.
+"""Read the media files a run references: PNG images (stdlib decoder, Pillow when present) and
+tables.
 
 The built-in decoder reads 8-bit grey, grey+alpha, RGB and RGBA PNGs, non-interlaced, with
 every filter type (foreign encoders use all five). Anything else raises ``MediaError`` with a
@@ -69,7 +70,11 @@ def _decode_with_pillow(pil: Any, path: Path, data: bytes) -> np.ndarray:
         with pil.open(io.BytesIO(data)) as image:
             if image.width * image.height > MAX_PIXELS:
                 raise MediaError(f"{path.name}: {image.width}x{image.height} is too large to show")
-            mode = image.mode if image.mode in ("L", "LA", "RGB", "RGBA") else ("RGBA" if "A" in image.mode else "RGB")
+            mode = (
+                image.mode
+                if image.mode in ("L", "LA", "RGB", "RGBA")
+                else ("RGBA" if "A" in image.mode else "RGB")
+            )
             pixels = np.asarray(image.convert(mode), dtype=np.uint8)
     except MediaError:
         raise
@@ -89,7 +94,10 @@ def decode_png(data: bytes) -> np.ndarray:
         body = data[pos + 8 : pos + 8 + length]
         if pos + 12 + length > len(data):
             raise MediaError("truncated PNG")
-        if zlib.crc32(tag + body) & 0xFFFFFFFF != struct.unpack(">I", data[pos + 8 + length : pos + 12 + length])[0]:
+        if (
+            zlib.crc32(tag + body) & 0xFFFFFFFF
+            != struct.unpack(">I", data[pos + 8 + length : pos + 12 + length])[0]
+        ):
             raise MediaError(f"corrupt PNG (bad CRC in {tag.decode('latin-1')})")
         if tag == b"IHDR":
             header = struct.unpack(">IIBBBBB", body[:13])
@@ -106,7 +114,11 @@ def decode_png(data: bytes) -> np.ndarray:
     if depth != 8:
         raise MediaError(f"cannot decode ({depth}-bit PNG); {_MORE}")
     if color not in _CHANNELS:
-        raise MediaError(f"cannot decode (palette PNG); {_MORE}" if color == 3 else f"unknown PNG colour type {color}")
+        raise MediaError(
+            f"cannot decode (palette PNG); {_MORE}"
+            if color == 3
+            else f"unknown PNG colour type {color}"
+        )
     if width == 0 or height == 0 or width * height > MAX_PIXELS:
         raise MediaError(f"{width}x{height} is too large or empty to show")
     channels = _CHANNELS[color]
@@ -124,7 +136,7 @@ def decode_png(data: bytes) -> np.ndarray:
 
 
 def unfilter(scan: np.ndarray, filters: np.ndarray, bpp: int) -> np.ndarray:
-    """Undo PNG filters 0-4 row by row (vectorised for None/Sub/Up, byte loops for Average/Paeth)."""
+    """Undo PNG filters 0-4 row by row (vectorised None/Sub/Up, byte loops for Average/Paeth)."""
     height, stride = scan.shape
     out = np.empty((height, stride), dtype=np.uint8)
     prior = np.zeros(stride, dtype=np.uint8)
@@ -133,7 +145,11 @@ def unfilter(scan: np.ndarray, filters: np.ndarray, bpp: int) -> np.ndarray:
         if kind == 0:
             row = line
         elif kind == 1:  # Sub: running sum of each channel along the row, mod 256
-            row = (np.cumsum(line.reshape(-1, bpp), axis=0, dtype=np.uint64) & 0xFF).astype(np.uint8).reshape(-1)
+            row = (
+                (np.cumsum(line.reshape(-1, bpp), axis=0, dtype=np.uint64) & 0xFF)
+                .astype(np.uint8)
+                .reshape(-1)
+            )
         elif kind == 2:  # Up
             row = line + prior
         elif kind == 3:  # Average: depends on the pixel just decoded, so a byte loop

@@ -83,7 +83,8 @@ class RunSnapshot:
 
     def __repr__(self) -> str:
         # Short on purpose: reprs of snapshots end up in worker descriptions and logs.
-        return f"<RunSnapshot {self.path.name} v{self.version} {self.liveness.state} rows={self.history.rows}>"
+        state, rows = self.liveness.state, self.history.rows
+        return f"<RunSnapshot {self.path.name} v{self.version} {state} rows={rows}>"
 
 
 class _Document:
@@ -126,7 +127,7 @@ class _Document:
 
 
 class RunReader:
-    """The viewer's single owner of a run directory's state. Not thread-safe: one worker calls it."""
+    """The viewer's one owner of a run directory's state. Not thread-safe: one worker calls it."""
 
     def __init__(
         self,
@@ -135,7 +136,8 @@ class RunReader:
         cache: ColumnCache | None | bool = True,
         columns_expected_bytes: int = 16 * 1024 * 1024,
     ) -> None:
-        """``cache``: True for the default cache outside the run (``RUNVIEW_CACHE_DIR``), False for none.
+        """``cache``: True for the default cache outside the run (``RUNVIEW_CACHE_DIR``), False for
+        none.
 
         A history larger than ``columns_expected_bytes`` with no usable columns is reported as a
         problem (it loads slowly); smaller runs without columns are normal.
@@ -180,7 +182,8 @@ class RunReader:
                 changed = True
         changed |= self._read_history(max_bytes)
         system_rows = self._system_tail.read_new(max_bytes)
-        if self._system_tail.restarted:  # rows of the old file must not stay in front of the new one's
+        # rows of the old file must not stay in front of the new one's
+        if self._system_tail.restarted:
             self.system = SeriesTable(fmt.TIME_KEY)
             changed = True
         if system_rows:
@@ -203,13 +206,20 @@ class RunReader:
     def _adopt(self, fast: FastLoad) -> None:
         loaded = fast.loaded
         assert loaded is not None
-        self.history.load(loaded.index_x, loaded.columns, loaded.latest, loaded.media, loaded.rows, loaded.skipped_rows)
+        self.history.load(
+            loaded.index_x,
+            loaded.columns,
+            loaded.latest,
+            loaded.media,
+            loaded.rows,
+            loaded.skipped_rows,
+        )
         self._history_tail.offset = loaded.source_offset
         self._history_tail.problems.corrupt_lines += loaded.corrupt_lines
         fast.loaded = None  # the table owns the arrays now
 
     def _read_history(self, max_bytes: int | None) -> bool:
-        """Parse new history lines in slices, so a large read never holds many parsed rows at once."""
+        """Parse new history lines in slices: a large read never holds many parsed rows at once."""
         changed = False
         left = max_bytes
         while left is None or left > 0:
@@ -231,7 +241,11 @@ class RunReader:
                 left -= read
         if self._loading and not self.history_pending:
             self._loading = False
-            if self._cache is not None and self._jsonl_parsed and self._jsonl_parsed >= self._cache.min_bytes:
+            if (
+                self._cache is not None
+                and self._jsonl_parsed
+                and self._jsonl_parsed >= self._cache.min_bytes
+            ):
                 self._cache.save_async(self.path, self.history, self._history_tail)
         return changed
 
@@ -277,7 +291,9 @@ class RunReader:
             liveness=liveness,
             history=history,
             system=self.system.snapshot(),
-            model=self._docs[fmt.MODEL_FILE].value if isinstance(self._docs[fmt.MODEL_FILE].value, dict) else None,
+            model=self._docs[fmt.MODEL_FILE].value
+            if isinstance(self._docs[fmt.MODEL_FILE].value, dict)
+            else None,
             console=self._console_snapshot,
             problems=self._problems(),
             version=self._version,
@@ -303,13 +319,20 @@ class RunReader:
         if skipped:
             problems.append(f"skipped {skipped} row(s) without a numeric _step/_time")
         marker = self._docs[fmt.MARKER_FILE].value
-        if isinstance(marker, dict) and isinstance(marker.get("version"), int) and marker["version"] > fmt.FORMAT_VERSION:
+        if (
+            isinstance(marker, dict)
+            and isinstance(marker.get("version"), int)
+            and marker["version"] > fmt.FORMAT_VERSION
+        ):
             problems.append(
-                f"written by a newer runview (format v{marker['version']}); showing what v{fmt.FORMAT_VERSION} understands"
+                f"written by a newer runview (format v{marker['version']}); showing what "
+                f"v{fmt.FORMAT_VERSION} understands"
             )
         status = self._docs[fmt.STATUS_FILE].value
         if isinstance(status, dict) and status.get("dropped_records"):
-            problems.append(f"the logger dropped {status['dropped_records']} record(s) it could not write")
+            problems.append(
+                f"the logger dropped {status['dropped_records']} record(s) it could not write"
+            )
         return tuple(problems)
 
 
@@ -319,5 +342,3 @@ def _make_console_tail(path: Path, lines: int) -> Any:
     except ImportError:
         return None
     return ConsoleTail(path, max_lines=lines)
-
-

@@ -54,7 +54,8 @@ class SeriesBuffer:
 
     @classmethod
     def from_lazy(cls, lazy: Any) -> SeriesBuffer:
-        """A loaded column not read yet (``columns.LazyColumn``): read on first ``view`` or ``extend``."""
+        """A loaded column not read yet (``columns.LazyColumn``): read on first ``view`` or
+        ``extend``."""
         buffer = cls.__new__(cls)
         buffer.x = buffer.y = _NOT_READ
         buffer.n, buffer.own_x, buffer.lazy = len(lazy), False, lazy
@@ -69,11 +70,12 @@ class SeriesBuffer:
             self.lazy = None
 
     def handout(self) -> Any:
-        """What a snapshot holds: ``view()``, or the unread column itself (``SeriesMap`` reads it)."""
+        """What a snapshot holds: ``view()``, or the unread column (``SeriesMap`` reads it)."""
         return self.lazy if self.lazy is not None else self.view()
 
     def extend(self, xs: Any, ys: Any, shared_x: np.ndarray | None = None) -> None:
-        """Append points; ``shared_x`` (already holding our x plus ``xs``) is adopted instead of copying."""
+        """Append points; ``shared_x`` (already holding our x plus ``xs``) is adopted instead of
+        copying."""
         if not len(xs):
             return
         self.materialize()
@@ -154,13 +156,14 @@ class SeriesMap(Mapping[str, tuple[np.ndarray, np.ndarray]]):
 
 @dataclass(frozen=True)
 class SeriesSnapshot:
-    """Every metric of one stream at one moment. Arrays are read-only; safe to share across threads."""
+    """Every metric of one stream at one moment. Arrays are read-only: safe to share by threads."""
 
     # The big fields stay out of repr: Textual describes a worker by repr() of its arguments,
     # and printing a million-point series on the UI thread froze the Charts tab once.
     index_key: str
     series: SeriesMap = field(default_factory=lambda: SeriesMap({}), repr=False)
-    latest: Mapping[str, Any] = field(default_factory=dict, repr=False)  # last value of every key, any type
+    # last value of every key, any type
+    latest: Mapping[str, Any] = field(default_factory=dict, repr=False)
     media: Mapping[str, tuple[tuple[float, Any], ...]] = field(default_factory=dict, repr=False)
     rows: int = 0
     first_index: float | None = None
@@ -171,12 +174,12 @@ class SeriesSnapshot:
         return sorted(self.series)
 
 
-
 @dataclass
 class SplitRows:
     """Parsed rows taken apart into per-key columns (what ``split_rows`` returns)."""
 
-    columns: dict[str, tuple[np.ndarray, np.ndarray]]  # key -> (x, y), same-x points merged (last wins)
+    # key -> (x, y), same-x points merged (last wins)
+    columns: dict[str, tuple[np.ndarray, np.ndarray]]
     latest: dict[str, Any]  # last value of each key in these rows (non-finite floats decoded)
     media: list[tuple[str, float, Any]]  # (key, index, value) of media values, in order
     taken: int = 0
@@ -186,7 +189,9 @@ class SplitRows:
     last_index: float | None = None
 
 
-def split_rows(rows: list[Mapping[str, Any]], index_key: str, last_index: float | None) -> SplitRows:
+def split_rows(
+    rows: list[Mapping[str, Any]], index_key: str, last_index: float | None
+) -> SplitRows:
     """Take parsed rows apart into float64 columns, vectorised for rows of plain numbers.
 
     Rows with the same keys in the same order form a group; a group whose values are all numbers
@@ -226,12 +231,15 @@ def split_rows(rows: list[Mapping[str, Any]], index_key: str, last_index: float 
     out.new_rows = new_rows
 
     pieces: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
-    ordered = sorted(groups.items(), key=lambda item: item[1][-1])  # by last row: later groups win `latest`
+    # by last row: later groups win `latest`
+    ordered = sorted(groups.items(), key=lambda item: item[1][-1])
     for keys, positions in ordered:
         members = [valid[p] for p in positions]
         values = list(chain.from_iterable(row.values() for row in members))
         if set(map(type, values)) <= _NUMERIC_SET:
-            matrix = np.fromiter(values, dtype=np.float64, count=len(values)).reshape(len(members), len(keys))
+            matrix = np.fromiter(values, dtype=np.float64, count=len(values)).reshape(
+                len(members), len(keys)
+            )
             where = np.asarray(positions, dtype=np.int64)
             xs = matrix[:, keys.index(index_key)].copy()
             for column, key in enumerate(keys):
@@ -290,7 +298,11 @@ def _split_slowly(
             latest[key] = value
     for key, (where, xs, ys) in lists.items():
         pieces.setdefault(key, []).append(
-            (np.asarray(where, dtype=np.int64), np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64))
+            (
+                np.asarray(where, dtype=np.int64),
+                np.asarray(xs, dtype=np.float64),
+                np.asarray(ys, dtype=np.float64),
+            )
         )
 
 
@@ -309,8 +321,10 @@ class SeriesTable:
         self._max_media = max_media_per_key
 
     def add_rows(self, rows: Iterable[Mapping[str, Any]]) -> int:
-        """Add parsed rows; returns how many were taken (rows without a numeric index are skipped)."""
-        split = split_rows(rows if isinstance(rows, list) else list(rows), self.index_key, self.last_index)
+        """Add parsed rows; returns how many were taken (rows without a numeric index are not)."""
+        split = split_rows(
+            rows if isinstance(rows, list) else list(rows), self.index_key, self.last_index
+        )
         self.skipped_rows += split.skipped
         if not split.taken:
             return 0
@@ -401,7 +415,9 @@ class SeriesTable:
     def snapshot(self) -> SeriesSnapshot:
         return SeriesSnapshot(
             index_key=self.index_key,
-            series=SeriesMap({k: b.handout() for k, b in self.buffers.items() if k != self.index_key}),
+            series=SeriesMap(
+                {k: b.handout() for k, b in self.buffers.items() if k != self.index_key}
+            ),
             latest=MappingProxyType(dict(self.latest)),
             media=MappingProxyType({k: tuple(v) for k, v in self.media.items()}),
             rows=self.rows,

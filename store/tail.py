@@ -58,7 +58,7 @@ class JsonlTail:
 
     @property
     def identity(self) -> tuple[int, int] | None:
-        """(device, inode) of the file the offset refers to; None before the first successful read."""
+        """(device, inode) of the file the offset refers to; None before the first good read."""
         return self._inode
 
     def read_new(self, max_bytes: int | None = None) -> list[dict[str, Any]]:
@@ -68,10 +68,14 @@ class JsonlTail:
             with open(self.path, "rb") as fh:
                 st = os.fstat(fh.fileno())
                 identity = (st.st_dev, st.st_ino)
-                # A shorter file is a restart even before the first read (an offset adopted from columns).
-                if (self._inode is not None and identity != self._inode) or st.st_size < self.offset:
+                # A shorter file is a restart even before the first read (an offset adopted from
+                # columns).
+                if (
+                    self._inode is not None and identity != self._inode
+                ) or st.st_size < self.offset:
                     self.problems.restarts += 1
-                    # Corrupt-line counts described the old file; `restarts` stays so the viewer says it.
+                    # Corrupt-line counts described the old file; `restarts` stays so the viewer
+                    # says it.
                     self.problems.corrupt_lines = 0
                     self.offset, self._partial = 0, b""
                     self.restarted = True

@@ -11,7 +11,19 @@ import threading
 from pathlib import Path
 
 # Filesystems whose changes may come from elsewhere, so their local events cannot be trusted.
-_REMOTE_FS = ("nfs", "cifs", "smb", "fuse", "9p", "virtiofs", "lustre", "gpfs", "beegfs", "ceph", "afs")
+_REMOTE_FS = (
+    "nfs",
+    "cifs",
+    "smb",
+    "fuse",
+    "9p",
+    "virtiofs",
+    "lustre",
+    "gpfs",
+    "beegfs",
+    "ceph",
+    "afs",
+)
 
 
 def is_remote_filesystem(path: Path) -> bool:
@@ -23,7 +35,9 @@ def is_remote_filesystem(path: Path) -> bool:
         best, fstype = "", ""
         for part in psutil.disk_partitions(all=True):
             mount = part.mountpoint.rstrip("/") or "/"
-            if (target == mount or target.startswith(mount + "/") or mount == "/") and len(mount) > len(best):
+            if (target == mount or target.startswith(mount + "/") or mount == "/") and len(
+                mount
+            ) > len(best):
                 best, fstype = mount, part.fstype.lower()
         return any(fstype.startswith(name) for name in _REMOTE_FS)
     except Exception:
@@ -60,7 +74,14 @@ class ChangeSignal:
 
             signal = self.event
             # Only changes: the reader's own opens and reads must not wake the reader again.
-            wanted = (FileModifiedEvent, FileCreatedEvent, FileMovedEvent, FileDeletedEvent, FileClosedEvent, DirCreatedEvent)
+            wanted = (
+                FileModifiedEvent,
+                FileCreatedEvent,
+                FileMovedEvent,
+                FileDeletedEvent,
+                FileClosedEvent,
+                DirCreatedEvent,
+            )
 
             class _Handler(FileSystemEventHandler):
                 def on_any_event(self, event: object) -> None:
@@ -69,7 +90,9 @@ class ChangeSignal:
 
             observer = Observer()
             observer.daemon = True
-            observer.schedule(_Handler(), str(self.path), recursive=False, event_filter=list(wanted))
+            observer.schedule(
+                _Handler(), str(self.path), recursive=False, event_filter=list(wanted)
+            )
             observer.start()
             self._observer = observer
             self.mode = "events"

@@ -42,7 +42,9 @@ class RunWriter:
             run_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             self.warn_io(run_dir, exc)
-        self.write_document(fmt.MARKER_FILE, {"format": fmt.FORMAT_NAME, "version": fmt.FORMAT_VERSION})
+        self.write_document(
+            fmt.MARKER_FILE, {"format": fmt.FORMAT_NAME, "version": fmt.FORMAT_VERSION}
+        )
         self.history = AppendStream(run_dir / fmt.HISTORY_FILE, self.warn_io)
         self.system = AppendStream(run_dir / fmt.SYSTEM_FILE, self.warn_io)
         self.columns: Any = None  # a ColumnWriter while columns are on (see store/columns.py)
@@ -51,7 +53,8 @@ class RunWriter:
 
     # -- errors -------------------------------------------------------------------------------
     def warn_once(self, key: str, message: str) -> None:
-        """Say ``message`` on the real stderr the first time ``key`` comes up in this run; never raise."""
+        """Say ``message`` on the real stderr the first time ``key`` comes up in this run; never
+        raise."""
         if key in self._warned:
             return
         self._warned.add(key)
@@ -148,7 +151,9 @@ class RunWriter:
                 os.unlink(self.dir / fmt.COLUMNS_INDEX)
             except OSError:
                 pass
-            self.warn_once("columns", f"columns/ disabled for this run ({exc!r}); history.jsonl is unaffected")
+            self.warn_once(
+                "columns", f"columns/ disabled for this run ({exc!r}); history.jsonl is unaffected"
+            )
 
     def heartbeat(self) -> None:
         self.flush_summary()
@@ -185,7 +190,12 @@ class RunWriter:
             self._stop.set()
             if self._thread is not None and self._thread is not threading.current_thread():
                 self._thread.join(timeout=5)
-            for step in (self.history.close, self.system.close, self._close_columns, self.flush_summary):
+            for step in (
+                self.history.close,
+                self.system.close,
+                self._close_columns,
+                self.flush_summary,
+            ):
                 try:
                     step()
                 except Exception as exc:  # one failing step must not keep the others from running

@@ -23,7 +23,9 @@ def write_script(path: Path, body: str) -> Path:
     return path
 
 
-def run_script(path: Path, *args: str, timeout: float = 60, **kwargs: object) -> subprocess.CompletedProcess[str]:
+def run_script(
+    path: Path, *args: str, timeout: float = 60, **kwargs: object
+) -> subprocess.CompletedProcess[str]:
     """Run a training script with this interpreter, as a user would."""
     env = dict(os.environ)
     env.pop("RUNVIEW_DIR", None)
@@ -45,7 +47,9 @@ def only_run_dir(root: Path) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def private_state_and_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def private_state_and_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """No test reads or writes the user's real view state or column cache."""
     base = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("RUNVIEW_STATE_DIR", str(base / "state"))

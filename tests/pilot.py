@@ -27,4 +27,7 @@ def page(app: RunviewApp) -> RunPage:
 
 def screen_text(app: RunviewApp) -> str:
     """What the user reads: every cell of the current screen as plain text."""
-    return "\n".join("".join(segment.text for segment in strip) for strip in app.screen._compositor.render_strips())
+    return "\n".join(
+        "".join(segment.text for segment in strip)
+        for strip in app.screen._compositor.render_strips()
+    )

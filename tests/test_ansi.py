@@ -29,7 +29,7 @@ def test_colours_become_styles() -> None:
 def test_256_and_truecolour_are_kept() -> None:
     text = sanitize_line("\x1b[38;5;208morange\x1b[0m \x1b[38;2;1;2;3mrgb\x1b[0m")
     assert text.plain == "orange rgb"
-    styles = {text.plain[span.start:span.end]: span.style for span in text.spans}
+    styles = {text.plain[span.start : span.end]: span.style for span in text.spans}
     assert styles["orange"].color.number == 208
     assert tuple(styles["rgb"].color.triplet) == (1, 2, 3)
 

@@ -13,9 +13,14 @@ from tests.pilot import page, screen_text, wait_for
 
 def make_run(run_root: Path, finish: bool = True) -> runview.Run:
     run = runview.init(
-        project="mnist", name="baseline", notes="first try", tags=["cnn", "[bold]x"],
+        project="mnist",
+        name="baseline",
+        notes="first try",
+        tags=["cnn", "[bold]x"],
         config={"lr": 1e-3, "model": {"depth": 4}, "optimizer": "adam"},
-        dir=run_root, console=False, system_interval=None,
+        dir=run_root,
+        console=False,
+        system_interval=None,
     )
     for step in range(10):
         run.log({"train/loss": 1 / (step + 1), "val/acc": step / 10})
@@ -66,7 +71,15 @@ async def test_number_keys_brackets_help_and_quit(run_root: Path) -> None:
     app = RunviewApp(run.dir)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: page(app).snapshot is not None)
-        for key, name in (("2", "charts"), ("3", "system"), ("4", "model"), ("5", "logs"), ("6", "files"), ("7", "artifacts"), ("1", "overview")):
+        for key, name in (
+            ("2", "charts"),
+            ("3", "system"),
+            ("4", "model"),
+            ("5", "logs"),
+            ("6", "files"),
+            ("7", "artifacts"),
+            ("1", "overview"),
+        ):
             await pilot.press(key)
             await pilot.pause(0.05)
             assert page(app).current_tab is not None and page(app).current_tab.tab_name == name
@@ -105,7 +118,9 @@ async def test_live_run_updates_while_open(run_root: Path) -> None:
             summary = app.screen.query_one("#summary-table", KeyValueTable)
             await wait_for(pilot, lambda: "train/new_metric" in summary.shown_keys, timeout=3)
             run.finish()
-            await wait_for(pilot, lambda: app.screen.query_one("#badge").has_class("-finished"), timeout=3)
+            await wait_for(
+                pilot, lambda: app.screen.query_one("#badge").has_class("-finished"), timeout=3
+            )
     finally:
         run.finish()
 
@@ -154,7 +169,8 @@ async def test_large_history_shows_rows_read_while_loading(run_root: Path, monke
     async with app.run_test(size=(80, 24), message_hook=hook) as pilot:
         await wait_for(pilot, lambda: page(app).snapshot is not None)
         assert page(app).snapshot.history.rows == 20_000
-        await wait_for(pilot, lambda: not app.screen.query_one("#load-progress").display)  # gone once loaded
+        # gone once loaded
+        await wait_for(pilot, lambda: not app.screen.query_one("#load-progress").display)
     partial = [rows for done, total, rows in seen if done < total]
     assert len(partial) >= 5 and partial == sorted(partial) and 0 < partial[0] < 20_000
 
@@ -163,8 +179,12 @@ async def test_media_in_the_summary_is_described_not_dumped(run_root: Path) -> N
     import numpy as np
 
     run = runview.init(project="media", dir=run_root, console=False, system_interval=None)
-    run.log({"val/examples": [runview.Image(np.zeros((4, 4, 3), dtype=np.uint8)) for _ in range(3)],
-             "val/preds": runview.Table(columns=["a", "b"], data=[[1, 2], [3, 4]])})
+    run.log(
+        {
+            "val/examples": [runview.Image(np.zeros((4, 4, 3), dtype=np.uint8)) for _ in range(3)],
+            "val/preds": runview.Table(columns=["a", "b"], data=[[1, 2], [3, 4]]),
+        }
+    )
     run.finish()
     app = RunviewApp(run.dir)
     async with app.run_test(size=(100, 30)) as pilot:

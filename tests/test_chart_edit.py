@@ -1,4 +1,5 @@
-"""The chart editor (`e`) on real runs: x axis, y metrics, ranges, log scale, title, legend, colours, live."""
+"""The chart editor (`e`) on real runs: x axis, y metrics, ranges, log scale, title, legend,
+colours, live."""
 
 from __future__ import annotations
 
@@ -59,7 +60,12 @@ async def apply(pilot, app: RunviewApp, chart_id: str = "train/loss") -> Chart:
     await wait_for(pilot, lambda: isinstance(app.screen, RunPage))
     chart = board(app).charts[chart_id]
     spec = board(app).spec(chart_id)
-    await wait_for(pilot, lambda: chart.data is not None and chart.data.stamp is not None and chart.data.stamp[-1] == spec)
+    await wait_for(
+        pilot,
+        lambda: (
+            chart.data is not None and chart.data.stamp is not None and chart.data.stamp[-1] == spec
+        ),
+    )
     return chart
 
 
@@ -75,7 +81,11 @@ async def pick_x(pilot, screen: ChartEditScreen, downs: int) -> None:
 def test_parse_range() -> None:
     assert parse_range("", "", "x") == (None, None)
     assert parse_range(" 1 ", "2e3", "x") == (1.0, 2000.0)
-    for lo, hi, message in (("a", "", "x min is not a number"), ("", "nan", "x max must be finite"), ("3", "3", "x min must be below x max")):
+    for lo, hi, message in (
+        ("a", "", "x min is not a number"),
+        ("", "nan", "x max must be finite"),
+        ("3", "3", "x min must be below x max"),
+    ):
         with pytest.raises(ValueError, match=message):
             parse_range(lo, hi, "x")
 
@@ -87,12 +97,24 @@ async def test_editor_fits_80x24_and_escape_cancels(run_root: Path) -> None:
         screen = await open_editor(pilot, app, moves=())
         dialog = screen.query_one("#edit-dialog")
         assert dialog.region.right <= 80 and dialog.region.bottom <= 24
-        for selector in ("#edit-title", "#edit-x", "#edit-xmin", "#edit-ymax", "#edit-log", "#edit-legend", "#edit-filter", "#edit-hint"):
+        for selector in (
+            "#edit-title",
+            "#edit-x",
+            "#edit-xmin",
+            "#edit-ymax",
+            "#edit-log",
+            "#edit-legend",
+            "#edit-filter",
+            "#edit-hint",
+        ):
             widget = screen.query_one(selector)
             assert widget.region.area and dialog.region.contains_region(widget.region), selector
         metrics = screen.query_one(MetricList)
         assert metrics.region.height >= 4 and metrics.option_count == 4
-        assert screen.query_one("#edit-title", Input).value == "train/acc" and screen.query_one("#edit-title").has_focus
+        assert (
+            screen.query_one("#edit-title", Input).value == "train/acc"
+            and screen.query_one("#edit-title").has_focus
+        )
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, RunPage))
         assert board(app).focused_chart_id == "train/acc"
@@ -109,12 +131,14 @@ async def test_x_axis_another_metric_then_relative_time(run_root: Path) -> None:
     app = RunviewApp(run.dir, tab="charts")
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_editor(pilot, app)
-        await pick_x(pilot, screen, downs=4)  # step, wall, relative, then metric: lr, metric: train/acc
+        # step, wall, relative, then metric: lr, metric: train/acc
+        await pick_x(pilot, screen, downs=4)
         assert screen.query_one("#edit-x", Select).value == ("metric", "train/acc")
         chart = await apply(pilot, app)
         x = chart.data.series[0].x
         assert chart.data.x_label == "train/acc"
-        assert x.min() == 0 and x.max() == pytest.approx(49 / 50)  # train/acc = step / 50, joined on step
+        # train/acc = step / 50, joined on step
+        assert x.min() == 0 and x.max() == pytest.approx(49 / 50)
         assert chart.data.points == 50
 
         screen = await open_editor(pilot, app, moves=())
@@ -136,7 +160,8 @@ async def test_wall_time_x_has_clock_ticks(run_root: Path) -> None:
         chart = await apply(pilot, app)
         assert chart.data.x_time and chart.data.series[0].x.min() > 1e9
         lines = str(chart.render()).splitlines()
-        assert lines[-1].strip() == "time" and lines[-2].count(":") >= 4, lines[-2:]  # HH:MM:SS ticks, not 1.7G
+        # HH:MM:SS ticks, not 1.7G
+        assert lines[-1].strip() == "time" and lines[-2].count(":") >= 4, lines[-2:]
 
 
 async def test_second_y_metric_shows_a_legend_and_legend_off_hides_it(run_root: Path) -> None:
@@ -147,7 +172,9 @@ async def test_second_y_metric_shows_a_legend_and_legend_off_hides_it(run_root: 
         assert "val/loss" not in str(board(app).charts["train/loss"].render())
         await type_into(pilot, screen, "#edit-filter", "^val")
         metrics = screen.query_one(MetricList)
-        assert [metrics.get_option_at_index(i).value for i in range(metrics.option_count)] == ["val/loss"]
+        assert [metrics.get_option_at_index(i).value for i in range(metrics.option_count)] == [
+            "val/loss"
+        ]
         await pilot.press("tab", "space")  # to the list, toggle val/loss on
         assert screen.selected == ["train/loss", "val/loss"]
         chart = await apply(pilot, app)
@@ -169,7 +196,8 @@ async def test_log_scale_title_and_colour(run_root: Path) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await open_charts(pilot, app)
         before = str(board(app).charts["val/loss"].render())
-        screen = await open_editor(pilot, app, moves=("j",))  # val/loss: 2 / (step + 1), all positive
+        # val/loss: 2 / (step + 1), all positive
+        screen = await open_editor(pilot, app, moves=("j",))
         await pilot.press("ctrl+u", *"val loss (log)")
         screen.query_one("#edit-log", Checkbox).focus()
         await pilot.press("space")
@@ -180,7 +208,11 @@ async def test_log_scale_title_and_colour(run_root: Path) -> None:
         assert chart.data.log_y and chart.data.series[0].color == "orange+"
         assert str(chart.border_title) == "val loss (log)"
         rendered = chart.render()
-        assert any(span.style.color and span.style.color.number == 11 for span in rendered.spans if not isinstance(span.style, str))
+        assert any(
+            span.style.color and span.style.color.number == 11
+            for span in rendered.spans
+            if not isinstance(span.style, str)
+        )
         assert str(rendered) != before
         board(app).action_toggle_maximise()
         await pilot.pause()
@@ -194,7 +226,9 @@ async def test_x_and_y_ranges_and_invalid_input_shown_not_applied(run_root: Path
         screen = await open_editor(pilot, app)
         await type_into(pilot, screen, "#edit-xmin", "abc")
         error = screen.query_one("#edit-error")
-        assert "x min is not a number" in str(error.render()) and screen.query_one("#edit-xmin").has_class("-invalid")
+        assert "x min is not a number" in str(error.render()) and screen.query_one(
+            "#edit-xmin"
+        ).has_class("-invalid")
         await pilot.press("enter")  # refused: still editing
         assert isinstance(app.screen, ChartEditScreen)
         await type_into(pilot, screen, "#edit-xmin", "30")
@@ -230,9 +264,17 @@ async def test_edit_keeps_identity_and_follows_a_live_run(run_root: Path) -> Non
             assert chart.data.points == 20
             for step in range(20, 40):
                 run.log({"train/loss": 1 / (step + 1), "train/acc": step / 40, "train/new": 1})
-            await wait_for(pilot, lambda: "train/new" in board(app).charts and board(app).charts["train/loss"].data.points == 40)
+            await wait_for(
+                pilot,
+                lambda: (
+                    "train/new" in board(app).charts
+                    and board(app).charts["train/loss"].data.points == 40
+                ),
+            )
             data = board(app).charts["train/loss"].data
-            assert data.x_label == "train/acc" and float(data.series[0].x.max()) == pytest.approx(39 / 40)
+            assert data.x_label == "train/acc" and float(data.series[0].x.max()) == pytest.approx(
+                39 / 40
+            )
             assert board(app).focused_chart_id == "train/loss"
             # ctrl+r in the editor resets the chart to what it was.
             await pilot.press("e")
@@ -255,4 +297,7 @@ async def test_an_x_metric_without_common_steps_says_so(run_root: Path) -> None:
         screen.query_one("#edit-x", Select).value = ("metric", "b")
         chart = await apply(pilot, app, "a")
         assert "no steps where a and b meet" in str(chart.render())
-        assert np.size(chart.data.series) == 0 and ChartEdit() != app.screen.query_one("#pane-charts").edits["a"]
+        assert (
+            np.size(chart.data.series) == 0
+            and ChartEdit() != app.screen.query_one("#pane-charts").edits["a"]
+        )

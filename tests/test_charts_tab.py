@@ -1,4 +1,4 @@
-"""The Charts tab on real run directories: sections, search, keys, maximise, pins, smoothing, live."""
+"""The Charts tab on real run directories: sections, search, keys, maximise, pins, smoothing."""
 
 from __future__ import annotations
 
@@ -31,7 +31,14 @@ def make_run(root: Path, steps: int = 50, finish: bool = True) -> runview.Run:
     run = runview.init(project="t", dir=root, console=False, system_interval=None)
     rng = np.random.default_rng(0)
     for step in range(steps):
-        run.log({"train/loss": 1 / (step + 1) + rng.normal(0, 0.1), "train/acc": step / steps, "val/loss": 2 / (step + 1), "lr": 0.1})
+        run.log(
+            {
+                "train/loss": 1 / (step + 1) + rng.normal(0, 0.1),
+                "train/acc": step / steps,
+                "val/loss": 2 / (step + 1),
+                "lr": 0.1,
+            }
+        )
     if finish:
         run.finish()
     return run
@@ -49,7 +56,9 @@ def drawn(app: RunviewApp) -> bool:
 
 
 async def open_charts(pilot, app: RunviewApp) -> ChartBoard:
-    await wait_for(pilot, lambda: isinstance(app.screen, RunPage) and board(app).charts and drawn(app))
+    await wait_for(
+        pilot, lambda: isinstance(app.screen, RunPage) and board(app).charts and drawn(app)
+    )
     await pilot.pause(0.1)
     return board(app)
 
@@ -62,7 +71,9 @@ def shown(b: ChartBoard) -> list[str]:
     return [cid for cid, chart in b.charts.items() if chart.display]
 
 
-async def test_sections_group_by_prefix_other_last_and_internal_keys_skipped(run_root: Path) -> None:
+async def test_sections_group_by_prefix_other_last_and_internal_keys_skipped(
+    run_root: Path,
+) -> None:
     run = make_run(run_root)
     app = RunviewApp(run.dir, tab="charts")
     async with app.run_test(size=(120, 40)) as pilot:
@@ -102,8 +113,17 @@ async def test_hjkl_and_arrows_move_between_charts(run_root: Path) -> None:
     async with app.run_test(size=(120, 40)) as pilot:  # 120 columns: a 2-column grid
         b = await open_charts(pilot, app)
         assert b.effective_columns == 2
-        moves = [("l", "train/loss"), ("h", "train/acc"), ("j", "val/loss"), ("k", "train/acc"),
-                 ("right", "train/loss"), ("down", "val/loss"), ("down", "lr"), ("up", "val/loss"), ("left", "train/loss")]
+        moves = [
+            ("l", "train/loss"),
+            ("h", "train/acc"),
+            ("j", "val/loss"),
+            ("k", "train/acc"),
+            ("right", "train/loss"),
+            ("down", "val/loss"),
+            ("down", "lr"),
+            ("up", "val/loss"),
+            ("left", "train/loss"),
+        ]
         for key, expected in moves:
             await pilot.press(key)
             assert b.focused_chart_id == expected, (key, b.focused_chart_id)
@@ -116,7 +136,9 @@ async def test_enter_maximises_and_escape_restores(run_root: Path) -> None:
         b = await open_charts(pilot, app)
         await pilot.press("l", "enter")
         assert b.maximised == "train/loss"
-        await wait_for(pilot, lambda: b.max_chart.data is not None and b.max_chart.region.width > 100)
+        await wait_for(
+            pilot, lambda: b.max_chart.data is not None and b.max_chart.region.width > 100
+        )
         assert not b.grid.display and b.max_chart.border_title == "train/loss"
         assert b.max_chart.data.series[0].label == "train/loss"
         await pilot.press("escape")
@@ -185,7 +207,9 @@ async def test_live_run_extends_charts_and_idle_costs_nothing(run_root: Path) ->
             for step in range(20, 60):
                 run.log({"train/loss": 1 / (step + 1), "train/new": step})
             # A new key rebuilds the grid (new widgets); the data follows the chart id.
-            await wait_for(pilot, lambda: "train/new" in b.charts and b.charts["train/loss"].data.points == 60)
+            await wait_for(
+                pilot, lambda: "train/new" in b.charts and b.charts["train/loss"].data.points == 60
+            )
             assert float(b.charts["train/loss"].data.series[0].x[-1]) == 59
             # Idle: no new rows, the page keeps polling a live run, but nothing is reduced or drawn.
             await wait_for(pilot, lambda: drawn(app))
@@ -217,12 +241,15 @@ async def test_no_history_says_how_to_add_charts(run_root: Path) -> None:
     run.finish()
     app = RunviewApp(run.dir, tab="charts")
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, RunPage) and app.screen.snapshot is not None)
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, RunPage) and app.screen.snapshot is not None
+        )
         await pilot.pause(0.2)
         empty = board(app).query_one(".board-empty")
         assert empty.display
         assert "no metrics logged yet — run.log({...}) adds charts here" in str(empty.render())
-        await pilot.press("j", "enter", "p", "s", "c", "slash", "x", "escape")  # nothing to act on: no crash
+        # nothing to act on: no crash
+        await pilot.press("j", "enter", "p", "s", "c", "slash", "x", "escape")
 
 
 async def test_footer_keeps_quit_and_help_at_80_columns_with_media(run_root: Path) -> None:

@@ -11,11 +11,20 @@ import runview
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "runview", *args], capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "runview", *args], capture_output=True, text=True, timeout=60
+    )
 
 
 def test_info_json_for_scripts(run_root: Path) -> None:
-    run = runview.init(project="p", name="n", dir=run_root, config={"lr": 0.1, "net": {"depth": 2}}, console=False, system_interval=None)
+    run = runview.init(
+        project="p",
+        name="n",
+        dir=run_root,
+        config={"lr": 0.1, "net": {"depth": 2}},
+        console=False,
+        system_interval=None,
+    )
     run.log({"loss": 0.5})
     run.summary["best"] = float("nan")
     run.finish(exit_code=2)
@@ -29,7 +38,14 @@ def test_info_json_for_scripts(run_root: Path) -> None:
 
 
 def test_info_text(run_root: Path) -> None:
-    run = runview.init(project="p", name="readable", dir=run_root, config={"lr": 0.1}, console=False, system_interval=None)
+    run = runview.init(
+        project="p",
+        name="readable",
+        dir=run_root,
+        config={"lr": 0.1},
+        console=False,
+        system_interval=None,
+    )
     run.finish()
     result = cli("info", str(run.dir))
     assert result.returncode == 0
@@ -51,7 +67,10 @@ def test_help_and_version() -> None:
 
 
 def test_a_project_folder_points_at_its_newest_run(run_root: Path) -> None:
-    runs = [runview.init(project="p", dir=run_root, console=False, system_interval=None, id=f"r{i}") for i in range(2)]
+    runs = [
+        runview.init(project="p", dir=run_root, console=False, system_interval=None, id=f"r{i}")
+        for i in range(2)
+    ]
     for run in runs:
         run.finish()
     result = cli(str(run_root / "p"))

@@ -1,4 +1,5 @@
-"""columns/ written by the real logger, loaded by the reader, and the reader's cache outside the run."""
+"""columns/ written by the real logger, loaded by the reader, and the reader's cache outside the
+run."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ from runview.store.series import SeriesSnapshot
 
 
 def log_run(root: Path, rows: int = 600) -> Path:
-    """A run with every kind of value: sparse keys, NaN/inf, bools, ints, strings, media, same-step merges."""
+    """A run with every kind of value: sparse keys, NaN/inf, bools, ints, strings, media, same-step
+    merges."""
     run = runview.init(project="cols", dir=root, console=False, system_interval=None)
     for i in range(rows):
         row: dict = {"train/loss": 1.0 / (i + 1), "flag": i % 3 == 0, "count": i * 7}
@@ -75,7 +77,10 @@ def assert_same(a: SeriesSnapshot, b: SeriesSnapshot) -> None:
 
 
 def tree(path: Path) -> dict[str, tuple[int, int]]:
-    return {str(p.relative_to(path)): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(path.rglob("*"))}
+    return {
+        str(p.relative_to(path)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(path.rglob("*"))
+    }
 
 
 @pytest.fixture
@@ -91,7 +96,8 @@ def test_columns_match_the_jsonl_exactly(run_dir: Path, tmp_path: Path) -> None:
     for key, (x, y) in plain.series.items():
         lx, ly = loaded.columns[key]
         assert np.array_equal(lx, x) and np.array_equal(ly, y, equal_nan=True), key
-    # bools as 0/1, NaN and infinities decoded, sparse keys on their own steps, merges won by the later line
+    # bools as 0/1, NaN and infinities decoded, sparse keys on their own steps, merges won by the
+    # later line
     loss = loaded.columns["train/loss"][1]
     assert math.isnan(loss[11]) and loss[12] == math.inf and loss[13] == -math.inf
     assert loss[40] == -1.0 and loss[41] == 1.0 / 42
@@ -104,7 +110,8 @@ def test_columns_match_the_jsonl_exactly(run_dir: Path, tmp_path: Path) -> None:
 
 
 def test_media_and_odd_lines_written_by_hand(tmp_path: Path) -> None:
-    """A JSONL with media refs, nulls, corrupt lines and rows without _step, through the real ColumnWriter."""
+    """A JSONL with media refs, nulls, corrupt lines and rows without _step, through the real
+    ColumnWriter."""
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     (run_dir / fmt.MARKER_FILE).write_text('{"format": "runview", "version": 1}')
@@ -122,7 +129,10 @@ def test_media_and_odd_lines_written_by_hand(tmp_path: Path) -> None:
     assert writer.finish(budget_s=5)
     writer.close()
     loaded = load_columns(read_index(run_dir / fmt.COLUMNS_DIR, run_dir / fmt.HISTORY_FILE))
-    assert loaded.media == [("img", 0, {"_type": "image", "path": "media/0.png"}), ("img", 1, {"_type": "image", "path": "media/1.png"})]
+    assert loaded.media == [
+        ("img", 0, {"_type": "image", "path": "media/0.png"}),
+        ("img", 1, {"_type": "image", "path": "media/1.png"}),
+    ]
     assert loaded.corrupt_lines == 2 and loaded.skipped_rows == 1 and loaded.rows == 3
     reader = RunReader(run_dir, cache=False)
     snapshot = reader.refresh()
@@ -144,8 +154,15 @@ def test_reader_from_columns_equals_reader_from_jsonl(run_dir: Path, tmp_path: P
 def test_rows_after_the_index_come_from_the_jsonl_tail(run_dir: Path, tmp_path: Path) -> None:
     history = run_dir / fmt.HISTORY_FILE
     with open(history, "ab") as fh:  # as if the logger wrote on after the last index
-        fh.write(b'{"_step":599,"_time":1.0,"train/loss":7.5}\n')  # merges into the last column point
-        fh.writelines(json.dumps({"_step": step, "_time": 2.0, "train/loss": step / 10, "count": step}).encode() + b"\n" for step in range(600, 650))
+        # merges into the last column point
+        fh.write(b'{"_step":599,"_time":1.0,"train/loss":7.5}\n')
+        fh.writelines(
+            json.dumps(
+                {"_step": step, "_time": 2.0, "train/loss": step / 10, "count": step}
+            ).encode()
+            + b"\n"
+            for step in range(600, 650)
+        )
         fh.write(b'{"_step":650,"train/lo')  # a torn line waits
     reader = RunReader(run_dir, cache=False)
     snapshot = reader.refresh()
@@ -199,7 +216,9 @@ def replace_history(run_dir: Path) -> None:
         (replace_history, "does not match the index"),
     ],
 )
-def test_unusable_columns_fall_back_to_the_jsonl(run_dir: Path, tmp_path: Path, damage, said: str) -> None:
+def test_unusable_columns_fall_back_to_the_jsonl(
+    run_dir: Path, tmp_path: Path, damage, said: str
+) -> None:
     damage(run_dir)
     reader = RunReader(run_dir, cache=False, columns_expected_bytes=0)
     snapshot = reader.refresh()
@@ -236,7 +255,9 @@ KILLED_WRITER = textwrap.dedent(
 
 
 def test_a_sigkilled_writer_leaves_columns_the_reader_can_use(tmp_path: Path) -> None:
-    proc = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLED_WRITER, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
     run_dir = Path(proc.stdout.readline().strip())
     index_file = run_dir / fmt.COLUMNS_INDEX
     deadline = time.monotonic() + 30
@@ -276,21 +297,28 @@ def test_cache_outside_the_run_serves_a_second_open(run_dir: Path, tmp_path: Pat
     assert first._fast.source == "jsonl"
     cache.saving.join()
     entry = cache.entry(run_dir)
-    assert entry.parent == cache_root and entry.name == hashlib.sha256(str(run_dir.resolve()).encode()).hexdigest()[:32]
+    assert (
+        entry.parent == cache_root
+        and entry.name == hashlib.sha256(str(run_dir.resolve()).encode()).hexdigest()[:32]
+    )
     assert (entry / "index.json").exists()
     second = RunReader(run_dir, cache=ColumnCache(cache_root, min_bytes=0))
     snapshot = second.refresh()
     assert second._fast.source == "cache" and snapshot.problems == ()
     assert_same(snapshot.history, expected.history)
 
-    # history grows: the entry still covers a prefix; only new bytes are parsed, then the entry is renewed
+    # history grows: the entry still covers a prefix; only new bytes are parsed, then the entry is
+    # renewed
     with open(run_dir / fmt.HISTORY_FILE, "ab") as fh:
         fh.write(b'{"_step":1000,"_time":3.0,"train/loss":0.125}\n')
     grown_cache = ColumnCache(cache_root, min_bytes=0)
     grown = RunReader(run_dir, cache=grown_cache)
     snapshot = grown.refresh()
     assert grown._fast.source == "cache"
-    assert snapshot.history.series["train/loss"][0][-1] == 1000 and snapshot.history.series["train/loss"][1][-1] == 0.125
+    assert (
+        snapshot.history.series["train/loss"][0][-1] == 1000
+        and snapshot.history.series["train/loss"][1][-1] == 0.125
+    )
     grown_cache.saving.join()
     offset = json.loads((entry / "index.json").read_bytes())["source_offset"]
     assert offset == (run_dir / fmt.HISTORY_FILE).stat().st_size
@@ -315,7 +343,11 @@ def test_cache_is_bounded(tmp_path: Path) -> None:
     one = sum(f.stat().st_size for f in ColumnCache(cache_root).entry(runs[0]).iterdir())
     small = ColumnCache(cache_root, max_bytes=int(one * 1.5))
     small.prune()
-    assert not small.entry(runs[0]).exists() and not small.entry(runs[1]).exists() and small.entry(runs[2]).exists()
+    assert (
+        not small.entry(runs[0]).exists()
+        and not small.entry(runs[1]).exists()
+        and small.entry(runs[2]).exists()
+    )
 
 
 def test_load_columns_rejects_an_index_naming_files_outside(tmp_path: Path, run_dir: Path) -> None:
@@ -361,20 +393,29 @@ def test_prune_removes_only_cache_entries(tmp_path: Path) -> None:
     assert link.is_symlink() and RunReader(run_inside, cache=False).refresh().history.rows == 50
 
 
-def test_columns_are_read_on_first_lookup_as_they_were_at_open(run_dir: Path, tmp_path: Path) -> None:
-    """A chart nobody looks at costs no memory; a column read later still holds what the index counted."""
+def test_columns_are_read_on_first_lookup_as_they_were_at_open(
+    run_dir: Path, tmp_path: Path
+) -> None:
+    """A chart nobody looks at costs no memory; a column read later still holds what the index
+    counted."""
     plain = RunReader(jsonl_only(run_dir, tmp_path), cache=False).refresh().history
     reader = RunReader(run_dir, cache=False)
     snapshot = reader.refresh()
     assert reader._fast.source == "columns"
     unread = [k for k, b in reader.history.buffers.items() if b.lazy is not None]
     assert "train/loss" in unread and "count" in unread
-    assert "train/loss" in snapshot.history.series and len(snapshot.history.series) == len(plain.series)
+    assert "train/loss" in snapshot.history.series and len(snapshot.history.series) == len(
+        plain.series
+    )
     # The charts' change check (on the UI thread) must not pull a column from disk.
-    assert snapshot.history.series.fingerprint("train/loss") == plain.series.fingerprint("train/loss")
+    assert snapshot.history.series.fingerprint("train/loss") == plain.series.fingerprint(
+        "train/loss"
+    )
     assert reader.history.buffers["train/loss"].lazy is not None
     # Rewrite the last counted pair in place, then rebuild columns/ as a resumed run would.
-    loss_file = json.loads((run_dir / fmt.COLUMNS_DIR / "index.json").read_text())["keys"]["train/loss"]
+    loss_file = json.loads((run_dir / fmt.COLUMNS_DIR / "index.json").read_text())["keys"][
+        "train/loss"
+    ]
     with open(run_dir / fmt.COLUMNS_DIR / loss_file["file"], "r+b") as fh:
         fh.seek((loss_file["count"] - 1) * 16)
         fh.write(np.array([-5.0, -5.0]).tobytes())
@@ -382,5 +423,7 @@ def test_columns_are_read_on_first_lookup_as_they_were_at_open(run_dir: Path, tm
     (run_dir / fmt.COLUMNS_DIR).mkdir()
     assert_same(snapshot.history, plain)
     x, y = snapshot.history.series["count"]
-    assert x is snapshot.history.series["count"][0] and not x.flags.writeable and not y.flags.writeable
+    assert (
+        x is snapshot.history.series["count"][0] and not x.flags.writeable and not y.flags.writeable
+    )
     assert np.shares_memory(x, reader.history.buffers[fmt.STEP_KEY].x)  # steps still held once

@@ -102,28 +102,46 @@ def test_pipe_mode_tees_every_writer_and_passes_output_through(tmp_path: Path) -
     assert done.stdout == b"p-out\nfd-out\nchild-out\nsub-out\nstep 1\rstep 2\rstep 3\n"
     assert done.stderr == b"p-err\nfd-err\nchild-err\n"
     log = (tmp_path / "console.log").read_bytes()
-    for line in (b"p-out\n", b"p-err\n", b"fd-out\n", b"fd-err\n", b"child-out\n",
-                 b"child-err\n", b"sub-out\n"):
+    for line in (
+        b"p-out\n",
+        b"p-err\n",
+        b"fd-out\n",
+        b"fd-err\n",
+        b"child-out\n",
+        b"child-err\n",
+        b"sub-out\n",
+    ):
         assert log.count(line) == 1, (line, log)
     assert b"step 1\rstep 2\rstep 3\n" in log  # raw: the viewer interprets \r
     assert result["stop_s"] < 1.0
 
 
 def test_pty_mode_keeps_a_terminal_for_the_program(tmp_path: Path) -> None:
-    body = WRITES + """
+    body = (
+        WRITES
+        + """
 result["size"] = list(os.get_terminal_size())
 result["child_tty"] = subprocess.run(
     [sys.executable, "-c", "import sys; print(sys.stdout.isatty())"], stdout=None
 ).returncode
 """
+    )
     code, shown = run_in_pty(write_script(tmp_path, body))
     assert code == 0, shown
     result = result_of(tmp_path)
     assert result["mode"] == "pty" and result["isatty"] == [True, True]
     assert result["size"] == [101, 33]  # the window size was copied onto the pty
     # the outer terminal still shows everything (its own ONLCR turns \n into \r\n) ...
-    for line in (b"p-out", b"p-err", b"fd-out", b"fd-err", b"child-out", b"child-err",
-                 b"sub-out", b"True"):
+    for line in (
+        b"p-out",
+        b"p-err",
+        b"fd-out",
+        b"fd-err",
+        b"child-out",
+        b"child-err",
+        b"sub-out",
+        b"True",
+    ):
         assert line + b"\r\n" in shown, (line, shown)
     assert b"step 1\rstep 2\rstep 3\r\n" in shown
     # ... while the log holds the program's bytes: no \r\n added by our pty
@@ -143,8 +161,9 @@ result["size"] = list(os.get_terminal_size())
 """
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 101, 0, 0))
-    proc = subprocess.Popen(write_script(tmp_path, body), stdin=subprocess.DEVNULL,
-                            stdout=slave, stderr=slave)
+    proc = subprocess.Popen(
+        write_script(tmp_path, body), stdin=subprocess.DEVNULL, stdout=slave, stderr=slave
+    )
     os.close(slave)
     try:
         deadline = time.monotonic() + 10
@@ -203,8 +222,9 @@ os.write(2, b"c-level\\n")
 time.sleep(30)
 """
     argv = write_script(tmp_path, body)
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     deadline = time.monotonic() + 10
     while not (tmp_path / "printed").exists() and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -217,8 +237,9 @@ time.sleep(30)
     assert out == b"before-kill\n" and err == b"c-level\n"
 
 
-@pytest.mark.parametrize(("method", "mode", "backend"), [("thread", "pipe", "thread"),
-                                                         ("python", "python", "wrap")])
+@pytest.mark.parametrize(
+    ("method", "mode", "backend"), [("thread", "pipe", "thread"), ("python", "python", "wrap")]
+)
 def test_fallbacks(tmp_path: Path, method: str, mode: str, backend: str) -> None:
     body = """
 print("p-out", flush=True)
@@ -239,7 +260,8 @@ def test_start_returns_false_and_leaves_fds_alone_when_the_log_cannot_open(
 ) -> None:
     (tmp_path / "not-a-dir").write_text("")
     script = tmp_path / "train.py"
-    script.write_text(textwrap.dedent("""\
+    script.write_text(
+        textwrap.dedent("""\
         import os, sys
         from runview.collectors.console import ConsoleCapture
         before = os.fstat(1).st_ino
@@ -248,7 +270,8 @@ def test_start_returns_false_and_leaves_fds_alone_when_the_log_cannot_open(
         cap.stop()
         print(ok, cap.mode, os.fstat(1).st_ino == before, flush=True)
         os.write(1, b"still-here\\n")
-        """))
+        """)
+    )
     done = run_piped([sys.executable, str(script), str(tmp_path / "not-a-dir")])
     assert done.returncode == 0, done.stderr
     assert done.stdout == b"False off True\nstill-here\n"
@@ -264,9 +287,11 @@ def test_stop_before_start_is_harmless(tmp_path: Path) -> None:
 
 
 def test_collectors_console_stays_headless() -> None:
-    code = ("import sys, runview.collectors.console, runview.collectors.tee_process; "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-            "{'textual', 'rich', 'plotext'}))")
+    code = (
+        "import sys, runview.collectors.console, runview.collectors.tee_process; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "{'textual', 'rich', 'plotext'}))"
+    )
     done = run_piped([sys.executable, "-c", code])
     assert done.stdout == b"[]\n", done.stderr
 

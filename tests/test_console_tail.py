@@ -38,7 +38,8 @@ def test_last_lines_of_a_50mb_file_touch_only_its_end(tmp_path: Path) -> None:
     assert snap.lines[-1] == "line 1000999 some training output"
     assert snap.dropped_before and not snap.partial and snap.error is None
     assert snap.total_bytes == path.stat().st_size
-    assert tail.bytes_read < 256 * 1024  # ~33 KB of lines: two backwards chunks plus the forward read
+    # ~33 KB of lines: two backwards chunks plus the forward read
+    assert tail.bytes_read < 256 * 1024
 
     write(path, b"appended\n")
     before = tail.bytes_read
@@ -141,7 +142,9 @@ def test_truncation_and_replacement_read_again_from_the_end(tmp_path: Path) -> N
     assert snap.lines[-1] == "line 0000199 some training output"
 
 
-def test_a_huge_append_is_read_from_the_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_huge_append_is_read_from_the_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(console_tail, "JUMP_BYTES", 1024 * 1024)
     path = tmp_path / "console.log"
     write(path, b"start\n", "wb")
@@ -211,7 +214,8 @@ def test_invalid_utf8_and_binary_garbage_become_replacement_characters(tmp_path:
 def test_carriage_returns_collapse_as_in_a_terminal() -> None:
     assert collapse_cr("abc") == "abc"
     assert collapse_cr(" 10%\r 50%\r100%") == "100%"
-    assert collapse_cr("abcdef\rxy") == "xycdef"  # a shorter frame leaves the old tail, as on screen
+    # a shorter frame leaves the old tail, as on screen
+    assert collapse_cr("abcdef\rxy") == "xycdef"
     assert collapse_cr("done\r") == "done"
     assert collapse_cr("abcdef\r\x1b[2Kxy") == "xy"  # erase-line, as rich/pip progress bars do
     assert collapse_cr("abcdef\rxy\x1b[K") == "xy"

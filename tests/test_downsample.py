@@ -118,7 +118,11 @@ def naive_ema(y: np.ndarray, alpha: float) -> np.ndarray:
 
 @settings(max_examples=200, deadline=None)
 @given(
-    arrays(np.float64, st.integers(1, 3000), elements=st.one_of(st.floats(-1e3, 1e3, allow_nan=False), st.just(math.nan))),
+    arrays(
+        np.float64,
+        st.integers(1, 3000),
+        elements=st.one_of(st.floats(-1e3, 1e3, allow_nan=False), st.just(math.nan)),
+    ),
     st.sampled_from([0.6, 0.8, 0.9, 0.95, 0.99, 0.999]),
 )
 def test_ema_matches_the_debiased_recurrence(y, alpha) -> None:

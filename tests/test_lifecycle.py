@@ -42,7 +42,9 @@ def test_exit_without_finish_is_finished(tmp_path: Path, run_root: Path) -> None
 
 
 def test_uncaught_exception_is_failed_with_traceback(tmp_path: Path, run_root: Path) -> None:
-    script = write_script(tmp_path / "train.py", TRAIN.format(ending="raise ValueError('diverged')"))
+    script = write_script(
+        tmp_path / "train.py", TRAIN.format(ending="raise ValueError('diverged')")
+    )
     result = run_script(script, str(run_root))
     assert result.returncode == 1 and "ValueError: diverged" in result.stderr
     status = status_of(run_root)
@@ -61,7 +63,9 @@ def test_nonzero_exit_is_failed_with_its_code(tmp_path: Path, run_root: Path) ->
 
 def _start_and_wait(tmp_path: Path, run_root: Path, ending: str) -> subprocess.Popen[str]:
     script = write_script(tmp_path / "train.py", TRAIN.format(ending=ending))
-    proc = subprocess.Popen([sys.executable, str(script), str(run_root)], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(run_root)], stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout is not None and proc.stdout.readline().strip() == "trained"
     return proc
 
@@ -96,7 +100,9 @@ def test_sigkill_is_crashed_at_once(tmp_path: Path, run_root: Path) -> None:
     assert RunReader(run_dir).refresh().history.rows == 5
 
 
-def test_stale_heartbeat_without_a_provable_process_is_crashed(tmp_path: Path, run_root: Path) -> None:
+def test_stale_heartbeat_without_a_provable_process_is_crashed(
+    tmp_path: Path, run_root: Path
+) -> None:
     proc = _start_and_wait(tmp_path, run_root, "time.sleep(60)")
     proc.kill()
     proc.wait(timeout=10)
@@ -112,8 +118,12 @@ def test_stale_heartbeat_without_a_provable_process_is_crashed(tmp_path: Path, r
     assert stale.state == "crashed" and "no heartbeat" in stale.reason
 
 
-def test_forked_children_neither_duplicate_nor_finish_the_run(tmp_path: Path, run_root: Path) -> None:
-    script = write_script(tmp_path / "train.py", """
+def test_forked_children_neither_duplicate_nor_finish_the_run(
+    tmp_path: Path, run_root: Path
+) -> None:
+    script = write_script(
+        tmp_path / "train.py",
+        """
 import os, sys, time, runview
 run = runview.init(project="fork", dir=sys.argv[1], console=False, system_interval=None)
 for step in range(100):
@@ -128,7 +138,8 @@ assert runview.run is run
 for step in range(100, 110):
     run.log({"loss": float(step)})
 run.finish()
-""")
+""",
+    )
     result = run_script(script, str(run_root))
     assert result.returncode == 0, result.stderr
     assert "forked child" in result.stderr
@@ -142,7 +153,9 @@ run.finish()
 def test_sigterm_while_logging_always_records_the_signal(tmp_path: Path, run_root: Path) -> None:
     # The signal lands inside log()'s buffered write most of the time: the run must still end
     # failed with the signal, every time, and the process must still die of SIGTERM.
-    script = write_script(tmp_path / "busy.py", """
+    script = write_script(
+        tmp_path / "busy.py",
+        """
 import sys, runview
 run = runview.init(project="term", dir=sys.argv[1], system_interval=None, console=False)
 print("ready", flush=True)
@@ -150,10 +163,13 @@ step = 0
 while True:
     run.log({"loss": 1.0 / (step + 1), "pad": "x" * 200})
     step += 1
-""")
+""",
+    )
     for attempt in range(4):
         root = run_root / f"try{attempt}"
-        proc = subprocess.Popen([sys.executable, str(script), str(root)], stdout=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, str(script), str(root)], stdout=subprocess.PIPE, text=True
+        )
         assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
         time.sleep(0.3)
         proc.send_signal(signal.SIGTERM)
@@ -166,16 +182,40 @@ while True:
 @pytest.mark.parametrize(
     ("ending", "returncode", "state", "exit_code"),
     [
-        ("with runview.init(project='x', dir=sys.argv[1], system_interval=None) as r:\n    r.log({'a': 1})\n    sys.exit(0)", 0, "finished", 0),
-        ("with runview.init(project='x', dir=sys.argv[1], system_interval=None) as r:\n    sys.exit(4)", 4, "failed", 4),
-        ("run = runview.init(project='x', dir=sys.argv[1], system_interval=None)\n"
-         "try:\n    sys.exit(1)\nexcept SystemExit:\n    pass\nrun.log({'a': 1})", 0, "finished", 0),
-        ("run = runview.init(project='x', dir=sys.argv[1], system_interval=None)\n"
-         "sys.excepthook = lambda *a: None\n1 / 0", 1, "failed", 1),
+        (
+            "with runview.init(project='x', dir=sys.argv[1], system_interval=None) as r:\n    "
+            "r.log({'a': 1})\n    sys.exit(0)",
+            0,
+            "finished",
+            0,
+        ),
+        (
+            "with runview.init(project='x', dir=sys.argv[1], system_interval=None) as r:\n    "
+            "sys.exit(4)",
+            4,
+            "failed",
+            4,
+        ),
+        (
+            "run = runview.init(project='x', dir=sys.argv[1], system_interval=None)\n"
+            "try:\n    sys.exit(1)\nexcept SystemExit:\n    pass\nrun.log({'a': 1})",
+            0,
+            "finished",
+            0,
+        ),
+        (
+            "run = runview.init(project='x', dir=sys.argv[1], system_interval=None)\n"
+            "sys.excepthook = lambda *a: None\n1 / 0",
+            1,
+            "failed",
+            1,
+        ),
     ],
     ids=["with-sys-exit-0", "with-sys-exit-4", "caught-sys-exit", "replaced-excepthook"],
 )
-def test_exit_paths_record_the_right_state(tmp_path: Path, run_root: Path, ending: str, returncode: int, state: str, exit_code: int) -> None:
+def test_exit_paths_record_the_right_state(
+    tmp_path: Path, run_root: Path, ending: str, returncode: int, state: str, exit_code: int
+) -> None:
     script = write_script(tmp_path / "train.py", "import sys, runview\n" + ending + "\n")
     assert run_script(script, str(run_root)).returncode == returncode
     status = status_of(run_root)
@@ -183,9 +223,12 @@ def test_exit_paths_record_the_right_state(tmp_path: Path, run_root: Path, endin
 
 
 def test_forked_child_cannot_rewrite_the_parents_documents(tmp_path: Path, run_root: Path) -> None:
-    script = write_script(tmp_path / "train.py", """
+    script = write_script(
+        tmp_path / "train.py",
+        """
 import os, sys, runview
-run = runview.init(project="fork", dir=sys.argv[1], console=False, system_interval=None, config={"lr": 0.1})
+run = runview.init(project="fork", dir=sys.argv[1], console=False, system_interval=None,
+                   config={"lr": 0.1})
 pid = os.fork()
 if pid == 0:
     run.config["child"] = os.getpid()
@@ -193,7 +236,8 @@ if pid == 0:
     os._exit(0)
 os.waitpid(pid, 0)
 run.finish()
-""")
+""",
+    )
     assert run_script(script, str(run_root)).returncode == 0
     run_dir = only_run_dir(run_root)
     assert json.loads((run_dir / "config.json").read_text()) == {"lr": 0.1}

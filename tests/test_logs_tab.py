@@ -26,7 +26,9 @@ def make_run(root: Path, console: bytes | None, state: str = "finished") -> Path
     run = root / "run-1"
     run.mkdir()
     (run / "runview.json").write_text(json.dumps({"format": "runview", "version": 1}))
-    (run / "meta.json").write_text(json.dumps({"name": "logs-test", "start_time": time.time() - 60}))
+    (run / "meta.json").write_text(
+        json.dumps({"name": "logs-test", "start_time": time.time() - 60})
+    )
     status = {"state": state, "heartbeat": time.time(), "heartbeat_interval": 60}
     (run / "status.json").write_text(json.dumps(status))
     if console is not None:
@@ -46,8 +48,13 @@ def pane(app: RunviewApp) -> LogPane:
     return app.screen.query_one(LogPane)
 
 
-async def test_last_lines_are_shown_coloured_and_nothing_raw_reaches_the_screen(tmp_path: Path) -> None:
-    run = make_run(tmp_path, lines(1500) + HOSTILE + b"\x1b[31mERROR\x1b[0m failed\nepoch 3:  10%\repoch 3:  90%")
+async def test_last_lines_are_shown_coloured_and_nothing_raw_reaches_the_screen(
+    tmp_path: Path,
+) -> None:
+    run = make_run(
+        tmp_path,
+        lines(1500) + HOSTILE + b"\x1b[31mERROR\x1b[0m failed\nepoch 3:  10%\repoch 3:  90%",
+    )
     app = RunviewApp(run, tab="logs")
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: "epoch 3:  90%" in screen_text(app))
@@ -63,8 +70,14 @@ async def test_last_lines_are_shown_coloured_and_nothing_raw_reaches_the_screen(
         for row in screen_segments(app):
             for seg in row:
                 assert not re.search(r"[\x00-\x1f\x7f-\x9f]", seg.text), repr(seg.text)
-        colours = {seg.text: seg.style.color.get_truecolor() for row in screen_segments(app) for seg in row if seg.style and seg.style.color}
-        red, green = colours["ERROR"], colours["1499.5"]  # ANSI colours, through the theme's palette
+        colours = {
+            seg.text: seg.style.color.get_truecolor()
+            for row in screen_segments(app)
+            for seg in row
+            if seg.style and seg.style.color
+        }
+        # ANSI colours, through the theme's palette
+        red, green = colours["ERROR"], colours["1499.5"]
         assert red.red > max(red.green, red.blue) and green.green > max(green.red, green.blue)
         assert colours[" failed"] != red
         assert len(pane(app).lines) == 1000
@@ -116,13 +129,18 @@ async def test_pager_gets_the_whole_log_sanitised_from_outside_the_run(
     received = tmp_path / "received.txt"
     seen_path = tmp_path / "pager-arg.txt"
     script = tmp_path / "pager.sh"
-    script.write_text(f'#!/bin/sh\necho "$1" > {shlex.quote(str(seen_path))}\ncat "$1" > {shlex.quote(str(received))}\n')
+    script.write_text(
+        f'#!/bin/sh\necho "$1" > {shlex.quote(str(seen_path))}\ncat "$1" > '
+        f"{shlex.quote(str(received))}\n"
+    )
     monkeypatch.setenv("PAGER", f"sh {shlex.quote(str(script))}")
     app = RunviewApp(run, tab="logs")
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: "prog 99%" in screen_text(app))
         await pilot.press("p")
-        await wait_for(pilot, lambda: received.exists() and received.stat().st_size > 0, timeout=5.0)
+        await wait_for(
+            pilot, lambda: received.exists() and received.stat().st_size > 0, timeout=5.0
+        )
     out = received.read_text(encoding="utf-8")
     assert out.startswith("step 0 loss \x1b[32m0.5\x1b[0m\n")  # all of it, not the 1000-line window
     assert "step 1999 loss" in out and "prog 99%\n" in out and "prog 1%" not in out
@@ -172,7 +190,9 @@ def test_pager_export_of_a_big_log_keeps_its_end_and_says_so(tmp_path: Path) -> 
     source.write_bytes(lines(5000))
     out = io.StringIO()
     progress: list[tuple[int, int]] = []
-    read = export_for_pager(source, out, limit=4096, progress=lambda done, total: progress.append((done, total)))
+    read = export_for_pager(
+        source, out, limit=4096, progress=lambda done, total: progress.append((done, total))
+    )
     text = out.getvalue()
     first, second = text.split("\n")[:2]
     assert first.startswith("[runview: the log is ") and "showing its last 4.0 KiB" in first
@@ -188,7 +208,9 @@ def test_format_bytes_uses_binary_units() -> None:
     assert format_bytes(5 * 2**40) == "5.0 TiB" and format_bytes(2**60) == "1048576.0 TiB"
 
 
-async def test_model_tab_without_a_summary_keeps_quit_and_help_and_no_other_tabs_keys(tmp_path: Path) -> None:
+async def test_model_tab_without_a_summary_keeps_quit_and_help_and_no_other_tabs_keys(
+    tmp_path: Path,
+) -> None:
     run = make_run(tmp_path, lines(3))
     app = RunviewApp(run, tab="model")
     async with app.run_test(size=(80, 24)) as pilot:

@@ -1,4 +1,5 @@
-"""Media on real run directories: Images and Tables logged, files written, decoded back, read by the reader."""
+"""Media on real run directories: Images and Tables logged, files written, decoded back, read by the
+reader."""
 
 from __future__ import annotations
 
@@ -38,8 +39,17 @@ def test_images_from_arrays_grey_rgb_rgba_uint8_and_float(run_root: Path) -> Non
     floats = rng.random((6, 4, 3))
     floats[0, 0] = [-1.0, 2.0, np.nan]  # clipped, NaN -> 0
     run = new_run(run_root)
-    run.log({"val/examples": [runview.Image(grey, caption="grey"), runview.Image(rgb), runview.Image(rgba, caption="a"),
-                              runview.Image(floats, caption="f")]}, step=3)
+    run.log(
+        {
+            "val/examples": [
+                runview.Image(grey, caption="grey"),
+                runview.Image(rgb),
+                runview.Image(rgba, caption="a"),
+                runview.Image(floats, caption="f"),
+            ]
+        },
+        step=3,
+    )
     run.finish()
     (row,) = history(run)
     ref = row["val/examples"]
@@ -47,7 +57,9 @@ def test_images_from_arrays_grey_rgb_rgba_uint8_and_float(run_root: Path) -> Non
     assert [i["caption"] for i in ref["items"]] == ["grey", None, "a", "f"]
     assert [(i["width"], i["height"]) for i in ref["items"]] == [(9, 7), (6, 5), (3, 4), (4, 6)]
     for index, item in enumerate(ref["items"]):
-        assert item["path"].startswith(f"media/val__examples/3_{index}_") and item["path"].endswith(".png")
+        assert item["path"].startswith(f"media/val__examples/3_{index}_") and item["path"].endswith(
+            ".png"
+        )
         assert (run.dir / item["path"]).is_file()
     assert np.array_equal(pixels_of(run, ref["items"][0])[..., 0], grey)
     assert np.array_equal(pixels_of(run, ref["items"][1]), rgb)
@@ -60,7 +72,12 @@ def test_images_from_arrays_grey_rgb_rgba_uint8_and_float(run_root: Path) -> Non
 def test_single_image_logs_as_list_of_one_and_reader_sees_media(run_root: Path) -> None:
     run = new_run(run_root)
     for step in range(3):
-        run.log({"loss": 1.0 / (step + 1), "sample": runview.Image(np.full((2, 2), step * 100, np.uint8))})
+        run.log(
+            {
+                "loss": 1.0 / (step + 1),
+                "sample": runview.Image(np.full((2, 2), step * 100, np.uint8)),
+            }
+        )
     run.finish()
     snapshot = RunReader(run.dir).refresh()
     media = snapshot.history.media["sample"]
@@ -98,23 +115,31 @@ def test_image_from_png_path_is_copied_as_is(run_root: Path, tmp_path: Path) -> 
 
 
 def test_table_round_trip_with_nan_and_odd_values(run_root: Path) -> None:
-    table = runview.Table(columns=["id", "pred", "score"], data=[[0, "cat", 0.9], [1, "dog", float("nan")]])
+    table = runview.Table(
+        columns=["id", "pred", "score"], data=[[0, "cat", 0.9], [1, "dog", float("nan")]]
+    )
     table.add_data(np.int64(2), object.__name__, np.float32(0.5))
     table.add_data(3, Path("x"), None)
     run = new_run(run_root)
     run.log({"val/preds": table}, step=2)
     run.finish()
     ref = history(run)[0]["val/preds"]
-    assert ref["_type"] == "table" and ref["rows"] == 4 and ref["columns"] == ["id", "pred", "score"]
+    assert (
+        ref["_type"] == "table" and ref["rows"] == 4 and ref["columns"] == ["id", "pred", "score"]
+    )
     assert ref["path"].startswith("media/val__preds/2_") and ref["path"].endswith(".table.json")
     document = json.loads((run.dir / ref["path"]).read_text())
-    assert document == {"columns": ["id", "pred", "score"],
-                        "data": [[0, "cat", 0.9], [1, "dog", None], [2, "object", 0.5], [3, "x", None]]}
+    assert document == {
+        "columns": ["id", "pred", "score"],
+        "data": [[0, "cat", 0.9], [1, "dog", None], [2, "object", 0.5], [3, "x", None]],
+    }
     columns, rows = load_table(run.dir / ref["path"])
     assert columns == ref["columns"] and rows == document["data"]
 
 
-def test_unsupported_object_in_a_list_warns_once_and_never_raises(run_root: Path, capfd: pytest.CaptureFixture[str]) -> None:
+def test_unsupported_object_in_a_list_warns_once_and_never_raises(
+    run_root: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     run = new_run(run_root)
     good = np.zeros((2, 2), np.uint8)
     for step in range(3):
@@ -144,8 +169,18 @@ def test_scalar_log_is_unaffected(run_root: Path) -> None:
 
 
 def test_import_runview_imports_no_pil_no_textual_no_numpy(tmp_path: Path) -> None:
-    code = "import sys, runview; runview.Image; runview.Table; print(sorted(m for m in ('PIL', 'textual', 'rich', 'numpy') if m in sys.modules))"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=60, check=False)
+    code = (
+        "import sys, runview; runview.Image; runview.Table; "
+        "print(sorted(m for m in ('PIL', 'textual', 'rich', 'numpy') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
 
@@ -183,11 +218,22 @@ def filtered_png(pixels: np.ndarray, filters: list[int]) -> bytes:
         prior = line
 
     def chunk(tag: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + tag + body + struct.pack(">I", zlib.crc32(tag + body) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(body))
+            + tag
+            + body
+            + struct.pack(">I", zlib.crc32(tag + body) & 0xFFFFFFFF)
+        )
 
     header = struct.pack(">IIBBBBB", width, height, 8, color, 0, 0, 0)
     body = zlib.compress(bytes(out))
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body[:10]) + chunk(b"IDAT", body[10:]) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", body[:10])
+        + chunk(b"IDAT", body[10:])
+        + chunk(b"IEND", b"")
+    )
 
 
 @pytest.mark.parametrize("shape", [(9, 7), (9, 7, 2), (9, 7, 3), (9, 7, 4)])

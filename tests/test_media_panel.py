@@ -1,4 +1,5 @@
-"""The media panel of the Charts tab on real runs: keys, steps, images in half blocks, tables, damage."""
+"""The media panel of the Charts tab on real runs: keys, steps, images in half blocks, tables,
+damage."""
 
 from __future__ import annotations
 
@@ -26,7 +27,9 @@ def make_media_run(root: Path) -> runview.Run:
     for step in STEPS:
         shade = np.full((16, 24, 3), (step * 10, 200, 255 - step * 10), dtype=np.uint8)
         images = [runview.Image(shade, caption=f"sample {i} at {step}") for i in range(3)]
-        table = runview.Table(columns=["id", "label", "prob"], data=[[i, f"cls{step}-{i}", 0.5] for i in range(4)])
+        table = runview.Table(
+            columns=["id", "label", "prob"], data=[[i, f"cls{step}-{i}", 0.5] for i in range(4)]
+        )
         table.add_data(9, "[b]not markup[/b]", float("nan"))
         run.log({"loss": 1.0 / (step + 1), "val/examples": images, "val/preds": table}, step=step)
     run.finish()
@@ -53,7 +56,8 @@ def images_text(app: RunviewApp, width: int = 120) -> str:
 
 async def open_media(pilot, app: RunviewApp) -> MediaPanel:
     await wait_for(pilot, lambda: isinstance(app.screen, RunPage) and panel(app).has_media)
-    await wait_for(pilot, lambda: app.screen.query_one(ChartsTab).board.charts)  # charts drawn first
+    # charts drawn first
+    await wait_for(pilot, lambda: app.screen.query_one(ChartsTab).board.charts)
     await pilot.pause(0.1)
     await pilot.press("m")
     await wait_for(pilot, lambda: app.focused is panel(app).query_one(".media-keys"))
@@ -72,7 +76,9 @@ async def test_m_shows_newest_step_images_and_step_keys_move(run_root: Path) -> 
         assert p.key == "val/examples"
         keys = p.query_one(".media-keys", OptionList)
         assert [str(keys.get_option_at_index(i).prompt) for i in range(keys.option_count)] == [
-            "val/examples  images", "val/preds  table"]
+            "val/examples  images",
+            "val/preds  table",
+        ]
         assert "step 20 (3 of 3)" in step_line(app)
         await wait_for(pilot, lambda: "sample 2 at 20" in images_text(app))
         assert UPPER_HALF in images_text(app)
@@ -88,7 +94,10 @@ async def test_m_shows_newest_step_images_and_step_keys_move(run_root: Path) -> 
         await pilot.press("home")
         await wait_for(pilot, lambda: "step 0 (1 of 3)" in step_line(app))
         await pilot.press("full_stop")
-        await wait_for(pilot, lambda: "step 10 (2 of 3)" in step_line(app) and "sample 1 at 10" in images_text(app))
+        await wait_for(
+            pilot,
+            lambda: "step 10 (2 of 3)" in step_line(app) and "sample 1 at 10" in images_text(app),
+        )
         await pilot.press("m")
         await pilot.pause(0.1)
         assert not tab.has_class("-media") and tab.board.display and not p.display
@@ -104,12 +113,18 @@ async def test_images_are_decoded_once_and_drawn_in_the_logged_colour(run_root: 
         grid = p.drawn
         console = Console(width=120, color_system="truecolor", file=io.StringIO())
         styles = {seg.style for seg in console.render(grid) if seg.text.startswith(UPPER_HALF)}
-        colours = {(s.color.triplet.red, s.color.triplet.green, s.color.triplet.blue) for s in styles if s and s.color}
+        colours = {
+            (s.color.triplet.red, s.color.triplet.green, s.color.triplet.blue)
+            for s in styles
+            if s and s.color
+        }
         assert colours == {(200, 200, 55)}
         await pilot.press("comma")
         await wait_for(pilot, lambda: "sample 2 at 10" in images_text(app))
         await pilot.press("full_stop")
-        await wait_for(pilot, lambda: "step 20" in step_line(app) and "sample 2 at 20" in images_text(app))
+        await wait_for(
+            pilot, lambda: "step 20" in step_line(app) and "sample 2 at 20" in images_text(app)
+        )
         assert p.decodes == 6  # step 10 decoded once; step 20 came from the cache
 
 
@@ -120,14 +135,18 @@ async def test_table_cells_appear_as_text(run_root: Path) -> None:
         p = await open_media(pilot, app)
         await pilot.press("down")
         table = p.query_one(".media-table", DataTable)
-        await wait_for(pilot, lambda: p.key == "val/preds" and table.display and table.row_count == 5)
+        await wait_for(
+            pilot, lambda: p.key == "val/preds" and table.display and table.row_count == 5
+        )
         assert "val/preds  step 20 (3 of 3)" in step_line(app)
         assert [str(c.label) for c in table.columns.values()] == ["id", "label", "prob"]
         rows = [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
         assert rows[0] == ["0", "cls20-0", "0.5"]
         assert rows[4] == ["9", "[b]not markup[/b]", "null"]
         await pilot.press("comma")
-        await wait_for(pilot, lambda: table.row_count == 5 and str(table.get_row_at(0)[1]) == "cls10-0")
+        await wait_for(
+            pilot, lambda: table.row_count == 5 and str(table.get_row_at(0)[1]) == "cls10-0"
+        )
 
 
 async def test_deleted_and_corrupt_files_show_a_message(run_root: Path) -> None:
@@ -167,7 +186,9 @@ async def test_run_without_media_has_no_m_key(run_root: Path) -> None:
     run.finish()
     app = RunviewApp(run.dir, tab="charts")
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, RunPage) and app.screen.query(ChartsTab))
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, RunPage) and app.screen.query(ChartsTab)
+        )
         await pilot.pause(0.3)
         await pilot.press("m")
         await pilot.pause(0.1)

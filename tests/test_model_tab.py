@@ -26,7 +26,9 @@ class SmallCNN(nn.Module):
             nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         )  # fmt: skip
-        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(32 * 7 * 7, 64), nn.ReLU(), nn.Linear(64, 10))
+        self.classifier = nn.Sequential(
+            nn.Flatten(), nn.Linear(32 * 7 * 7, 64), nn.ReLU(), nn.Linear(64, 10)
+        )
 
     def forward(self, x: Any) -> Any:
         return self.classifier(self.features(x))
@@ -46,12 +48,43 @@ def rows_run(tmp_path: Path, rows: list[dict[str, Any]], finish: bool = True) ->
 
 ROWS = [
     {"name": "encoder", "type": "Encoder", "params": 0},
-    {"name": "encoder.embed", "type": "Embedding", "output_shape": [None, 16, 64], "params": 32_000},
-    {"name": "encoder.layers.0.attn", "type": "Attention", "output_shape": [None, 16, 64], "params": 16_640},
-    {"name": "encoder.layers.0.mlp", "type": "MLP", "output_shape": [None, 16, 64], "params": 33_088},
-    {"name": "encoder.layers.1.attn", "type": "Attention", "output_shape": [None, 16, 64], "params": 16_640},
-    {"name": "encoder.layers.1.mlp", "type": "MLP", "output_shape": [None, 16, 64], "params": 33_088},
-    {"name": "head[out]", "type": "Dense[bold]", "output_shape": [None, 10], "params": 650, "trainable": 0},
+    {
+        "name": "encoder.embed",
+        "type": "Embedding",
+        "output_shape": [None, 16, 64],
+        "params": 32_000,
+    },
+    {
+        "name": "encoder.layers.0.attn",
+        "type": "Attention",
+        "output_shape": [None, 16, 64],
+        "params": 16_640,
+    },
+    {
+        "name": "encoder.layers.0.mlp",
+        "type": "MLP",
+        "output_shape": [None, 16, 64],
+        "params": 33_088,
+    },
+    {
+        "name": "encoder.layers.1.attn",
+        "type": "Attention",
+        "output_shape": [None, 16, 64],
+        "params": 16_640,
+    },
+    {
+        "name": "encoder.layers.1.mlp",
+        "type": "MLP",
+        "output_shape": [None, 16, 64],
+        "params": 33_088,
+    },
+    {
+        "name": "head[out]",
+        "type": "Dense[bold]",
+        "output_shape": [None, 10],
+        "params": 650,
+        "trainable": 0,
+    },
 ]
 
 
@@ -64,7 +97,9 @@ def shown(app: RunviewApp) -> list[str]:
 
 
 async def open_tab(pilot: Any) -> None:
-    await wait_for(pilot, lambda: bool(pilot.app.screen.query(LayerTree)) and tree(pilot.app).model is not None)
+    await wait_for(
+        pilot, lambda: bool(pilot.app.screen.query(LayerTree)) and tree(pilot.app).model is not None
+    )
     await pilot.pause()
 
 
@@ -89,7 +124,9 @@ async def test_rows_show_totals_columns_and_first_two_levels(tmp_path: Path) -> 
         head = next(line for line in lines if "head[out]" in line)
         assert "Dense[bold]" in head and "650" in head
         # Columns line up: every type starts at the same column.
-        assert embed.index("Embedding") == next(line for line in lines if "Encoder" in line).index("Encoder")
+        assert embed.index("Embedding") == next(line for line in lines if "Encoder" in line).index(
+            "Encoder"
+        )
 
 
 async def test_watch_records_a_real_cnn_with_shapes(tmp_path: Path) -> None:
@@ -131,7 +168,11 @@ async def test_search_narrows_to_matches_and_their_ancestors(tmp_path: Path) -> 
         assert tree(app).layer_at_cursor().name == "encoder.layers.0.attn"  # type: ignore[union-attr]
         # A regex; and the type is searched as well as the name.
         await pilot.press(*["backspace"] * 4, *r"^head\[|mlp$")
-        assert [n for n in shown(app) if n.endswith(("mlp", "]"))] == ["encoder.layers.0.mlp", "encoder.layers.1.mlp", "head[out]"]
+        assert [n for n in shown(app) if n.endswith(("mlp", "]"))] == [
+            "encoder.layers.0.mlp",
+            "encoder.layers.1.mlp",
+            "head[out]",
+        ]
         await pilot.press(*["backspace"] * 12, *"dense")
         assert shown(app) == ["", "head[out]"]
         # Enter goes to the tree; the cursor walks the matches; Esc shows everything again.
@@ -190,8 +231,20 @@ async def test_keys_expand_collapse_and_move(tmp_path: Path) -> None:
 async def test_five_thousand_layers_open_fast_and_stay_lazy(tmp_path: Path) -> None:
     rows = [{"name": "blocks", "type": "ModuleList"}]
     for b in range(1250):
-        for part, kind in (("attn", "Attention"), ("mlp", "MLP"), ("norm", "LayerNorm"), ("drop", "Dropout")):
-            rows.append({"name": f"blocks.{b}.{part}", "type": kind, "output_shape": [8, 128, 512], "params": 1000})
+        for part, kind in (
+            ("attn", "Attention"),
+            ("mlp", "MLP"),
+            ("norm", "LayerNorm"),
+            ("drop", "Dropout"),
+        ):
+            rows.append(
+                {
+                    "name": f"blocks.{b}.{part}",
+                    "type": kind,
+                    "output_shape": [8, 128, 512],
+                    "params": 1000,
+                }
+            )
     run = rows_run(tmp_path, rows)
     started = time.perf_counter()
     app = RunviewApp(run.dir, tab="model")
@@ -208,7 +261,8 @@ async def test_five_thousand_layers_open_fast_and_stay_lazy(tmp_path: Path) -> N
         await pilot.press("G")
         assert tree(app).layer_at_cursor().name == "blocks.1249.drop"  # type: ignore[union-attr]
         await pilot.press("slash", *"1249")
-        assert len(shown(app)) == 7 and "5 of 6,251 match" in screen_text(app)  # blocks.1249 and its 4 parts
+        # blocks.1249 and its 4 parts
+        assert len(shown(app)) == 7 and "5 of 6,251 match" in screen_text(app)
         await pilot.press("escape", "E")
         assert len(shown(app)) == 2
         assert time.perf_counter() - started < 10.0
@@ -240,7 +294,9 @@ async def test_tree_is_rebuilt_only_when_the_summary_changes(tmp_path: Path) -> 
             run.log_model_summary(ROWS)  # the same summary again: a new file, same content
             await wait_for(pilot, lambda: tab._document is not document)
             assert tree(app).root is root and tree(app).layer_at_cursor().name == "encoder.embed"  # type: ignore[union-attr]
-            run.log_model_summary([*ROWS, {"name": "encoder.norm", "type": "LayerNorm", "params": 128}])
+            run.log_model_summary(
+                [*ROWS, {"name": "encoder.norm", "type": "LayerNorm", "params": 128}]
+            )
             await wait_for(pilot, lambda: "encoder.norm" in shown(app))
             assert tree(app).root is not root
             assert tree(app).layer_at_cursor().name == "encoder.embed"  # type: ignore[union-attr]
@@ -257,11 +313,19 @@ def test_units_shapes_and_odd_documents() -> None:
     assert format_shape({"logits": [1, 10]}) == "{logits: 1×10}"
     assert format_shape(None) == "" and format_shape([]) == "scalar"
     # No root row, no totals, a row that is not a dict: still a tree with summed counts.
-    model = parse_model({"layers": [{"name": "a.b", "params": 3}, {"name": "a", "params": 2}, "junk"]})
+    model = parse_model(
+        {"layers": [{"name": "a.b", "params": 3}, {"name": "a", "params": 2}, "junk"]}
+    )
     assert [layer.name for layer in model.layers] == ["", "a.b", "a"]
-    assert model.layers[1].parent == 2 and model.total_params == 5 and model.layers[0].subtree_params == 5
+    assert (
+        model.layers[1].parent == 2
+        and model.total_params == 5
+        and model.layers[0].subtree_params == 5
+    )
     assert parse_model({"layers": 5}).layer_count == 0
-    odd = parse_model({"layers": [{"name": 3, "type": None, "params": "x", "output_shape": {"a": [1, None]}}]})
+    odd = parse_model(
+        {"layers": [{"name": 3, "type": None, "params": "x", "output_shape": {"a": [1, None]}}]}
+    )
     assert (odd.layers[1].name, odd.layers[1].params, odd.layers[1].shape) == ("3", 0, "{a: 1×?}")
 
 
@@ -272,7 +336,9 @@ async def test_summary_logged_while_the_tab_is_open_appears_and_takes_focus(tmp_
         async with app.run_test(size=(80, 24)) as pilot:
             await wait_for(pilot, lambda: "updates when it appears" in screen_text(app))
             run.log_model_summary(ROWS)
-            await wait_for(pilot, lambda: bool(app.screen.query(LayerTree)) and tree(app).model is not None)
+            await wait_for(
+                pilot, lambda: bool(app.screen.query(LayerTree)) and tree(app).model is not None
+            )
             await pilot.pause()
             assert isinstance(app.focused, LayerTree)
             await pilot.press("j")

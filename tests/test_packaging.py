@@ -14,14 +14,25 @@ REPO = Path(__file__).resolve().parents[1]
 HEAVY = ("textual", "rich", "plotext")
 
 
-def python(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=300)
+def python(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=300
+    )
 
 
 @pytest.mark.parametrize(
     "module",
-    ["runview", "runview.store.reader", "runview.store.writer", "runview.collectors.host",
-     "runview.collectors.sampler", "runview.collectors.console", "runview.collectors.model"],
+    [
+        "runview",
+        "runview.store.reader",
+        "runview.store.writer",
+        "runview.collectors.host",
+        "runview.collectors.sampler",
+        "runview.collectors.console",
+        "runview.collectors.model",
+    ],
 )
 def test_logger_side_never_imports_the_viewer_stack(module: str, tmp_path: Path) -> None:
     code = f"import sys, {module}; print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
@@ -31,7 +42,9 @@ def test_logger_side_never_imports_the_viewer_stack(module: str, tmp_path: Path)
 
 
 def test_wheel_contains_and_imports_every_module(tmp_path: Path) -> None:
-    built = python("-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(REPO))
+    built = python(
+        "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(REPO)
+    )
     assert built.returncode == 0, built.stderr[-2000:]
     wheel = next(tmp_path.glob("runview-*.whl"))
     target = tmp_path / "site"
@@ -39,11 +52,27 @@ def test_wheel_contains_and_imports_every_module(tmp_path: Path) -> None:
         names = archive.namelist()
         archive.extractall(target)
     assert "runview/tui/runview.tcss" in names and "runview/py.typed" in names
-    sources = [p for p in REPO.glob("*/**/*.py") if p.parts[len(REPO.parts)] in ("runview", "store", "collectors", "tui")]
-    prefix = {"runview": "runview", "store": "runview/store", "collectors": "runview/collectors", "tui": "runview/tui"}
-    expected = {f"{prefix[p.relative_to(REPO).parts[0]]}/{'/'.join(p.relative_to(REPO).parts[1:])}" for p in sources}
+    sources = [
+        p
+        for p in REPO.glob("*/**/*.py")
+        if p.parts[len(REPO.parts)] in ("runview", "store", "collectors", "tui")
+    ]
+    prefix = {
+        "runview": "runview",
+        "store": "runview/store",
+        "collectors": "runview/collectors",
+        "tui": "runview/tui",
+    }
+    expected = {
+        f"{prefix[p.relative_to(REPO).parts[0]]}/{'/'.join(p.relative_to(REPO).parts[1:])}"
+        for p in sources
+    }
     assert expected <= set(names), sorted(expected - set(names))
-    modules = sorted(n[:-3].replace("/", ".").removesuffix(".__init__") for n in names if n.endswith(".py") and "__main__" not in n)
+    modules = sorted(
+        n[:-3].replace("/", ".").removesuffix(".__init__")
+        for n in names
+        if n.endswith(".py") and "__main__" not in n
+    )
     code = (
         "import importlib, sys\n"
         f"for name in {modules!r}:\n"
@@ -63,10 +92,22 @@ def test_a_normal_install_works_from_inside_the_clone(tmp_path: Path) -> None:
     or ``import runview.store`` and the demo's ``python -m runview.examples.spirals`` fail there.
     """
     site = tmp_path / "site"
-    built = python("-m", "pip", "install", "--no-deps", "--no-build-isolation", "--target", str(site), str(REPO))
+    built = python(
+        "-m",
+        "pip",
+        "install",
+        "--no-deps",
+        "--no-build-isolation",
+        "--target",
+        str(site),
+        str(REPO),
+    )
     assert built.returncode == 0, built.stderr[-2000:]
     env = {**os.environ, "PYTHONPATH": str(site)}
-    code = "import runview.store.reader, runview.collectors.host, runview.tui.cli; print(runview.store.reader.__file__)"
+    code = (
+        "import runview.store.reader, runview.collectors.host, runview.tui.cli; "
+        "print(runview.store.reader.__file__)"
+    )
     result = python("-c", code, cwd=REPO, env=env)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == str(REPO / "store" / "reader.py")

@@ -1,4 +1,4 @@
-"""The tailing reader on real files: torn, corrupt and missing data, incremental reads, read-only."""
+"""The tailing reader on real files: torn, corrupt and missing data, incremental, read-only."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def test_torn_last_line_waits_until_complete(run_root: Path) -> None:
     snapshot = reader.refresh()
     assert snapshot.history.rows == 1 and not snapshot.problems
     with open(run_dir / "history.jsonl", "ab") as fh:
-        fh.write(b'5}\n')
+        fh.write(b"5}\n")
     snapshot = reader.refresh()
     assert snapshot.history.rows == 2
     assert list(snapshot.history.series["loss"][1]) == [1.0, 0.5]
@@ -43,7 +43,7 @@ def test_torn_last_line_waits_until_complete(run_root: Path) -> None:
 def test_corrupt_lines_are_skipped_and_counted(run_root: Path) -> None:
     run_dir = make_run(run_root)
     with open(run_dir / "history.jsonl", "ab") as fh:
-        fh.write(b"\x00\xff garbage\n[1, 2]\n{\"no_step\": 1}\n{\"_step\": 3, \"loss\": 0.25}\n")
+        fh.write(b'\x00\xff garbage\n[1, 2]\n{"no_step": 1}\n{"_step": 3, "loss": 0.25}\n')
     snapshot = RunReader(run_dir).refresh()
     assert list(snapshot.history.series["loss"][1]) == [1.0, 0.25]
     problems = " ".join(snapshot.problems)
@@ -149,8 +149,13 @@ def test_unreadable_history_is_said(run_root: Path) -> None:
 def test_nonfinite_config_values_round_trip(run_root: Path) -> None:
     import math
 
-    run = runview.init(project="p", dir=run_root, console=False, system_interval=None,
-                       config={"lr": float("nan"), "net": {"clip": float("inf"), "sizes": [1, float("-inf")]}})
+    run = runview.init(
+        project="p",
+        dir=run_root,
+        console=False,
+        system_interval=None,
+        config={"lr": float("nan"), "net": {"clip": float("inf"), "sizes": [1, float("-inf")]}},
+    )
     run.finish()
     config = RunReader(run.dir).refresh().config
     assert math.isnan(config["lr"]) and config["net"]["clip"] == math.inf
@@ -185,7 +190,8 @@ def test_replaced_history_shows_only_the_new_file(run_root: Path, how: str) -> N
     run.finish()
     reader = RunReader(run.dir, cache=False)
     first = reader.refresh()
-    assert reader._fast.source == "columns"  # the old file was loaded through columns/: they must go too
+    # the old file was loaded through columns/: they must go too
+    assert reader._fast.source == "columns"
     assert list(first.history.series["loss"][0]) == [0, 1, 2]
     new = history_lines({"_step": 0, "loss": 0.5}, {"_step": 1, "loss": 0.25})
     history = run.dir / "history.jsonl"
@@ -209,7 +215,9 @@ def test_replaced_history_shows_only_the_new_file(run_root: Path, how: str) -> N
 def test_replaced_system_stream_shows_only_the_new_file(run_root: Path) -> None:
     run_dir = make_run(run_root)
     system = run_dir / "system.jsonl"
-    system.write_bytes(history_lines({"_time": 1.0, "cpu/percent": 1.0}, {"_time": 2.0, "cpu/percent": 2.0}))
+    system.write_bytes(
+        history_lines({"_time": 1.0, "cpu/percent": 1.0}, {"_time": 2.0, "cpu/percent": 2.0})
+    )
     reader = RunReader(run_dir, cache=False)
     assert list(reader.refresh().system.series["cpu/percent"][0]) == [1.0, 2.0]
     replace_file(system, history_lines({"_time": 1.5, "cpu/percent": 9.0}))

@@ -340,15 +340,25 @@ def test_the_console_helper_is_not_counted_as_training(tmp_path) -> None:
     import textwrap
 
     script = tmp_path / "train.py"
-    script.write_text(textwrap.dedent("""
+    script.write_text(
+        textwrap.dedent("""
         import sys, time, runview
         run = runview.init(project="p", dir=sys.argv[1], system_interval=0.2)  # console captured
         time.sleep(1.0)
         run.finish()
-    """))
-    result = subprocess.run([sys.executable, str(script), str(tmp_path / "runs")], capture_output=True, text=True, timeout=60)
+    """)
+    )
+    result = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "runs")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     run_dir = next((tmp_path / "runs").glob("p/*"))
     assert json.loads((run_dir / "meta.json").read_text())["console"] in ("pipe", "pty")
-    counts = [json.loads(line).get("proc/count") for line in (run_dir / "system.jsonl").read_text().splitlines()]
+    counts = [
+        json.loads(line).get("proc/count")
+        for line in (run_dir / "system.jsonl").read_text().splitlines()
+    ]
     assert counts and set(counts) == {1}  # the training process alone, not the tee helper

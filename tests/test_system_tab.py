@@ -39,11 +39,23 @@ def make_run(root: Path, samples: int, gpu: dict | None = None) -> Path:
         (path / "meta.json").write_text(json.dumps(meta))
     with open(path / "system.jsonl", "w") as fh:
         for i in range(samples):
-            row = {"_time": start + 2.0 * i, "cpu/percent": 50 + i % 7, "cpu/core/0": 40.0, "cpu/core/1": 60.0,
-                   "mem/used": 3 * 2**30, "mem/percent": 20.0, "proc/rss": 200 * 2**20, "proc/cpu_percent": 99.0}
+            row = {
+                "_time": start + 2.0 * i,
+                "cpu/percent": 50 + i % 7,
+                "cpu/core/0": 40.0,
+                "cpu/core/1": 60.0,
+                "mem/used": 3 * 2**30,
+                "mem/percent": 20.0,
+                "proc/rss": 200 * 2**20,
+                "proc/cpu_percent": 99.0,
+            }
             for index in (0, 1):
-                row |= {f"gpu/{index}/util": 90 + index + (i % 3), f"gpu/{index}/mem_percent": 30.0 + index,
-                        f"gpu/{index}/temp": 70 + index, f"gpu/{index}/power_w": 650.0 + index}
+                row |= {
+                    f"gpu/{index}/util": 90 + index + (i % 3),
+                    f"gpu/{index}/mem_percent": 30.0 + index,
+                    f"gpu/{index}/temp": 70 + index,
+                    f"gpu/{index}/power_w": 650.0 + index,
+                }
             fh.write(json.dumps(row) + "\n")
     return path
 
@@ -60,18 +72,30 @@ async def test_gpu_metrics_overlay_one_series_per_device_with_legend(run_root: P
     path = make_run(run_root, samples=30, gpu=GPUS)
     app = RunviewApp(path, tab="system")
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, RunPage) and "gpu/util" in board(app).charts)
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, RunPage) and "gpu/util" in board(app).charts
+        )
         b = board(app)
         util = b.charts["gpu/util"]
         await wait_for(pilot, lambda: util.data is not None)
         assert [s.label for s in util.data.series] == ["0 H100", "1 H200"]
-        assert float(util.data.series[0].x[0]) == 0.0 and float(util.data.series[0].x[-1]) == 58.0  # seconds since start
+        # seconds since start
+        assert float(util.data.series[0].x[0]) == 0.0 and float(util.data.series[0].x[-1]) == 58.0
         text = str(util.render())
         assert "0 H100" in text and "1 H200" in text
         assert list(b.charts)[:4] == ["gpu/mem_percent", "gpu/power_w", "gpu/temp", "gpu/util"]
         assert "cpu/core" in b.charts and b.charts["cpu/core"].border_title == "cpu/core (2 cores)"
         header = str(app.screen.query_one(".system-header").render())
-        for part in ("CPU 51%", "mem 3.0 GiB (20%)", "GPU0", "H100", "util 92%", "71°C", "651 W", "GPU1"):
+        for part in (
+            "CPU 51%",
+            "mem 3.0 GiB (20%)",
+            "GPU0",
+            "H100",
+            "util 92%",
+            "71°C",
+            "651 W",
+            "GPU1",
+        ):
             assert part in header, (part, header)
         # The same keys as Charts: move, maximise, restore.
         assert isinstance(app.focused, Chart) and app.focused.chart_id == "gpu/mem_percent"
@@ -82,10 +106,14 @@ async def test_gpu_metrics_overlay_one_series_per_device_with_legend(run_root: P
 
 
 async def test_no_samples_says_so_with_the_gpu_reason(run_root: Path) -> None:
-    path = make_run(run_root, samples=0, gpu={"reason": "NVML: driver library not found", "devices": []})
+    path = make_run(
+        run_root, samples=0, gpu={"reason": "NVML: driver library not found", "devices": []}
+    )
     app = RunviewApp(path, tab="system")
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, RunPage) and app.screen.snapshot is not None)
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, RunPage) and app.screen.snapshot is not None
+        )
         await pilot.pause(0.2)
         header = str(app.screen.query_one(".system-header").render())
         assert "NVML: driver library not found" in header
@@ -107,7 +135,9 @@ def sections(b: ChartBoard) -> list[str]:
 
 
 async def open_system(pilot, app: RunviewApp) -> ChartBoard:
-    await wait_for(pilot, lambda: isinstance(app.screen, RunPage) and "gpu/util" in board(app).charts)
+    await wait_for(
+        pilot, lambda: isinstance(app.screen, RunPage) and "gpu/util" in board(app).charts
+    )
     await wait_for(pilot, lambda: isinstance(app.focused, Chart))
     return board(app)
 
@@ -131,7 +161,8 @@ async def test_system_has_the_charts_keys_and_lists_them_under_help(run_root: Pa
         search = app.screen.query_one("#system-search", Input)
         assert shown(b) == ["gpu/util"]
         await pilot.press("(")
-        assert search.has_class("-invalid") and shown(b) == ["gpu/util"]  # the last valid filter stays
+        # the last valid filter stays
+        assert search.has_class("-invalid") and shown(b) == ["gpu/util"]
         assert "invalid regex" in screen_text(app)
         await pilot.press("escape")
         assert search.value == "" and len(shown(b)) == len(b.charts)
@@ -148,7 +179,9 @@ async def test_system_has_the_charts_keys_and_lists_them_under_help(run_root: Pa
         assert list(b.charts)[0] == "cpu/percent" and b.focused_chart_id == "cpu/percent"
 
 
-async def test_system_editor_offers_seconds_or_a_metric_and_keeps_the_gpu_overlay(run_root: Path) -> None:
+async def test_system_editor_offers_seconds_or_a_metric_and_keeps_the_gpu_overlay(
+    run_root: Path,
+) -> None:
     path = make_run(run_root, samples=30, gpu=GPUS)
     app = RunviewApp(path, tab="system")
     async with app.run_test(size=(80, 24)) as pilot:
@@ -160,12 +193,23 @@ async def test_system_editor_offers_seconds_or_a_metric_and_keeps_the_gpu_overla
         prompts = [str(prompt) for prompt, _value in select._options]
         assert prompts[0] == "seconds since start" and select.value == ("relative", "")
         assert "seconds since start" in screen_text(app)  # the field shows the new option's name
-        assert not any(p in ("step", "wall time") for p in prompts) and "metric: gpu/0/power_w" in prompts
+        assert (
+            not any(p in ("step", "wall time") for p in prompts)
+            and "metric: gpu/0/power_w" in prompts
+        )
         await pilot.press("ctrl+u", *"GPU busy", "enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, RunPage) and "gpu/util" in system_tab(app).edits)
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, RunPage) and "gpu/util" in system_tab(app).edits
+        )
         util = b.charts["gpu/util"]
         assert str(util.border_title) == "GPU busy"
-        await wait_for(pilot, lambda: util.data is not None and [s.label for s in util.data.series] == ["0 H100", "1 H200"])
+        await wait_for(
+            pilot,
+            lambda: (
+                util.data is not None
+                and [s.label for s in util.data.series] == ["0 H100", "1 H200"]
+            ),
+        )
         assert util.data.x_label == "seconds" and float(util.data.series[0].x[-1]) == 58.0
 
         util.focus()
@@ -173,20 +217,28 @@ async def test_system_editor_offers_seconds_or_a_metric_and_keeps_the_gpu_overla
         await wait_for(pilot, lambda: isinstance(app.screen, SystemChartEditScreen))
         app.screen.query_one("#edit-x", Select).value = ("metric", "gpu/0/power_w")
         await pilot.press("enter")
-        await wait_for(pilot, lambda: util.data is not None and util.data.x_label == "gpu/0/power_w")
-        assert util.data.points == 60 and float(util.data.series[0].x.max()) == 650.0  # same samples joined
+        await wait_for(
+            pilot, lambda: util.data is not None and util.data.x_label == "gpu/0/power_w"
+        )
+        # same samples joined
+        assert util.data.points == 60 and float(util.data.series[0].x.max()) == 650.0
 
         util.focus()
         await pilot.press("e")
         await wait_for(pilot, lambda: isinstance(app.screen, SystemChartEditScreen))
         assert app.screen.query_one("#edit-x", Select).value == ("metric", "gpu/0/power_w")
         await pilot.press("ctrl+r")  # reset: the chart as drawn unedited
-        await wait_for(pilot, lambda: isinstance(app.screen, RunPage) and "gpu/util" not in system_tab(app).edits)
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, RunPage) and "gpu/util" not in system_tab(app).edits,
+        )
         await wait_for(pilot, lambda: util.data is not None and util.data.x_label == "seconds")
         assert str(util.border_title) == "gpu/util"
 
 
-async def test_system_layout_is_saved_apart_from_the_charts_layout(run_root: Path, state_dir: Path) -> None:
+async def test_system_layout_is_saved_apart_from_the_charts_layout(
+    run_root: Path, state_dir: Path
+) -> None:
     path = make_run(run_root, samples=30, gpu=GPUS)
     app = RunviewApp(path, tab="system")
     async with app.run_test(size=(80, 24)) as pilot:
@@ -201,10 +253,13 @@ async def test_system_layout_is_saved_apart_from_the_charts_layout(run_root: Pat
     assert saved["system"]["smoothing"] == 0.6
     assert saved.get("columns") is None and not saved.get("pinned")  # Charts' layout untouched
 
-    app = RunviewApp(path, tab="charts")  # Charts keeps its own layout, and saving it keeps System's
+    # Charts keeps its own layout, and saving it keeps System's
+    app = RunviewApp(path, tab="charts")
     async with app.run_test(size=(80, 24)) as pilot:
         charts = page(app)
-        await wait_for(pilot, lambda: charts.query("#pane-charts") and charts.query_one("#pane-charts")._ready)
+        await wait_for(
+            pilot, lambda: charts.query("#pane-charts") and charts.query_one("#pane-charts")._ready
+        )
         charts_board = charts.query_one(".charts-board", ChartBoard)
         assert charts_board.columns is None and charts_board.smoothing == 0.0
         await wait_for(pilot, lambda: "loss" in charts_board.charts)

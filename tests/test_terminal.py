@@ -14,12 +14,15 @@ import pytest
 
 from tests.conftest import only_run_dir, write_script
 
-pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (.ci/run installs it)")
+pytestmark = pytest.mark.skipif(
+    shutil.which("tmux") is None, reason="tmux is not installed (.ci/run installs it)"
+)
 
 TRAIN = """
 import sys, time, runview
 run = runview.init(project="e2e", name="tmux-run", dir=sys.argv[1], system_interval=None,
-                   notes="\x1b]0;EVIL-NOTES\x07\x1b[2J", config={"lr": 0.01, "\x1b]2;EVIL-KEY\x07": "\x1b]0;EVIL-VALUE\x07"})
+                   notes="\x1b]0;EVIL-NOTES\x07\x1b[2J",
+                   config={"lr": 0.01, "\x1b]2;EVIL-KEY\x07": "\x1b]0;EVIL-VALUE\x07"})
 run.log_model_summary([{"name": "\x1b]0;EVIL-LAYER\x07", "type": "Linear", "params": 10}])
 for step in range(1000000):
     run.log({"train/loss": 1.0 / (step + 1), "\x1b]0;EVIL-METRIC\x07": 1.0})
@@ -35,7 +38,9 @@ class Tmux:
         self.tmux("new-session", "-d", "-x", str(width), "-y", str(height), command)
 
     def tmux(self, *args: str) -> str:
-        result = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=20)
+        result = subprocess.run(
+            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=20
+        )
         return result.stdout
 
     def screen(self) -> str:
@@ -61,7 +66,11 @@ class Tmux:
 def test_live_run_in_a_real_terminal(tmp_path: Path) -> None:
     root = tmp_path / "runs"
     script = write_script(tmp_path / "train.py", TRAIN)
-    trainer = subprocess.Popen([sys.executable, str(script), str(root)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    trainer = subprocess.Popen(
+        [sys.executable, str(script), str(root)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     term = None
     try:
         deadline = time.monotonic() + 20
@@ -82,10 +91,14 @@ def test_live_run_in_a_real_terminal(tmp_path: Path) -> None:
         screen = term.wait_for("green")
         assert "EVIL-TITLE" not in screen  # an OSC title never reaches the terminal or the screen
         assert "EVIL" not in term.tmux("display-message", "-p", "#{pane_title}")
-        # Live: newer printed steps arrive while we watch (the runtime clock ticking proves nothing).
+        # Live: newer printed steps arrive while we watch (the runtime clock ticking proves
+        # nothing).
         first = max(int(n) for n in re.findall(r"step (\d+) ", screen))
         deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and max(int(n) for n in re.findall(r"step (\d+) ", term.screen())) <= first:
+        while (
+            time.monotonic() < deadline
+            and max(int(n) for n in re.findall(r"step (\d+) ", term.screen())) <= first
+        ):
             time.sleep(0.2)
         assert max(int(n) for n in re.findall(r"step (\d+) ", term.screen())) > first
         trainer.kill()

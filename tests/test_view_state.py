@@ -1,4 +1,5 @@
-"""Saved view state: where it lives, its format, atomic ordered writes, and a real app across restarts."""
+"""Saved view state: where it lives, its format, atomic ordered writes, and a real app across
+restarts."""
 
 from __future__ import annotations
 
@@ -35,25 +36,38 @@ def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def make_run(root: Path, project: str = "t") -> Path:
     run = runview.init(project=project, dir=root, console=False, system_interval=None)
     for step in range(30):
-        run.log({"train/loss": 1 / (step + 1), "train/acc": step / 30, "val/loss": 2 / (step + 1), "lr": 0.1})
+        run.log(
+            {
+                "train/loss": 1 / (step + 1),
+                "train/acc": step / 30,
+                "val/loss": 2 / (step + 1),
+                "lr": 0.1,
+            }
+        )
     run.finish()
     return Path(run.dir)
 
 
 def listing(run_dir: Path) -> dict[str, tuple[int, int]]:
-    return {str(p.relative_to(run_dir)): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(run_dir.rglob("*"))}
+    return {
+        str(p.relative_to(run_dir)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(run_dir.rglob("*"))
+    }
 
 
 def tab(app: RunviewApp):
     return next(s for s in app.screen_stack if isinstance(s, RunPage)).query_one("#pane-charts")
 
 
-def test_location_follows_override_then_xdg_then_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_location_follows_override_then_xdg_then_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("RUNVIEW_STATE_DIR", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.delenv("XDG_STATE_HOME", raising=False)
     assert state_dir() == tmp_path / "home" / ".local" / "state" / "runview"
-    monkeypatch.setenv("XDG_STATE_HOME", "relative/ignored")  # the XDG spec: relative paths are invalid
+    # the XDG spec: relative paths are invalid
+    monkeypatch.setenv("XDG_STATE_HOME", "relative/ignored")
     assert state_dir() == tmp_path / "home" / ".local" / "state" / "runview"
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg"))
     assert state_dir() == tmp_path / "xdg" / "runview"
@@ -66,23 +80,50 @@ def test_project_names_map_to_distinct_safe_files(state: Path) -> None:
     paths = [state_path(n) for n in names]
     assert len(set(paths)) == len(names)
     for path in paths:
-        assert path.parent == state / "projects" and "/" not in path.name and not path.name.startswith(".")
+        assert (
+            path.parent == state / "projects"
+            and "/" not in path.name
+            and not path.name.startswith(".")
+        )
         assert len(path.name) < 100
 
 
 def test_round_trip_and_lenient_parsing(state: Path) -> None:
-    edit = ChartEdit(title="L", x_axis="metric", x_key="lr", y_keys=("a", "b"), x_range=(1.0, None), y_range=(None, 2.0),
-                     log_y=True, legend=False, colors=(("a", "red+"),))
+    edit = ChartEdit(
+        title="L",
+        x_axis="metric",
+        x_key="lr",
+        y_keys=("a", "b"),
+        x_range=(1.0, None),
+        y_range=(None, 2.0),
+        log_y=True,
+        legend=False,
+        colors=(("a", "red+"),),
+    )
     saved = ViewState(columns=3, smoothing=0.9, pinned={"a"}, folded={"val"}, charts={"a": edit})
     writer = StateWriter("t")
     writer.save(saved.to_json("t"), 1)
     loaded, problem = load_view_state("t")
     assert problem is None and loaded == saved
     text = json.loads(state_path("t").read_text())
-    assert text["version"] == 1 and text["project"] == "t" and text["charts"]["a"]["x_range"] == [1.0, None]
+    assert (
+        text["version"] == 1
+        and text["project"] == "t"
+        and text["charts"]["a"]["x_range"] == [1.0, None]
+    )
     # Wrong types are dropped field by field; the rest survives.
-    odd = state_from_json({"columns": "3", "smoothing": 7, "pinned": "a", "folded": ["x", 1],
-                           "charts": {"a": {"x_axis": "sideways", "x_range": [5, 1], "log_y": "yes", "y_keys": [1, "b"]}, "b": 3}})
+    odd = state_from_json(
+        {
+            "columns": "3",
+            "smoothing": 7,
+            "pinned": "a",
+            "folded": ["x", 1],
+            "charts": {
+                "a": {"x_axis": "sideways", "x_range": [5, 1], "log_y": "yes", "y_keys": [1, "b"]},
+                "b": 3,
+            },
+        }
+    )
     assert odd == ViewState(folded={"x"}, charts={"a": ChartEdit(y_keys=("b",))})
 
 
@@ -94,7 +135,8 @@ def test_writes_are_atomic_and_ordered(state: Path) -> None:
     assert os.listdir(state_path("t").parent) == [state_path("t").name]  # no temp files left
     with pytest.raises(TypeError):
         writer.save({"bad": object()}, 3)
-    assert json.loads(state_path("t").read_text()) == {"n": 2}  # the old file survives a failed write
+    # the old file survives a failed write
+    assert json.loads(state_path("t").read_text()) == {"n": 2}
     assert os.listdir(state_path("t").parent) == [state_path("t").name]
 
 
@@ -121,7 +163,9 @@ async def test_view_persists_across_runs_of_a_project_only(state: Path, run_root
         await wait_for(pilot, lambda: isinstance(app.screen, ChartEditScreen))
         app.screen.query_one("#edit-x", Select).value = ("relative", "")
         await pilot.press("ctrl+u", *"accuracy", "enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, RunPage) and "train/acc" in tab(app).edits)
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, RunPage) and "train/acc" in tab(app).edits
+        )
         lr = b.charts["lr"]
         lr.focus()
         await pilot.press("z")  # fold "other"
@@ -142,7 +186,13 @@ async def test_view_persists_across_runs_of_a_project_only(state: Path, run_root
         assert list(b.charts)[0] == "val/loss" and b.columns == 2 and b.smoothing == 0.8
         assert b.folded == {"other"} and b._sections["other"].collapsed
         assert str(b.charts["train/acc"].border_title) == "accuracy"
-        await wait_for(pilot, lambda: b.charts["train/acc"].data is not None and b.charts["train/acc"].data.x_label == "seconds since start")
+        await wait_for(
+            pilot,
+            lambda: (
+                b.charts["train/acc"].data is not None
+                and b.charts["train/acc"].data.x_label == "seconds since start"
+            ),
+        )
         assert "columns 2" in str(app.screen.query_one(".charts-status").render())
         assert "smoothing 0.8" in str(app.screen.query_one(".charts-status").render())
 
@@ -150,7 +200,11 @@ async def test_view_persists_across_runs_of_a_project_only(state: Path, run_root
     app = RunviewApp(other, tab="charts")
     async with app.run_test(size=(120, 40)) as pilot:
         b = await open_charts(pilot, app)
-        assert section_titles(b) == ["train", "val", "other"] and b.columns is None and b.smoothing == 0.0
+        assert (
+            section_titles(b) == ["train", "val", "other"]
+            and b.columns is None
+            and b.smoothing == 0.0
+        )
         assert str(b.charts["train/acc"].border_title) == "train/acc"
     assert not state_path("elsewhere").exists()  # nothing changed, nothing written
 
@@ -199,11 +253,17 @@ def test_system_section_is_nested_and_saves_keep_the_other_section(state: Path) 
     StateWriter("t").save(ViewState(columns=3, pinned={"loss"}).to_json("t"), 1)
     StateWriter("t", "system").save(ViewState(columns=2, smoothing=0.6).to_json("t"), 1)
     saved = json.loads(state_path("t").read_text())
-    assert saved["columns"] == 3 and saved["system"]["columns"] == 2 and "version" not in saved["system"]
+    assert (
+        saved["columns"] == 3
+        and saved["system"]["columns"] == 2
+        and "version" not in saved["system"]
+    )
     assert load_view_state("t") == (ViewState(columns=3, pinned={"loss"}), None)
     assert load_view_state("t", "system") == (ViewState(columns=2, smoothing=0.6), None)
     StateWriter("t").save(ViewState(columns=1).to_json("t"), 2)  # Charts saves again: System stays
-    assert load_view_state("t", "system")[0].columns == 2 and load_view_state("t")[0] == ViewState(columns=1)
+    assert load_view_state("t", "system")[0].columns == 2 and load_view_state("t")[0] == ViewState(
+        columns=1
+    )
     assert load_view_state("new", "system") == (ViewState(), None)
 
 
@@ -212,6 +272,11 @@ def test_one_filter_rule() -> None:
 
     assert compile_filter("  ") == (None, True)
     pattern, valid = compile_filter(" LOSS$ ")
-    assert valid and pattern is not None and pattern.search("train/loss") and not pattern.search("loss/x")
+    assert (
+        valid
+        and pattern is not None
+        and pattern.search("train/loss")
+        and not pattern.search("loss/x")
+    )
     assert compile_filter("conv(") == (None, False)
     assert literal_filter("conv(").search("Conv(3)") and literal_filter("") is None

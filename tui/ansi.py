@@ -21,7 +21,7 @@ _SEQUENCE = re.compile(
     r"""
     (?P<sgr>\x1b\[[0-9;:]{0,64}m)                                   # SGR: kept
     | (?:\x1b\[|\x9b)[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]?           # any other CSI, 7- or 8-bit
-    | (?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f]).*?(?:\x07|\x1b\\|\x9c|\Z)  # OSC DCS SOS PM APC strings
+    | (?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f]).*?(?:\x07|\x1b\\|\x9c|\Z)  # OSC DCS SOS PM APC
     | \x1b[\x20-\x2f]*[\x30-\x7e]?                                  # other escapes, or a lone ESC
     | (?P<bs>\x08)                                                  # backspace: applied below
     | [\x00-\x07\x09-\x1f\x7f-\x9f]                                 # C0 (tab handled), DEL, C1

@@ -1,4 +1,5 @@
-"""The chart editor: a keyboard-first modal that returns a ChartEdit for one chart (or None when cancelled)."""
+"""The chart editor: a keyboard-first modal that returns a ChartEdit for one chart (or None when
+cancelled)."""
 
 from __future__ import annotations
 
@@ -69,7 +70,8 @@ class MetricList(SelectionList[str]):
 
 
 class ChartEditScreen(ModalScreen["ChartEdit | None"]):
-    """Edit one chart. Enter applies (from any field), esc cancels; bad input is shown, never applied."""
+    """Edit one chart. Enter applies (from any field), esc cancels; bad input is shown, never
+    applied."""
 
     BINDINGS = [
         Binding("enter", "apply", "Apply", priority=True),
@@ -78,21 +80,26 @@ class ChartEditScreen(ModalScreen["ChartEdit | None"]):
         Binding("ctrl+r", "reset", "Reset"),
     ]
 
-    def __init__(self, chart_id: str, edit: ChartEdit, default_keys: Sequence[str], keys: Sequence[str]) -> None:
+    def __init__(
+        self, chart_id: str, edit: ChartEdit, default_keys: Sequence[str], keys: Sequence[str]
+    ) -> None:
         super().__init__()
         self.chart_id = chart_id
         self.edit = edit
         self.keys = [k for k in keys if not k.startswith("_")]
         self.default_keys = list(default_keys)
         self.selected: list[str] = list(edit.y_keys or default_keys)
-        # The list keeps one order while open (the chart's metrics first) so toggling never moves a row.
+        # The list keeps one order while open (the chart's metrics first) so toggling never moves a
+        # row.
         self._order = self.selected + [k for k in self.keys if k not in self.selected]
         self.series_colors: dict[str, str] = dict(edit.colors)
         self._pattern: re.Pattern[str] | None = None
 
     def compose(self) -> ComposeResult:
         edit = self.edit
-        x_value = (X_METRIC, edit.x_key) if edit.x_axis == X_METRIC and edit.x_key else (edit.x_axis, "")
+        x_value = (
+            (X_METRIC, edit.x_key) if edit.x_axis == X_METRIC and edit.x_key else (edit.x_axis, "")
+        )
         options = [(Text(label), (axis, "")) for axis, label in X_CHOICES]
         options += [(Text(f"metric: {key}"), (X_METRIC, key)) for key in self.keys]
         if x_value not in [value for _prompt, value in options]:
@@ -123,7 +130,13 @@ class ChartEditScreen(ModalScreen["ChartEdit | None"]):
     def _bounds(self, axis: str, bounds: tuple[Bound, Bound]) -> ComposeResult:
         for side, value in zip(("min", "max"), bounds):
             text = "" if value is None else f"{value:g}"
-            yield Input(text, placeholder=f"{side} auto", id=f"edit-{axis}{side}", compact=True, classes="edit-bound")
+            yield Input(
+                text,
+                placeholder=f"{side} auto",
+                id=f"edit-{axis}{side}",
+                compact=True,
+                classes="edit-bound",
+            )
             if side == "min":
                 yield Label(" to ", classes="edit-to")
 
@@ -138,7 +151,11 @@ class ChartEditScreen(ModalScreen["ChartEdit | None"]):
         """(Re)build the metric list, filtered, keeping the highlighted metric highlighted."""
         metrics = self.query_one(MetricList)
         index = metrics.highlighted
-        current = metrics.get_option_at_index(index).value if index is not None and index < metrics.option_count else None
+        current = (
+            metrics.get_option_at_index(index).value
+            if index is not None and index < metrics.option_count
+            else None
+        )
         shown = [k for k in self._order if self._pattern is None or self._pattern.search(k)]
         metrics.clear_options()
         metrics.add_options([Selection(self._prompt(k), k, k in self.selected) for k in shown])
@@ -159,7 +176,11 @@ class ChartEditScreen(ModalScreen["ChartEdit | None"]):
             self._show_error("select the metric (space) before picking its colour")
             return
         current = self.series_colors.get(key, AUTO)
-        choice = COLOR_CHOICES[(COLOR_CHOICES.index(current) + delta) % len(COLOR_CHOICES)] if current in COLOR_CHOICES else AUTO
+        choice = (
+            COLOR_CHOICES[(COLOR_CHOICES.index(current) + delta) % len(COLOR_CHOICES)]
+            if current in COLOR_CHOICES
+            else AUTO
+        )
         if choice:
             self.series_colors[key] = choice
         else:
@@ -198,14 +219,20 @@ class ChartEditScreen(ModalScreen["ChartEdit | None"]):
         errors: list[str] = []
         ranges: list[tuple[Bound, Bound]] = []
         for axis in ("x", "y"):
-            lo_input, hi_input = self.query_one(f"#edit-{axis}min", Input), self.query_one(f"#edit-{axis}max", Input)
+            lo_input, hi_input = (
+                self.query_one(f"#edit-{axis}min", Input),
+                self.query_one(f"#edit-{axis}max", Input),
+            )
             try:
                 ranges.append(parse_range(lo_input.value, hi_input.value, axis))
                 bad: tuple[Input, ...] = ()
             except ValueError as exc:
                 errors.append(str(exc))
                 ranges.append((None, None))
-                bad = tuple(i for i in (lo_input, hi_input) if _bad(i.value)) or (lo_input, hi_input)
+                bad = tuple(i for i in (lo_input, hi_input) if _bad(i.value)) or (
+                    lo_input,
+                    hi_input,
+                )
             for field in (lo_input, hi_input):
                 field.set_class(field in bad, "-invalid")
         log_y = self.query_one("#edit-log", Checkbox).value
@@ -229,7 +256,9 @@ class ChartEditScreen(ModalScreen["ChartEdit | None"]):
             y_range=ranges[1],
             log_y=log_y,
             legend=self.query_one("#edit-legend", Checkbox).value,
-            colors=tuple(sorted((k, c) for k, c in self.series_colors.items() if k in self.selected)),
+            colors=tuple(
+                sorted((k, c) for k, c in self.series_colors.items() if k in self.selected)
+            ),
         )
 
     def _show_error(self, message: str) -> None:

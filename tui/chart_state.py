@@ -1,4 +1,5 @@
-"""Load and save a chart tab's view state off the UI thread: read in a worker, writes debounced then done by a worker."""
+"""Load and save a chart tab's view state off the UI thread: read in a worker, writes debounced then
+done by a worker."""
 
 from __future__ import annotations
 
@@ -15,10 +16,15 @@ SAVE_DELAY_S = 0.5  # a burst of keys (s s s, c c c) writes the state file once
 
 
 class ViewStateKeeper:
-    """``owner``'s section of one project's state file: ``load`` once, ``changed`` on every change, ``close`` at the end."""
+    """``owner``'s section of one project's state file: ``load`` once, ``changed`` on every change,
+    ``close`` at the end."""
 
     def __init__(
-        self, owner: Widget, project: str, loaded: Callable[[ViewState, str | None], None], section: str = CHARTS
+        self,
+        owner: Widget,
+        project: str,
+        loaded: Callable[[ViewState, str | None], None],
+        section: str = CHARTS,
     ) -> None:
         self.owner = owner
         self.writer = StateWriter(project, section)
@@ -37,7 +43,9 @@ class ViewStateKeeper:
         return self._timer is not None
 
     def load(self) -> None:
-        self.owner.run_worker(self._load, thread=True, exclusive=True, group=f"view-state-load-{self.writer.section}")
+        self.owner.run_worker(
+            self._load, thread=True, exclusive=True, group=f"view-state-load-{self.writer.section}"
+        )
 
     def _load(self) -> None:
         state, problem = load_view_state(self.project, self.writer.section)
@@ -60,16 +68,21 @@ class ViewStateKeeper:
     def _flush(self) -> None:
         self._timer = None
         if self._saved is not None:
-            self.owner.run_worker(partial(self._write, self._saved, self._seq), thread=True, group="view-state-save")
+            self.owner.run_worker(
+                partial(self._write, self._saved, self._seq), thread=True, group="view-state-save"
+            )
 
     def _write(self, state: dict[str, Any], seq: int) -> None:
         try:
             self.writer.save(state, seq)
         except OSError as exc:
-            self.owner.app.call_from_thread(self.owner.notify, f"view settings not saved: {exc}", severity="error", markup=False)
+            self.owner.app.call_from_thread(
+                self.owner.notify, f"view settings not saved: {exc}", severity="error", markup=False
+            )
 
     def close(self) -> None:
-        """Quitting inside the debounce window: write now, on this thread (a tiny file, once, at exit)."""
+        """Quitting inside the debounce window: write now, on this thread (a tiny file, once, at
+        exit)."""
         if self._timer is None or self._saved is None:
             return
         self._timer.stop()

@@ -47,8 +47,13 @@ def _not_a_run(path: Path, error: NotARunError) -> int:
     message = f"runview: {error}"
     if path.is_dir():
         runs = sorted(
-            (p for pattern in ("*", "*/*") for p in path.glob(pattern)
-             if not any(part.startswith(".") for part in p.relative_to(path).parts) and is_run_dir(p)),
+            (
+                p
+                for pattern in ("*", "*/*")
+                for p in path.glob(pattern)
+                if not any(part.startswith(".") for part in p.relative_to(path).parts)
+                and is_run_dir(p)
+            ),
             key=lambda p: p.name,
         )
         if runs:
@@ -78,7 +83,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _info(args: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="runview info", description="Print a run's facts without a UI.")
+    parser = argparse.ArgumentParser(
+        prog="runview info", description="Print a run's facts without a UI."
+    )
     parser.add_argument("path", type=Path)
     parser.add_argument("--json", action="store_true", help="one JSON document, for scripts")
     options = parser.parse_args(args)

@@ -24,8 +24,19 @@ def start_training(
     """
     run_id = new_run_id()
     process = subprocess.Popen(
-        [sys.executable, "-m", "runview.examples.spirals", "--dir", str(root), "--id", run_id,
-         "--steps", str(steps), "--pace", str(pace)],
+        [
+            sys.executable,
+            "-m",
+            "runview.examples.spirals",
+            "--dir",
+            str(root),
+            "--id",
+            run_id,
+            "--steps",
+            str(steps),
+            "--pace",
+            str(pace),
+        ],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=errors,
@@ -50,7 +61,9 @@ def _tail(errors: IO[bytes], limit: int = 4000) -> str:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="runview demo", description="Train a small numpy model and watch it live.")
+    parser = argparse.ArgumentParser(
+        prog="runview demo", description="Train a small numpy model and watch it live."
+    )
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--pace", type=float, default=0.03, help="seconds per step")
     parser.add_argument("--dir", type=Path, default=Path(os.environ.get("RUNVIEW_DIR", "runs")))
@@ -78,6 +91,12 @@ def _watch(process: subprocess.Popen[bytes], run_dir: Path, tab: str) -> int:
     finally:
         if process.poll() is None:
             process.terminate()
-            print("runview demo: stopped the training job (it shows as failed: SIGTERM).", file=sys.stderr)
-    print(f"runview demo: the run is in {run_dir}\n  reopen it with: runview {run_dir}", file=sys.stderr)
+            print(
+                "runview demo: stopped the training job (it shows as failed: SIGTERM).",
+                file=sys.stderr,
+            )
+    print(
+        f"runview demo: the run is in {run_dir}\n  reopen it with: runview {run_dir}",
+        file=sys.stderr,
+    )
     return 0

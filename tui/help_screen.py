@@ -13,7 +13,10 @@ from textual.widgets import Static
 from runview.tui.tabs import TABS
 
 GLOBAL_KEYS = [
-    ("1-7", "switch tab: " + ", ".join(f"{i + 1} {title}" for i, (_, title, *_) in enumerate(TABS))),
+    (
+        "1-7",
+        "switch tab: " + ", ".join(f"{i + 1} {title}" for i, (_, title, *_) in enumerate(TABS)),
+    ),
     ("[ / ]", "previous / next tab"),
     ("tab / shift+tab", "move focus between widgets"),
     ("?", "this help"),

@@ -23,7 +23,11 @@ def print_info(document: dict[str, Any]) -> None:
         ("name", document["name"]),
         ("project", document["project"]),
         ("id", document["id"]),
-        ("status", document["status"] + ("" if document["reason"] == document["status"] else f" — {document['reason']}")),
+        (
+            "status",
+            document["status"]
+            + ("" if document["reason"] == document["status"] else f" — {document['reason']}"),
+        ),
         ("exit code", document["exit_code"]),
         ("runtime", format_duration(document["runtime"])),
         ("steps", document["steps"]),
@@ -39,7 +43,9 @@ def print_info(document: dict[str, Any]) -> None:
         values = flatten(document[title])
         if not values:
             continue
-        table = Table(title=title, title_justify="left", show_header=False, box=None, padding=(0, 2))
+        table = Table(
+            title=title, title_justify="left", show_header=False, box=None, padding=(0, 2)
+        )
         table.add_column(style="bold")
         table.add_column()
         for key, value in sorted(values.items()):

@@ -47,7 +47,8 @@ def export_for_pager(
             skipped = fh.readline(EXPORT_CHUNK)  # begin on a line boundary
             start += len(skipped)
             out.write(
-                f"[runview: the log is {format_bytes(size)}; showing its last {format_bytes(size - start)}]\n"
+                f"[runview: the log is {format_bytes(size)}; showing its last "
+                f"{format_bytes(size - start)}]\n"
             )
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         pending, done = "", start

@@ -32,7 +32,10 @@ class RunPage(Screen[None]):
     """The page of one run. Owns the reader worker; tabs get immutable snapshots."""
 
     BINDINGS = [
-        *(Binding(str(i + 1), f"show_tab('{name}')", title, show=False) for i, (name, title, *_) in enumerate(TABS)),
+        *(
+            Binding(str(i + 1), f"show_tab('{name}')", title, show=False)
+            for i, (name, title, *_) in enumerate(TABS)
+        ),
         # Not in the footer: the tab bar shows the number keys, and ? lists these.
         Binding("left_square_bracket", "cycle_tab(-1)", "Prev tab", key_display="[", show=False),
         Binding("right_square_bracket", "cycle_tab(1)", "Next tab", key_display="]", show=False),
@@ -52,7 +55,13 @@ class RunPage(Screen[None]):
         with Horizontal(id="run-header"):
             yield StatusBadge(id="badge")
             yield Static("", id="run-title")
-        yield Tabs(*(Tab(f"{i + 1} {title}", id=f"tab-{name}") for i, (name, title, *_) in enumerate(TABS)), id="tab-bar")
+        yield Tabs(
+            *(
+                Tab(f"{i + 1} {title}", id=f"tab-{name}")
+                for i, (name, title, *_) in enumerate(TABS)
+            ),
+            id="tab-bar",
+        )
         with Horizontal(id="load-progress"):  # shown only while a large history loads
             yield Static(id="load-label")
             # Determinate from the start (total=1): an indeterminate ProgressBar animates forever.
@@ -78,7 +87,9 @@ class RunPage(Screen[None]):
         total = reader.history_pending
         snapshot = reader.refresh(max_bytes=self.load_chunk)
         while reader.history_pending and not worker.is_cancelled:
-            self.post_message(LoadProgressed(total - reader.history_pending, total, reader.history.rows))
+            self.post_message(
+                LoadProgressed(total - reader.history_pending, total, reader.history.rows)
+            )
             snapshot = reader.refresh(max_bytes=self.load_chunk)
         self.post_message(LoadProgressed(total, total))
         self.post_message(RunUpdated(snapshot))
@@ -100,8 +111,12 @@ class RunPage(Screen[None]):
         box = self.query_one("#load-progress")
         box.display = message.done < message.total
         if box.display:
-            self.query_one("#load-label", Static).update(f"loading history: {message.rows:,} rows read")
-            self.query_one("#load-progress ProgressBar", ProgressBar).update(total=message.total, progress=message.done)
+            self.query_one("#load-label", Static).update(
+                f"loading history: {message.rows:,} rows read"
+            )
+            self.query_one("#load-progress ProgressBar", ProgressBar).update(
+                total=message.total, progress=message.done
+            )
 
     @on(RunUpdated)
     def _on_run_updated(self, message: RunUpdated) -> None:
@@ -117,7 +132,8 @@ class RunPage(Screen[None]):
         project = snapshot.meta.get("project")
         return f"{project} / {snapshot.name}" if project else snapshot.name
 
-    # -- tabs ---------------------------------------------------------------------------------------
+    # -- tabs
+    # ---------------------------------------------------------------------------------------
     @on(Tabs.TabActivated)
     async def _on_tab_activated(self, event: Tabs.TabActivated) -> None:
         name = (event.tab.id or "tab-overview").removeprefix("tab-")

@@ -46,7 +46,8 @@ class ControlCharacterFilter(LineFilter):
         if not any(search(segment.text) for segment in segments if not segment.control):
             return segments
         return [
-            segment if segment.control or not search(segment.text)
+            segment
+            if segment.control or not search(segment.text)
             else Segment(_ANY_CONTROL.sub("", segment.text), segment.style)
             for segment in segments
         ]

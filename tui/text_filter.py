@@ -36,7 +36,9 @@ class _FilterBox(Protocol):
     def set_class(self, add: bool, *class_names: str) -> object: ...
 
 
-def read_filter(box: _FilterBox, literal_fallback: bool = False) -> tuple[re.Pattern[str] | None, bool]:
+def read_filter(
+    box: _FilterBox, literal_fallback: bool = False
+) -> tuple[re.Pattern[str] | None, bool]:
     """Compile a filter box's text and mark the box ``INVALID`` while it is not a valid regex.
 
     Returns ``(pattern, valid)``. With an invalid regex the pattern is None (the caller keeps its

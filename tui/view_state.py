@@ -1,7 +1,9 @@
-"""How a project's chart tabs look (edits, pins, columns, smoothing, folds), kept in the user's state directory.
+"""How a project's chart tabs look (edits, pins, columns, smoothing, folds), kept in the user's
+state directory.
 
 One small JSON file per project under ``$RUNVIEW_STATE_DIR``, else ``$XDG_STATE_HOME/runview``, else
-``~/.local/state/runview``; never inside a run directory. Written atomically (temp file, then rename).
+``~/.local/state/runview``; never inside a run directory. Written atomically (temp file, then
+rename).
 No textual here: the tab calls ``load_view_state`` and ``StateWriter.save`` from thread workers.
 
 The Charts tab's layout sits at the top level of the file (as in the first files written); every
@@ -79,19 +81,25 @@ def state_dir() -> Path:
     if override:
         return Path(override).expanduser()
     xdg = os.environ.get("XDG_STATE_HOME")
-    base = Path(xdg).expanduser() if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "state"
+    base = (
+        Path(xdg).expanduser()
+        if xdg and Path(xdg).is_absolute()
+        else Path.home() / ".local" / "state"
+    )
     return base / "runview"
 
 
 def state_path(project: str) -> Path:
-    """``<state dir>/projects/<readable name>-<hash>.json``: any project name maps to one safe file name."""
+    """``<state dir>/projects/<readable name>-<hash>.json``: any project name maps to one safe file
+    name."""
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", project).strip("._")[:60] or "default"
     digest = hashlib.sha1(project.encode("utf-8", "surrogatepass")).hexdigest()[:8]
     return state_dir() / "projects" / f"{safe}-{digest}.json"
 
 
 def load_view_state(project: str, section: str = CHARTS) -> tuple[ViewState, str | None]:
-    """One section of the project's saved state, or defaults and a one-line reason when the file is unreadable."""
+    """One section of the project's saved state, or defaults and a one-line reason when the file is
+    unreadable."""
     path = state_path(project)
     try:
         raw = path.read_text(encoding="utf-8")
@@ -117,11 +125,19 @@ def state_from_json(data: dict[str, Any]) -> ViewState:
     smoothing = _number(data.get("smoothing"))
     charts = data.get("charts")
     return ViewState(
-        columns=columns if isinstance(columns, int) and not isinstance(columns, bool) and 1 <= columns <= 8 else None,
+        columns=columns
+        if isinstance(columns, int) and not isinstance(columns, bool) and 1 <= columns <= 8
+        else None,
         smoothing=smoothing if smoothing is not None and 0.0 <= smoothing < 1.0 else 0.0,
         pinned=_strings(data.get("pinned")),
         folded=_strings(data.get("folded")),
-        charts={k: edit_from_json(v) for k, v in charts.items() if isinstance(k, str) and isinstance(v, dict)} if isinstance(charts, dict) else {},
+        charts={
+            k: edit_from_json(v)
+            for k, v in charts.items()
+            if isinstance(k, str) and isinstance(v, dict)
+        }
+        if isinstance(charts, dict)
+        else {},
     )
 
 
@@ -146,20 +162,28 @@ def edit_from_json(data: dict[str, Any]) -> ChartEdit:
         title=_text(data.get("title")),
         x_axis=x_axis if x_axis in X_AXES else X_STEP,
         x_key=_text(data.get("x_key")),
-        y_keys=tuple(k for k in data.get("y_keys") or () if isinstance(k, str)) if isinstance(data.get("y_keys"), list) else (),
+        y_keys=tuple(k for k in data.get("y_keys") or () if isinstance(k, str))
+        if isinstance(data.get("y_keys"), list)
+        else (),
         x_range=_range(data.get("x_range")),
         y_range=_range(data.get("y_range")),
         log_y=data.get("log_y") is True,
         legend=data.get("legend") is not False,
-        colors=tuple(sorted((k, v) for k, v in colors.items() if isinstance(k, str) and isinstance(v, str))) if isinstance(colors, dict) else (),
+        colors=tuple(
+            sorted((k, v) for k, v in colors.items() if isinstance(k, str) and isinstance(v, str))
+        )
+        if isinstance(colors, dict)
+        else (),
     )
 
 
-_FILE_LOCK = threading.Lock()  # two tabs' writers merge into one file: one read-modify-write at a time
+# two tabs' writers merge into one file: one read-modify-write at a time
+_FILE_LOCK = threading.Lock()
 
 
 class StateWriter:
-    """Atomic, ordered writes of one section of a project's file: a save older than the last one written is skipped."""
+    """Atomic, ordered writes of one section of a project's file: a save older than the last one
+    written is skipped."""
 
     def __init__(self, project: str, section: str = CHARTS) -> None:
         self.project = project
@@ -168,7 +192,8 @@ class StateWriter:
         self.writes = 0  # files written so far (tests read it)
 
     def save(self, state: dict[str, Any], seq: int) -> None:
-        """Write ``state`` (already JSON-ready) as this section unless a newer ``seq`` was written. Raises OSError.
+        """Write ``state`` (already JSON-ready) as this section unless a newer ``seq`` was written.
+        Raises OSError.
 
         The other sections already in the file are kept; an unreadable file is replaced.
         """
@@ -202,7 +227,9 @@ def _read_object(path: Path) -> dict[str, Any]:
 def _merged(existing: dict[str, Any], state: dict[str, Any], section: str) -> dict[str, Any]:
     """The file's new content: ``state`` as ``section``, the other sections as they were."""
     if section == CHARTS:
-        kept = {name: existing[name] for name in NESTED_SECTIONS if isinstance(existing.get(name), dict)}
+        kept = {
+            name: existing[name] for name in NESTED_SECTIONS if isinstance(existing.get(name), dict)
+        }
         return {**state, **kept}
     fields = {k: v for k, v in state.items() if k not in ("version", "project")}
     base = existing or {"version": FORMAT_VERSION, "project": state.get("project", "")}

@@ -34,12 +34,22 @@ def decision_map(forward, size: int = 48) -> np.ndarray:  # type: ignore[no-unty
 def sample_predictions(forward, x_val, y_val, pv) -> dict:  # type: ignore[no-untyped-def]
     """Media for the Charts tab's media panel (m): the decision map and a table of predictions."""
     rows = [
-        [round(float(x), 3), round(float(y), 3), int(label), int(p.argmax()), round(float(p.max()), 3)]
+        [
+            round(float(x), 3),
+            round(float(y), 3),
+            int(label),
+            int(p.argmax()),
+            round(float(p.max()), 3),
+        ]
         for (x, y), label, p in zip(x_val[:12], y_val[:12], pv[:12])
     ]
     return {
-        "val/decision_map": runview.Image(decision_map(forward), caption="p(class 1) over the plane"),
-        "val/predictions": runview.Table(columns=["x", "y", "label", "pred", "confidence"], data=rows),
+        "val/decision_map": runview.Image(
+            decision_map(forward), caption="p(class 1) over the plane"
+        ),
+        "val/predictions": runview.Table(
+            columns=["x", "y", "label", "pred", "confidence"], data=rows
+        ),
     }
 
 
@@ -48,10 +58,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--dir", default=None)
     parser.add_argument("--id", default=None)
-    parser.add_argument("--pace", type=float, default=0.03, help="seconds per step, so the demo is watchable")
+    parser.add_argument(
+        "--pace", type=float, default=0.03, help="seconds per step, so the demo is watchable"
+    )
     args = parser.parse_args(argv)
 
-    config = {"lr": 0.3, "batch_size": 128, "model": {"hidden": 64, "depth": 2, "act": "tanh"}, "seed": 0}
+    config = {
+        "lr": 0.3,
+        "batch_size": 128,
+        "model": {"hidden": 64, "depth": 2, "act": "tanh"},
+        "seed": 0,
+    }
     run = runview.init(
         project="demo",
         name="spirals-mlp",
@@ -75,11 +92,26 @@ def main(argv: list[str] | None = None) -> int:
     run.log_model_summary(
         [
             {"name": "", "type": "MLP", "output_shape": [None, 2], "params": 0},
-            {"name": "fc1", "type": "Linear", "output_shape": [None, hidden], "params": w1.size + b1.size},
+            {
+                "name": "fc1",
+                "type": "Linear",
+                "output_shape": [None, hidden],
+                "params": w1.size + b1.size,
+            },
             {"name": "act1", "type": "Tanh", "output_shape": [None, hidden], "params": 0},
-            {"name": "fc2", "type": "Linear", "output_shape": [None, hidden], "params": w2.size + b2.size},
+            {
+                "name": "fc2",
+                "type": "Linear",
+                "output_shape": [None, hidden],
+                "params": w2.size + b2.size,
+            },
             {"name": "act2", "type": "Tanh", "output_shape": [None, hidden], "params": 0},
-            {"name": "head", "type": "Linear", "output_shape": [None, 2], "params": w3.size + b3.size},
+            {
+                "name": "head",
+                "type": "Linear",
+                "output_shape": [None, 2],
+                "params": w3.size + b3.size,
+            },
         ]
     )
     run.define_metric("val/acc", summary="max")
@@ -111,10 +143,19 @@ def main(argv: list[str] | None = None) -> int:
         g1 = x.T @ d1
         grad_norm = float(np.sqrt(sum((g**2).sum() for g in (g1, g2, g3))))
         lr = config["lr"] * 0.5 * (1 + np.cos(np.pi * step / args.steps))
-        for param, g in ((w1, g1), (b1, d1.sum(0)), (w2, g2), (b2, d2.sum(0)), (w3, g3), (b3, grad.sum(0))):
+        for param, g in (
+            (w1, g1),
+            (b1, d1.sum(0)),
+            (w2, g2),
+            (b2, d2.sum(0)),
+            (w3, g3),
+            (b3, grad.sum(0)),
+        ):
             param -= lr * g
         acc = float((p.argmax(1) == y).mean())
-        run.log({"train/loss": loss, "train/acc": acc, "train/grad_norm": grad_norm, "train/lr": lr})
+        run.log(
+            {"train/loss": loss, "train/acc": acc, "train/grad_norm": grad_norm, "train/lr": lr}
+        )
         if step % 50 == 0 or step == args.steps - 1:
             _, _, pv = forward(x_val)
             val_loss = float(-np.log(pv[np.arange(len(y_val)), y_val] + 1e-9).mean())
@@ -123,7 +164,10 @@ def main(argv: list[str] | None = None) -> int:
             if step % 250 == 0 or step == args.steps - 1:
                 run.log(sample_predictions(forward, x_val, y_val, pv), step=step)
             colour = "32" if val_acc > 0.9 else "33"
-            print(f"\rstep {step:5d}  loss {loss:.4f}  \x1b[{colour}mval/acc {val_acc:.3f}\x1b[0m", flush=True)
+            print(
+                f"\rstep {step:5d}  loss {loss:.4f}  \x1b[{colour}mval/acc {val_acc:.3f}\x1b[0m",
+                flush=True,
+            )
         if step % 10 == 0:
             sys.stdout.write(f"\r  progress {100 * (step + 1) // args.steps:3d}%")
             sys.stdout.flush()

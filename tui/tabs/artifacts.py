@@ -15,7 +15,9 @@ class ArtifactsTab(RunTab):
     def compose(self) -> ComposeResult:
         yield Static(
             "No artifacts view yet.\n\n"
-            "This version of runview does not log artifacts: runview.Artifact and run.log_artifact() come in a later release; they will be stored, deduplicated, in the .artifacts/ store beside the projects and listed here.",
+            "This version of runview does not log artifacts: runview.Artifact and "
+            "run.log_artifact() come in a later release; they will be stored, deduplicated, in "
+            "the .artifacts/ store beside the projects and listed here.",
             classes="empty-tab",
         )
 

@@ -35,7 +35,8 @@ SMOOTHING_STEPS = (0.0, 0.6, 0.8, 0.9, 0.95, 0.99)
 COLUMN_CHOICES = (None, 1, 2, 3, 4)  # None: follow the terminal width
 PINNED = "pinned"
 
-# What every chart tab's ? lists; a tab adds its own lines (the editor's x axes, Charts' media panel).
+# What every chart tab's ? lists; a tab adds its own lines (the editor's x axes, Charts' media
+# panel).
 NAV_HELP = [
     ("arrows / hjkl", "move between charts"),
     ("enter", "maximise the focused chart (esc returns)"),
@@ -46,17 +47,29 @@ NAV_HELP = [
     ("z", "fold / unfold the focused chart's section"),
 ]
 EDITOR_HELP = [
-    ("  in the editor", ("enter apply · esc cancel · tab next field · space toggle metric · "
-                         "c / C cycle its colour · ctrl+r reset the chart")),
-    ("", ("layout, pins, smoothing, folds and edits are kept per project and per tab "
-          "(RUNVIEW_STATE_DIR, else $XDG_STATE_HOME/runview or ~/.local/state/runview)")),
+    (
+        "  in the editor",
+        (
+            "enter apply · esc cancel · tab next field · space toggle metric · "
+            "c / C cycle its colour · ctrl+r reset the chart"
+        ),
+    ),
+    (
+        "",
+        (
+            "layout, pins, smoothing, folds and edits are kept per project and per tab "
+            "(RUNVIEW_STATE_DIR, else $XDG_STATE_HOME/runview or ~/.local/state/runview)"
+        ),
+    ),
 ]
 
 
 class ChartTab(RunTab):
-    """A tab of charts with search, smoothing, columns, pins, folds and edits, its layout saved per project."""
+    """A tab of charts with search, smoothing, columns, pins, folds and edits, its layout saved per
+    project."""
 
-    state_section: ClassVar[str] = CHARTS  # where this tab's layout lives in the project's state file
+    # where this tab's layout lives in the project's state file
+    state_section: ClassVar[str] = CHARTS
     search_id: ClassVar[str] = "charts-search"
     board_class: ClassVar[str] = "charts-board"
     empty_text: ClassVar[str] = "no charts"
@@ -83,7 +96,8 @@ class ChartTab(RunTab):
         self._pattern: re.Pattern[str] | None = None
         self._shown = 0
         self._status_text = ""
-        self._keeper: ViewStateKeeper | None = None  # made when the first snapshot names the project
+        # made when the first snapshot names the project
+        self._keeper: ViewStateKeeper | None = None
         self._ready = False  # the saved state is applied: snapshots are shown, changes saved
         self._pending: RunSnapshot | None = None
 
@@ -100,7 +114,9 @@ class ChartTab(RunTab):
         """The charts, pinned first, with ``self.edits`` applied."""
         raise NotImplementedError  # pragma: no cover - abstract
 
-    def edit_screen(self, chart_id: str, edit: ChartEdit, snapshot: RunSnapshot) -> ModalScreen[ChartEdit | None]:
+    def edit_screen(
+        self, chart_id: str, edit: ChartEdit, snapshot: RunSnapshot
+    ) -> ModalScreen[ChartEdit | None]:
         """The editor for one chart."""
         raise NotImplementedError  # pragma: no cover - abstract
 
@@ -112,7 +128,9 @@ class ChartTab(RunTab):
     def compose_board(self) -> ComposeResult:
         """The search bar and the board, for a subclass's ``compose``."""
         with Horizontal(classes="charts-bar"):
-            yield Input(placeholder="/ search charts (regex)", id=self.search_id, classes="charts-search")
+            yield Input(
+                placeholder="/ search charts (regex)", id=self.search_id, classes="charts-search"
+            )
             yield Static("", classes="charts-status")
         yield ChartBoard(self.empty_text, classes=self.board_class)
 
@@ -137,7 +155,9 @@ class ChartTab(RunTab):
             self._pending = snapshot  # laid out once the project's saved state is in
             if self._keeper is None:
                 project = str(snapshot.meta.get("project") or "")
-                self._keeper = ViewStateKeeper(self, project, self._state_loaded, self.state_section)
+                self._keeper = ViewStateKeeper(
+                    self, project, self._state_loaded, self.state_section
+                )
                 self._keeper.load()
             return
         self.call_later(self._apply_snapshot, snapshot)
@@ -147,7 +167,8 @@ class ChartTab(RunTab):
         key = self.layout_key(snapshot)
         if key != self._layout_key:
             self._layout_key = key
-            # Decided before the rebuild: it drops the focused chart for a moment, then refocuses it.
+            # Decided before the rebuild: it drops the focused chart for a moment, then refocuses
+            # it.
             unfocused = self.app.focused is None or self.app.focused is self.board.grid
             await self.board.set_specs(self.build_specs(snapshot))
             if unfocused:
@@ -245,7 +266,9 @@ class ChartTab(RunTab):
         chart_id = self.board.focused_chart_id
         if chart_id is None or self._snapshot is None:
             return
-        screen = self.edit_screen(chart_id, self.edits.get(chart_id, self.default_edit()), self._snapshot)
+        screen = self.edit_screen(
+            chart_id, self.edits.get(chart_id, self.default_edit()), self._snapshot
+        )
         self.app.push_screen(screen, callback=partial(self._edited, chart_id))
 
     def _edited(self, chart_id: str, edit: ChartEdit | None) -> None:
@@ -253,7 +276,8 @@ class ChartTab(RunTab):
             self.call_later(self._apply_edit, chart_id, edit)
 
     async def _apply_edit(self, chart_id: str, edit: ChartEdit) -> None:
-        """Keep ``edit`` for ``chart_id`` (a reset or an edit that changes nothing drops it) and redraw it."""
+        """Keep ``edit`` for ``chart_id`` (a reset or an edit that changes nothing drops it) and
+        redraw it."""
         if edit in (ChartEdit(), self.default_edit()):
             self.edits.pop(chart_id, None)
         else:
@@ -264,8 +288,12 @@ class ChartTab(RunTab):
     # -- saved state ------------------------------------------------------------------------------
     def _state_loaded(self, state: ViewState, problem: str | None) -> None:
         self.pinned, self.edits = set(state.pinned), dict(state.charts)
-        self.smoothing_index = min(range(len(SMOOTHING_STEPS)), key=lambda i: abs(SMOOTHING_STEPS[i] - state.smoothing))
-        self.columns_index = COLUMN_CHOICES.index(state.columns) if state.columns in COLUMN_CHOICES else 0
+        self.smoothing_index = min(
+            range(len(SMOOTHING_STEPS)), key=lambda i: abs(SMOOTHING_STEPS[i] - state.smoothing)
+        )
+        self.columns_index = (
+            COLUMN_CHOICES.index(state.columns) if state.columns in COLUMN_CHOICES else 0
+        )
         self.board.set_columns(COLUMN_CHOICES[self.columns_index])
         self.board.set_smoothing(SMOOTHING_STEPS[self.smoothing_index])
         self.board.set_folded(state.folded)

@@ -1,4 +1,5 @@
-"""Charts: one chart per logged metric, grouped by key prefix, searchable, smoothable, editable, live.
+"""Charts: one chart per logged metric, grouped by key prefix, searchable, smoothable, editable,
+live.
 
 The keys and the saved layout are the chart tabs' own (``runview.tui.tabs.chart_tab``); this
 tab adds the history's specs, the editor's x axes (step, wall time, relative time, a metric) and
@@ -31,16 +32,27 @@ def section_of(key: str) -> str:
 
 
 def history_specs(
-    history: SeriesSnapshot, pinned: set[str], edits: dict[str, ChartEdit] | None = None, start_time: float | None = None
+    history: SeriesSnapshot,
+    pinned: set[str],
+    edits: dict[str, ChartEdit] | None = None,
+    start_time: float | None = None,
 ) -> list[ChartSpec]:
-    """One spec per public metric: pinned first, then sections by prefix (``other`` last); edits applied."""
+    """One spec per public metric: pinned first, then sections by prefix (``other`` last); edits
+    applied."""
     keys = [k for k in history.keys if not k.startswith("_")]
     sections = sorted({section_of(k) for k in keys}, key=lambda s: (s == OTHER, s))
     specs = [ChartSpec(k, k, PINNED, ((k, k),), x_label="step") for k in keys if k in pinned]
     for section in sections:
-        specs += [ChartSpec(k, k, section, ((k, k),), x_label="step") for k in keys if section_of(k) == section and k not in pinned]
+        specs += [
+            ChartSpec(k, k, section, ((k, k),), x_label="step")
+            for k in keys
+            if section_of(k) == section and k not in pinned
+        ]
     edits = edits or {}
-    return [apply_edit(spec, edits[spec.chart_id], start_time) if spec.chart_id in edits else spec for spec in specs]
+    return [
+        apply_edit(spec, edits[spec.chart_id], start_time) if spec.chart_id in edits else spec
+        for spec in specs
+    ]
 
 
 def run_start(snapshot: RunSnapshot) -> float | None:
@@ -66,10 +78,21 @@ class ChartsTab(ChartTab):
     ]
     HELP_KEYS = [
         *NAV_HELP,
-        ("m", ("media panel: images and tables logged with runview.Image / runview.Table; "
-               "up/down pick a key, , . (or left/right) step, home/end first/last step")),  # media panel
-        ("e", ("edit the focused chart: title, x axis (step, wall time, relative time, a metric), "
-               "x / y range, log y, legend, y metrics and their colours")),
+        (
+            "m",
+            (
+                "media panel: images and tables logged with runview.Image / runview.Table; "
+                # media panel
+                "up/down pick a key, , . (or left/right) step, home/end first/last step"
+            ),
+        ),
+        (
+            "e",
+            (
+                "edit the focused chart: title, x axis (step, wall time, relative time, a metric), "
+                "x / y range, log y, legend, y metrics and their colours"
+            ),
+        ),
         *EDITOR_HELP,
     ]
 
@@ -102,5 +125,7 @@ class ChartsTab(ChartTab):
     def action_toggle_media(self) -> None:
         showing = not self.has_class("-media")
         self.set_class(showing, "-media")
-        self.call_after_refresh(self.query_one(MediaPanel).focus_default if showing else self.board.focus_first)
+        self.call_after_refresh(
+            self.query_one(MediaPanel).focus_default if showing else self.board.focus_first
+        )
         self.refresh_bindings()

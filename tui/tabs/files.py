@@ -15,7 +15,9 @@ class FilesTab(RunTab):
     def compose(self) -> ComposeResult:
         yield Static(
             "No files view yet.\n\n"
-            "This version of runview does not save files into runs: run.save(path) and the diff.patch of uncommitted changes come in a later release, and will be listed here from the run's files/ folder.",
+            "This version of runview does not save files into runs: run.save(path) and the "
+            "diff.patch of uncommitted changes come in a later release, and will be listed here "
+            "from the run's files/ folder.",
             classes="empty-tab",
         )
 

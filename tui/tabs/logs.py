@@ -1,4 +1,5 @@
-"""Logs: the last lines of the run's stdout/stderr, tailing live; the whole log in $PAGER (``tui.pager``)."""
+"""Logs: the last lines of the run's stdout/stderr, tailing live; the whole log in $PAGER
+(``tui.pager``)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ from runview.tui.pager import export_for_pager, pager_command, remove_file, run_
 from runview.tui.tabs.base import RunTab
 from runview.tui.widgets.log_pane import LogPane
 
-NO_CONSOLE = "no console.log in this run — the logger captures stdout/stderr unless init(console=False)"
+NO_CONSOLE = (
+    "no console.log in this run — the logger captures stdout/stderr unless init(console=False)"
+)
 
 
 class LogsTab(RunTab):
@@ -112,7 +115,9 @@ class LogsTab(RunTab):
         self._update_status()
         self._export(self._log_path)
 
-    @work(thread=True, exclusive=True, group="logs-pager", description="export the log for the pager")
+    @work(
+        thread=True, exclusive=True, group="logs-pager", description="export the log for the pager"
+    )
     def _export(self, source: Path) -> None:
         worker = get_current_worker()
         fd, name = tempfile.mkstemp(prefix="runview-console-", suffix=".log")
@@ -121,12 +126,16 @@ class LogsTab(RunTab):
                 export_for_pager(
                     source,
                     out,
-                    progress=lambda done, total: self.post_message(self.PagerProgressed(done, total)),
+                    progress=lambda done, total: self.post_message(
+                        self.PagerProgressed(done, total)
+                    ),
                     cancelled=lambda: worker.is_cancelled,
                 )
         except Exception as exc:  # an unreadable log becomes a notification, never a crash
             remove_file(name)
-            self.app.call_from_thread(self._export_failed, f"cannot page {source.name}: {_reason(exc)}")
+            self.app.call_from_thread(
+                self._export_failed, f"cannot page {source.name}: {_reason(exc)}"
+            )
             return
         if worker.is_cancelled:
             remove_file(name)
@@ -161,11 +170,15 @@ def status_line(console: ConsoleSnapshot | None, extra: str = "") -> Text:
     text = Text()
     if console is not None and console.exists:
         count = len(console.lines)
-        text.append(f"{count} line{'' if count == 1 else 's'} · {format_bytes(console.total_bytes)}")
+        text.append(
+            f"{count} line{'' if count == 1 else 's'} · {format_bytes(console.total_bytes)}"
+        )
         if console.dropped_before:
             text.append(" · older lines in pager (p)", style="dim")
         if console.restarts:
-            text.append(" · file was truncated or replaced; read again from the end", style="yellow")
+            text.append(
+                " · file was truncated or replaced; read again from the end", style="yellow"
+            )
     if console is not None and console.error:
         text.append(f"{' · ' if text else ''}{console.error}", style="bold red")
     if extra:
@@ -174,4 +187,8 @@ def status_line(console: ConsoleSnapshot | None, extra: str = "") -> Text:
 
 
 def _reason(exc: BaseException) -> str:
-    return (exc.strerror if isinstance(exc, OSError) and exc.strerror else None) or str(exc) or type(exc).__name__
+    return (
+        (exc.strerror if isinstance(exc, OSError) and exc.strerror else None)
+        or str(exc)
+        or type(exc).__name__
+    )

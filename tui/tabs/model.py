@@ -81,7 +81,11 @@ class ModelTab(RunTab):
     tab_name = "model"
 
     HELP_KEYS = [
-        ("/", "search layer names and types (case-insensitive regex; an invalid regex is matched as plain text)"),
+        (
+            "/",
+            "search layer names and types (case-insensitive regex; an invalid regex is matched as "
+            "plain text)",
+        ),
         ("esc", "clear the search"),
         ("e / E", "expand all / collapse all"),
         ("enter / space", "expand or collapse the layer"),
@@ -106,7 +110,9 @@ class ModelTab(RunTab):
         with Vertical(id="model-body"):
             yield Static("", id="model-totals")
             with Horizontal(id="model-search-bar"):
-                yield Input(placeholder="/ search layers by name or type (regex)", id="model-search")
+                yield Input(
+                    placeholder="/ search layers by name or type (regex)", id="model-search"
+                )
                 yield Static("", id="model-matches")
             yield Static("", id="model-columns")
             yield LayerTree(id="layer-tree")
@@ -119,7 +125,8 @@ class ModelTab(RunTab):
         if self.query_one("#model-body").display:
             self.query_one(LayerTree).focus()
         else:
-            self.screen.set_focus(None)  # not a hidden tab's widget: its keys would show in the footer
+            # not a hidden tab's widget: its keys would show in the footer
+            self.screen.set_focus(None)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Without a summary there is nothing to search: hide the key from the footer.
@@ -139,9 +146,16 @@ class ModelTab(RunTab):
     class Parsed(Message):
         """A model.json document was fingerprinted and parsed off the UI thread."""
 
-        def __init__(self, document: dict, fingerprint: int, model: ModelLayers | None, error: str | None) -> None:
+        def __init__(
+            self, document: dict, fingerprint: int, model: ModelLayers | None, error: str | None
+        ) -> None:
             super().__init__()
-            self.document, self.fingerprint, self.model, self.error = document, fingerprint, model, error
+            self.document, self.fingerprint, self.model, self.error = (
+                document,
+                fingerprint,
+                model,
+                error,
+            )
 
     @work(thread=True, exclusive=True, group="model", description="parse model.json")
     def _parse(self, document: dict) -> None:
@@ -149,7 +163,8 @@ class ModelTab(RunTab):
         fingerprint = hash(repr(document))
         try:
             model, error = parse_model(document), None
-        except Exception as exc:  # a document this viewer does not understand must not take the page down
+        # a document this viewer does not understand must not take the page down
+        except Exception as exc:
             model, error = None, f"model.json could not be shown: {exc!r}"
         self.post_message(self.Parsed(document, fingerprint, model, error))
 
@@ -185,7 +200,9 @@ class ModelTab(RunTab):
     def _show_totals(self) -> None:
         if self._model is not None:
             totals = self.query_one("#model-totals", Static)
-            totals.update(totals_text(self._model, totals.content_region.width or self.size.width - 2))
+            totals.update(
+                totals_text(self._model, totals.content_region.width or self.size.width - 2)
+            )
 
     def _show_missing(self, message: str) -> None:
         self._fingerprint, self._model = None, None

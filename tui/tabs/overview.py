@@ -116,7 +116,9 @@ def facts_table(snapshot: RunSnapshot, pairs: int = 1) -> Table:
     if isinstance(start, (int, float)):
         runtime += f"  (started {datetime.fromtimestamp(start).strftime('%Y-%m-%d %H:%M:%S')})"
     row("runtime", runtime)
-    host = " · ".join(str(p) for p in (meta.get("host"), meta.get("os"), _python(meta, wide=pairs > 1)) if p)
+    host = " · ".join(
+        str(p) for p in (meta.get("host"), meta.get("os"), _python(meta, wide=pairs > 1)) if p
+    )
     row("host", host)
     argv = meta.get("argv")
     if isinstance(argv, list):
@@ -131,9 +133,16 @@ def facts_table(snapshot: RunSnapshot, pairs: int = 1) -> Table:
     gpu = meta.get("gpu")
     if isinstance(gpu, dict):
         devices = gpu.get("devices") or []
-        row("gpu", ", ".join(f"{d.get('index')}: {d.get('name')}" for d in devices) or gpu.get("reason"))
+        row(
+            "gpu",
+            ", ".join(f"{d.get('index')}: {d.get('name')}" for d in devices) or gpu.get("reason"),
+        )
     running = snapshot.liveness.state == "running"
-    data = f"{snapshot.history.rows} steps" if snapshot.history.rows else ("no rows logged yet" if running else "no rows logged")
+    data = (
+        f"{snapshot.history.rows} steps"
+        if snapshot.history.rows
+        else ("no rows logged yet" if running else "no rows logged")
+    )
     if snapshot.system.rows:
         data += f" · {snapshot.system.rows} system samples"
     row("history", data)
@@ -156,4 +165,8 @@ def _python(meta: dict, wide: bool) -> str:
     version = meta.get("python")
     if not version:
         return ""
-    return f"Python {version} ({meta['executable']})" if wide and meta.get("executable") else f"Python {version}"
+    return (
+        f"Python {version} ({meta['executable']})"
+        if wide and meta.get("executable")
+        else f"Python {version}"
+    )

@@ -44,11 +44,15 @@ def gpu_names(meta: dict[str, Any]) -> dict[int, str]:
 
 
 def system_specs(
-    system: SeriesSnapshot, meta: dict[str, Any], pinned: set[str] | None = None, edits: dict[str, ChartEdit] | None = None
+    system: SeriesSnapshot,
+    meta: dict[str, Any],
+    pinned: set[str] | None = None,
+    edits: dict[str, ChartEdit] | None = None,
 ) -> list[ChartSpec]:
     """One chart per metric; GPU metrics overlaid one series per device; all cores on one chart.
 
-    Pinned charts come first, in a ``pinned`` section; ``edits`` are applied (``apply_system_edit``).
+    Pinned charts come first, in a ``pinned`` section; ``edits`` are applied
+    (``apply_system_edit``).
     """
     start = meta.get("start_time")
     offset = float(start) if isinstance(start, (int, float)) else float(system.first_index or 0.0)
@@ -62,7 +66,9 @@ def system_specs(
             label = f"{index} {names.get(index, '')}".strip()
             grouped.setdefault(f"gpu/{match.group(2)}", []).append((index, key, label))
         elif match := CORE_KEY.match(key):
-            grouped.setdefault("cpu/core", []).append((int(match.group(1)), key, f"core {match.group(1)}"))
+            grouped.setdefault("cpu/core", []).append(
+                (int(match.group(1)), key, f"core {match.group(1)}")
+            )
         else:
             grouped.setdefault(key, []).append((0, key, key))
 
@@ -72,7 +78,10 @@ def system_specs(
 
     def order(chart_id: str) -> tuple[int, str]:
         name = section(chart_id)
-        return (SECTION_ORDER.index(name) if name in SECTION_ORDER else len(SECTION_ORDER), chart_id)
+        return (
+            SECTION_ORDER.index(name) if name in SECTION_ORDER else len(SECTION_ORDER),
+            chart_id,
+        )
 
     specs = []
     for chart_id in sorted(grouped, key=order):
@@ -80,9 +89,15 @@ def system_specs(
         legend = len(members) <= MAX_LEGEND
         series = tuple((key, label if legend else "") for _i, key, label in members)
         title = f"{chart_id} ({len(members)} cores)" if chart_id == "cpu/core" else chart_id
-        specs.append(ChartSpec(chart_id, title, section(chart_id), series, x_offset=offset, x_label="seconds"))
+        specs.append(
+            ChartSpec(
+                chart_id, title, section(chart_id), series, x_offset=offset, x_label="seconds"
+            )
+        )
     pinned, edits = pinned or set(), edits or {}
-    specs = [replace(s, section=PINNED) for s in specs if s.chart_id in pinned] + [s for s in specs if s.chart_id not in pinned]
+    specs = [replace(s, section=PINNED) for s in specs if s.chart_id in pinned] + [
+        s for s in specs if s.chart_id not in pinned
+    ]
     return [apply_system_edit(s, edits[s.chart_id]) if s.chart_id in edits else s for s in specs]
 
 
@@ -125,19 +140,40 @@ def current_values(system: SeriesSnapshot, meta: dict[str, Any]) -> Text:
         part("CPU", f"{cpu:.0f}%")
     used, percent = _num(latest.get("mem/used")), _num(latest.get("mem/percent"))
     if used is not None or percent is not None:
-        part("mem", " ".join(p for p in (format_bytes(used), f"({percent:.0f}%)" if percent is not None else "") if p))
+        part(
+            "mem",
+            " ".join(
+                p
+                for p in (format_bytes(used), f"({percent:.0f}%)" if percent is not None else "")
+                if p
+            ),
+        )
     rss, proc_cpu = _num(latest.get("proc/rss")), _num(latest.get("proc/cpu_percent"))
     if rss is not None or proc_cpu is not None:
-        part("proc", " ".join(p for p in (f"{proc_cpu:.0f}%" if proc_cpu is not None else "", format_bytes(rss)) if p))
+        part(
+            "proc",
+            " ".join(
+                p
+                for p in (f"{proc_cpu:.0f}%" if proc_cpu is not None else "", format_bytes(rss))
+                if p
+            ),
+        )
     indices = sorted({int(m.group(1)) for k in latest if (m := GPU_KEY.match(k))})
     names = gpu_names(meta)
     for index in indices:
         fields = []
-        for metric, fmt in (("util", "util {:.0f}%"), ("mem_percent", "mem {:.0f}%"), ("temp", "{:.0f}°C"), ("power_w", "{:.0f} W")):
+        for metric, fmt in (
+            ("util", "util {:.0f}%"),
+            ("mem_percent", "mem {:.0f}%"),
+            ("temp", "{:.0f}°C"),
+            ("power_w", "{:.0f} W"),
+        ):
             value = _num(latest.get(f"gpu/{index}/{metric}"))
             if value is not None:
                 fields.append(fmt.format(value))
-        part(f"GPU{index}", " ".join([names.get(index, "")] * bool(names.get(index)) + fields) or "—")
+        part(
+            f"GPU{index}", " ".join([names.get(index, "")] * bool(names.get(index)) + fields) or "—"
+        )
     gpu = meta.get("gpu")
     reason = gpu.get("reason") if isinstance(gpu, dict) else None
     if reason:
@@ -152,7 +188,9 @@ def _num(value: Any) -> float | None:
 class SystemChartEditScreen(ChartEditScreen):
     """The chart editor with System's x axes: seconds since the start, or another system metric."""
 
-    def __init__(self, chart_id: str, edit: ChartEdit, default_keys: Sequence[str], keys: Sequence[str]) -> None:
+    def __init__(
+        self, chart_id: str, edit: ChartEdit, default_keys: Sequence[str], keys: Sequence[str]
+    ) -> None:
         if edit.x_axis not in (X_RELATIVE, X_METRIC):
             edit = replace(edit, x_axis=X_RELATIVE, x_key="")
         super().__init__(chart_id, edit, default_keys, keys)
@@ -160,7 +198,9 @@ class SystemChartEditScreen(ChartEditScreen):
     def on_mount(self) -> None:
         select = self.query_one("#edit-x", Select)
         value = select.value
-        options: list[tuple[Text, tuple[str, str]]] = [(Text("seconds since start"), (X_RELATIVE, ""))]
+        options: list[tuple[Text, tuple[str, str]]] = [
+            (Text("seconds since start"), (X_RELATIVE, ""))
+        ]
         options += [(Text(f"metric: {key}"), (X_METRIC, key)) for key in self.keys]
         if value not in [v for _prompt, v in options]:
             options.append((Text(f"metric: {self.edit.x_key} (not in this run)"), value))  # type: ignore[arg-type]
@@ -178,8 +218,14 @@ class SystemTab(ChartTab):
 
     HELP_KEYS = [
         *NAV_HELP,
-        ("e", ("edit the focused chart: title, x axis (seconds since start or another system metric), "
-               "x / y range, log y, legend, y metrics and their colours")),
+        (
+            "e",
+            (
+                "edit the focused chart: title, x axis (seconds since start or another system "
+                "metric), "
+                "x / y range, log y, legend, y metrics and their colours"
+            ),
+        ),
         *EDITOR_HELP,
     ]
 
@@ -203,7 +249,11 @@ class SystemTab(ChartTab):
 
     def layout_key(self, snapshot: RunSnapshot) -> Hashable:
         meta = snapshot.meta
-        return (tuple(snapshot.system.keys), meta.get("start_time"), tuple(sorted(gpu_names(meta).items())))
+        return (
+            tuple(snapshot.system.keys),
+            meta.get("start_time"),
+            tuple(sorted(gpu_names(meta).items())),
+        )
 
     def build_specs(self, snapshot: RunSnapshot) -> list[ChartSpec]:
         return system_specs(snapshot.system, snapshot.meta, self.pinned, self.edits)
@@ -211,9 +261,14 @@ class SystemTab(ChartTab):
     def default_edit(self) -> ChartEdit:
         return ChartEdit(x_axis=X_RELATIVE)
 
-    def edit_screen(self, chart_id: str, edit: ChartEdit, snapshot: RunSnapshot) -> SystemChartEditScreen:
+    def edit_screen(
+        self, chart_id: str, edit: ChartEdit, snapshot: RunSnapshot
+    ) -> SystemChartEditScreen:
         # The chart's own metrics, as drawn unedited: the editor compares the selection with them.
-        spec = next((s for s in system_specs(snapshot.system, snapshot.meta) if s.chart_id == chart_id), None)
+        spec = next(
+            (s for s in system_specs(snapshot.system, snapshot.meta) if s.chart_id == chart_id),
+            None,
+        )
         default_keys = [key for key, _label in spec.series] if spec is not None else [chart_id]
         keys = [key for key in snapshot.system.keys if key not in SKIP]
         return SystemChartEditScreen(chart_id, edit, default_keys, keys)

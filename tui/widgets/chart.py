@@ -1,4 +1,5 @@
-"""One chart: already-reduced series drawn with plotext 5 on the UI thread, cached until data or size move."""
+"""One chart: already-reduced series drawn with plotext 5 on the UI thread, cached until data or
+size move."""
 
 from __future__ import annotations
 
@@ -16,12 +17,39 @@ from textual.message import Message
 from textual.widget import Widget
 
 # One colour per series (plotext names); raw series behind a smoothed one are drawn in FAINT.
-PALETTE = ("blue+", "orange+", "green+", "red+", "magenta+", "cyan+", "yellow+", "blue", "orange", "green", "red", "magenta")
+PALETTE = (
+    "blue+",
+    "orange+",
+    "green+",
+    "red+",
+    "magenta+",
+    "cyan+",
+    "yellow+",
+    "blue",
+    "orange",
+    "green",
+    "red",
+    "magenta",
+)
 FAINT = "gray"
 # plotext 5's named colours and their ANSI codes: the choices a user has per series.
 NAMED_COLORS = {
-    "blue+": 12, "orange+": 11, "green+": 10, "red+": 9, "magenta+": 13, "cyan+": 14, "white": 15, "gray+": 7,
-    "blue": 4, "orange": 3, "green": 2, "red": 1, "magenta": 5, "cyan": 6, "gray": 8, "black": 0,
+    "blue+": 12,
+    "orange+": 11,
+    "green+": 10,
+    "red+": 9,
+    "magenta+": 13,
+    "cyan+": 14,
+    "white": 15,
+    "gray+": 7,
+    "blue": 4,
+    "orange": 3,
+    "green": 2,
+    "red": 1,
+    "magenta": 5,
+    "cyan": 6,
+    "gray": 8,
+    "black": 0,
 }
 # Without colour, series differ by marker instead.
 MARKERS = ("hd", "braille", "x", "+", "*", "o", "#", "@")
@@ -62,7 +90,8 @@ def no_color() -> bool:
 
 
 class Chart(Widget, can_focus=True):
-    """A focusable chart. Builds plotext output only in ``render`` (UI thread, visible only), cached."""
+    """A focusable chart. Builds plotext output only in ``render`` (UI thread, visible only),
+    cached."""
 
     class Resized(Message):
         """The chart got a new size (first layout included): its data may need reducing again."""
@@ -80,7 +109,14 @@ class Chart(Widget, can_focus=True):
     }
     """
 
-    def __init__(self, title: str = "", *, chart_id: str = "", id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self,
+        title: str = "",
+        *,
+        chart_id: str = "",
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
         super().__init__(id=id, classes=classes)
         self.chart_id = chart_id
         self.title = title
@@ -123,8 +159,11 @@ class Chart(Widget, can_focus=True):
         return self._cache
 
 
-def build_chart(data: ChartData | None, width: int, height: int, log_y: bool = False, colorless: bool = False) -> Text:
-    """Plot ``data`` with plotext at ``width`` x ``height`` cells. Uses plotext's global figure: UI thread only."""
+def build_chart(
+    data: ChartData | None, width: int, height: int, log_y: bool = False, colorless: bool = False
+) -> Text:
+    """Plot ``data`` with plotext at ``width`` x ``height`` cells. Uses plotext's global figure: UI
+    thread only."""
     if data is None:
         return Text("…", style="dim")
     if width < 12 or height < 4:
@@ -140,9 +179,15 @@ def build_chart(data: ChartData | None, width: int, height: int, log_y: bool = F
     for series in data.series:
         y = np.where(series.y > 0, series.y, np.nan) if log_y else series.y
         if colorless:
-            color, marker = "default", FAINT_MARKER if series.faint else MARKERS[series.index % len(MARKERS)]
+            color, marker = (
+                "default",
+                FAINT_MARKER if series.faint else MARKERS[series.index % len(MARKERS)],
+            )
         else:
-            color, marker = FAINT if series.faint else series.color or PALETTE[series.index % len(PALETTE)], "hd"
+            color, marker = (
+                FAINT if series.faint else series.color or PALETTE[series.index % len(PALETTE)],
+                "hd",
+            )
         label = series.label if labelled and series.label and not series.faint else None
         for xs, ys in finite_runs(series.x, y):
             lo, hi = min(lo, float(xs[0])), max(hi, float(xs[-1]))
@@ -162,7 +207,8 @@ def build_chart(data: ChartData | None, width: int, height: int, log_y: bool = F
     if log_y:
         plt.yscale("log")
         if y_hi > y_lo > 0 and data.y_range != (None, None):
-            plt.ylim(math.log10(y_lo), math.log10(y_hi))  # plotext takes log-scale limits as exponents
+            # plotext takes log-scale limits as exponents
+            plt.ylim(math.log10(y_lo), math.log10(y_hi))
     elif y_hi > y_lo:
         if data.y_range != (None, None):
             plt.ylim(y_lo, y_hi)
@@ -189,7 +235,7 @@ def finite_runs(x: np.ndarray, y: np.ndarray) -> Iterator[tuple[np.ndarray, np.n
 
 
 def nice_ticks(lo: float, hi: float, count: int) -> list[float]:
-    """About ``count`` round tick positions (1, 2, 2.5 or 5 times a power of ten) inside [lo, hi]."""
+    """About ``count`` round ticks (1, 2, 2.5 or 5 times a power of ten) inside [lo, hi]."""
     if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
         return [lo] if math.isfinite(lo) else []
     raw = (hi - lo) / max(1, count)
@@ -202,7 +248,10 @@ def nice_ticks(lo: float, hi: float, count: int) -> list[float]:
 def format_time(value: float, span: float) -> str:
     """A unix time as a local clock time; seconds shown only over a short span."""
     try:
-        return time.strftime("%H:%M:%S" if span < 600 else "%H:%M" if span < 86400 else "%d %H:%M", time.localtime(value))
+        return time.strftime(
+            "%H:%M:%S" if span < 600 else "%H:%M" if span < 86400 else "%d %H:%M",
+            time.localtime(value),
+        )
     except (OverflowError, OSError, ValueError):
         return format_tick(value)
 

@@ -1,4 +1,5 @@
-"""A board of charts in collapsible sections: grid layout, keyboard navigation, maximise, reduction worker.
+"""A board of charts in collapsible sections: grid layout, keyboard navigation, maximise, reduction
+worker.
 
 Shared by the Charts and System tabs. The board reduces only the charts a user can see, in a
 thread worker, and posts the reduced series back; charts build plotext output on the UI thread.
@@ -47,7 +48,9 @@ class ChartBoard(Container):
             self.results = results
             self.seq = seq
 
-    def __init__(self, empty_text: str = "no charts", *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self, empty_text: str = "no charts", *, id: str | None = None, classes: str | None = None
+    ) -> None:
         super().__init__(id=id, classes=classes)
         self.empty_text = empty_text
         self.smoothing = 0.0
@@ -120,7 +123,11 @@ class ChartBoard(Container):
                 chart.set_data(self._data.get(chart_id))
                 self._charts[chart_id] = chart
                 charts.append(chart)
-            box = Collapsible(Grid(*charts, classes="board-section-grid"), title=section, collapsed=section in self._collapsed)
+            box = Collapsible(
+                Grid(*charts, classes="board-section-grid"),
+                title=section,
+                collapsed=section in self._collapsed,
+            )
             self._sections[section] = box
             sections.append(box)
         await self.grid.mount_all(sections)
@@ -202,10 +209,15 @@ class ChartBoard(Container):
         if self.maximised is not None:
             return [(MAX_KEY, self.max_chart)]
         view = self.grid.region
-        return [(chart_id, chart) for chart_id, chart in self._charts.items() if chart.display and chart.region.area and chart.region.overlaps(view)]
+        return [
+            (chart_id, chart)
+            for chart_id, chart in self._charts.items()
+            if chart.display and chart.region.area and chart.region.overlaps(view)
+        ]
 
     def request_reduction(self) -> None:
-        """Start the worker for the visible charts whose data is missing or stale. Idle: does nothing."""
+        """Start the worker for the visible charts whose data is missing or stale. Idle: does
+        nothing."""
         source = self._source
         if source is None or not self.is_mounted:
             return
@@ -236,7 +248,13 @@ class ChartBoard(Container):
         self.request_reduction()
 
     @work(thread=True, exclusive=True, group="charts", description="reduce visible charts")
-    def _reduce(self, source: SeriesSnapshot, jobs: list[tuple[str, ChartSpec, int, Hashable]], smoothing: float, seq: int) -> None:
+    def _reduce(
+        self,
+        source: SeriesSnapshot,
+        jobs: list[tuple[str, ChartSpec, int, Hashable]],
+        smoothing: float,
+        seq: int,
+    ) -> None:
         worker = get_current_worker()
         results: dict[str, ChartData] = {}
         for key, spec, width, stamp in jobs:
@@ -244,7 +262,8 @@ class ChartBoard(Container):
                 break  # a newer request covers the rest; what is done is still posted
             try:
                 results[key] = prepare_chart(spec, source, width, smoothing, stamp)
-            except Exception as exc:  # a column that cannot be read shows as such, never crashes the tab
+            # a column that cannot be read shows as such, never crashes the tab
+            except Exception as exc:
                 results[key] = ChartData(stamp=stamp, note=f"cannot read this series: {exc}")
         if results:
             self.post_message(self.Reduced(results, seq))

@@ -1,4 +1,5 @@
-"""Keyboard movement between charts: the scrolling grid's keys, and which chart lies next in a direction."""
+"""Keyboard movement between charts: the scrolling grid's keys, and which chart lies next in a
+direction."""
 
 from __future__ import annotations
 
@@ -34,10 +35,13 @@ def neighbour(targets: list[Widget], index: int, direction: str) -> Widget | Non
     here = targets[index].region
     if direction in ("left", "right"):
         row = [t for t in targets if t.region.y == here.y]
-        side = [t for t in row if (t.region.x > here.x if direction == "right" else t.region.x < here.x)]
+        side = [
+            t for t in row if (t.region.x > here.x if direction == "right" else t.region.x < here.x)
+        ]
         if side:
             return min(side, key=lambda t: abs(t.region.x - here.x))
-        step = 1 if direction == "right" else -1  # off the row's end: the next chart in reading order
+        # off the row's end: the next chart in reading order
+        step = 1 if direction == "right" else -1
         return targets[index + step] if 0 <= index + step < len(targets) else None
     below = direction == "down"
     side = [t for t in targets if (t.region.y > here.y if below else t.region.y < here.y)]

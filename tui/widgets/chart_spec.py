@@ -1,4 +1,5 @@
-"""What a chart shows (a ChartSpec) and turning it into reduced ChartData; the second runs in a worker thread."""
+"""What a chart shows (a ChartSpec) and turning it into reduced ChartData; the second runs in a
+worker thread."""
 
 from __future__ import annotations
 
@@ -25,9 +26,11 @@ class ChartSpec:
     title: str
     section: str
     series: tuple[tuple[str, str], ...]  # (key in the snapshot, legend label)
-    x_offset: float = 0.0  # subtracted from x (system charts, relative time: seconds since the run started)
+    # subtracted from x (system charts, relative time: seconds since the run started)
+    x_offset: float = 0.0
     x_label: str = ""
-    x_axis: str = X_STEP  # step: the series' own x; wall/relative: its step's time; metric: x_key at its step
+    # step: the series' own x; wall/relative: its step's time; metric: x_key at its step
+    x_axis: str = X_STEP
     x_key: str = ""
     x_range: tuple[Bound, Bound] = (None, None)
     y_range: tuple[Bound, Bound] = (None, None)
@@ -72,7 +75,8 @@ def x_source(spec: ChartSpec) -> str | None:
 
 
 def source_stamp(spec: ChartSpec, source: SeriesSnapshot) -> Hashable:
-    """Cheap fingerprint of a spec's data: series are append-only, so length and last value say enough."""
+    """Cheap fingerprint of a spec's data: series are append-only, so length and last value say
+    enough."""
     keys = [key for key, _label in spec.series]
     x_key = x_source(spec)
     if x_key is not None:
@@ -81,7 +85,9 @@ def source_stamp(spec: ChartSpec, source: SeriesSnapshot) -> Hashable:
     return tuple(fingerprint(key) for key in keys)
 
 
-def join_on_step(steps: np.ndarray, values: np.ndarray, by_steps: np.ndarray, by_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def join_on_step(
+    steps: np.ndarray, values: np.ndarray, by_steps: np.ndarray, by_values: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """(by_values, values) at the steps both series have, in the order of ``steps``."""
     if steps.size == 0 or by_steps.size == 0:
         return _EMPTY, _EMPTY
@@ -95,7 +101,9 @@ def join_on_step(steps: np.ndarray, values: np.ndarray, by_steps: np.ndarray, by
     return by_values[index[hit]], values[hit]
 
 
-def series_xy(spec: ChartSpec, source: SeriesSnapshot, key: str) -> tuple[np.ndarray, np.ndarray] | None:
+def series_xy(
+    spec: ChartSpec, source: SeriesSnapshot, key: str
+) -> tuple[np.ndarray, np.ndarray] | None:
     """(x, y) of one series on the spec's x axis, or None when the series is not logged."""
     pair = source.series.get(key)
     if pair is None:
@@ -110,8 +118,11 @@ def series_xy(spec: ChartSpec, source: SeriesSnapshot, key: str) -> tuple[np.nda
     return x, y
 
 
-def prepare_chart(spec: ChartSpec, source: SeriesSnapshot, width: int, smoothing: float, stamp: Hashable = None) -> ChartData:
-    """Reduce every series of ``spec`` to ``width`` buckets (min and max each); smooth first if asked.
+def prepare_chart(
+    spec: ChartSpec, source: SeriesSnapshot, width: int, smoothing: float, stamp: Hashable = None
+) -> ChartData:
+    """Reduce every series of ``spec`` to ``width`` buckets (min and max each); smooth first if
+    asked.
 
     With smoothing the raw series comes back too, marked faint, to be drawn behind the smoothed one.
     Only points inside the spec's x range are reduced. Runs off the UI thread: touches only the
@@ -120,7 +131,11 @@ def prepare_chart(spec: ChartSpec, source: SeriesSnapshot, width: int, smoothing
     out: list[ChartSeries] = []
     points = 0
     lo, hi = spec.x_range
-    x_range = None if lo is None and hi is None else (-math.inf if lo is None else lo, math.inf if hi is None else hi)
+    x_range = (
+        None
+        if lo is None and hi is None
+        else (-math.inf if lo is None else lo, math.inf if hi is None else hi)
+    )
     for index, (key, label) in enumerate(spec.series):
         pair = series_xy(spec, source, key)
         if pair is None or pair[0].size == 0:
@@ -136,10 +151,26 @@ def prepare_chart(spec: ChartSpec, source: SeriesSnapshot, width: int, smoothing
         out.append(ChartSeries(label, rx, ry, index=index, color=color))
     # Faint raw lines first, so the smoothed ones are drawn over them.
     out.sort(key=lambda s: not s.faint)
-    note = "no points in the x range" if out and x_range else "" if out else "no data yet" if spec.x_axis == X_STEP else f"no steps where {', '.join(k for k, _ in spec.series)} and {spec.x_label} meet"
+    note = (
+        "no points in the x range"
+        if out and x_range
+        else ""
+        if out
+        else "no data yet"
+        if spec.x_axis == X_STEP
+        else f"no steps where {', '.join(k for k, _ in spec.series)} and {spec.x_label} meet"
+    )
     return ChartData(
-        tuple(out), stamp=stamp, x_label=spec.x_label, note=note, points=points, x_range=spec.x_range, y_range=spec.y_range,
-        log_y=spec.log_y, legend=spec.legend, x_time=spec.x_axis == X_WALL,
+        tuple(out),
+        stamp=stamp,
+        x_label=spec.x_label,
+        note=note,
+        points=points,
+        x_range=spec.x_range,
+        y_range=spec.y_range,
+        log_y=spec.log_y,
+        legend=spec.legend,
+        x_time=spec.x_axis == X_WALL,
     )
 
 

@@ -1,4 +1,5 @@
-"""Draw an image in terminal cells with half blocks: ``▀`` shows the top pixel in fg, the bottom in bg.
+"""Draw an image in terminal cells with half blocks: ``▀`` shows the top pixel in fg, the bottom in
+bg.
 
 Works in every terminal that has truecolor or 256 colours (rich downgrades), over SSH and in
 tmux. Under NO_COLOR the image becomes shade characters (`` ░▒▓█``) by brightness. Building
@@ -20,7 +21,8 @@ SHADES = " ░▒▓█"
 
 
 def fit_cells(width: int, height: int, max_cols: int, max_rows: int) -> tuple[int, int]:
-    """(columns, pixel rows) to draw a ``width`` x ``height`` image in at most max_cols x max_rows cells.
+    """(columns, pixel rows) to draw a ``width`` x ``height`` image in at most max_cols x max_rows
+    cells.
 
     One cell is one pixel wide and two pixels tall, about square pixels on common fonts, so the
     aspect ratio is kept by scaling both sides by the same factor. Pixel rows are even.
@@ -50,21 +52,23 @@ def resize(pixels: np.ndarray, cols: int, rows: int) -> np.ndarray:
 
 
 def to_rgb(pixels: np.ndarray, background: tuple[int, int, int] = (0, 0, 0)) -> np.ndarray:
-    """uint8 HxWx3 from HxWxC (grey, grey+alpha, RGB, RGBA), transparent parts over ``background``."""
+    """uint8 HxWx3 from HxWxC (grey, grey+alpha, RGB, RGBA), transparency over ``background``."""
     if pixels.ndim == 2:
         pixels = pixels[..., None]
     channels = pixels.shape[2]
     colour = pixels[..., : 1 if channels < 3 else 3].astype(np.float32)
     if channels in (2, 4):
         alpha = pixels[..., -1:].astype(np.float32) / 255.0
-        colour = colour * alpha + np.asarray(background[: colour.shape[2]], np.float32) * (1.0 - alpha)
+        colour = colour * alpha + np.asarray(background[: colour.shape[2]], np.float32) * (
+            1.0 - alpha
+        )
     if colour.shape[2] == 1:
         colour = np.repeat(colour, 3, axis=2)
     return np.clip(colour + 0.5, 0, 255).astype(np.uint8)
 
 
 class HalfBlockImage:
-    """A rich renderable of prepared half-block lines, exactly ``width`` cells by ``height`` lines."""
+    """A rich renderable of prepared half-block lines, ``width`` cells by ``height`` lines."""
 
     def __init__(self, lines: list[list[Segment]], width: int) -> None:
         self.lines = lines
@@ -75,8 +79,11 @@ class HalfBlockImage:
         return len(self.lines)
 
     @classmethod
-    def from_pixels(cls, pixels: np.ndarray, max_cols: int, max_rows: int, *, no_color: bool = False) -> HalfBlockImage:
-        """Scale ``pixels`` (HxW or HxWxC, uint8) to fit max_cols x max_rows cells and build the lines."""
+    def from_pixels(
+        cls, pixels: np.ndarray, max_cols: int, max_rows: int, *, no_color: bool = False
+    ) -> HalfBlockImage:
+        """Scale ``pixels`` (HxW or HxWxC, uint8) to fit max_cols x max_rows cells and build the
+        lines."""
         rgb = to_rgb(pixels)
         cols, rows = fit_cells(rgb.shape[1], rgb.shape[0], max_cols, max_rows)
         if cols == 0:

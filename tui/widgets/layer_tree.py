@@ -1,4 +1,4 @@
-"""A model's layers as a tree with aligned columns, built lazily so thousands of layers stay fast."""
+"""A model's layers as a tree with aligned columns, built lazily: thousands of layers stay fast."""
 
 from __future__ import annotations
 
@@ -68,7 +68,8 @@ def _cell(value: str, width: int, right: bool = False, style: str | Style = "") 
 
 
 def _highlight(cell: Text, pattern: re.Pattern[str], value: str, style: Style) -> None:
-    """Mark where ``pattern`` matches ``value`` inside ``cell``, which shows ``value`` from its start."""
+    """Mark where ``pattern`` matches ``value`` inside ``cell``, which shows ``value`` from its
+    start."""
     for found in pattern.finditer(value):
         if found.end() > found.start() and found.start() < len(cell):
             cell.stylize(style, found.start(), min(found.end(), len(cell)))
@@ -88,7 +89,8 @@ def fit_columns(model: ModelLayers, width: int) -> Columns:
     params_w = max([6, *(len(human_count(layer.params)) for layer in layers)])
     subtree_w = max([7, *(len(human_count(layer.subtree_params)) for layer in layers)])
     name_need = 1 + max(
-        layer.depth * GUIDE_DEPTH + (2 if layer.children else 0) + cell_len(display_label(layer)) for layer in layers
+        layer.depth * GUIDE_DEPTH + (2 if layer.children else 0) + cell_len(display_label(layer))
+        for layer in layers
     )
     fixed = params_w + subtree_w + 4 * len(GAP)
     spare = width - fixed - MIN_NAME
@@ -96,7 +98,14 @@ def fit_columns(model: ModelLayers, width: int) -> Columns:
         type_w = max(6, min(type_w, spare // 2))
         shape_w = max(6, spare - type_w)
     name_w = max(MIN_NAME, min(name_need, width - fixed - type_w - shape_w))
-    return Columns(name_w, type_w, shape_w, params_w, subtree_w, max(0, width - fixed - type_w - shape_w - name_w))
+    return Columns(
+        name_w,
+        type_w,
+        shape_w,
+        params_w,
+        subtree_w,
+        max(0, width - fixed - type_w - shape_w - name_w),
+    )
 
 
 class LayerTree(Tree[int]):
@@ -156,7 +165,7 @@ class LayerTree(Tree[int]):
 
     # -- building -----------------------------------------------------------------------------
     def set_model(self, model: ModelLayers) -> None:
-        """Show a new model; keeps open branches, the search and the cursor where names still exist."""
+        """Show a new model; keep open branches, search and cursor where the names still exist."""
         first = self.model is None
         expanded = None if first or self.pattern is not None else self._expanded_names()
         cursor = self._cursor_name()
@@ -193,7 +202,9 @@ class LayerTree(Tree[int]):
 
     def _search(self, pattern: re.Pattern[str]) -> None:
         assert self.model is not None
-        self.matches, self._visible, self.total_matches = self.model.search(pattern, EXPAND_ALL_LIMIT)
+        self.matches, self._visible, self.total_matches = self.model.search(
+            pattern, EXPAND_ALL_LIMIT
+        )
 
     def action_expand_everything(self) -> None:
         """Open every branch (in a search: everything below the matches)."""
@@ -215,7 +226,7 @@ class LayerTree(Tree[int]):
         self._rebuild({0}, self._top_level(self._cursor_name()))
 
     def _rebuild(self, expanded: set[int], cursor: str | None) -> None:
-        """Recreate the nodes: in a search the matches and their ancestors, then open ``expanded``."""
+        """Recreate the nodes (in a search: matches and their ancestors); then open ``expanded``."""
         assert self.model is not None
         layers = self.model.layers
         self._building = True
@@ -240,7 +251,8 @@ class LayerTree(Tree[int]):
                 shown = [child for child in layers[index].children if child in visible]
                 if shown:
                     self._filtered.add(index)
-                    self._layer_nodes[index]._expanded = True  # set quietly: no NodeExpanded per node
+                    # set quietly: no NodeExpanded per node
+                    self._layer_nodes[index]._expanded = True
                 for child in shown:
                     self._add(child, expand=False)
                 stack.extend(reversed(shown))
@@ -248,7 +260,9 @@ class LayerTree(Tree[int]):
 
     def _add(self, index: int, expand: bool) -> TreeNode[int]:
         layer = self.model.layers[index]  # type: ignore[union-attr]
-        node = self._layer_nodes[layer.parent].add(_EMPTY, data=index, expand=expand, allow_expand=bool(layer.children))
+        node = self._layer_nodes[layer.parent].add(
+            _EMPTY, data=index, expand=expand, allow_expand=bool(layer.children)
+        )
         self._layer_nodes[index] = node
         return node
 
@@ -322,7 +336,14 @@ class LayerTree(Tree[int]):
             return 0
         columns = self._columns
         depth = self.model.layers[node.data].depth
-        data = columns.type + columns.shape + columns.params + columns.subtree + 4 * len(GAP) + columns.fill
+        data = (
+            columns.type
+            + columns.shape
+            + columns.params
+            + columns.subtree
+            + 4 * len(GAP)
+            + columns.fill
+        )
         return max(columns.name - depth * GUIDE_DEPTH, 4) + data
 
     def render_label(self, node: TreeNode[int], base_style: Style, style: Style) -> Text:
@@ -348,7 +369,9 @@ class LayerTree(Tree[int]):
             elif layer.index in self._filtered:  # an ancestor shown only to place the matches
                 name.stylize(self.get_component_rich_style("layer-tree--context", partial=True))
         frozen = layer.trainable < layer.params
-        params_style = self.get_component_rich_style("layer-tree--frozen", partial=True) if frozen else ""
+        params_style = (
+            self.get_component_rich_style("layer-tree--frozen", partial=True) if frozen else ""
+        )
         text.append_text(name)
         text.append(GAP)
         text.append_text(kind)
@@ -375,7 +398,9 @@ class LayerTree(Tree[int]):
 
     def _expanded_names(self) -> set[str]:
         assert self.model is not None
-        return {self.model.layers[i].name for i, node in self._layer_nodes.items() if node.is_expanded}
+        return {
+            self.model.layers[i].name for i, node in self._layer_nodes.items() if node.is_expanded
+        }
 
     def _indices(self, names: Iterable[str]) -> set[int]:
         return {self._by_name[name] for name in names if name in self._by_name}

@@ -76,7 +76,10 @@ class LogPane(ScrollView, can_focus=True):
         self._generation = console.generation
         held_end = self._first + len(self._lines) - (1 if self._partial else 0)
         dropped = 0
-        if console.epoch != self._epoch or not console.first_line <= held_end <= console.first_line + len(console.lines):
+        if (
+            console.epoch != self._epoch
+            or not console.first_line <= held_end <= console.first_line + len(console.lines)
+        ):
             self._lines = [sanitize_line(line) for line in console.lines]
             self._first = console.first_line
             self._strips.clear()

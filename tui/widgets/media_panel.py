@@ -92,7 +92,9 @@ class MediaPanel(Container):
             self.renderable = renderable
 
     class TableLoaded(Message):
-        def __init__(self, seq: int, columns: list[str], rows: list[list[Any]], error: str | None) -> None:
+        def __init__(
+            self, seq: int, columns: list[str], rows: list[list[Any]], error: str | None
+        ) -> None:
             super().__init__()
             self.seq = seq
             self.columns = columns
@@ -210,7 +212,9 @@ class MediaPanel(Container):
             return
         position, step, ref = current
         total = len(self.steps)
-        label = Text.assemble((self.key or "", "bold"), f"  step {format_step(step)} ({position + 1} of {total})")
+        label = Text.assemble(
+            (self.key or "", "bold"), f"  step {format_step(step)} ({position + 1} of {total})"
+        )
         label.append("   , . step   home/end first/last", style="dim")
         self.query_one(".media-step", Static).update(label)
         scroll = self.query_one(".media-images-scroll", VerticalScroll)
@@ -228,12 +232,16 @@ class MediaPanel(Container):
         message.display = False
         if kind == fmt.MEDIA_IMAGES:
             items = [item for item in ref.get("items") or () if isinstance(item, dict)]
-            self._draw_images(self._seq, self.run_dir, items, max(1, size[0] - 1), max(1, size[1]), no_color())
+            self._draw_images(
+                self._seq, self.run_dir, items, max(1, size[0] - 1), max(1, size[1]), no_color()
+            )
         elif is_table:
             self._load_table(self._seq, self.run_dir, ref.get("path"))
         else:
             message.display = True
-            message.update(Text(f"cannot show media of type {kind!r}: this runview does not know it"))
+            message.update(
+                Text(f"cannot show media of type {kind!r}: this runview does not know it")
+            )
 
     def _decoded(self, path: Path) -> np.ndarray:
         with self._cache_lock:
@@ -249,7 +257,15 @@ class MediaPanel(Container):
         return pixels
 
     @work(thread=True, exclusive=True, group="media", description="decode media")
-    def _draw_images(self, seq: int, run_dir: Path, items: list[dict[str, Any]], width: int, height: int, plain: bool) -> None:
+    def _draw_images(
+        self,
+        seq: int,
+        run_dir: Path,
+        items: list[dict[str, Any]],
+        width: int,
+        height: int,
+        plain: bool,
+    ) -> None:
         worker = get_current_worker()
         if not items:
             self.post_message(self.ImagesDrawn(seq, Text("this step holds no images")))
@@ -273,7 +289,12 @@ class MediaPanel(Container):
             except Exception as exc:  # a damaged file must never take the panel down
                 picture = Text(f"⚠ cannot show {item.get('path')}: {exc!r}", overflow="fold")
             caption = item.get("caption")
-            label = Text(str(caption) if caption is not None else f"#{number}", style="dim", no_wrap=True, overflow="ellipsis")
+            label = Text(
+                str(caption) if caption is not None else f"#{number}",
+                style="dim",
+                no_wrap=True,
+                overflow="ellipsis",
+            )
             cells.append(Group(picture, label))
         for start in range(0, len(cells), cols):
             row = cells[start : start + cols]
@@ -311,7 +332,9 @@ class MediaPanel(Container):
         table.add_columns(*(Text(c) for c in event.columns))
         width = len(event.columns)
         rows = event.rows[:MAX_TABLE_ROWS]
-        table.add_rows([cell_text(v) for v in (row + [None] * (width - len(row)))[:width]] for row in rows)
+        table.add_rows(
+            [cell_text(v) for v in (row + [None] * (width - len(row)))[:width]] for row in rows
+        )
         if len(event.rows) > len(rows):
             message.display = True
             message.update(Text(f"first {len(rows)} of {len(event.rows)} rows"))

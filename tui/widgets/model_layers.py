@@ -38,7 +38,9 @@ def format_shape(shape: Any) -> str:
 
 
 def _int(value: Any, default: int | None = None) -> int | None:
-    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
+    return (
+        int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
+    )
 
 
 @dataclass(slots=True)
@@ -73,7 +75,9 @@ class ModelLayers:
     def layer_count(self) -> int:
         return len(self.layers) - 1  # the root is the model, not a layer
 
-    def search(self, pattern: re.Pattern[str], limit: int | None = None) -> tuple[list[int], set[int], int]:
+    def search(
+        self, pattern: re.Pattern[str], limit: int | None = None
+    ) -> tuple[list[int], set[int], int]:
         """Matching layers (by full name or type) in module order, those plus their ancestors, and
         how many matched in all; past ``limit`` shown nodes the rest of the matches are left out."""
         layers = self.layers
@@ -109,7 +113,12 @@ def parse_model(document: Mapping[str, Any]) -> ModelLayers:
     rows = [row for row in given if isinstance(row, Mapping)] if isinstance(given, list) else []
     root_row = next((row for row in rows if str(row.get("name") or "") == ""), None)
     if root_row is None:
-        root_row = {"name": "", "type": str(document.get("type") or "model"), "params": 0, "trainable": 0}
+        root_row = {
+            "name": "",
+            "type": str(document.get("type") or "model"),
+            "params": 0,
+            "trainable": 0,
+        }
     else:
         rows = [row for row in rows if row is not root_row]
     layers: list[Layer] = []
@@ -150,13 +159,16 @@ def parse_model(document: Mapping[str, Any]) -> ModelLayers:
     return ModelLayers(
         layers=layers,
         total_params=layers[0].subtree_params if total is None else total,
-        trainable_params=layers[0].subtree_trainable if trainable_total is None else trainable_total,
+        trainable_params=layers[0].subtree_trainable
+        if trainable_total is None
+        else trainable_total,
         source=str(document.get("source") or ""),
     )
 
 
 def _fill_depth_and_subtrees(layers: list[Layer]) -> None:
-    order: list[int] = []  # pre-order, iterative: models can be deeper than Python's recursion limit
+    # pre-order, iterative: models can be deeper than Python's recursion limit
+    order: list[int] = []
     stack = [0]
     while stack:
         index = stack.pop()
@@ -167,6 +179,10 @@ def _fill_depth_and_subtrees(layers: list[Layer]) -> None:
     for index in reversed(order):  # children before parents
         layer = layers[index]
         if layer.subtree_params < 0:
-            layer.subtree_params = layer.params + sum(layers[c].subtree_params for c in layer.children)
+            layer.subtree_params = layer.params + sum(
+                layers[c].subtree_params for c in layer.children
+            )
         if layer.subtree_trainable < 0:
-            layer.subtree_trainable = layer.trainable + sum(layers[c].subtree_trainable for c in layer.children)
+            layer.subtree_trainable = layer.trainable + sum(
+                layers[c].subtree_trainable for c in layer.children
+            )

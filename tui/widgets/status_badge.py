@@ -43,7 +43,13 @@ class StatusBadge(Static):
     def show(self, snapshot: RunSnapshot) -> None:
         self._snapshot = snapshot
         state = snapshot.liveness.state
-        for name in (fmt.STATE_RUNNING, fmt.STATE_FINISHED, fmt.STATE_FAILED, fmt.STATE_CRASHED, "unknown"):
+        for name in (
+            fmt.STATE_RUNNING,
+            fmt.STATE_FINISHED,
+            fmt.STATE_FAILED,
+            fmt.STATE_CRASHED,
+            "unknown",
+        ):
             self.set_class(state == name, f"-{name}")
         running = state == fmt.STATE_RUNNING
         if running and self._timer is None:
