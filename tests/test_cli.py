@@ -76,3 +76,54 @@ def test_a_project_folder_points_at_its_newest_run(run_root: Path) -> None:
     result = cli(str(run_root / "p"))
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert "holds 2 run(s)" in result.stderr and str(runs[-1].dir.name) in result.stderr
+
+
+def test_info_into_a_closed_pipe_ends_quietly(run_root: Path) -> None:
+    # A config far larger than a pipe's buffer: `head` exits while info is still writing.
+    config = {f"key_{i:05d}": "x" * 40 for i in range(5000)}
+    run = runview.init(
+        project="p", dir=run_root, config=config, console=False, system_interval=None
+    )
+    run.finish()
+    for extra in (["--json"], []):
+        command = [sys.executable, "-m", "runview", "info", str(run.dir), *extra]
+        result = subprocess.run(
+            f"{' '.join(command)} | head -3", shell=True, capture_output=True, text=True, timeout=60
+        )
+        assert len(result.stdout.splitlines()) == 3
+        assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr, result.stderr
+
+
+def test_info_text_into_a_pipe_is_neither_padded_nor_wrapped(run_root: Path) -> None:
+    deep = run_root / ("a-rather-long-folder-name-" * 4)
+    run = runview.init(
+        project="p", dir=deep, config={"lr": 0.1}, console=False, system_interval=None
+    )
+    run.finish()
+    result = cli("info", str(run.dir))  # captured: stdout is a pipe
+    assert result.returncode == 0
+    lines = result.stdout.splitlines()
+    assert lines and all(line == line.rstrip() for line in lines)
+    assert any(line.endswith(str(run.dir)) for line in lines)  # the long path on one line
+
+
+def test_info_says_where_a_failed_run_raised(tmp_path: Path, run_root: Path) -> None:
+    script = tmp_path / "train.py"
+    script.write_text(
+        "import sys, runview\n"
+        "run = runview.init(project='p', dir=sys.argv[1], console=False, system_interval=None)\n"
+        "def step():\n"
+        "    raise ValueError('diverged')\n"
+        "step()\n"
+    )
+    subprocess.run([sys.executable, str(script), str(run_root)], capture_output=True, timeout=60)
+    run_dir = next(run_root.glob("p/*"))
+    document = json.loads(cli("info", str(run_dir), "--json").stdout)
+    assert document["status"] == "failed" and isinstance(document["ended"], float)
+    assert document["ended"] >= document["started"]
+    error = document["error"]
+    assert error["type"] == "ValueError" and error["message"] == "diverged"
+    assert error["location"] == f"{script}:4 in step"
+    assert "raise ValueError('diverged')" in error["traceback"]
+    text = cli("info", str(run_dir)).stdout
+    assert f"raised at  {script}:4 in step" in text

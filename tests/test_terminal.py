@@ -113,3 +113,32 @@ def test_live_run_in_a_real_terminal(tmp_path: Path) -> None:
             trainer.kill()
         if term is not None:
             term.close()
+
+
+CRASHING_VIEWER = """
+import sys
+from runview.tui.cli import main
+from runview.tui.tabs.overview import OverviewTab
+
+def broken(self, snapshot):  # an injected fault: any bug in a tab
+    raise RuntimeError("injected fault")
+
+OverviewTab.show_snapshot = broken
+raise SystemExit(main([sys.argv[1]]))
+"""
+
+
+def test_a_crash_in_the_viewer_exits_non_zero(tmp_path: Path) -> None:
+    import runview
+
+    run = runview.init(project="p", dir=tmp_path / "runs", console=False, system_interval=None)
+    run.finish()
+    script = write_script(tmp_path / "viewer.py", CRASHING_VIEWER)
+    command = f"cd {tmp_path} && TERM=xterm-256color {sys.executable} {script} {run.dir}"
+    term = Tmux(80, 24, f"sh -c '{command}; echo VIEWER-EXITED-$?; sleep 30'")
+    try:
+        screen = term.wait_for("VIEWER-EXITED-")
+        assert "VIEWER-EXITED-1" in screen
+        assert "injected fault" in screen  # Textual's report of the crash reached the terminal
+    finally:
+        term.close()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from pathlib import Path
-from typing import Any
 
 from runview.store.reader import NotARunError, RunReader, check_run_dir, is_run_dir
 from runview.tui.tabs import TAB_NAMES
@@ -78,8 +78,10 @@ def main(argv: list[str] | None = None) -> int:
         return _not_a_run(options.path, exc)
     from runview.tui.app import RunviewApp
 
-    RunviewApp(path, tab=options.tab).run()
-    return 0
+    app = RunviewApp(path, tab=options.tab)
+    app.run()
+    # A crash inside the app has been shown by Textual already; the exit status must say it too.
+    return app.return_code or 0
 
 
 def _info(args: list[str]) -> int:
@@ -94,26 +96,15 @@ def _info(args: list[str]) -> int:
     except NotARunError as exc:
         return _not_a_run(options.path, exc)
     snapshot = RunReader(path).refresh()
-    document: dict[str, Any] = {
-        "path": str(path),
-        "name": snapshot.name,
-        "project": snapshot.meta.get("project"),
-        "id": snapshot.meta.get("id"),
-        "status": snapshot.liveness.state,
-        "reason": snapshot.liveness.reason,
-        "exit_code": snapshot.status.get("exit_code"),
-        "runtime": snapshot.runtime,
-        "steps": snapshot.history.rows,
-        "meta": snapshot.meta,
-        "config": snapshot.config,
-        "summary": snapshot.summary,
-        "problems": list(snapshot.problems),
-    }
+    from runview.tui.info import print_info, run_facts
+
+    document = run_facts(path, snapshot)
+    # `runview info ... | head` closes the pipe early: end quietly, as cat or grep would.
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     if options.json:
         json.dump(document, sys.stdout, indent=2, default=str, allow_nan=True)
         sys.stdout.write("\n")
-        return 0
-    from runview.tui.info_text import print_info
-
-    print_info(document)
+    else:
+        print_info(document)
+    sys.stdout.flush()
     return 0

@@ -86,8 +86,9 @@ def main(argv: list[str]) -> int:
 def _watch(process: subprocess.Popen[bytes], run_dir: Path, tab: str) -> int:
     from runview.tui.app import RunviewApp
 
+    app = RunviewApp(run_dir, tab=tab)
     try:
-        RunviewApp(run_dir, tab=tab).run()
+        app.run()
     finally:
         if process.poll() is None:
             process.terminate()
@@ -99,4 +100,4 @@ def _watch(process: subprocess.Popen[bytes], run_dir: Path, tab: str) -> int:
         f"runview demo: the run is in {run_dir}\n  reopen it with: runview {run_dir}",
         file=sys.stderr,
     )
-    return 0
+    return app.return_code or 0
