@@ -142,3 +142,34 @@ def test_a_crash_in_the_viewer_exits_non_zero(tmp_path: Path) -> None:
         assert "injected fault" in screen  # Textual's report of the crash reached the terminal
     finally:
         term.close()
+
+
+def footer_on_row(screen: str, row: int) -> bool:
+    lines = screen.splitlines()
+    return len(lines) >= row and "Quit" in lines[row - 1]
+
+
+def test_the_viewer_follows_resizes_and_quits_without_leaving_a_frame(tmp_path: Path) -> None:
+    import runview
+
+    run = runview.init(
+        project="p", name="resized", dir=tmp_path / "runs", console=False, system_interval=None
+    )
+    run.log({"loss": 1.0})
+    run.finish()
+    # Exported COLUMNS and LINES (some shells and tools set them) must not pin the viewer's size.
+    command = f"COLUMNS=80 LINES=24 TERM=xterm-256color {sys.executable} -m runview {run.dir}"
+    term = Tmux(100, 30, f"sh -c 'echo BEFORE-VIEWER; {command}; echo VIEWER-EXITED-$?; sleep 30'")
+    try:
+        term.wait_for("resized")
+        term.tmux("resize-window", "-x", "120", "-y", "40")  # the pane grows while the app is open
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not footer_on_row(term.screen(), 40):
+            time.sleep(0.2)
+        assert footer_on_row(term.screen(), 40), term.screen()  # redrawn at the new size
+        term.keys("q")
+        screen = term.wait_for("VIEWER-EXITED-0")
+        shown = [line for line in screen.splitlines() if line.strip()]
+        assert shown == ["BEFORE-VIEWER", "VIEWER-EXITED-0"], screen  # no frame left behind
+    finally:
+        term.close()

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from textual.app import App
 from textual.binding import Binding
+from textual.driver import Driver
 
 from runview.tui.help_screen import HelpScreen
 from runview.tui.run_page import RunPage
@@ -27,6 +28,14 @@ class RunviewApp(App[None]):
         self._filters.append(ControlCharacterFilter())
         self.run_path = run_path
         self.initial_tab = tab
+
+    def get_driver_class(self) -> type[Driver]:
+        from textual.drivers.linux_driver import LinuxDriver
+
+        from runview.tui.terminal import CleanExitDriver
+
+        driver = super().get_driver_class()
+        return CleanExitDriver if driver is LinuxDriver else driver
 
     def on_mount(self) -> None:
         self.push_screen(RunPage(self.run_path, self.initial_tab))

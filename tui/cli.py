@@ -77,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     except NotARunError as exc:
         return _not_a_run(options.path, exc)
     from runview.tui.app import RunviewApp
+    from runview.tui.terminal import follow_the_real_terminal_size
 
+    follow_the_real_terminal_size()
     app = RunviewApp(path, tab=options.tab)
     app.run()
     # A crash inside the app has been shown by Textual already; the exit status must say it too.

@@ -85,7 +85,9 @@ def main(argv: list[str]) -> int:
 
 def _watch(process: subprocess.Popen[bytes], run_dir: Path, tab: str) -> int:
     from runview.tui.app import RunviewApp
+    from runview.tui.terminal import follow_the_real_terminal_size
 
+    follow_the_real_terminal_size()
     app = RunviewApp(run_dir, tab=tab)
     try:
         app.run()
