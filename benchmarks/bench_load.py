@@ -124,19 +124,21 @@ def without_columns(run: Path) -> Path:
 READER = r"""
 import json, resource, sys, time
 from pathlib import Path
+from runview.store.cache import Cache
 from runview.store.column_cache import ColumnCache
 from runview.store.reader import RunReader
 path, cache = Path(sys.argv[1]), sys.argv[2]
 started = time.perf_counter()
-reader = RunReader(path, cache=ColumnCache(Path(cache)) if cache != "off" else False)
+reader = RunReader(path, cache=ColumnCache(Cache(Path(cache))) if cache != "off" else False)
 snapshot = reader.refresh(max_bytes=32 << 20)
 while reader.history_pending:
     snapshot = reader.refresh(max_bytes=32 << 20)
 elapsed = time.perf_counter() - started
 series = snapshot.history.series
 spikes = sum(1 for k in series if float(series[k][1].max()) == 1000.0)
-if reader._cache is not None and reader._cache.saving is not None:
-    reader._cache.saving.join()
+work = reader.cache_work()  # what the viewer does after its load
+if work is not None:
+    work.run()
 print(json.dumps({"s": elapsed, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "rows": snapshot.history.rows, "last": snapshot.history.last_index,
                   "spikes": spikes,

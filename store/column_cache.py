@@ -1,46 +1,75 @@
-"""Choose where a reader's first load comes from: the run's columns, the viewer's own cache, or the
-JSONL.
+"""Where a reader's first load comes from (the run's columns, the viewer's cache, or the JSONL), and
+the viewer's explicit step that keeps the cache's ``columns`` area.
 
-The cache lives outside every run directory (``$RUNVIEW_CACHE_DIR``, else
-``$XDG_CACHE_HOME/runview``, else ``~/.cache/runview``) and holds columns in the same layout as a
-run's ``columns/``, one entry per run path, for runs written without columns. An entry is trusted
-only while the history file is the same file (device and inode) and its bytes just before the
-covered offset still match; a grown history reuses the entry and parses only the new bytes.
+The area holds columns in the same layout as a run's ``columns/``, one entry per run path, for runs
+written without usable columns (older or foreign loggers, ``RUNVIEW_COLUMNS=0``). An entry is
+trusted only while the history file is the same file (device and inode) and its bytes just before
+the covered offset still match; a grown history reuses the entry and parses only the new bytes.
+
+Reading never writes: ``load_fast`` only looks. What the cache should keep after a load is a
+``CacheWork`` the viewer runs in its reader worker, never ``runview info`` or a plain read.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import re
-import shutil
-import stat
-import threading
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from runview.store import format as fmt
-from runview.store.columns import (
-    INDEX_NAME,
-    TAIL_CHECK_BYTES,
+from runview.store.atomic import write_json_atomic
+from runview.store.cache import Cache, WriteCancelled
+from runview.store.column_reader import (
     ColumnIndex,
-    ColumnState,
     ColumnsUnusable,
     LoadedColumns,
     load_columns,
     read_index,
-    write_columns,
 )
+from runview.store.column_writer import pack_pairs
+from runview.store.columns import (
+    INDEX_NAME,
+    OTHER_NAME,
+    TAIL_CHECK_BYTES,
+    ColumnState,
+    index_document,
+)
+from runview.store.jsonio import dumps
 
-CACHE_ENV = "RUNVIEW_CACHE_DIR"  # a folder, or "off"
-DEFAULT_MAX_BYTES = 4 * 1024**3
-DEFAULT_MIN_BYTES = 16 * 1024 * 1024  # smaller histories parse fast enough: not worth a cache entry
-# prune() deletes only what the cache provably made: a folder named like entry() names them whose
-# index.json carries this field. RUNVIEW_CACHE_DIR may point anywhere, even at a folder of runs.
-ENTRY_NAME = re.compile(r"[0-9a-f]{32}")
-ENTRY_MARKER = "runview_cache"
+AREA = "columns"
+# smaller histories parse fast enough: not worth a cache entry
+DEFAULT_MIN_BYTES = 16 * 1024 * 1024
+
+
+class ColumnCache:
+    """The ``columns`` area of the viewer's cache (``store.cache``)."""
+
+    def __init__(self, cache: Cache, min_bytes: int = DEFAULT_MIN_BYTES) -> None:
+        self.cache = cache
+        self.min_bytes = min_bytes
+
+    @classmethod
+    def default(cls) -> ColumnCache | None:
+        cache = Cache.default()
+        return None if cache is None else cls(cache)
+
+    def entry(self, run_path: Path) -> Path:
+        return self.cache.entry(AREA, _key(run_path))
+
+    def lookup(self, run_path: Path, history: Path) -> ColumnIndex:
+        """The entry's index if it describes this very history file; ColumnsUnusable otherwise."""
+        entry = self.entry(run_path)
+        if _inside(entry, run_path):
+            raise ColumnsUnusable("cache inside the run directory")
+        index = read_index(entry, history)
+        st = os.stat(history)
+        if index.document.get("history_id") != [st.st_dev, st.st_ino]:
+            raise ColumnsUnusable("history.jsonl was replaced")
+        return index
 
 
 @dataclass
@@ -50,143 +79,6 @@ class FastLoad:
     loaded: LoadedColumns | None = None
     source: str = "jsonl"  # "columns", "cache" or "jsonl"
     problems: list[str] = field(default_factory=list)
-
-
-class ColumnCache:
-    """A bounded folder of per-run column caches outside the run directories."""
-
-    def __init__(
-        self, root: Path, max_bytes: int = DEFAULT_MAX_BYTES, min_bytes: int = DEFAULT_MIN_BYTES
-    ) -> None:
-        self.root = root
-        self.max_bytes = max_bytes
-        self.min_bytes = min_bytes
-        self.saving: threading.Thread | None = None
-
-    @classmethod
-    def default(cls) -> ColumnCache | None:
-        configured = os.environ.get(CACHE_ENV)
-        if configured == "off":
-            return None
-        if configured:
-            root = Path(configured)
-        else:
-            base = os.environ.get("XDG_CACHE_HOME") or os.path.join(
-                os.path.expanduser("~"), ".cache"
-            )
-            root = Path(base) / "runview"
-        return cls(root)
-
-    def entry(self, run_path: Path) -> Path:
-        digest = hashlib.sha256(
-            str(run_path.resolve()).encode("utf-8", "surrogateescape")
-        ).hexdigest()[:32]
-        return self.root / digest
-
-    def lookup(self, run_path: Path, history: Path) -> ColumnIndex:
-        entry = self.entry(run_path)
-        if _inside(entry, run_path):
-            raise ColumnsUnusable("cache inside the run directory")
-        index = read_index(entry, history)
-        st = os.stat(history)
-        if index.document.get("history_id") != [st.st_dev, st.st_ino]:
-            raise ColumnsUnusable("history.jsonl was replaced")
-        try:
-            os.utime(entry / INDEX_NAME)  # least recently used goes first when the cache is full
-        except OSError:
-            pass
-        return index
-
-    def save_async(self, run_path: Path, table: Any, tail: Any) -> None:
-        """Write the table's columns in a daemon thread; arrays handed over are immutable views."""
-        source_offset = tail.offset - tail.pending_bytes
-        identity = tail.identity
-        entry = self.entry(run_path)
-        if identity is None or _inside(entry, run_path):
-            return
-        state = ColumnState(
-            source_offset=source_offset,
-            rows=table.rows,
-            skipped_rows=table.skipped_rows,
-            corrupt_lines=tail.problems.corrupt_lines,
-            last_index=table.last_index,
-            latest=dict(table.latest),
-        )
-        series = {k: b.view() for k, b in table.buffers.items()}
-        media = {k: tuple(v) for k, v in table.media.items()}
-        history = tail.path
-
-        def save() -> None:
-            try:
-                with open(history, "rb") as fh:
-                    st = os.fstat(fh.fileno())
-                    if (st.st_dev, st.st_ino) != tuple(identity):
-                        return
-                    start = max(0, source_offset - TAIL_CHECK_BYTES)
-                    fh.seek(start)
-                    check = fh.read(source_offset - start)
-                write_columns(
-                    entry,
-                    state,
-                    series,
-                    media,
-                    check,
-                    history_id=[st.st_dev, st.st_ino],
-                    run=str(run_path),
-                    **{ENTRY_MARKER: 1},
-                )
-                self.prune()
-            except Exception:
-                pass  # a cache that cannot be written is only a slower next open
-
-        self.saving = threading.Thread(target=save, name="runview-cache", daemon=True)
-        self.saving.start()
-
-    def prune(self) -> None:
-        """Remove least recently used entries until the cache fits ``max_bytes``.
-
-        Anything that is not provably a cache entry (another name, a symlink, no marked index) is
-        neither counted nor touched.
-        """
-        entries = []
-        total = 0
-        for child in self.root.iterdir():
-            found = _entry_size_and_use(child)
-            if found is None:
-                continue
-            size, used = found
-            entries.append((used, size, child))
-            total += size
-        for _used, size, child in sorted(entries):
-            if total <= self.max_bytes:
-                break
-            # rmtree refuses a symlink and never follows one inside
-            shutil.rmtree(child, ignore_errors=True)
-            total -= size
-
-
-def _entry_size_and_use(child: Path) -> tuple[int, float] | None:
-    """(bytes, last use) of a folder this cache created, or None for anything else."""
-    if not ENTRY_NAME.fullmatch(child.name):
-        return None
-    try:
-        # lstat: a symlink to a folder is not an entry
-        if not stat.S_ISDIR(os.lstat(child).st_mode):
-            return None
-        fd = os.open(child / INDEX_NAME, os.O_RDONLY | os.O_NOFOLLOW)
-        with os.fdopen(fd, "rb") as fh:
-            used = os.fstat(fh.fileno()).st_mtime
-            document = json.loads(fh.read(1024 * 1024))
-        if not isinstance(document, dict) or document.get(ENTRY_MARKER) != 1:
-            return None
-        size = 0
-        for f in child.iterdir():
-            st = os.lstat(f)
-            if stat.S_ISREG(st.st_mode):
-                size += st.st_size
-    except (OSError, ValueError):
-        return None
-    return size, used
 
 
 def load_fast(run_path: Path, cache: ColumnCache | None, expected_bytes: int) -> FastLoad:
@@ -225,6 +117,77 @@ def load_fast(run_path: Path, cache: ColumnCache | None, expected_bytes: int) ->
     elif own_problem is not None:
         result.problems.append(f"columns/ not used ({own_problem}); read history.jsonl instead")
     return result
+
+
+@dataclass(frozen=True)
+class CacheWork:
+    """What the viewer's cache step does after a load: mark the entry used, or write a new one.
+
+    Holds only read-only arrays and plain values, so it can run in any thread. ``run`` never
+    raises: a cache that cannot be written is only a slower next open.
+    """
+
+    cache: ColumnCache
+    run_path: Path
+    history: Path
+    history_id: tuple[int, int]
+    state: ColumnState | None = None  # None: the load came from the cache; only mark it used
+    series: Mapping[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
+    media: Mapping[str, tuple[tuple[float, Any], ...]] = field(default_factory=dict, repr=False)
+
+    def run(self, cancelled: Callable[[], bool] = lambda: False) -> bool:
+        """Do it; True when an entry was written (``cancelled()`` is checked between files)."""
+        entry = self.cache.entry(self.run_path)
+        if _inside(entry, self.run_path):
+            return False
+        if self.state is None:
+            self.cache.cache.touch(entry)
+            return False
+        try:
+            check = self._history_check()
+            if check is None:
+                return False
+            self.cache.cache.write(
+                AREA, _key(self.run_path), lambda folder: self._fill(folder, check, cancelled)
+            )
+            return True
+        except (OSError, ValueError, WriteCancelled):
+            return False
+
+    def _history_check(self) -> bytes | None:
+        """The bytes before the covered offset, if history.jsonl is still the file we parsed."""
+        assert self.state is not None
+        offset = self.state.source_offset
+        with open(self.history, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            if (st.st_dev, st.st_ino) != self.history_id or st.st_size < offset:
+                return None
+            start = max(0, offset - TAIL_CHECK_BYTES)
+            fh.seek(start)
+            return fh.read(offset - start)
+
+    def _fill(self, folder: Path, check: bytes, cancelled: Callable[[], bool]) -> None:
+        assert self.state is not None
+        files: dict[str, tuple[str, int]] = {}
+        for number, (key, (x, y)) in enumerate(self.series.items(), start=1):
+            if cancelled():
+                raise WriteCancelled
+            name = f"c{number:04d}.f64"
+            pack_pairs(x, y).tofile(folder / name)
+            files[key] = (name, len(x))
+        other = b"".join(
+            dumps([i, k, v]) + b"\n" for k, values in self.media.items() for i, v in values
+        )
+        (folder / OTHER_NAME).write_bytes(other)
+        state = replace(self.state, other_bytes=len(other))
+        document = index_document(
+            state, files, check, history_id=list(self.history_id), run=str(self.run_path)
+        )
+        write_json_atomic(folder / INDEX_NAME, document)
+
+
+def _key(run_path: Path) -> str:
+    return str(run_path.resolve())
 
 
 def _inside(path: Path, run_path: Path) -> bool:

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from runview.store import format as fmt
-from runview.store.column_cache import ColumnCache, FastLoad, load_fast
+from runview.store.column_cache import CacheWork, ColumnCache, FastLoad, load_fast
+from runview.store.columns import ColumnState
+from runview.store.console_tail import ConsoleSnapshot, ConsoleTail
 from runview.store.jsonio import as_object, loads
 from runview.store.liveness import Liveness, judge
 from runview.store.series import SeriesSnapshot, SeriesTable
@@ -61,7 +63,7 @@ class RunSnapshot:
     history: SeriesSnapshot
     system: SeriesSnapshot
     model: dict[str, Any] | None
-    console: Any  # ConsoleSnapshot from runview.store.console_tail, or None
+    console: ConsoleSnapshot | None
     problems: tuple[str, ...] = field(default_factory=tuple)
     version: int = 0  # grows whenever data (not just the clock) changed
 
@@ -136,8 +138,8 @@ class RunReader:
         cache: ColumnCache | None | bool = True,
         columns_expected_bytes: int = 16 * 1024 * 1024,
     ) -> None:
-        """``cache``: True for the default cache outside the run (``RUNVIEW_CACHE_DIR``), False for
-        none.
+        """``cache``: True for the columns area of the user's cache (``store.cache``), False for
+        none. The reader only looks in it; ``cache_work`` says what the viewer should keep there.
 
         A history larger than ``columns_expected_bytes`` with no usable columns is reported as a
         problem (it loads slowly); smaller runs without columns are normal.
@@ -164,8 +166,8 @@ class RunReader:
         self._system_tail = JsonlTail(path / fmt.SYSTEM_FILE)
         self.history = SeriesTable(fmt.STEP_KEY)
         self.system = SeriesTable(fmt.TIME_KEY)
-        self._console = _make_console_tail(path / fmt.CONSOLE_FILE, console_lines)
-        self._console_snapshot: Any = None
+        self._console = ConsoleTail(path / fmt.CONSOLE_FILE, max_lines=console_lines)
+        self._console_snapshot: ConsoleSnapshot | None = None
         self._console_error: str | None = None
         self._version = 0
         self._last: RunSnapshot | None = None
@@ -189,13 +191,12 @@ class RunReader:
         if system_rows:
             self.system.add_rows(system_rows)
             changed = True
-        if self._console is not None:
-            try:
-                changed |= bool(self._console.refresh())
-                self._console_snapshot = self._console.snapshot()
-                self._console_error = None
-            except Exception as exc:  # a broken console log must not hide the rest of the run
-                self._console_error = f"console.log: {exc!r}"
+        try:
+            changed |= bool(self._console.refresh())
+            self._console_snapshot = self._console.snapshot()
+            self._console_error = None
+        except Exception as exc:  # a broken console log must not hide the rest of the run
+            self._console_error = f"console.log: {exc!r}"
         now = time.time()
         liveness = judge(as_object(self._docs[fmt.STATUS_FILE].value), now)
         # A run can turn crashed with no file changing (its heartbeat stops): that is news too.
@@ -241,13 +242,39 @@ class RunReader:
                 left -= read
         if self._loading and not self.history_pending:
             self._loading = False
-            if (
-                self._cache is not None
-                and self._jsonl_parsed
-                and self._jsonl_parsed >= self._cache.min_bytes
-            ):
-                self._cache.save_async(self.path, self.history, self._history_tail)
         return changed
+
+    def cache_work(self) -> CacheWork | None:
+        """What the viewer's cache should keep after the initial load, or None.
+
+        A load that parsed at least the cache's ``min_bytes`` of JSONL asks for an entry (so the
+        next open is fast); a load from the cache marks its entry used. Reading itself never
+        writes: the viewer runs the returned work in its reader worker; ``runview info`` does not.
+        """
+        cache, fast, tail = self._cache, self._fast, self._history_tail
+        if cache is None or fast is None or self._loading or tail.identity is None:
+            return None
+        common = {"cache": cache, "run_path": self.path, "history": tail.path}
+        if self._jsonl_parsed and self._jsonl_parsed >= cache.min_bytes:
+            table = self.history
+            state = ColumnState(
+                source_offset=tail.offset - tail.pending_bytes,
+                rows=table.rows,
+                skipped_rows=table.skipped_rows,
+                corrupt_lines=tail.problems.corrupt_lines,
+                last_index=table.last_index,
+                latest=dict(table.latest),
+            )
+            return CacheWork(
+                **common,
+                history_id=tail.identity,
+                state=state,
+                series={k: b.view() for k, b in table.buffers.items()},
+                media={k: tuple(v) for k, v in table.media.items()},
+            )
+        if fast.source == "cache":
+            return CacheWork(**common, history_id=tail.identity)
+        return None
 
     def _start_history_over(self) -> None:
         """history.jsonl was replaced or truncated and is being read from 0: forget the old file.
@@ -334,11 +361,3 @@ class RunReader:
                 f"the logger dropped {status['dropped_records']} record(s) it could not write"
             )
         return tuple(problems)
-
-
-def _make_console_tail(path: Path, lines: int) -> Any:
-    try:
-        from runview.store.console_tail import ConsoleTail
-    except ImportError:
-        return None
-    return ConsoleTail(path, max_lines=lines)

@@ -54,7 +54,7 @@ class SeriesBuffer:
 
     @classmethod
     def from_lazy(cls, lazy: Any) -> SeriesBuffer:
-        """A loaded column not read yet (``columns.LazyColumn``): read on first ``view`` or
+        """A loaded column not read yet (``column_reader.LazyColumn``): read on first ``view`` or
         ``extend``."""
         buffer = cls.__new__(cls)
         buffer.x = buffer.y = _NOT_READ
@@ -112,10 +112,11 @@ _NOT_READ = np.empty(0, dtype=np.float64)
 
 
 class SeriesMap(Mapping[str, tuple[np.ndarray, np.ndarray]]):
-    """A snapshot's key -> (x, y): read-only arrays; a column loaded lazily is read on first lookup.
+    """Key -> (x, y) as read-only arrays; a column loaded lazily is read on its first lookup.
 
-    Immutable and safe to share across threads (a lazy column reads itself under its own lock).
-    Iterating, ``len`` and ``in`` read nothing.
+    What a snapshot hands out, and what ``column_reader.load_columns`` returns. Immutable and safe
+    to share across threads (a lazy column reads itself under its own lock). Iterating, ``len``,
+    ``in`` and ``fingerprint`` read nothing.
     """
 
     __slots__ = ("_items",)
@@ -135,6 +136,10 @@ class SeriesMap(Mapping[str, tuple[np.ndarray, np.ndarray]]):
 
     def __contains__(self, key: object) -> bool:
         return key in self._items
+
+    def raw(self, key: str) -> Any:
+        """The (x, y) views, or the lazy column itself, without reading it."""
+        return self._items[key]
 
     def fingerprint(self, key: str) -> tuple[int, bytes] | None:
         """(points, last value's bytes) of one series, reading nothing that is not read yet.
@@ -372,7 +377,7 @@ class SeriesTable:
     def load(
         self,
         index_x: np.ndarray,
-        columns: Mapping[str, tuple[np.ndarray, np.ndarray]],
+        columns: SeriesMap,
         latest: Mapping[str, Any],
         media: Iterable[tuple[str, float, Any]],
         rows: int,
@@ -381,19 +386,19 @@ class SeriesTable:
         """Bulk-load an empty table from columns read from disk (arrays are adopted, not copied).
 
         ``index_x`` holds the index of every row; a key whose x is the very same array shares it.
-        ``columns`` may hand out columns not read yet (``columns.ColumnMap.lazy``): they are
-        adopted unread, and read when a snapshot's series is looked up or new points arrive.
+        Columns not read yet (``column_reader.LazyColumn``) are adopted unread, and read when a
+        snapshot's series is looked up or new points arrive.
         """
         self.buffers = {self.index_key: SeriesBuffer.from_arrays(index_x, index_x)}
-        lazy = getattr(columns, "lazy", None)
         for key in columns:
             if key == self.index_key:
                 continue
-            if lazy is not None:
-                self.buffers[key] = SeriesBuffer.from_lazy(lazy(key))
-            else:
-                x, y = columns[key]
+            item = columns.raw(key)
+            if type(item) is tuple:
+                x, y = item
                 self.buffers[key] = SeriesBuffer.from_arrays(x, y, own_x=x is not index_x)
+            else:
+                self.buffers[key] = SeriesBuffer.from_lazy(item)
         self.latest = dict(latest)
         self.media = {}
         for key, index, value in media:

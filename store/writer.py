@@ -47,7 +47,7 @@ class RunWriter:
         )
         self.history = AppendStream(run_dir / fmt.HISTORY_FILE, self.warn_io)
         self.system = AppendStream(run_dir / fmt.SYSTEM_FILE, self.warn_io)
-        self.columns: Any = None  # a ColumnWriter while columns are on (see store/columns.py)
+        self.columns: Any = None  # a ColumnWriter while columns are on (see store/column_writer.py)
         if os.environ.get(COLUMNS_ENV, "1") != "0":
             self._columns_guarded(self._start_columns)
 
@@ -131,7 +131,7 @@ class RunWriter:
 
     # -- columns: a cache of history.jsonl; a failure turns them off, never touches history -------
     def _start_columns(self) -> None:
-        from runview.store.columns import ColumnWriter
+        from runview.store.column_writer import ColumnWriter
 
         self.columns = ColumnWriter(self.dir)
 

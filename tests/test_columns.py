@@ -20,8 +20,10 @@ import pytest
 
 import runview
 from runview.store import format as fmt
+from runview.store.cache import Cache
 from runview.store.column_cache import ColumnCache
-from runview.store.columns import ColumnsUnusable, ColumnWriter, load_columns, read_index
+from runview.store.column_reader import ColumnsUnusable, load_columns, read_index
+from runview.store.column_writer import ColumnWriter
 from runview.store.reader import RunReader
 from runview.store.series import SeriesSnapshot
 
@@ -279,30 +281,31 @@ def test_a_sigkilled_writer_leaves_columns_the_reader_can_use(tmp_path: Path) ->
 
 def test_reading_never_changes_the_run_directory(run_dir: Path, tmp_path: Path) -> None:
     before = tree(run_dir)
-    for cache in (False, ColumnCache(tmp_path / "cache", min_bytes=0)):
+    for cache in (False, ColumnCache(Cache(tmp_path / "cache"), min_bytes=0)):
         reader = RunReader(run_dir, cache=cache)
         reader.refresh()
         reader.refresh()
-        if cache and cache.saving is not None:
-            cache.saving.join()
+        work = reader.cache_work()
+        if work is not None:
+            work.run()
     assert tree(run_dir) == before
 
 
 def test_cache_outside_the_run_serves_a_second_open(run_dir: Path, tmp_path: Path) -> None:
     remove_columns(run_dir)
     cache_root = tmp_path / "cache"
-    cache = ColumnCache(cache_root, min_bytes=0)
+    cache = ColumnCache(Cache(cache_root), min_bytes=0)
     first = RunReader(run_dir, cache=cache)
     expected = first.refresh()
     assert first._fast.source == "jsonl"
-    cache.saving.join()
+    assert first.cache_work().run()
     entry = cache.entry(run_dir)
     assert (
-        entry.parent == cache_root
+        entry.parent == cache_root / "columns"
         and entry.name == hashlib.sha256(str(run_dir.resolve()).encode()).hexdigest()[:32]
     )
     assert (entry / "index.json").exists()
-    second = RunReader(run_dir, cache=ColumnCache(cache_root, min_bytes=0))
+    second = RunReader(run_dir, cache=ColumnCache(Cache(cache_root), min_bytes=0))
     snapshot = second.refresh()
     assert second._fast.source == "cache" and snapshot.problems == ()
     assert_same(snapshot.history, expected.history)
@@ -311,7 +314,7 @@ def test_cache_outside_the_run_serves_a_second_open(run_dir: Path, tmp_path: Pat
     # renewed
     with open(run_dir / fmt.HISTORY_FILE, "ab") as fh:
         fh.write(b'{"_step":1000,"_time":3.0,"train/loss":0.125}\n')
-    grown_cache = ColumnCache(cache_root, min_bytes=0)
+    grown_cache = ColumnCache(Cache(cache_root), min_bytes=0)
     grown = RunReader(run_dir, cache=grown_cache)
     snapshot = grown.refresh()
     assert grown._fast.source == "cache"
@@ -319,13 +322,13 @@ def test_cache_outside_the_run_serves_a_second_open(run_dir: Path, tmp_path: Pat
         snapshot.history.series["train/loss"][0][-1] == 1000
         and snapshot.history.series["train/loss"][1][-1] == 0.125
     )
-    grown_cache.saving.join()
+    assert grown.cache_work().run()
     offset = json.loads((entry / "index.json").read_bytes())["source_offset"]
     assert offset == (run_dir / fmt.HISTORY_FILE).stat().st_size
 
     # history replaced by another file: the entry is not used
     replace_history(run_dir)
-    fresh = RunReader(run_dir, cache=ColumnCache(cache_root, min_bytes=0))
+    fresh = RunReader(run_dir, cache=ColumnCache(Cache(cache_root), min_bytes=0))
     snapshot = fresh.refresh()
     assert fresh._fast.source == "jsonl"
     assert snapshot.history.series["count"][1][0] == 10.0
@@ -336,13 +339,14 @@ def test_cache_is_bounded(tmp_path: Path) -> None:
     runs = [log_run(tmp_path / f"runs{i}", rows=300) for i in range(3)]
     for run_dir in runs:
         remove_columns(run_dir)
-        cache = ColumnCache(cache_root, min_bytes=0)
-        RunReader(run_dir, cache=cache).refresh()
-        cache.saving.join()
+        cache = ColumnCache(Cache(cache_root), min_bytes=0)
+        reader = RunReader(run_dir, cache=cache)
+        reader.refresh()
+        assert reader.cache_work().run()
         time.sleep(0.02)
-    one = sum(f.stat().st_size for f in ColumnCache(cache_root).entry(runs[0]).iterdir())
-    small = ColumnCache(cache_root, max_bytes=int(one * 1.5))
-    small.prune()
+    one = sum(f.stat().st_size for f in ColumnCache(Cache(cache_root)).entry(runs[0]).iterdir())
+    small = ColumnCache(Cache(cache_root, max_bytes=int(one * 1.5)))
+    small.cache.prune()
     assert (
         not small.entry(runs[0]).exists()
         and not small.entry(runs[1]).exists()
@@ -371,22 +375,26 @@ def test_prune_removes_only_cache_entries(tmp_path: Path) -> None:
     cache_root = tmp_path / "cache"
     real = log_run(tmp_path / "runs0", rows=50)
     remove_columns(real)
-    cache = ColumnCache(cache_root, min_bytes=0)
-    RunReader(real, cache=cache).refresh()
-    cache.saving.join()
+    cache = ColumnCache(Cache(cache_root), min_bytes=0)
+    reader = RunReader(real, cache=cache)
+    reader.refresh()
+    assert reader.cache_work().run()
     entry = cache.entry(real)
     assert (entry / "index.json").exists()
-    # a run logged straight into the cache root, and one renamed to look like an entry name
+    # a run logged straight into the cache root, and ones renamed to look like entry names (in
+    # the root and in the area)
     run_inside = log_run(cache_root, rows=50)
     lookalike = cache_root / ("ab" * 16)
     shutil.copytree(run_inside, lookalike)
+    area_lookalike = entry.parent / ("ef" * 16)
+    shutil.copytree(run_inside, area_lookalike)
     # a symlink with an entry name, to a copy of a real entry outside the cache: neither is touched
     outside = tmp_path / "outside-entry"
     shutil.copytree(entry, outside)
-    link = cache_root / ("cd" * 16)
+    link = entry.parent / ("cd" * 16)
     link.symlink_to(outside, target_is_directory=True)
-    before = {p: tree(p) for p in (run_inside, lookalike, outside)}
-    ColumnCache(cache_root, max_bytes=1).prune()
+    before = {p: tree(p) for p in (run_inside, lookalike, area_lookalike, outside)}
+    Cache(cache_root, max_bytes=1).prune()
     assert not entry.exists()  # the real entry goes
     for path, state in before.items():
         assert tree(path) == state, path

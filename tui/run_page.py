@@ -94,6 +94,11 @@ class RunPage(Screen[None]):
         self.post_message(LoadProgressed(total, total))
         self.post_message(RunUpdated(snapshot))
         posted = snapshot
+        # The viewer's cache step, after the charts have their data: a run that had to be parsed
+        # gets an entry outside it, so the next open is fast (reading alone never writes).
+        cache_work = reader.cache_work()
+        if cache_work is not None and not worker.is_cancelled:
+            cache_work.run(cancelled=lambda: worker.is_cancelled)
         while not worker.is_cancelled:
             running = posted.liveness.state == fmt.STATE_RUNNING
             self._signal.wait(LIVE_POLL_S if running else IDLE_POLL_S)
