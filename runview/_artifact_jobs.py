@@ -25,6 +25,7 @@ from runview.store.blob_io import sha256_file
 Warn = Callable[[str, str], None]
 SLOW_S = 2.0  # finish() says what it is waiting for after this long, then every REPORT_S
 REPORT_S = 5.0
+SHOW_PENDING_BYTES = 64 * 1024 * 1024
 
 
 class RunArtifactsRecord:
@@ -36,11 +37,12 @@ class RunArtifactsRecord:
         self._outputs: dict[int, dict[str, Any]] = {}
         self._inputs: list[dict[str, Any]] = []
 
-    def output(self, key: int, art: Artifact, **fields: Any) -> None:
+    def output(self, key: int, art: Artifact, write: bool = True, **fields: Any) -> None:
         with self._lock:
             entry = self._outputs.setdefault(key, {"name": art.name, "type": art.type})
             entry.update(fields)
-            self._write()
+            if write:
+                self._write()
 
     def input(self, entry: dict[str, Any]) -> None:
         with self._lock:
@@ -135,7 +137,9 @@ class ArtifactJobs:
 
     def _commit(self, key: int, art: Artifact) -> None:
         aliases = list(art.aliases)
-        self.record.output(key, art, state="pending", aliases=aliases, logged=time.time())
+        # Said at once only when storing will take a while: each write rewrites the document.
+        slow = art.size >= SHOW_PENDING_BYTES
+        self.record.output(key, art, slow, state="pending", aliases=aliases, logged=time.time())
         try:
             manifest, new = self._store(art, aliases)
         except Exception as exc:  # disk full, a file vanished: recorded, never raised

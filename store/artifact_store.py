@@ -15,6 +15,7 @@ import fcntl
 import os
 import re
 import secrets
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -120,27 +121,33 @@ class ArtifactStore:
         return FileEntry("", size, sha)
 
     def ingest_user_file(self, source: Path, progress: Progress | None = None) -> FileEntry:
-        """Store a user's file (``policy="immutable"``): hash it where it is and copy it in only
-        if the store lacks it. Never a hard link to it: a later edit would change every version."""
+        """Store a user's file (``policy="immutable"``): copied in by the kernel on a second
+        thread while this one hashes it, the copy dropped if the store already has those bytes.
+        Never a hard link to the user's file: a later edit would change every version."""
         st = os.stat(source)
         stamp = file_stamp(st)
         sha = _digest_cache.get(stamp)
-        if sha is None:
-            sha, _size = sha256_file(source, progress)
-            _remember(stamp, sha)
-        elif progress is not None:
-            progress(st.st_size)
-        if self.has_blob(sha, st.st_size):
-            return FileEntry("", st.st_size, sha)
-        tmp = self.tmp_path("blob")
-        before = copy_file(source, tmp, mode=0o600)
-        if file_stamp(before) != stamp:
-            # Edited between the hash and the copy: what we hold is the copy, so name it by that.
-            sha, _ = sha256_file(tmp)
-        os.chmod(tmp, BLOB_MODE)
-        self._place(tmp, sha)
-        remove_quietly(tmp)
-        return FileEntry("", before.st_size, sha)
+        if sha is not None:
+            if progress is not None:
+                progress(st.st_size)
+            if self.has_blob(sha, st.st_size):
+                return FileEntry("", st.st_size, sha)
+        copy = _BackgroundCopy(source, self.tmp_path("blob"))
+        try:
+            if sha is None:
+                sha, _size = sha256_file(source, progress)
+                _remember(stamp, sha)
+            if self.has_blob(sha, st.st_size):
+                return FileEntry("", st.st_size, sha)
+            before = copy.result()
+            if file_stamp(before) != stamp:
+                # Edited between the hash and the copy: what we hold is the copy, name it so.
+                sha, _ = sha256_file(copy.target)
+            os.chmod(copy.target, BLOB_MODE)
+            self._place(copy.target, sha)
+            return FileEntry("", before.st_size, sha)
+        finally:
+            copy.cancel()
 
     def _place(self, path: Path, sha: str) -> None:
         """Link ``path`` in as the blob ``sha`` unless one is there already (then it is the same
@@ -420,6 +427,48 @@ class ArtifactStore:
             if sha != entry.sha256:
                 return "blob content does not match its sha256"
         return ""
+
+
+class _Cancelled(Exception):
+    pass
+
+
+class _BackgroundCopy:
+    """A kernel copy of ``source`` to ``target`` on its own thread (copy_file_range and hashlib
+    both release the GIL, so the copy overlaps the hash instead of following it)."""
+
+    def __init__(self, source: Path, target: Path) -> None:
+        self.target = target
+        self._cancelled = False
+        self._before: os.stat_result | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._run, args=(source,), name="runview-blob-copy", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, source: Path) -> None:
+        def check(_n: int) -> None:
+            if self._cancelled:
+                raise _Cancelled()
+
+        try:
+            self._before = copy_file(source, self.target, mode=0o600, progress=check)
+        except BaseException as exc:
+            self._error = exc
+
+    def result(self) -> os.stat_result:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._before is not None
+        return self._before
+
+    def cancel(self) -> None:
+        """Stop the copy (if still running) and remove what it wrote."""
+        self._cancelled = True
+        self._thread.join()
+        remove_quietly(self.target)
 
 
 def _alias_doc(version: int, now: float) -> dict[str, Any]:

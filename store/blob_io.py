@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 CHUNK = 1024 * 1024  # hashlib releases the GIL on chunks this size: training threads keep running
+COPY_CHUNK = 16 * CHUNK  # per kernel call: large, but a cancelled copy stops within one
 FICLONE = 0x40049409  # linux/fs.h: share the extents (btrfs, xfs with reflink, bcachefs)
 
 Progress = Callable[[int], None]
@@ -114,9 +115,9 @@ def _kernel_copy(method: str, src: int, dst: int, size: int, progress: Progress 
     done = 0
     while True:
         if method == "copy_file_range":
-            n = os.copy_file_range(src, dst, 64 * CHUNK)
+            n = os.copy_file_range(src, dst, COPY_CHUNK)
         else:
-            n = os.sendfile(dst, src, None, 64 * CHUNK)
+            n = os.sendfile(dst, src, None, COPY_CHUNK)
         if n == 0:
             break
         done += n
