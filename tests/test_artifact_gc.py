@@ -1,4 +1,4 @@
-"""``runview gc``: unreferenced blobs and interrupted writes are listed, and removed only when old."""
+"""``runview gc``: unreferenced blobs and interrupted writes are listed, removed only when old."""
 
 from __future__ import annotations
 
