@@ -85,6 +85,15 @@ def copy_fd(src: int, dst: int, size: int, progress: Progress | None = None) -> 
         return "reflink"
     except OSError:
         pass
+    if _is_sparse(src, size):
+        try:
+            _copy_sparse(src, dst, size, progress)
+            return "copy_file_range (sparse)"
+        except OSError as exc:
+            if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+                raise
+            os.lseek(dst, 0, os.SEEK_SET)
+            os.ftruncate(dst, 0)
     for method in ("copy_file_range", "sendfile"):
         try:
             _kernel_copy(method, src, dst, size, progress)
@@ -109,6 +118,37 @@ def copy_fd(src: int, dst: int, size: int, progress: Progress | None = None) -> 
         if progress is not None:
             progress(len(data))
     return "read/write"
+
+
+def _is_sparse(fd: int, size: int) -> bool:
+    try:
+        return os.fstat(fd).st_blocks * 512 < size
+    except OSError:
+        return False
+
+
+def _copy_sparse(src: int, dst: int, size: int, progress: Progress | None) -> None:
+    """Copy only the data extents (SEEK_DATA / SEEK_HOLE): a sparse file stays sparse instead
+    of becoming gigabytes of zeros on disk."""
+    offset = 0
+    while offset < size:
+        try:
+            start = os.lseek(src, offset, os.SEEK_DATA)
+        except OSError as exc:
+            if exc.errno == errno.ENXIO:  # only a hole is left
+                break
+            raise
+        end = os.lseek(src, start, os.SEEK_HOLE)
+        position = start
+        while position < end:
+            n = os.copy_file_range(src, dst, min(COPY_CHUNK, end - position), position, position)
+            if n == 0:
+                break
+            position += n
+            if progress is not None:
+                progress(n)
+        offset = end
+    os.ftruncate(dst, size)
 
 
 def _kernel_copy(method: str, src: int, dst: int, size: int, progress: Progress | None) -> None:
