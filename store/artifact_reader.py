@@ -209,7 +209,8 @@ def _lineage(
     found: list[LineageRun] = []
     seen: set[tuple[str, str, str]] = set()
     if manifest.producer:
-        found.append(_lineage_run(root, "produced", version, manifest.producer))
+        record = {"time": manifest.created, **manifest.producer}
+        found.append(_lineage_run(root, "produced", version, record))
         seen.add(("produced", producer_id, str(manifest.producer.get("run") or "")))
     records = [r for r in store.lineage(name) if r.get("version") == version]
     for record in records:
