@@ -59,7 +59,7 @@ def build_preview(
         header.append(f"\nfolder · {files:,} file{'s' if files != 1 else ''}", style="dim")
         return Preview(rel, header, kind="folder")
     if link is not None:
-        note = safe_text(f"a symbolic link to {link}; links are not followed", style="italic")
+        note = safe_text(f"a symbolic link, not followed: → {link}", style="italic")
         return Preview(rel, header, [note], note.cell_len, kind="link")
     found = peek(run_dir, rel)
     if found.truncated:
@@ -77,28 +77,29 @@ def build_preview(
         return _image(rel, header, found, image_cells, no_color)
     if found.kind == "binary":
         header.append("\nbinary · p opens a hex dump of the first 1 MiB", style="dim")
-        lines = hex_lines(found.data[:HEX_PREVIEW_BYTES])
+        per_row = HEX_WIDTH if image_cells[0] >= 79 else HEX_WIDTH // 2  # fit a narrow pane
+        lines = hex_lines(found.data[:HEX_PREVIEW_BYTES], per_row=per_row)
         return Preview(rel, header, lines, _width(lines), kind="binary")
     lines = patch_lines(found) if found.kind == "patch" else text_lines(rel, found)
     return Preview(rel, header, lines, _width(lines), kind=found.kind)
 
 
 def _header(rel: str, size: int, mtime: float | None, saved: dict[str, Any] | None) -> Text:
-    header = safe_text(rel, style="bold")
+    header = safe_text(rel, style="bold")  # one line per fact (the stylesheet cuts, not wraps)
     header.append(f" · {format_bytes(size)}")
     if mtime is not None:
         header.append(f" · modified {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(mtime))}")
     if saved:
-        header.append("\n")
-        header.append(visible(f"saved from {saved.get('source', '?')}"), style="dim")
+        # policy and state first: the source path is the part the edge may cut
         policy, copies = saved.get("policy"), saved.get("copies")
-        header.append(f" · {visible(policy)} · {copies} cop{'y' if copies == 1 else 'ies'}")
+        header.append(f"\nsaved · {visible(policy)} · {copies} cop{'y' if copies == 1 else 'ies'}")
         state = saved.get("state")
         if state in ("incomplete", "error"):
             why = saved.get("incomplete") or saved.get("error") or ""
             header.append(visible(f" · {state}: {why}"), style="bold red")
         elif state == "pending":
             header.append(" · not copied yet", style="yellow")
+        header.append(visible(f" · from {saved.get('source', '?')}"), style="dim")
     return header
 
 
@@ -165,20 +166,21 @@ def patch_lines(found: Peek) -> list[Text]:
     return lines
 
 
-def hex_lines(data: bytes, offset: int = 0) -> list[Text]:
+def hex_lines(data: bytes, per_row: int = HEX_WIDTH) -> list[Text]:
     """``00000010  89 50 4e 47 ...  |.PNG....|`` lines."""
-    return [Text(line) for line in _hex_rows(data, offset)]
+    return [Text(line) for line in _hex_rows(data, per_row)]
 
 
-def _hex_rows(data: bytes, offset: int = 0) -> list[str]:
+def _hex_rows(data: bytes, per_row: int = HEX_WIDTH) -> list[str]:
     rows = []
-    for start in range(0, len(data), HEX_WIDTH):
-        chunk = data[start : start + HEX_WIDTH]
+    width = per_row * 3 + (1 if per_row > 8 else 0)
+    for start in range(0, len(data), per_row):
+        chunk = data[start : start + per_row]
         hexes = " ".join(f"{b:02x}" for b in chunk)
         if len(chunk) > 8:
             hexes = hexes[:23] + " " + hexes[23:]
         printable = "".join(chr(b) if 0x20 <= b < 0x7F else "." for b in chunk)
-        rows.append(f"{offset + start:08x}  {hexes:<49}  |{printable}|")
+        rows.append(f"{start:08x}  {hexes:<{width}} |{printable}|")
     return rows
 
 

@@ -41,6 +41,8 @@ def short_time(stamp: float, now: float) -> str:
 class FileTree(Tree[FileNode]):
     """A tree of one run's files."""
 
+    _restore_to: TreeNode[FileNode] | None = None  # the cursor's place after a rebuild
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("run", id=id)
         self.show_root = True
@@ -82,8 +84,20 @@ class FileTree(Tree[FileNode]):
         target = self._add_children(self.root, listing.root, now, cursor)
         if "" in self._open:
             self.root.expand()
-        # The tree numbers its lines on the next refresh; the cursor can move only then.
-        self.call_after_refresh(self.move_cursor, target or self.root)
+        # The tree numbers its lines on the next refresh; the cursor can move only then, unless
+        # the user moved it first.
+        self._restore_to = target or self.root
+        self.call_after_refresh(self._restore_cursor, self._restore_to)
+
+    def _restore_cursor(self, target: TreeNode[FileNode]) -> None:
+        if self._restore_to is target:
+            self.move_cursor(target)
+            self._restore_to = None
+
+    def watch_cursor_line(self, previous_line: int, line: int) -> None:
+        super().watch_cursor_line(previous_line, line)
+        if self._restore_to is not None and self.cursor_node is not self._restore_to:
+            self._restore_to = None  # moved by hand since the rebuild: keep it there
 
     def _add_children(
         self, parent: TreeNode[FileNode], node: FileNode, now: float, cursor: str | None

@@ -6,6 +6,7 @@ rows on screen, from a cache of strips, so a 20,000-line preview scrolls as fast
 
 from __future__ import annotations
 
+from rich.segment import Segment
 from rich.text import Text
 from textual.binding import Binding
 from textual.cache import LRUCache
@@ -64,6 +65,10 @@ class TextView(ScrollView, can_focus=True):
         strip = self._strips.get(index)
         if strip is None:
             text = self._lines[index]
-            strip = Strip(list(text.render(self.app.console)), text.cell_len).apply_style(style)
+            console = self.app.console
+            segments = list(text.render(console))
+            if text.style:  # Text.render leaves the whole-line style to its caller
+                segments = list(Segment.apply_style(segments, console.get_style(text.style)))
+            strip = Strip(segments, text.cell_len).apply_style(style)
             self._strips[index] = strip
         return strip.crop_extend(scroll_x, scroll_x + width, style)
