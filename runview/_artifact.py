@@ -88,7 +88,6 @@ class Artifact:
         self._done = threading.Event()
         self._store: ArtifactStore | None = None
         self._manifest: Manifest | None = None
-        self._staging_root: Path | None = None  # the root of the run that was current at add time
 
     def add_file(
         self, local_path: str | os.PathLike[str], name: str | None = None, policy: str = "mutable"
@@ -198,7 +197,6 @@ class Artifact:
                 self._staging = Staging(staging_parent(root))
             except OSError:
                 self._staging = Staging(staging_parent(None))  # the store's root is not writable
-            self._staging_root = root
             self._finalizer = weakref.finalize(self, self._staging.close)
         return self._staging
 

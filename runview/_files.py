@@ -29,6 +29,7 @@ TICK_S = 0.5
 GLOB_EVERY_S = 3.0
 FINISH_ENV = "RUNVIEW_SAVE_FINISH_S"
 FINISH_DEFAULT_S = 30.0
+SAY_PENDING_BYTES = 256 * 1024 * 1024  # finish() says what it copies when it is this much
 _MAGIC = set("*?[")
 
 Warn = Callable[[str, str], None]
@@ -253,6 +254,13 @@ class FileSaver:
             self._match(final=True)
             with self._lock:
                 files = list(self._files.values())
+            pending = sum((_stamp(f.source) or (0,))[0] for f in files if f.wanted)
+            if pending >= SAY_PENDING_BYTES:
+                self._warn(
+                    "save-finish",
+                    f"run.save: copying {pending / 2**20:,.0f} MiB of saved files before the run "
+                    f"ends (at most {timeout:g} s)",
+                )
             for saved in files:
                 current = _stamp(saved.source)
                 if current is None:  # deleted: the last copy (if any) stays

@@ -109,9 +109,10 @@ class Run:
         self._writer.start()
         if console:
             self._start_console()
+        # Before the sampler: the code capture's git processes are not training's children.
+        self._start_outputs(save_code)
         if system_interval:
             self._start_sampler(system_interval)
-        self._start_outputs(save_code)
         self._writer.write_document(fmt.META_FILE, self.meta)
 
     # -- set-up ---------------------------------------------------------------------------------

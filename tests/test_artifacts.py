@@ -410,3 +410,25 @@ def test_two_processes_racing_get_one_version_per_content(tmp_path: Path) -> Non
         by_digest.setdefault(o["digest"], set()).add(o["version"])
     assert all(len(v) == 1 for v in by_digest.values())  # one number per content, everywhere
     assert len({next(iter(v)) for v in by_digest.values()}) == 12  # and one content per number
+
+
+def test_files_artifacts_and_code_state_import_no_viewer_stack_and_no_numpy(
+    tmp_path: Path,
+) -> None:
+    modules = (
+        "runview._outputs",
+        "runview.collectors.code_state",
+        "runview.store.artifact_gc",
+        "runview.store.artifact_download",
+        "runview.store.artifact_reader",
+        "runview.store.run_files",
+    )
+    code = (
+        f"import sys, runview, {', '.join(modules)}; "
+        "print(','.join(m for m in ('numpy', 'textual', 'rich', 'plotext') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""

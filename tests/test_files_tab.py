@@ -109,7 +109,7 @@ async def test_previews_highlight_code_colour_patches_draw_images_and_dump_binar
         await wait_for(pilot, lambda: "e1.pt" in visible_labels(app))
         await select(pilot, app, "files/train.py")
         await wait_for(pilot, lambda: "def train" in screen_text(app))
-        assert "saved · end · 1 copy · from" in screen_text(app)
+        await wait_for(pilot, lambda: "saved · end · 1 copy · from" in screen_text(app))
         first_line = app.screen.query_one(TextView).render_line(0)
         colours = {seg.style.color for seg in first_line if seg.text.strip() and seg.style}
         assert len(colours) >= 3  # keyword, name, punctuation... highlighted
