@@ -172,3 +172,19 @@ async def test_a_corrupt_artifacts_document_is_reported(tmp_path: Path) -> None:
     app = RunviewApp(run.dir, tab="artifacts")
     async with app.run_test(size=(100, 24)) as pilot:
         await wait_for(pilot, lambda: "artifacts.json is not valid JSON" in screen_text(app))
+
+
+async def test_a_live_run_shows_artifacts_as_they_are_logged(tmp_path: Path) -> None:
+    run = start(tmp_path / "runs", "live")
+    (tmp_path / "x.txt").write_text("x")
+    app = RunviewApp(run.dir, tab="artifacts")
+    try:
+        async with app.run_test(size=(100, 24)) as pilot:
+            await wait_for(pilot, lambda: "no artifacts in this run" in screen_text(app))
+            art = runview.Artifact("late", type="dataset")
+            art.add_file(tmp_path / "x.txt")
+            run.log_artifact(art).wait()
+            await wait_for(pilot, lambda: "late" in screen_text(app), timeout=20)
+            assert "v0" in screen_text(app)
+    finally:
+        run.finish()

@@ -229,3 +229,23 @@ async def test_a_link_out_of_the_run_is_shown_not_followed(tmp_path: Path) -> No
         await wait_for(pilot, lambda: "a symbolic link, not followed" in screen_text(app))
         assert "TOP SECRET" not in screen_text(app)
         assert app.screen.query_one(TextView).lines
+
+
+async def test_a_live_run_shows_files_as_they_are_saved(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    run = runview.init(
+        project="p", dir=tmp_path / "runs", console=False, system_interval=None, save_code=False
+    )
+    run.save(str(out / "*.txt"))  # live: files made later are picked up
+    app = RunviewApp(run.dir, tab="files")
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_for(pilot, lambda: "history.jsonl" in visible_labels(app))
+            assert "later.txt" not in visible_labels(app)
+            (out / "later.txt").write_text("written while the viewer is open")
+            await wait_for(pilot, lambda: "later.txt" in visible_labels(app), timeout=30)
+            await select(pilot, app, "files/later.txt")
+            await wait_for(pilot, lambda: "written while the viewer" in screen_text(app))
+    finally:
+        run.finish()

@@ -109,6 +109,7 @@ class ArtifactsTab(RunTab):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._run_dir: Path | None = None
+        self._running = False
         self._artifacts: RunArtifacts | None = None
         self._shown: list[ArtifactRow] = []
         self._pattern: re.Pattern[str] | None = None
@@ -130,6 +131,14 @@ class ArtifactsTab(RunTab):
         self.query_one("#artifacts-table", DataTable).add_columns(*COLUMNS)
         self.query_one("#artifact-detail").display = False
         self.query_one("#artifacts-list").display = False
+        # artifacts.json changes without a new snapshot (the reader does not watch it).
+        self.set_interval(LIVE_RELOAD_S, self._reload_if_live)
+
+    def _reload_if_live(self) -> None:
+        if self._running and self.display and self.screen.is_current and not self._loading:
+            self._loading = True
+            self._loaded_at = time.monotonic()
+            self._load(self._run_dir)
 
     def focus_default(self) -> None:
         if self.query_one("#artifact-detail").display:
@@ -150,7 +159,7 @@ class ArtifactsTab(RunTab):
     # loading
     def show_snapshot(self, snapshot: RunSnapshot) -> None:
         self._run_dir = snapshot.path
-        running = snapshot.liveness.state == fmt.STATE_RUNNING
+        running = self._running = snapshot.liveness.state == fmt.STATE_RUNNING
         due = time.monotonic() - self._loaded_at >= (LIVE_RELOAD_S if running else 0.0)
         if (self._artifacts is None or due) and not self._loading:
             self._loading = True

@@ -81,6 +81,7 @@ class FilesTab(RunTab):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._run_dir: Path | None = None
+        self._running = False
         self._listing: FileListing | None = None
         self._listed_at = 0.0
         self._listing_busy = False
@@ -102,13 +103,21 @@ class FilesTab(RunTab):
     def on_mount(self) -> None:
         self.query_one("#files-empty").display = False
         self.query_one("#preview-image-scroll").display = False
+        # Saved files and copies change without a new snapshot (the reader does not watch them).
+        self.set_interval(LIVE_RELIST_S, self._relist_if_live)
+
+    def _relist_if_live(self) -> None:
+        if self._running and self.display and self.screen.is_current and not self._listing_busy:
+            self._listing_busy = True
+            self._listed_at = time.monotonic()
+            self._list(self._run_dir)
 
     def focus_default(self) -> None:
         self.query_one(FileTree).focus()
 
     def show_snapshot(self, snapshot: RunSnapshot) -> None:
         self._run_dir = snapshot.path
-        running = snapshot.liveness.state == fmt.STATE_RUNNING
+        running = self._running = snapshot.liveness.state == fmt.STATE_RUNNING
         due = time.monotonic() - self._listed_at >= (LIVE_RELIST_S if running else 0.0)
         if (self._listing is None or due) and not self._listing_busy:
             self._listing_busy = True

@@ -50,6 +50,7 @@ class FileTree(Tree[FileNode]):
         self._open: set[str] | None = None  # folder paths open; None until the first listing
         self._by_path: dict[str, TreeNode[FileNode]] = {}
         self._shape: tuple[str, ...] = ()
+        self._seen: set[str] = set()  # folders shown before
 
     def show_listing(self, listing: FileListing) -> None:
         """Show ``listing``: labels updated in place when the same files are there, else the tree
@@ -65,17 +66,13 @@ class FileTree(Tree[FileNode]):
             return
         self._shape = shape
         cursor = self.cursor_node.data.path if self.cursor_node and self.cursor_node.data else None
-        if self._open is None:
-            self._open = {""} | {
-                child.path
-                for child in listing.root.children
-                if child.is_dir and child.name in OPEN_ON_START
-            }
-            for child in listing.root.children:
-                if child.name in OPEN_ON_START:
-                    self._open |= {n.path for n in _folders(child)}
-        else:
-            self._open = self._open_paths()
+        self._open = {""} if self._open is None else self._open_paths()
+        # Saved files and the code state open when they first appear (at start, or later in a
+        # live run); a folder the user closed stays closed.
+        for child in listing.root.children:
+            if child.is_dir and child.name in OPEN_ON_START:
+                self._open |= {n.path for n in _folders(child) if n.path not in self._seen}
+        self._seen = {n.path for n in _folders(listing.root)}
         now = time.time()
         self.clear()
         self._by_path = {"": self.root}
