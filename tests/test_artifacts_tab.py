@@ -181,10 +181,10 @@ async def test_a_live_run_shows_artifacts_as_they_are_logged(tmp_path: Path) -> 
     try:
         async with app.run_test(size=(100, 24)) as pilot:
             await wait_for(pilot, lambda: "no artifacts in this run" in screen_text(app))
-            art = runview.Artifact("late", type="dataset")
+            art = runview.Artifact("freshly-made", type="dataset")
             art.add_file(tmp_path / "x.txt")
             run.log_artifact(art).wait()
-            await wait_for(pilot, lambda: "late" in screen_text(app), timeout=20)
+            await wait_for(pilot, lambda: "freshly-made" in screen_text(app), timeout=20)
             assert "v0" in screen_text(app)
     finally:
         run.finish()
