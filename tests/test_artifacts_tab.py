@@ -47,10 +47,6 @@ def make_lineage(tmp_path: Path) -> tuple[Path, Path]:
     return prep.dir, train.dir
 
 
-def table_text(app: RunviewApp) -> str:
-    return screen_text(app)
-
-
 async def test_the_table_lists_outputs_and_filters_by_regex(tmp_path: Path) -> None:
     prep, _train = make_lineage(tmp_path)
     app = RunviewApp(prep, tab="artifacts")
