@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual import on
 from textual.app import App
 from textual.binding import Binding
 from textual.driver import Driver
 
 from runview.tui.help_screen import HelpScreen
+from runview.tui.messages import OpenRunRequested
 from runview.tui.run_page import RunPage
 from runview.tui.safe_text import ControlCharacterFilter
 
@@ -39,6 +41,11 @@ class RunviewApp(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(RunPage(self.run_path, self.initial_tab))
+
+    @on(OpenRunRequested)
+    def _open_run(self, message: OpenRunRequested) -> None:
+        # Pushed on top: the page's back key (backspace) pops it and the previous page is as left.
+        self.push_screen(RunPage(message.path, message.tab))
 
     def action_help(self) -> None:
         page = self.screen

@@ -17,6 +17,7 @@ USAGE = """\
 runview PATH [--tab TAB]     open the run page of the run directory PATH
 runview info PATH [--json]   print a run's metadata, status, config and summary
 runview demo [--steps N]     start a small real training run and watch it live
+runview gc ROOT [--delete]   list (or remove) what ROOT's artifact store no longer needs
 """
 
 
@@ -67,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] == "info":
         return _info(args[1:])
+    if args and args[0] == "gc":
+        from runview.tui.gc_command import main as gc_main
+
+        return gc_main(args[1:])
     if args and args[0] == "demo":
         from runview.tui.demo import main as demo_main
 

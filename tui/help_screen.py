@@ -18,6 +18,7 @@ GLOBAL_KEYS = [
         "switch tab: " + ", ".join(f"{i + 1} {title}" for i, (_, title, *_) in enumerate(TABS)),
     ),
     ("[ / ]", "previous / next tab"),
+    ("backspace", "back to the run page this one was opened from (lineage), when there is one"),
     ("tab / shift+tab", "move focus between widgets"),
     ("?", "this help"),
     ("q", "quit (the terminal is restored)"),

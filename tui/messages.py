@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual.message import Message
 
 from runview.store.reader import RunSnapshot
@@ -29,3 +31,12 @@ class LoadProgressed(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, LoadProgressed)
+
+
+class OpenRunRequested(Message):
+    """Open another run's page on top of this one (the page's back key returns)."""
+
+    def __init__(self, path: Path, tab: str = "overview") -> None:
+        super().__init__()
+        self.path = path
+        self.tab = tab

@@ -39,6 +39,8 @@ class RunPage(Screen[None]):
         # Not in the footer: the tab bar shows the number keys, and ? lists these.
         Binding("left_square_bracket", "cycle_tab(-1)", "Prev tab", key_display="[", show=False),
         Binding("right_square_bracket", "cycle_tab(1)", "Next tab", key_display="]", show=False),
+        # Shown only on a page opened from another (check_action): returns to it.
+        Binding("backspace", "back", "Back", key_display="⌫"),
     ]
 
     load_chunk = LOAD_CHUNK  # bytes of history read between two progress updates
@@ -169,6 +171,24 @@ class RunPage(Screen[None]):
             return
         self._shown_version[key] = self.snapshot.version
         pane.show_snapshot(self.snapshot)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "back":
+            return self.came_from is not None
+        return True
+
+    @property
+    def came_from(self) -> RunPage | None:
+        """The run page this one was opened from (lineage, the run table), if any."""
+        stack = self.app.screen_stack
+        if self not in stack:
+            return None
+        below = stack[: stack.index(self)]
+        return next((s for s in reversed(below) if isinstance(s, RunPage)), None)
+
+    def action_back(self) -> None:
+        if self.came_from is not None:
+            self.dismiss()
 
     def action_show_tab(self, name: str) -> None:
         self.query_one(Tabs).active = f"tab-{name}"
