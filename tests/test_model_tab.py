@@ -225,7 +225,8 @@ async def test_keys_expand_collapse_and_move(tmp_path: Path) -> None:
         assert tree(app).layer_at_cursor().name == ""  # type: ignore[union-attr]
         # The help screen lists the tab's keys.
         await pilot.press("question_mark")
-        await wait_for(pilot, lambda: "expand all / collapse all" in screen_text(app))
+        await wait_for(pilot, lambda: "Expand all / collapse all" in screen_text(app))
+        assert app.screen.keys("In the layer tree")["e / E"] == "Expand all / collapse all"
 
 
 async def test_five_thousand_layers_open_fast_and_stay_lazy(tmp_path: Path) -> None:

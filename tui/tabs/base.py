@@ -1,4 +1,4 @@
-"""The base class of run-page tabs: how a tab receives snapshots."""
+"""The base class of run-page tabs: how a tab receives snapshots and lists its keys."""
 
 from __future__ import annotations
 
@@ -7,13 +7,31 @@ from typing import ClassVar
 from textual.containers import Container
 
 from runview.store.reader import RunSnapshot
+from runview.tui.key_help import KeySection, key_sections
+from runview.tui.worker_failures import ReportsWorkerFailures
 
 
-class RunTab(Container):
+class RunTab(ReportsWorkerFailures, Container):
     """One tab of a run page. The page calls ``show_snapshot`` on the UI thread.
 
     A tab is built only when first shown, and receives snapshots only while visible (and
     once more when it becomes visible), so hidden tabs cost nothing.
+
+    The patterns every tab follows (Files and Artifacts too):
+
+    - Keys are ``BINDINGS`` with a description (and a tooltip for the longer story): ``?`` and
+      the footer are built from them (``runview.tui.key_help``). A widget that handles keys
+      declares them itself and sets ``HELP_TITLE``.
+    - State that changes the layout (empty, paused, filtering ...) is a reactive with
+      ``toggle_class``; ``runview.tcss`` shows and hides by those classes. No ``display`` or
+      inline ``styles`` set from code.
+    - A child reports what happened with a message; the tab (the parent) decides. No reaching
+      into ``parent`` or ``screen``.
+    - File I/O and parsing run in thread workers (``@work(thread=True, exit_on_error=False)``);
+      an error a worker does not handle itself becomes a notification on the run page
+      (``runview.tui.worker_failures``; a widget with workers of its own mixes in
+      ``ReportsWorkerFailures``).
+    - Everything from the run is shown as ``rich.text.Text`` (``runview.tui.safe_text``).
     """
 
     can_focus = False
@@ -28,3 +46,9 @@ class RunTab(Container):
             if widget.focusable:
                 widget.focus()
                 return
+
+    def key_help(self) -> list[KeySection]:
+        """The keys of the widgets in this tab, by where they work, for ``?`` (the tab's own keys
+        are listed by the page, under the tab's name)."""
+        classes = dict.fromkeys(type(widget) for widget in self.query("*"))
+        return key_sections(classes)

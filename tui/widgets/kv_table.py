@@ -5,13 +5,17 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.cells import cell_len
 from rich.text import Text
+from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
 from runview.tui.safe_text import safe_text, visible
+
+ROWS = Binding.Group("Move between rows")
+PAGE = Binding.Group("Scroll a page")
 
 
 def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -54,6 +58,15 @@ def describe_media(ref: Mapping[str, Any]) -> str:
 
 class KeyValueTable(DataTable[Text]):
     """Rows of (key, value); ``set_filter`` keeps keys matching a case-insensitive regex."""
+
+    HELP_TITLE = "In the config and summary tables"
+    # DataTable's own keys are declared again, with what they do here, so that ? lists them.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "cursor_up", "Previous row", show=False, group=ROWS),
+        Binding("down", "cursor_down", "Next row", show=False, group=ROWS),
+        Binding("pageup", "page_up", "Page up", show=False, group=PAGE),
+        Binding("pagedown", "page_down", "Page down", show=False, group=PAGE),
+    ]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)

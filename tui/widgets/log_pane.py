@@ -8,8 +8,10 @@ pauses it, End (or G) resumes.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
@@ -18,6 +20,10 @@ from textual.strip import Strip
 
 from runview.store.console_tail import ConsoleSnapshot
 from runview.tui.ansi import sanitize_line
+
+SCROLL = Binding.Group("Scroll the log")
+PAGE = Binding.Group("Scroll a page")
+SIDEWAYS = Binding.Group("Scroll sideways through long lines")
 
 
 class LogPane(ScrollView, can_focus=True):
@@ -30,11 +36,30 @@ class LogPane(ScrollView, can_focus=True):
     }
     """
 
-    BINDINGS = [
-        Binding("end,G", "follow", "Follow", show=False),
-        Binding("home,g", "scroll_home", "Top", show=False),
-        Binding("j", "scroll_down", "Down", show=False),
-        Binding("k", "scroll_up", "Up", show=False),
+    HELP_TITLE = "In the log"
+    # ScrollView's own keys are declared again, with what they do here, so that ? lists them.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "up,k",
+            "scroll_up",
+            "Scroll up",
+            show=False,
+            group=SCROLL,
+            tooltip="scrolling up pauses following",
+        ),
+        Binding("down,j", "scroll_down", "Scroll down", show=False, group=SCROLL),
+        Binding("pageup", "page_up", "Page up", show=False, group=PAGE),
+        Binding("pagedown", "page_down", "Page down", show=False, group=PAGE),
+        Binding(
+            "end,G",
+            "follow",
+            "Follow",
+            show=False,
+            tooltip="jump to the end and follow new lines again",
+        ),
+        Binding("home,g", "scroll_home", "Top", show=False, tooltip="the oldest line held"),
+        Binding("left", "scroll_left", "Scroll left", show=False, group=SIDEWAYS),
+        Binding("right", "scroll_right", "Scroll right", show=False, group=SIDEWAYS),
     ]
 
     class FollowChanged(Message):
