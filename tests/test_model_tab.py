@@ -281,6 +281,9 @@ async def test_missing_model_says_how_to_log_one(tmp_path: Path) -> None:
         assert not app.screen.query_one("#model-body").display
         assert "Search" not in screen_text(app) and "Expand all" not in screen_text(app)
         await pilot.press("slash", "e")  # no tree: keys do nothing and nothing breaks
+        await pilot.pause(0.1)
+        assert app.focused is None and not app.screen.query_one("#model-body").display
+        assert "for any framework" in screen_text(app)
 
 
 async def test_tree_is_rebuilt_only_when_the_summary_changes(tmp_path: Path) -> None:

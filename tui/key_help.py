@@ -3,9 +3,9 @@ cannot drift from the keys (nor from the footer, which reads the same bindings).
 
 The rules, for whoever adds a key:
 
-- Every binding with a description is a row: its keys, its description, then its tooltip (the
-  longer explanation, which Textual also shows over the footer key). A binding without a
-  description is internal and not listed.
+- Every binding with a description is a row: its keys (``end / G``), its description, then its
+  tooltip (the longer explanation, which Textual also shows over the footer key). A binding
+  without a description is internal and not listed.
 - Bindings of one ``Binding.Group`` share a row under the group's description: ``s / S``; in a
   compact group their keys stand side by side (``←↓↑→ / hjkl``, and digits as a range: ``1–7``).
 - Rows are grouped by where the keys work: the class's ``HELP_TITLE`` (else its name in words).
@@ -82,8 +82,10 @@ def _row(description: str, members: list[Binding], group: Binding.Group | None) 
     if group is not None and group.compact:
         columns = zip_longest(*(_keys(member) for member in members))
         keys = " / ".join(_side_by_side([k for k in column if k]) for column in columns)
-    else:
+    elif group is not None:
         keys = " / ".join(" ".join(_keys(member)) for member in members)
+    else:
+        keys = " / ".join(_keys(members[0]))
     tips = dict.fromkeys(member.tooltip for member in members if member.tooltip)
     return KeyRow(keys, description, "; ".join(tips))
 

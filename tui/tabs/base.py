@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual.containers import Container
+from textual.widgets import Input
 
 from runview.store.reader import RunSnapshot
 from runview.tui.key_help import KeySection, key_sections
@@ -41,11 +42,19 @@ class RunTab(ReportsWorkerFailures, Container):
         raise NotImplementedError
 
     def focus_default(self) -> None:
-        """Put focus where a user of this tab starts; the page calls it when the tab opens."""
-        for widget in self.query("*"):
-            if widget.focusable:
-                widget.focus()
-                return
+        """Put focus where a user of this tab starts; the page calls it when the tab opens.
+
+        A tab with nothing to focus takes the focus away from the tab left behind, whose keys
+        would otherwise stay in the footer and keep working, unseen.
+        """
+        focusable = next((widget for widget in self.query("*") if widget.focusable), None)
+        self.screen.set_focus(focusable)
+
+    def typing(self) -> bool:
+        """A text box has focus. Its printable keys are its own: a priority binding of one ("/",
+        so that what is typed right after it lands in the box) steps aside in ``check_action``
+        (Textual cannot tell that "/" is printable and would run the binding)."""
+        return isinstance(self.screen.focused, Input)
 
     def key_help(self) -> list[KeySection]:
         """The keys of the widgets in this tab, by where they work, for ``?`` (the tab's own keys

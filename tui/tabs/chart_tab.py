@@ -31,6 +31,7 @@ from runview.store.reader import RunSnapshot
 from runview.store.series import SeriesSnapshot
 from runview.tui.chart_edit import ChartEditScreen
 from runview.tui.chart_state import ViewStateKeeper
+from runview.tui.focus import focus_now
 from runview.tui.key_help import KeySection, key_sections
 from runview.tui.tabs.base import RunTab
 from runview.tui.text_filter import read_filter
@@ -66,6 +67,9 @@ class ChartTab(RunTab):
             "search",
             "Search",
             key_display="/",
+            # Handled as the key arrives, so the text typed right after it goes into the box
+            # (a text box with focus still gets "/" itself).
+            priority=True,
             tooltip="charts by a regex on their names, case-insensitive",
         ),
         Binding("escape", "clear_search", "Clear search", show=False),
@@ -79,7 +83,13 @@ class ChartTab(RunTab):
             + " (a debiased moving average over the faint raw series)",
         ),
         Binding("S", "smoothing(-1)", "Less smooth", show=False, group=SMOOTHING),
-        Binding("p", "pin", "Pin", show=False, tooltip="pin / unpin the focused chart to the top"),
+        Binding(
+            "p",
+            "pin",
+            "Pin",
+            show=False,
+            tooltip="the focused chart in a section at the top; p again unpins",
+        ),
         Binding(
             "c",
             "cycle_columns",
@@ -220,7 +230,7 @@ class ChartTab(RunTab):
 
     # -- search ---------------------------------------------------------------------------------
     def action_search(self) -> None:
-        self.search.focus()
+        focus_now(self.search)
 
     @on(Input.Changed, ".charts-search")
     def _on_search(self, event: Input.Changed) -> None:
@@ -245,6 +255,8 @@ class ChartTab(RunTab):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "clear_search":
             return bool(self.search.value) or self.search.has_focus
+        if action == "search":
+            return not self.typing()
         return True
 
     def _update_status(self, invalid: bool = False) -> None:

@@ -15,6 +15,7 @@ from textual.widgets import Input, Static, Tree
 
 from runview.store import format as fmt
 from runview.store.reader import RunSnapshot
+from runview.tui.focus import focus_now
 from runview.tui.tabs.base import RunTab
 from runview.tui.text_filter import read_filter
 from runview.tui.widgets.layer_tree import LayerTree
@@ -87,6 +88,9 @@ class ModelTab(RunTab):
             "search",
             "Search",
             key_display="/",
+            # Handled as the key arrives, so the text typed right after it goes into the box
+            # (a text box with focus still gets "/" itself).
+            priority=True,
             tooltip="layer names and types by a case-insensitive regex "
             "(an invalid regex is matched as plain text)",
         ),
@@ -125,7 +129,7 @@ class ModelTab(RunTab):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Without a summary there is nothing to search: hide the key from the footer.
-        return action != "search" or self.has_model
+        return action != "search" or (self.has_model and not self.typing())
 
     def show_snapshot(self, snapshot: RunSnapshot) -> None:
         document = snapshot.model
@@ -212,7 +216,7 @@ class ModelTab(RunTab):
     # -- search ----------------------------------------------------------------------------------
     def action_search(self) -> None:
         if self.has_model:
-            self.query_one("#model-search", Input).focus()
+            focus_now(self.query_one("#model-search", Input))
 
     def action_clear_search(self) -> None:
         search = self.query_one("#model-search", Input)

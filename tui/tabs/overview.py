@@ -16,6 +16,7 @@ from textual.reactive import var
 from textual.widgets import Input, Label, Static
 
 from runview.store.reader import RunSnapshot
+from runview.tui.focus import focus_now
 from runview.tui.safe_text import safe_text, visible
 from runview.tui.tabs.base import RunTab
 from runview.tui.text_filter import read_filter
@@ -32,6 +33,9 @@ class OverviewTab(RunTab):
             "filter",
             "Filter",
             key_display="/",
+            # Handled as the key arrives, so the text typed right after it goes into the box
+            # (a text box with focus still gets "/" itself).
+            priority=True,
             tooltip="config and summary keys by a regex, case-insensitive",
         ),
         Binding("escape", "clear_filter", "Clear filter", show=False),
@@ -77,9 +81,12 @@ class OverviewTab(RunTab):
             pairs = 2 if self.size.width >= self.WIDE else 1
             self.query_one("#facts", Static).update(facts_table(snapshot, pairs))
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return action != "filter" or not self.typing()
+
     def action_filter(self) -> None:
         self.filtering = True
-        self.query_one("#kv-filter", Input).focus()
+        focus_now(self.query_one("#kv-filter", Input))
 
     def action_clear_filter(self) -> None:
         self.query_one("#kv-filter", Input).value = ""

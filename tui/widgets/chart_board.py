@@ -26,6 +26,7 @@ from textual.worker import get_current_worker
 
 from runview.store.series import SeriesSnapshot
 from runview.tui.breakpoints import auto_columns
+from runview.tui.focus import focus_now
 from runview.tui.view_state import ViewState
 from runview.tui.widgets.chart import Chart, ChartData
 from runview.tui.widgets.chart_nav import ChartGrid, neighbour
@@ -57,7 +58,7 @@ class ChartBoard(ReportsWorkerFailures, Container):
         ),
         Binding("escape", "restore", "Back", show=False, tooltip="from a maximised chart"),
         Binding(
-            "z", "fold", "Fold", show=False, tooltip="fold / unfold the focused chart's section"
+            "z", "fold", "Fold", show=False, tooltip="the focused chart's section, or unfold it"
         ),
     ]
 
@@ -319,11 +320,12 @@ class ChartBoard(ReportsWorkerFailures, Container):
         return None
 
     def focus_first(self) -> None:
+        """Focus the first chart (or folded section), at the top of the board."""
         targets = self._targets()
-        if targets:
-            targets[0].focus()
-        else:
-            self.grid.focus()
+        self.grid.scroll_home(animate=False)
+        # Not scrolled into view as well: that is deferred, and a layout still settling (the
+        # board opening) would leave the first section's title scrolled off by a row.
+        focus_now(targets[0] if targets else self.grid, scroll_visible=False)
 
     def _targets(self) -> list[Widget]:
         """What arrow keys move between: shown charts, and titles of folded sections."""
@@ -344,11 +346,11 @@ class ChartBoard(ReportsWorkerFailures, Container):
             return
         current = self.app.focused
         if current not in targets:
-            targets[0].focus()
+            focus_now(targets[0])
             return
         target = neighbour(targets, targets.index(current), direction)
         if target is not None:
-            target.focus()
+            focus_now(target)
 
     def action_fold(self) -> None:
         focused = self.app.focused
@@ -369,9 +371,9 @@ class ChartBoard(ReportsWorkerFailures, Container):
             chart = self.max_chart
             chart.set_title(self._specs[new].title)
             chart.set_data(self._data.get(new), chart.applied_seq)
-            chart.focus()
+            focus_now(chart)
         elif old in self._charts:
-            self._charts[old].focus()
+            focus_now(self._charts[old])
         self.call_after_refresh(self.request_reduction)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
