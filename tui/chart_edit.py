@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.style import Style
@@ -20,7 +21,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, Label, Select, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
-from runview.tui.key_help import hint_line, key_sections
+from runview.tui.key_help import hint_line, key_group, key_sections
 from runview.tui.text_filter import read_filter
 from runview.tui.view_state import X_METRIC, X_RELATIVE, X_STEP, X_WALL, Bound, ChartEdit
 from runview.tui.widgets.chart import NAMED_COLORS, PALETTE
@@ -28,8 +29,6 @@ from runview.tui.widgets.chart import NAMED_COLORS, PALETTE
 AUTO = ""
 COLOR_CHOICES = (AUTO, *NAMED_COLORS)
 HELP_TITLE = "Chart editor (e)"
-FIELDS = Binding.Group("Next / previous field")
-COLOUR = Binding.Group("Next / previous colour")
 X_CHOICES = ((X_STEP, "step"), (X_WALL, "wall time"), (X_RELATIVE, "relative time (s since start)"))
 
 
@@ -67,18 +66,20 @@ class MetricList(SelectionList[str]):
 
     HELP_TITLE = HELP_TITLE
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("space", "select", "Toggle metric", show=False),
-        Binding("c", "cycle_color(1)", "Next colour", show=False, group=COLOUR),
-        Binding("C", "cycle_color(-1)", "Previous colour", show=False, group=COLOUR),
+        *key_group(
+            "Next / previous colour",
+            ("c", "cycle_color(1)", "Next colour"),
+            ("C", "cycle_color(-1)", "Previous colour"),
+        ),
+        Binding("space", "select", "Toggle metric", show=False),  # SelectionList's, for ?
     ]
 
+    @dataclass
     class CycleColor(Message):
         """Give ``key`` the next (``delta`` 1) or previous (-1) colour."""
 
-        def __init__(self, key: str, delta: int) -> None:
-            super().__init__()
-            self.key = key
-            self.delta = delta
+        key: str
+        delta: int
 
     def action_cycle_color(self, delta: int) -> None:
         if self.highlighted is not None:
@@ -92,13 +93,16 @@ class ChartEditScreen(ModalScreen["ChartEdit | None"]):
 
     HELP_TITLE = HELP_TITLE
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "apply", "Apply", key_display="enter", priority=True),
+        Binding("enter", "apply", "Apply", priority=True),
         # outside a text field q closes too (it does not quit runview)
         Binding("escape,q", "cancel", "Cancel"),
         Binding("ctrl+r", "reset", "Reset", tooltip="the chart as drawn unedited"),
         # Screen's own focus keys, declared again so that the hint and ? list them.
-        Binding("tab", "app.focus_next", "Next field", show=False, group=FIELDS),
-        Binding("shift+tab", "app.focus_previous", "Previous field", show=False, group=FIELDS),
+        *key_group(
+            "Next / previous field",
+            ("tab", "app.focus_next", "Next field"),
+            ("shift+tab", "app.focus_previous", "Previous field"),
+        ),
     ]
 
     error: var[str] = var("", toggle_class="-error")  # what is wrong with the input, if anything

@@ -44,6 +44,27 @@ class KeySection:
     rows: tuple[KeyRow, ...]
 
 
+def key_group(
+    description: str,
+    *members: tuple[str, str, str],
+    compact: bool = False,
+    priority: bool = False,
+) -> list[Binding]:
+    """Bindings that work as one idea (``(keys, action, description)`` each, not in the footer),
+    listed under ``?`` as one row: ``key_group("Next / previous sibling", ...)``."""
+    group = Binding.Group(description, compact=compact)
+    return [
+        Binding(keys, action, text, show=False, priority=priority, group=group)
+        for keys, action, text in members
+    ]
+
+
+# Keys Textual's scrolling widgets already have, declared again where they matter, for ``?``.
+PAGE_KEYS = key_group(
+    "Scroll a page", ("pageup", "page_up", "Page up"), ("pagedown", "page_down", "Page down")
+)
+
+
 def declared_bindings(cls: type) -> list[Binding]:
     """The bindings our classes in ``cls``'s MRO declare, base classes first; a subclass's binding
     of the same key replaces its base's, as Textual does."""
@@ -65,9 +86,10 @@ def _keys(binding: Binding) -> list[str]:
 
 
 def _key(key: str) -> str:
-    """``shift+down`` -> ``shift+↓``: the key as the footer writes it, modifiers kept in words."""
+    """``shift+down`` -> ``shift+↓``: the key as the footer writes it, modifiers kept in words
+    (and enter too: ⏎ is easy to miss in a table of keys)."""
     *modifiers, name = key.split("+")
-    return "+".join([*modifiers, format_key(name)])
+    return "+".join([*modifiers, name if name == "enter" else format_key(name)])
 
 
 def _side_by_side(keys: list[str]) -> str:

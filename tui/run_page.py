@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -21,21 +21,19 @@ from runview.store.reader import RunReader, RunSnapshot
 from runview.store.watch import ChangeSignal
 from runview.tui import breakpoints
 from runview.tui.help_screen import HelpScreen
-from runview.tui.key_help import KeySection, key_sections
+from runview.tui.key_help import KeySection, key_group, key_sections
 from runview.tui.messages import LoadProgressed, RunUpdated
 from runview.tui.safe_text import safe_text
 from runview.tui.tabs import TABS, load_tab
 from runview.tui.tabs.base import RunTab
 from runview.tui.widgets.status_badge import StatusBadge
-from runview.tui.worker_failures import ReportsWorkerFailures, WorkerFailed
+from runview.tui.worker_failures import ReportsWorkerFailures, WorkerFailed, thread_worker
 
 MIN_REFRESH_S = 0.25  # at most four screen updates a second, however often the logger flushes
 LIVE_POLL_S = 0.5  # while running: the floor under event delivery (NFS sends none)
 IDLE_POLL_S = 5.0  # finished runs: still picked up if someone appends, at almost no cost
 LOAD_CHUNK = 32 * 1024 * 1024
 TAB_KEYS = Binding.Group("Switch tab", compact=True)
-CYCLE_TABS = Binding.Group("Previous / next tab")
-FOCUS = Binding.Group("Move focus between widgets")
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +54,17 @@ class RunPage(ReportsWorkerFailures, Screen[None]):
             )
             for i, (name, title, *_) in enumerate(TABS)
         ),
-        Binding("left_square_bracket", "cycle_tab(-1)", "Prev tab", show=False, group=CYCLE_TABS),
-        Binding("right_square_bracket", "cycle_tab(1)", "Next tab", show=False, group=CYCLE_TABS),
+        *key_group(
+            "Previous / next tab",
+            ("left_square_bracket", "cycle_tab(-1)", "Previous tab"),
+            ("right_square_bracket", "cycle_tab(1)", "Next tab"),
+        ),
         # Screen's own focus keys, declared again so that ? lists them.
-        Binding("tab", "app.focus_next", "Next widget", show=False, group=FOCUS),
-        Binding("shift+tab", "app.focus_previous", "Previous widget", show=False, group=FOCUS),
+        *key_group(
+            "Move focus between widgets",
+            ("tab", "app.focus_next", "Next widget"),
+            ("shift+tab", "app.focus_previous", "Previous widget"),
+        ),
         Binding("question_mark", "help", "Help", key_display="?", tooltip="this list"),
     ]
     HORIZONTAL_BREAKPOINTS = breakpoints.HORIZONTAL
@@ -107,9 +111,7 @@ class RunPage(ReportsWorkerFailures, Screen[None]):
         self._signal.stop()
 
     # -- reading, off the UI thread ---------------------------------------------------------------
-    @work(
-        thread=True, exclusive=True, group="reader", description="read the run", exit_on_error=False
-    )
+    @thread_worker(group="reader", description="read the run")
     def read_run(self) -> None:
         worker = get_current_worker()
         self._signal.start()  # mount-table scan and observer start: not on the UI thread

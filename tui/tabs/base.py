@@ -21,17 +21,20 @@ class RunTab(ReportsWorkerFailures, Container):
     The patterns every tab follows (Files and Artifacts too):
 
     - Keys are ``BINDINGS`` with a description (and a tooltip for the longer story): ``?`` and
-      the footer are built from them (``runview.tui.key_help``). A widget that handles keys
-      declares them itself and sets ``HELP_TITLE``.
+      the footer are built from them (``runview.tui.key_help``; ``key_group`` for keys that
+      work as one idea, ``filter_key`` for "/"). A widget that handles keys declares them
+      itself and sets ``HELP_TITLE``.
     - State that changes the layout (empty, paused, filtering ...) is a reactive with
       ``toggle_class``; ``runview.tcss`` shows and hides by those classes. No ``display`` or
       inline ``styles`` set from code.
     - A child reports what happened with a message; the tab (the parent) decides. No reaching
       into ``parent`` or ``screen``.
-    - File I/O and parsing run in thread workers (``@work(thread=True, exit_on_error=False)``);
-      an error a worker does not handle itself becomes a notification on the run page
-      (``runview.tui.worker_failures``; a widget with workers of its own mixes in
-      ``ReportsWorkerFailures``).
+    - File I/O and parsing run in thread workers (``@thread_worker(group, description)`` from
+      ``runview.tui.worker_failures``); an error a worker does not handle itself becomes a
+      notification on the run page. A widget with workers of its own mixes in
+      ``ReportsWorkerFailures`` (a tab has it already).
+    - Messages are dataclasses named for what they mean: facts in the past tense
+      (``ChartBoard.Folded``), requests in the imperative (``MetricList.CycleColor``).
     - Everything from the run is shown as ``rich.text.Text`` (``runview.tui.safe_text``).
     """
 

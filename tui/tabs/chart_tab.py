@@ -34,7 +34,7 @@ from runview.tui.chart_state import ViewStateKeeper
 from runview.tui.focus import focus_now
 from runview.tui.key_help import KeySection, key_sections
 from runview.tui.tabs.base import RunTab
-from runview.tui.text_filter import read_filter
+from runview.tui.text_filter import filter_key, read_filter
 from runview.tui.view_state import CHARTS, ChartEdit, ViewState
 from runview.tui.widgets.chart_board import ChartBoard
 from runview.tui.widgets.chart_spec import ChartSpec
@@ -43,6 +43,15 @@ SMOOTHING_STEPS = (0.0, 0.6, 0.8, 0.9, 0.95, 0.99)
 COLUMN_CHOICES = (None, 1, 2, 3, 4)  # None: follow the terminal width
 PINNED = "pinned"
 SMOOTHING = Binding.Group("Smoothing")
+SMOOTHING_TIP = (
+    f"more / less: {', '.join(f'{s:g}' for s in SMOOTHING_STEPS)} "
+    "(a debiased moving average over the faint raw series)"
+)
+COLUMNS_TIP = "auto (by terminal width), 1, 2, 3, 4"
+EDIT_TIP = (
+    "the focused chart: title, x axis (step, wall time, relative time, a metric), x / y range, "
+    "log y, legend, y metrics and their colours"
+)
 
 
 def _nearest_step(smoothing: float) -> int:
@@ -62,48 +71,13 @@ class ChartTab(RunTab):
 
     # Footer room at 80 columns: only / s e show; ? lists the rest.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "slash",
-            "search",
-            "Search",
-            key_display="/",
-            # Handled as the key arrives, so the text typed right after it goes into the box
-            # (a text box with focus still gets "/" itself).
-            priority=True,
-            tooltip="charts by a regex on their names, case-insensitive",
-        ),
+        filter_key("search", "Search", "charts by a regex on their names, case-insensitive"),
         Binding("escape", "clear_search", "Clear search", show=False),
-        Binding(
-            "s",
-            "smoothing(1)",
-            "Smooth",
-            group=SMOOTHING,
-            tooltip="more / less: "
-            + ", ".join(f"{s:g}" for s in SMOOTHING_STEPS)
-            + " (a debiased moving average over the faint raw series)",
-        ),
+        Binding("s", "smoothing(1)", "Smooth", group=SMOOTHING, tooltip=SMOOTHING_TIP),
         Binding("S", "smoothing(-1)", "Less smooth", show=False, group=SMOOTHING),
-        Binding(
-            "p",
-            "pin",
-            "Pin",
-            show=False,
-            tooltip="the focused chart in a section at the top; p again unpins",
-        ),
-        Binding(
-            "c",
-            "cycle_columns",
-            "Columns",
-            show=False,
-            tooltip="auto (by terminal width), 1, 2, 3, 4",
-        ),
-        Binding(
-            "e",
-            "edit",
-            "Edit",
-            tooltip="the focused chart: title, x axis (step, wall time, relative time, a metric), "
-            "x / y range, log y, legend, y metrics and their colours",
-        ),
+        Binding("p", "pin", "Pin", show=False, tooltip="the focused chart, in a section on top"),
+        Binding("c", "cycle_columns", "Columns", show=False, tooltip=COLUMNS_TIP),
+        Binding("e", "edit", "Edit", tooltip=EDIT_TIP),
     ]
 
     view: reactive[ViewState] = reactive(ViewState, init=False)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -24,6 +24,7 @@ from runview.tui.format import format_bytes
 from runview.tui.pager import export_for_pager, pager_command, remove_file, run_pager
 from runview.tui.tabs.base import RunTab
 from runview.tui.widgets.log_pane import LogPane
+from runview.tui.worker_failures import thread_worker
 
 NO_CONSOLE = (
     "no console.log in this run — the logger captures stdout/stderr unless init(console=False)"
@@ -116,13 +117,7 @@ class LogsTab(RunTab):
         self._update_status()
         self._export(self._log_path)
 
-    @work(
-        thread=True,
-        exclusive=True,
-        group="logs-pager",
-        description="export the log for the pager",
-        exit_on_error=False,
-    )
+    @thread_worker(group="logs-pager", description="export the log for the pager")
     def _export(self, source: Path) -> None:
         worker = get_current_worker()
         fd, name = tempfile.mkstemp(prefix="runview-console-", suffix=".log")

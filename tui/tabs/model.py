@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -17,10 +17,12 @@ from runview.store import format as fmt
 from runview.store.reader import RunSnapshot
 from runview.tui.focus import focus_now
 from runview.tui.tabs.base import RunTab
-from runview.tui.text_filter import read_filter
+from runview.tui.text_filter import filter_key, read_filter
 from runview.tui.widgets.layer_tree import LayerTree
 from runview.tui.widgets.model_layers import Layer, ModelLayers, human_count, parse_model
+from runview.tui.worker_failures import thread_worker
 
+SEARCH_TIP = "layer names and types by a case-insensitive regex (an invalid one: as plain text)"
 MISSING = (
     "no model summary in this run — call run.watch(model) before the first forward pass "
     "(PyTorch), or run.log_model_summary(rows) for any framework"
@@ -83,17 +85,7 @@ class ModelTab(RunTab):
     tab_name = "model"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "slash",
-            "search",
-            "Search",
-            key_display="/",
-            # Handled as the key arrives, so the text typed right after it goes into the box
-            # (a text box with focus still gets "/" itself).
-            priority=True,
-            tooltip="layer names and types by a case-insensitive regex "
-            "(an invalid regex is matched as plain text)",
-        ),
+        filter_key("search", "Search", SEARCH_TIP),
         Binding("escape", "clear_search", "Clear search", show=False),
         Binding("down", "focus_tree", show=False),  # from the search box down into the tree
     ]
@@ -156,13 +148,7 @@ class ModelTab(RunTab):
                 error,
             )
 
-    @work(
-        thread=True,
-        exclusive=True,
-        group="model",
-        description="parse model.json",
-        exit_on_error=False,
-    )
+    @thread_worker(group="model", description="parse model.json")
     def _parse(self, document: dict) -> None:
         # Tens of milliseconds at 5k layers, a quarter second at 50k: not on the UI thread.
         fingerprint = hash(repr(document))

@@ -19,7 +19,7 @@ from runview.store.reader import RunSnapshot
 from runview.tui.focus import focus_now
 from runview.tui.safe_text import safe_text, visible
 from runview.tui.tabs.base import RunTab
-from runview.tui.text_filter import read_filter
+from runview.tui.text_filter import filter_key, read_filter
 from runview.tui.widgets.kv_table import KeyValueTable
 from runview.tui.widgets.status_badge import format_duration
 
@@ -28,16 +28,7 @@ class OverviewTab(RunTab):
     tab_name = "overview"
     WIDE = 140  # from this width the facts take two columns, so the tables start higher
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "slash",
-            "filter",
-            "Filter",
-            key_display="/",
-            # Handled as the key arrives, so the text typed right after it goes into the box
-            # (a text box with focus still gets "/" itself).
-            priority=True,
-            tooltip="config and summary keys by a regex, case-insensitive",
-        ),
+        filter_key("filter", "Filter", "config and summary keys by a regex, case-insensitive"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
 

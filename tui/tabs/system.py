@@ -32,6 +32,10 @@ SECTION_ORDER = ("gpu", "cpu", "proc", "mem", "disk", "net")
 SKIP = {"mem/total", "disk/total"}  # constants: a flat line says nothing
 MAX_LEGEND = 8  # more series than this (many cores) are drawn without a legend
 EMPTY = "no system samples yet (runview.init(system_interval=...) records them)"
+EDIT_TIP = (
+    "the focused chart: title, x axis (seconds since start or another system metric), "
+    "x / y range, log y, legend, y metrics and their colours"
+)
 
 
 def gpu_names(meta: dict[str, Any]) -> dict[int, str]:
@@ -218,15 +222,7 @@ class SystemTab(ChartTab):
     empty_text = EMPTY
     editor = SystemChartEditScreen
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "e",
-            "edit",
-            "Edit",
-            tooltip="the focused chart: title, x axis (seconds since start or another system "
-            "metric), x / y range, log y, legend, y metrics and their colours",
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("e", "edit", "Edit", tooltip=EDIT_TIP)]
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)

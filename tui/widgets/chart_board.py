@@ -11,9 +11,10 @@ thread worker, and posts the reduced series back; charts build plotext output on
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from typing import ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Grid
@@ -27,16 +28,17 @@ from textual.worker import get_current_worker
 from runview.store.series import SeriesSnapshot
 from runview.tui.breakpoints import auto_columns
 from runview.tui.focus import focus_now
+from runview.tui.key_help import key_group
 from runview.tui.view_state import ViewState
 from runview.tui.widgets.chart import Chart, ChartData
 from runview.tui.widgets.chart_nav import ChartGrid, neighbour
 from runview.tui.widgets.chart_spec import ChartSpec, prepare_chart, source_stamp
-from runview.tui.worker_failures import ReportsWorkerFailures
+from runview.tui.worker_failures import ReportsWorkerFailures, thread_worker
 
 MAX_KEY = "\0max"  # the result key of the maximised chart
 COLUMN_CLASSES = ("-columns-auto", "-columns-1", "-columns-2", "-columns-3", "-columns-4")
 HIDDEN = "-filtered-out"  # a chart or section the search hides
-MOVE = Binding.Group("Move between charts", compact=True)
+MAXIMISE_TIP = "the focused chart fills the tab; esc returns"
 
 
 class ChartBoard(ReportsWorkerFailures, Container):
@@ -44,43 +46,36 @@ class ChartBoard(ReportsWorkerFailures, Container):
 
     HELP_TITLE = "On a chart"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("left,h", "move('left')", "Left", show=False, group=MOVE),
-        Binding("down,j", "move('down')", "Down", show=False, group=MOVE),
-        Binding("up,k", "move('up')", "Up", show=False, group=MOVE),
-        Binding("right,l", "move('right')", "Right", show=False, group=MOVE),
-        Binding(
-            "enter",
-            "toggle_maximise",
-            "Maximise",
-            key_display="enter",
-            show=False,
-            tooltip="the focused chart fills the tab; esc returns",
+        *key_group(
+            "Move between charts",
+            ("left,h", "move('left')", "Left"),
+            ("down,j", "move('down')", "Down"),
+            ("up,k", "move('up')", "Up"),
+            ("right,l", "move('right')", "Right"),
+            compact=True,
         ),
+        Binding("enter", "toggle_maximise", "Maximise", show=False, tooltip=MAXIMISE_TIP),
         Binding("escape", "restore", "Back", show=False, tooltip="from a maximised chart"),
-        Binding(
-            "z", "fold", "Fold", show=False, tooltip="the focused chart's section, or unfold it"
-        ),
+        Binding("z", "fold", "Fold", show=False, tooltip="the focused chart's section, or unfold"),
     ]
 
     view: reactive[ViewState] = reactive(ViewState, init=False)  # bound to the tab's
     maximised: var[str | None] = var(None, toggle_class="-maximised")  # its chart id
     empty: var[bool] = var(True, toggle_class="-empty")
 
+    @dataclass
     class Reduced(Message):
         """The worker reduced some charts' series: ``results`` maps a chart id to its data."""
 
-        def __init__(self, results: dict[str, ChartData], seq: int) -> None:
-            super().__init__()
-            self.results = results
-            self.seq = seq
+        results: dict[str, ChartData]
+        seq: int
 
+    @dataclass
     class Folded(Message):
         """The user folded or unfolded ``section`` (z, enter on its title, a click)."""
 
-        def __init__(self, section: str, folded: bool) -> None:
-            super().__init__()
-            self.section = section
-            self.folded = folded
+        section: str
+        folded: bool
 
     def __init__(
         self, empty_text: str = "no charts", *, id: str | None = None, classes: str | None = None
@@ -272,13 +267,7 @@ class ChartBoard(ReportsWorkerFailures, Container):
         self._scheduled = False
         self.request_reduction()
 
-    @work(
-        thread=True,
-        exclusive=True,
-        group="charts",
-        description="reduce visible charts",
-        exit_on_error=False,
-    )
+    @thread_worker(group="charts", description="reduce visible charts")
     def _reduce(
         self,
         source: SeriesSnapshot,

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.widget import Widget
 
-PAGE = Binding.Group("Scroll a page up / down")
-ENDS = Binding.Group("First / last chart row")
+from runview.tui.key_help import PAGE_KEYS, key_group
 
 
 class ChartGrid(VerticalScroll, inherit_bindings=False):
@@ -21,10 +20,12 @@ class ChartGrid(VerticalScroll, inherit_bindings=False):
 
     HELP_TITLE = "On a chart"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("pageup", "page_up", "Page up", show=False, group=PAGE),
-        Binding("pagedown", "page_down", "Page down", show=False, group=PAGE),
-        Binding("home", "scroll_home", "Top", show=False, group=ENDS),
-        Binding("end", "scroll_end", "Bottom", show=False, group=ENDS),
+        *PAGE_KEYS,
+        *key_group(
+            "First / last chart row",
+            ("home", "scroll_home", "Top"),
+            ("end", "scroll_end", "Bottom"),
+        ),
     ]
 
 

@@ -9,13 +9,11 @@ from typing import Any, ClassVar
 
 from rich.cells import cell_len
 from rich.text import Text
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.widgets import DataTable
 
+from runview.tui.key_help import PAGE_KEYS, key_group
 from runview.tui.safe_text import safe_text, visible
-
-ROWS = Binding.Group("Move between rows")
-PAGE = Binding.Group("Scroll a page")
 
 
 def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -62,10 +60,8 @@ class KeyValueTable(DataTable[Text]):
     HELP_TITLE = "In the config and summary tables"
     # DataTable's own keys are declared again, with what they do here, so that ? lists them.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "cursor_up", "Previous row", show=False, group=ROWS),
-        Binding("down", "cursor_down", "Next row", show=False, group=ROWS),
-        Binding("pageup", "page_up", "Page up", show=False, group=PAGE),
-        Binding("pagedown", "page_down", "Page down", show=False, group=PAGE),
+        *key_group("Move between rows", ("up", "cursor_up", "Up"), ("down", "cursor_down", "Down")),
+        *PAGE_KEYS,
     ]
 
     def __init__(self, **kwargs: Any) -> None:

@@ -16,6 +16,7 @@ from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
+from runview.tui.key_help import key_group
 from runview.tui.textual_private import BulkTree
 from runview.tui.widgets.model_layers import (
     Layer,
@@ -24,10 +25,6 @@ from runview.tui.widgets.model_layers import (
     layer_matches,
 )
 
-MOVE = Binding.Group("Move")
-ENDS = Binding.Group("First / last layer")
-TOGGLE = Binding.Group("Open / close the layer")
-SIBLING = Binding.Group("Next / previous sibling")
 EVERYTHING = Binding.Group("Expand all / collapse all")
 GUIDE_DEPTH = 2
 MIN_NAME = 16
@@ -120,20 +117,19 @@ class LayerTree(BulkTree[int]):
     HELP_TITLE = "In the layer tree"
     # Tree's own keys are declared again, with what they do here, so that ? lists them.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("down,j", "cursor_down", "Down", show=False, group=MOVE),
-        Binding("up,k", "cursor_up", "Up", show=False, group=MOVE),
-        Binding("g", "scroll_home", "First layer", show=False, group=ENDS),
-        Binding("G", "scroll_end", "Last layer", show=False, group=ENDS),
+        *key_group("Move", ("down,j", "cursor_down", "Down"), ("up,k", "cursor_up", "Up")),
+        *key_group(
+            "First / last layer", ("g", "scroll_home", "First"), ("G", "scroll_end", "Last")
+        ),
         Binding("right,l", "expand_or_down", "Open, or step in", show=False),
         Binding("left,h", "collapse_or_up", "Close, or step out", show=False),
-        Binding(
-            "enter", "select_cursor", "Open / close", key_display="enter", show=False, group=TOGGLE
+        Binding("enter,space", "toggle_node", "Open / close the layer", show=False),
+        *key_group(
+            "Next / previous sibling",
+            ("shift+down", "cursor_next_sibling", "Next sibling"),
+            ("shift+up", "cursor_previous_sibling", "Previous sibling"),
         ),
-        Binding("space", "toggle_node", "Open / close", show=False, group=TOGGLE),
-        Binding("shift+down", "cursor_next_sibling", "Next sibling", show=False, group=SIBLING),
-        Binding(
-            "shift+up", "cursor_previous_sibling", "Previous sibling", show=False, group=SIBLING
-        ),
+        # In the footer: e E Expand all / collapse all.
         Binding("e", "expand_everything", "Expand all", group=EVERYTHING),
         Binding("E", "collapse_everything", "Collapse all", group=EVERYTHING),
     ]

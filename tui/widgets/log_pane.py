@@ -8,6 +8,7 @@ pauses it, End (or G) resumes.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.text import Text
@@ -20,10 +21,9 @@ from textual.strip import Strip
 
 from runview.store.console_tail import ConsoleSnapshot
 from runview.tui.ansi import sanitize_line
+from runview.tui.key_help import PAGE_KEYS, key_group
 
-SCROLL = Binding.Group("Scroll the log")
-PAGE = Binding.Group("Scroll a page")
-SIDEWAYS = Binding.Group("Scroll sideways through long lines")
+FOLLOW_TIP = "jump to the end and follow new lines again"
 
 
 class LogPane(ScrollView, can_focus=True):
@@ -39,36 +39,27 @@ class LogPane(ScrollView, can_focus=True):
     HELP_TITLE = "In the log"
     # ScrollView's own keys are declared again, with what they do here, so that ? lists them.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "up,k",
-            "scroll_up",
-            "Scroll up",
-            show=False,
-            group=SCROLL,
-            tooltip="scrolling up pauses following",
+        *key_group(
+            "Scroll the log (scrolling up pauses following)",
+            ("up,k", "scroll_up", "Scroll up"),
+            ("down,j", "scroll_down", "Scroll down"),
         ),
-        Binding("down,j", "scroll_down", "Scroll down", show=False, group=SCROLL),
-        Binding("pageup", "page_up", "Page up", show=False, group=PAGE),
-        Binding("pagedown", "page_down", "Page down", show=False, group=PAGE),
-        Binding(
-            "end,G",
-            "follow",
-            "Follow",
-            show=False,
-            tooltip="jump to the end and follow new lines again",
-        ),
+        *PAGE_KEYS,
+        Binding("end,G", "follow", "Follow", show=False, tooltip=FOLLOW_TIP),
         Binding("home,g", "scroll_home", "Top", show=False, tooltip="the oldest line held"),
-        Binding("left", "scroll_left", "Scroll left", show=False, group=SIDEWAYS),
-        Binding("right", "scroll_right", "Scroll right", show=False, group=SIDEWAYS),
+        *key_group(
+            "Scroll sideways through long lines",
+            ("left", "scroll_left", "Left"),
+            ("right", "scroll_right", "Right"),
+        ),
     ]
 
+    @dataclass
     class FollowChanged(Message):
         """The pane started or stopped following the end of the log."""
 
-        def __init__(self, pane: LogPane, following: bool) -> None:
-            super().__init__()
-            self.pane = pane
-            self.following = following
+        pane: LogPane
+        following: bool
 
         @property
         def control(self) -> LogPane:

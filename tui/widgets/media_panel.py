@@ -13,6 +13,7 @@ import math
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -20,7 +21,7 @@ import numpy as np
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal, Vertical, VerticalScroll
@@ -32,10 +33,10 @@ from textual.worker import get_current_worker
 
 from runview.store import format as fmt
 from runview.store.media import MediaError, load_image, load_table, resolve
-from runview.tui.key_help import hint_line, key_sections
+from runview.tui.key_help import hint_line, key_group, key_sections
 from runview.tui.widgets.chart import no_color
 from runview.tui.widgets.halfblock import HalfBlockImage
-from runview.tui.worker_failures import ReportsWorkerFailures
+from runview.tui.worker_failures import ReportsWorkerFailures, thread_worker
 
 MIN_TILE_W, MIN_TILE_H, GAP = 8, 3, 1
 MAX_TABLE_ROWS = 5000
@@ -43,8 +44,6 @@ CACHE_SIZE = 256
 EMPTY = "no media logged yet — run.log({'val/examples': [runview.Image(array)]}) shows here"
 HELP_TITLE = "Media panel (m)"
 STEP = Binding.Group("Step")
-ENDS = Binding.Group("First / last step")
-PICK = Binding.Group("Pick a media key")
 
 
 def format_step(step: float) -> str:
@@ -88,10 +87,9 @@ class MediaKeys(OptionList):
     """The logged media keys; the highlighted one is shown."""
 
     HELP_TITLE = HELP_TITLE
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "cursor_up", "Previous key", show=False, group=PICK),
-        Binding("down", "cursor_down", "Next key", show=False, group=PICK),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = key_group(
+        "Pick a media key", ("up", "cursor_up", "Previous key"), ("down", "cursor_down", "Next key")
+    )
 
 
 class MediaPanel(ReportsWorkerFailures, Container):
@@ -102,29 +100,33 @@ class MediaPanel(ReportsWorkerFailures, Container):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("comma,left", "step(-1)", "Prev step", priority=True, group=STEP),
         Binding("full_stop,right", "step(1)", "Next step", priority=True, group=STEP),
-        Binding("home", "edge(0)", "First step", show=False, priority=True, group=ENDS),
-        Binding("end", "edge(-1)", "Last step", show=False, priority=True, group=ENDS),
+        *key_group(
+            "First / last step",
+            ("home", "edge(0)", "First step"),
+            ("end", "edge(-1)", "Last step"),
+            priority=True,
+        ),
     ]
 
     has_media: var[bool] = var(False, toggle_class="-has-media")
     kind: var[str] = var("")  # what is drawn: fmt.MEDIA_IMAGES, fmt.MEDIA_TABLE or ""
     message: var[str] = var("", toggle_class="-message")  # a problem, or rows left out
 
+    @dataclass
     class ImagesDrawn(Message):
-        def __init__(self, seq: int, renderable: Any) -> None:
-            super().__init__()
-            self.seq = seq
-            self.renderable = renderable
+        """The worker drew request ``seq``'s images into ``renderable``."""
 
+        seq: int
+        renderable: Any
+
+    @dataclass
     class TableLoaded(Message):
-        def __init__(
-            self, seq: int, columns: list[str], rows: list[list[Any]], error: str | None
-        ) -> None:
-            super().__init__()
-            self.seq = seq
-            self.columns = columns
-            self.rows = rows
-            self.error = error
+        """The worker read request ``seq``'s table, or says why it could not."""
+
+        seq: int
+        columns: list[str]
+        rows: list[list[Any]]
+        error: str | None
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -269,9 +271,7 @@ class MediaPanel(ReportsWorkerFailures, Container):
                 self._cache.popitem(last=False)
         return pixels
 
-    @work(
-        thread=True, exclusive=True, group="media", description="decode media", exit_on_error=False
-    )
+    @thread_worker(group="media", description="decode media")
     def _draw_images(
         self,
         seq: int,
@@ -316,9 +316,7 @@ class MediaPanel(ReportsWorkerFailures, Container):
             grid.add_row(*row, *([""] * (cols - len(row))))
         self.post_message(self.ImagesDrawn(seq, grid))
 
-    @work(
-        thread=True, exclusive=True, group="media", description="decode media", exit_on_error=False
-    )
+    @thread_worker(group="media", description="decode media")
     def _load_table(self, seq: int, run_dir: Path, path: Any) -> None:
         try:
             columns, rows = load_table(resolve(run_dir, path))
