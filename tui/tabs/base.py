@@ -53,7 +53,7 @@ class RunTab(ReportsWorkerFailures, Container):
         focusable = next((widget for widget in self.query("*") if widget.focusable), None)
         self.screen.set_focus(focusable)
 
-    def typing(self) -> bool:
+    def text_box_focused(self) -> bool:
         """A text box has focus. Its printable keys are its own: a priority binding of one ("/",
         so that what is typed right after it lands in the box) steps aside in ``check_action``
         (Textual cannot tell that "/" is printable and would run the binding)."""

@@ -230,7 +230,7 @@ class ChartTab(RunTab):
         if action == "clear_search":
             return bool(self.search.value) or self.search.has_focus
         if action == "search":
-            return not self.typing()
+            return not self.text_box_focused()
         return True
 
     def _update_status(self, invalid: bool = False) -> None:

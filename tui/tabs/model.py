@@ -121,7 +121,7 @@ class ModelTab(RunTab):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Without a summary there is nothing to search: hide the key from the footer.
-        return action != "search" or (self.has_model and not self.typing())
+        return action != "search" or (self.has_model and not self.text_box_focused())
 
     def show_snapshot(self, snapshot: RunSnapshot) -> None:
         document = snapshot.model

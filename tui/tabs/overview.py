@@ -73,7 +73,7 @@ class OverviewTab(RunTab):
             self.query_one("#facts", Static).update(facts_table(snapshot, pairs))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return action != "filter" or not self.typing()
+        return action != "filter" or not self.text_box_focused()
 
     def action_filter(self) -> None:
         self.filtering = True
