@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 import runview
-from runview.store.reader import RunReader
+from runview.store.reader import RunReader, RunSnapshot
 from runview.tui import chart_state
 from runview.tui.app import RunviewApp
 from runview.tui.run_page import RunPage
@@ -168,10 +169,25 @@ async def test_large_history_shows_rows_read_while_loading(run_root: Path, monke
     run.finish()
     monkeypatch.setattr(RunPage, "load_chunk", 64 * 1024)
     seen: list[tuple[int, int, int]] = []
+    shown = threading.Event()
+    shown.set()
 
     def hook(message) -> None:
         if type(message).__name__ == "LoadProgressed":
             seen.append((message.done, message.total, message.rows))
+            shown.set()
+
+    # Progress messages replace each other when the screen lags behind the reader (a loaded
+    # machine): the next slice is read once the last progress reached the page, as on an idle one.
+    read = RunReader.refresh
+
+    def paced(self: RunReader, max_bytes: int | None = None) -> RunSnapshot:
+        if max_bytes is not None:
+            shown.wait(timeout=10)
+            shown.clear()
+        return read(self, max_bytes)
+
+    monkeypatch.setattr(RunReader, "refresh", paced)
 
     app = RunviewApp(run.dir)
     async with app.run_test(size=(80, 24), message_hook=hook) as pilot:

@@ -140,6 +140,7 @@ class RunPage(ReportsWorkerFailures, Screen[None]):
 
     @on(LoadProgressed)
     def _on_load_progress(self, message: LoadProgressed) -> None:
+        message.stop()  # the page's own: the app has nothing to do with it
         self.loading = message.done < message.total
         if self.loading:
             self.query_one("#load-label", Static).update(
@@ -151,6 +152,7 @@ class RunPage(ReportsWorkerFailures, Screen[None]):
 
     @on(RunUpdated)
     def _on_run_updated(self, message: RunUpdated) -> None:
+        message.stop()
         self.snapshot = message.snapshot
         self.query_one(StatusBadge).show(message.snapshot)
         self.query_one("#run-title", Static).update(safe_text(self._title(message.snapshot)))
