@@ -215,7 +215,10 @@ def test_run_directory_deleted_mid_run_never_raises(run_root: Path) -> None:
         run.log({"x": i})
     run.config["late"] = 1
     run.summary["s"] = 2
-    run.finish()  # nothing raised
+    run.finish()  # nothing raised, and the end of the run is still recorded where a viewer looks
+    assert json.loads((run.dir / "status.json").read_text())["state"] == "finished"
+    assert json.loads((run.dir / "config.json").read_text())["late"] == 1
+    assert json.loads((run.dir / "summary.json").read_text())["s"] == 2
 
 
 def test_same_id_in_the_same_second_gets_its_own_directory(run_root: Path) -> None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
+from typing import ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, ProgressBar, Static, Tab, Tabs
 from textual.worker import get_current_worker
@@ -16,32 +19,63 @@ from textual.worker import get_current_worker
 from runview.store import format as fmt
 from runview.store.reader import RunReader, RunSnapshot
 from runview.store.watch import ChangeSignal
+from runview.tui import breakpoints
+from runview.tui.help_screen import HelpScreen
+from runview.tui.key_help import KeySection, key_group, key_sections
 from runview.tui.messages import LoadProgressed, RunUpdated
 from runview.tui.safe_text import safe_text
 from runview.tui.tabs import TABS, load_tab
 from runview.tui.tabs.base import RunTab
 from runview.tui.widgets.status_badge import StatusBadge
+from runview.tui.worker_failures import ReportsWorkerFailures, WorkerFailed, thread_worker
 
 MIN_REFRESH_S = 0.25  # at most four screen updates a second, however often the logger flushes
 LIVE_POLL_S = 0.5  # while running: the floor under event delivery (NFS sends none)
 IDLE_POLL_S = 5.0  # finished runs: still picked up if someone appends, at almost no cost
 LOAD_CHUNK = 32 * 1024 * 1024
+TAB_KEYS = Binding.Group("Switch tab", compact=True)
+
+log = logging.getLogger(__name__)
 
 
-class RunPage(Screen[None]):
+class RunPage(ReportsWorkerFailures, Screen[None]):
     """The page of one run. Owns the reader worker; tabs get immutable snapshots."""
 
-    BINDINGS = [
+    # Not in the footer: the tab bar shows the number keys, and ? lists these.
+    BINDINGS: ClassVar[list[BindingType]] = [
         *(
-            Binding(str(i + 1), f"show_tab('{name}')", title, show=False)
+            Binding(
+                str(i + 1),
+                f"show_tab('{name}')",
+                title,
+                show=False,
+                group=TAB_KEYS,
+                tooltip=", ".join(title for _, title, *_ in TABS),
+            )
             for i, (name, title, *_) in enumerate(TABS)
         ),
-        # Not in the footer: the tab bar shows the number keys, and ? lists these.
-        Binding("left_square_bracket", "cycle_tab(-1)", "Prev tab", key_display="[", show=False),
-        Binding("right_square_bracket", "cycle_tab(1)", "Next tab", key_display="]", show=False),
+        *key_group(
+            "Previous / next tab",
+            ("left_square_bracket", "cycle_tab(-1)", "Previous tab"),
+            ("right_square_bracket", "cycle_tab(1)", "Next tab"),
+        ),
+        # Screen's own focus keys, declared again so that ? lists them.
+        *key_group(
+            "Move focus between widgets",
+            ("tab", "app.focus_next", "Next widget"),
+            ("shift+tab", "app.focus_previous", "Previous widget"),
+        ),
+        Binding("question_mark", "help", "Help", key_display="?", tooltip="this list"),
         # Shown only on a page opened from another (check_action): returns to it.
-        Binding("backspace", "back", "Back", key_display="⌫"),
+        Binding(
+            "backspace", "back", "Back", key_display="⌫", tooltip="to the page this was opened from"
+        ),
     ]
+    HORIZONTAL_BREAKPOINTS = breakpoints.HORIZONTAL
+    VERTICAL_BREAKPOINTS = breakpoints.VERTICAL
+
+    loading: var[bool] = var(False, toggle_class="-loading")  # a large history is being read
+    has_problems: var[bool] = var(False, toggle_class="-problems")  # skipped lines and the like
 
     load_chunk = LOAD_CHUNK  # bytes of history read between two progress updates
 
@@ -81,7 +115,7 @@ class RunPage(Screen[None]):
         self._signal.stop()
 
     # -- reading, off the UI thread ---------------------------------------------------------------
-    @work(thread=True, exclusive=True, group="reader", description="read the run")
+    @thread_worker(group="reader", description="read the run")
     def read_run(self) -> None:
         worker = get_current_worker()
         self._signal.start()  # mount-table scan and observer start: not on the UI thread
@@ -115,9 +149,9 @@ class RunPage(Screen[None]):
 
     @on(LoadProgressed)
     def _on_load_progress(self, message: LoadProgressed) -> None:
-        box = self.query_one("#load-progress")
-        box.display = message.done < message.total
-        if box.display:
+        message.stop()  # the page's own: the app has nothing to do with it
+        self.loading = message.done < message.total
+        if self.loading:
             self.query_one("#load-label", Static).update(
                 f"loading history: {message.rows:,} rows read"
             )
@@ -127,13 +161,29 @@ class RunPage(Screen[None]):
 
     @on(RunUpdated)
     def _on_run_updated(self, message: RunUpdated) -> None:
+        message.stop()
         self.snapshot = message.snapshot
         self.query_one(StatusBadge).show(message.snapshot)
         self.query_one("#run-title", Static).update(safe_text(self._title(message.snapshot)))
         problems = self.query_one("#problems", Static)
         problems.update(safe_text(" · ".join(message.snapshot.problems)))
-        problems.display = bool(message.snapshot.problems)
+        self.has_problems = bool(message.snapshot.problems)
         self._feed_visible_tab()
+
+    @on(WorkerFailed)
+    def _on_worker_failed(self, message: WorkerFailed) -> None:
+        """The one place an unexpected worker error ends (``runview.tui.worker_failures``): a
+        notification and a log line with the traceback; the page and its other tabs go on."""
+        message.stop()
+        error = message.worker.error
+        log.error("%s failed", message.what, exc_info=error)
+        self.notify(
+            f"{message.what} failed: {type(error).__name__}: {error}",
+            title="runview",
+            severity="error",
+            timeout=10,
+            markup=False,
+        )
 
     def _title(self, snapshot: RunSnapshot) -> str:
         project = snapshot.meta.get("project")
@@ -189,6 +239,20 @@ class RunPage(Screen[None]):
     def action_back(self) -> None:
         if self.came_from is not None:
             self.dismiss()
+
+    def key_help(self) -> list[KeySection]:
+        """What ``?`` lists: the current tab's keys, its widgets', then those that work
+        everywhere."""
+        sections: list[KeySection] = []
+        tab = self.current_tab
+        if tab is not None:
+            title = next(title for name, title, *_ in TABS if name == tab.tab_name)
+            sections += key_sections([type(tab)], title=f"{title} tab")
+            sections += tab.key_help()
+        return [*sections, *key_sections([type(self), type(self.app)], title="Everywhere")]
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen(self.key_help()))
 
     def action_show_tab(self, name: str) -> None:
         self.query_one(Tabs).active = f"tab-{name}"
