@@ -56,12 +56,14 @@ def init(
     console: bool = True,
     system_interval: float | None = 2.0,
     heartbeat_interval: float = 2.0,
+    quiet: bool = False,
 ) -> Run:
     """Start a run and make it the current one; a run still open in this process is finished first.
 
     ``dir`` is the root that holds projects (default ``./runs``, or ``$RUNVIEW_DIR``);
     ``console=False`` leaves stdout/stderr alone; ``system_interval=None`` turns off the
-    system and GPU sampler.
+    system and GPU sampler. One line on stderr says where the run is and how to view it;
+    ``quiet=True`` (or ``RUNVIEW_QUIET=1``) leaves it out.
     """
     previous = _lifecycle.current()
     if previous is not None:
@@ -77,6 +79,7 @@ def init(
         console=console,
         system_interval=system_interval,
         heartbeat_interval=heartbeat_interval,
+        quiet=quiet,
     )
     _lifecycle.adopt(run)
     return run
@@ -105,10 +108,9 @@ def define_metric(name: str, summary: str | None = None, step_metric: str | None
     _active().define_metric(name, summary=summary, step_metric=step_metric)
 
 
-def watch(
-    model: Any, criterion: Any = None, log: str | None = "gradients", log_freq: int = 1000
-) -> None:
-    _active().watch(model, criterion, log=log, log_freq=log_freq)
+def watch(model: Any, criterion: Any = None, log: str | None = None, log_freq: int = 1000) -> None:
+    """``watch`` on the current run."""
+    _active().watch(model, criterion, log=log, log_freq=log_freq, _stacklevel=2)
 
 
 def __getattr__(name: str) -> Any:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shlex
+import sys
 import time
 import traceback
 from collections.abc import Mapping, Sequence
@@ -21,6 +23,7 @@ from runview.store.encode import FAST_ERRORS, dumps_line, encode_row
 from runview.store.writer import RunWriter, claim_run_dir, process_identity
 
 SUMMARY_KINDS = ("min", "max", "mean", "last", "none")
+QUIET_ENV = "RUNVIEW_QUIET"  # "1": init prints nothing
 STEP, TIME = fmt.STEP_KEY, fmt.TIME_KEY
 _now = time.time
 
@@ -60,6 +63,7 @@ class Run:
         console: bool = True,
         system_interval: float | None = 2.0,
         heartbeat_interval: float = 2.0,
+        quiet: bool = False,
     ) -> None:
         self.start_time = time.time()
         self.id = _safe_name(id) if id else new_run_id()
@@ -104,6 +108,8 @@ class Run:
             **process_identity(),
         )
         self._writer.start()
+        if not quiet and os.environ.get(QUIET_ENV, "") in ("", "0"):
+            self._announce()  # before the console tee: it is for the terminal, not the run's log
         if console:
             self._start_console()
         if system_interval:
@@ -132,6 +138,24 @@ class Run:
         except Exception as exc:
             self._warn_once("host", f"could not read host facts: {exc!r}")
         return meta
+
+    def _announce(self) -> None:
+        """One line on stderr, as wandb prints its link: where the run is and how to view it."""
+        try:
+            path = self.dir
+            try:
+                path = path.relative_to(Path.cwd())
+            except ValueError:
+                pass
+            name = "".join(c if c.isprintable() else "?" for c in self.name)
+            stderr = sys.stderr
+            if stderr is not None:
+                stderr.write(
+                    f"runview: run {name} · view it with: runview {shlex.quote(str(path))}\n"
+                )
+                stderr.flush()
+        except Exception:
+            pass  # a closed or broken stderr must not stop the run
 
     def _start_console(self) -> None:
         try:
@@ -292,18 +316,26 @@ class Run:
         self,
         model: Any,
         criterion: Any = None,
-        log: str | None = "gradients",
+        log: str | None = None,
         log_freq: int = 1000,
+        *,
+        _stacklevel: int = 1,
         **_: Any,
     ) -> None:
-        """Record the module tree of a PyTorch model at its first forward pass."""
+        """Record the module tree of a PyTorch model at its first forward pass.
+
+        Gradient and parameter histograms are not recorded: ``log="gradients"`` (wandb's
+        default, asked here only explicitly) warns once, pointing at the caller.
+        """
         try:
             from runview.collectors.model import watch
 
             def save(summary: dict[str, Any]) -> None:
                 self._writer.write_document(fmt.MODEL_FILE, summary)
 
-            self._unwatch.append(watch(model, save, log=log, log_freq=log_freq))
+            self._unwatch.append(
+                watch(model, save, log=log, log_freq=log_freq, stacklevel=1 + _stacklevel)
+            )
         except Exception as exc:
             self._warn_once("watch", f"watch() could not attach: {exc!r}")
 
@@ -313,7 +345,10 @@ class Run:
 
     def _summary_snapshot(self) -> tuple[int, dict[str, Any]]:
         version = self._version
-        return version, self._summaries.values()
+        summary = self._summaries.values()
+        # Readers let fresher history values replace every summary value but these (run-format.md).
+        summary[fmt.SUMMARY_EXPLICIT_KEY] = sorted(str(k) for k in list(self._summaries.explicit))
+        return version, summary
 
     # -- warnings -------------------------------------------------------------------------------
     def _unsupported(self, key: str, value: Any) -> None:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -150,7 +154,13 @@ def test_summary_last_value_explicit_and_defined(run_root: Path) -> None:
     assert run.summary["val/acc"] == 0.9
     run.finish()
     summary = json.loads((run.dir / "summary.json").read_text())
-    assert summary == {"val/acc": 0.9, "val/loss": 0.2, "train/loss": 0.4, "best/acc": 0.97}
+    assert summary == {
+        "val/acc": 0.9,
+        "val/loss": 0.2,
+        "train/loss": 0.4,
+        "best/acc": 0.97,
+        "_explicit": ["best/acc"],  # the format's: which keys a reader never replaces
+    }
     assert RunReader(run.dir).refresh().summary["val/acc"] == 0.9
 
 
@@ -284,3 +294,65 @@ def test_failed_flush_marks_the_run_incomplete(run_root: Path) -> None:
     run.finish()
     status = json.loads((run.dir / "status.json").read_text())
     assert status["incomplete"] is True and status["write_errors"] >= 1
+
+
+INIT_AND_FINISH = """
+import sys
+import runview
+quiet = sys.argv[2] == "quiet"
+run = runview.init(project="p", name="baseline", dir=sys.argv[1], system_interval=None, quiet=quiet)
+run.log({"a": 1})
+run.finish()
+print(run.dir)
+"""
+
+
+@pytest.mark.parametrize("how", ["default", "quiet", "env"])
+def test_init_says_where_the_run_is_and_how_to_view_it(tmp_path: Path, how: str) -> None:
+    script = tmp_path / "train.py"
+    script.write_text(INIT_AND_FINISH)
+    env = dict(os.environ)
+    env.pop("RUNVIEW_QUIET", None)
+    if how == "env":
+        env["RUNVIEW_QUIET"] = "1"
+    result = subprocess.run(  # stderr is a pipe here, as under nohup or a job scheduler
+        [sys.executable, str(script), "runs", how],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    run_dir = Path(result.stdout.strip())
+    lines = [line for line in result.stderr.splitlines() if line.startswith("runview:")]
+    if how != "default":
+        assert lines == []
+        return
+    relative = run_dir.relative_to(tmp_path)
+    assert lines == [f"runview: run baseline · view it with: runview {relative}"]
+    assert "view it with" not in (run_dir / "console.log").read_text()  # for the terminal only
+
+
+def test_watch_warns_only_when_histograms_are_asked_for(run_root: Path) -> None:
+    torch = pytest.importorskip("torch")
+    import runview.collectors.model as model_module
+
+    model_module._warned_log = False
+    run = start(run_root)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run.watch(torch.nn.Linear(2, 2))  # as the README shows: nothing to warn about
+    assert caught == []
+    asks = {
+        "gradients": lambda model: run.watch(model, log="gradients"),
+        "all": lambda model: runview.watch(model, log="all"),  # the current run's, one frame more
+    }
+    for log, ask in asks.items():
+        model_module._warned_log = False
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            ask(torch.nn.Linear(2, 2))
+        assert len(caught) == 1 and f"runview.watch(log={log!r})" in str(caught[0].message)
+        assert caught[0].filename == __file__  # the caller's line, not runview's
+    run.finish()
