@@ -19,7 +19,8 @@ from runview._docs import Config, Summary
 from runview._media import media_hook
 from runview._summary import MetricSummaries, jsonable
 from runview.store import format as fmt
-from runview.store.encode import FAST_ERRORS, dumps_line, encode_row
+from runview.store.append import COMPACT_RECORDS
+from runview.store.encode import FAST_ERRORS, dumps_line, encode_row, is_plain
 from runview.store.writer import RunWriter, claim_run_dir, process_identity
 
 SUMMARY_KINDS = ("min", "max", "mean", "last", "none")
@@ -92,7 +93,7 @@ class Run:
 
         self.dir = claim_run_dir(self.dir)
         self._writer = RunWriter(self.dir, heartbeat_interval=heartbeat_interval)
-        self._append_history = self._writer.history.writer()
+        self._bind_history()
         self._writer.set_summary_source(self._summary_snapshot)
         self.meta: dict[str, Any] = self._initial_meta()
         self._writer.write_document(fmt.META_FILE, self.meta)
@@ -117,6 +118,13 @@ class Run:
         self._writer.write_document(fmt.META_FILE, self.meta)
 
     # -- set-up ---------------------------------------------------------------------------------
+    def _bind_history(self) -> None:
+        # log() calls these directly: no attribute hops on the hot path.
+        stream = self._writer.history
+        self._append_history = stream.append
+        self._history_records = stream.records
+        self._compact_history = stream.compact
+
     def _initial_meta(self) -> dict[str, Any]:
         meta: dict[str, Any] = {
             "id": self.id,
@@ -173,14 +181,18 @@ class Run:
         try:
             from runview.collectors.sampler import SystemSampler
 
-            helper = self._console.helper_pid if self._console is not None else None
+            columns = self._writer.columns_helper
+            helpers = {
+                self._console.helper_pid if self._console is not None else None,
+                columns.pid if columns is not None else None,
+            }
             sampler = SystemSampler(
                 self._emit_system,
                 interval=interval,
                 pid=os.getpid(),
                 disk_path=self.dir,
-                # the console tee is ours
-                exclude_pids=frozenset({helper}) if helper else frozenset(),
+                # the console tee and the column helper are ours, not training
+                exclude_pids=frozenset(pid for pid in helpers if pid),
             )
             sampler.start()
             self._sampler = sampler
@@ -226,12 +238,7 @@ class Run:
             try:
                 line = dumps_line(row)
                 # A row that redefined _step/_time is not plain either (the format reserves them).
-                plain = (
-                    b"null" not in line
-                    and b"[" not in line
-                    and line.find(b"{", 1) < 0
-                    and len(row) == len(data) + 2
-                )
+                plain = len(row) == len(data) + 2 and is_plain(data, line)
             except FAST_ERRORS:
                 plain = False
             if plain:
@@ -244,14 +251,17 @@ class Run:
                 )
                 values = flat if flat is not None else data
             self._append_history(line)
+            if len(self._history_records) >= COMPACT_RECORDS:
+                self._compact_history()
             self._last.update(values)
             self._last_step = step
             self._next_step = step + 1 if commit else step
             if self._definitions:
                 self._summaries.aggregate(values)
             self._version += 1
-        except (OSError, ValueError) as exc:  # disk full, run directory gone, closed stream
-            self._writer.history.failed(exc)
+        except OSError as exc:  # a media file that could not be written (disk full, folder gone)
+            self._writer.history.dropped += 1
+            self._writer.warn_io(self._writer.history.path, exc)
         except Exception as exc:  # the logger never raises into training
             self._warn_once("log", f"log() failed and the row was dropped: {exc!r}")
 
@@ -398,7 +408,7 @@ class Run:
         self._finished = True
         self._forked_child = True
         self._writer.disown()
-        self._append_history = self._writer.history.writer()
+        self._bind_history()
         self._sampler = None
         self._console = None
 

@@ -203,8 +203,9 @@ def test_disk_full_never_raises_and_is_counted(
     # A real ENOSPC: point the history stream at /dev/full, as a full disk would behave.
     stream = run._writer.history
     stream.flush()
-    stream._file = open("/dev/full", "ab", buffering=64 * 1024)  # noqa: SIM115
-    run._append_history = stream.writer()
+    full = os.open("/dev/full", os.O_WRONLY)  # every write to it fails with ENOSPC
+    os.dup2(full, stream.fileno())
+    os.close(full)
     for i in range(20_000):  # well past the buffer: writes fail
         run.log({"x": float(i), "pad": "y" * 50})
     run.finish()
@@ -288,9 +289,10 @@ def test_failed_flush_marks_the_run_incomplete(run_root: Path) -> None:
     run.log({"x": 1})
     stream = run._writer.history
     stream.flush()
-    stream._file = open("/dev/full", "ab", buffering=64 * 1024)  # noqa: SIM115 - a real ENOSPC
-    run._append_history = stream.writer()
-    run.log({"x": 2})  # fits in the buffer: the loss shows only when it is flushed
+    full = os.open("/dev/full", os.O_WRONLY)  # a real ENOSPC
+    os.dup2(full, stream.fileno())
+    os.close(full)
+    run.log({"x": 2})  # queued: the loss shows only when it is flushed
     run.finish()
     status = json.loads((run.dir / "status.json").read_text())
     assert status["incomplete"] is True and status["write_errors"] >= 1
@@ -356,3 +358,21 @@ def test_watch_warns_only_when_histograms_are_asked_for(run_root: Path) -> None:
         assert len(caught) == 1 and f"runview.watch(log={log!r})" in str(caught[0].message)
         assert caught[0].filename == __file__  # the caller's line, not runview's
     run.finish()
+
+
+def test_the_fast_path_writes_only_what_the_format_allows(run_root: Path) -> None:
+    """Rows the fast path must hand to the slow one: arrays of one element, NaN among numpy
+    values, non-string keys, an int too large for JSON."""
+    run = start(run_root)
+    run.log({"a": np.array([2.0]), "b": 1.0})
+    run.log({"a": np.float32(4.0), "b": float("nan")})
+    run.log({"a": 5, "b": True, 3: 1.0})
+    run.log({"a": 2**64, "b": -math.inf})
+    run.log({"a": 1.0, "b": 2.0})
+    run.finish()
+    lines = (run.dir / "history.jsonl").read_bytes().splitlines()
+    rows = [json.loads(line) for line in lines]
+    assert [row["a"] for row in rows] == [2.0, 4.0, 5, float(2**64), 1.0]
+    assert rows[1]["b"] == {"$float": "nan"} and rows[3]["b"] == {"$float": "-inf"}
+    assert rows[2]["3"] == 1.0 and rows[2]["b"] is True
+    assert not any(b"[" in line or b"null" in line for line in lines)
