@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 
+__version__ = "0.1.0"
+
 
 def _source_checkout_subpackages() -> None:
     """In a clone, find ``runview.store``, ``runview.tui`` and ``runview.collectors`` beside this

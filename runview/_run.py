@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import shlex
 import sys
 import time
@@ -15,11 +14,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import runview
 from runview._docs import Config, Summary
 from runview._media import media_hook
 from runview._summary import MetricSummaries, jsonable
 from runview.store import format as fmt
-from runview.store.append import COMPACT_RECORDS
 from runview.store.encode import FAST_ERRORS, dumps_line, encode_row, is_plain
 from runview.store.writer import RunWriter, claim_run_dir, process_identity
 
@@ -29,23 +28,18 @@ STEP, TIME = fmt.STEP_KEY, fmt.TIME_KEY
 _now = time.time
 
 
-def _version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("runview")
-    except Exception:
-        return "unknown"
-
-
 def _safe_name(text: str) -> str:
     cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip(".-")
     return cleaned[:100] or "default"
 
 
 def new_run_id() -> str:
+    """8 random characters of [a-z0-9] (os.urandom: ``secrets`` would load OpenSSL, a few MB)."""
     alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
-    return "".join(secrets.choice(alphabet) for _ in range(8))
+    chars: list[str] = []
+    while len(chars) < 8:
+        chars += [alphabet[b % 36] for b in os.urandom(16) if b < 252]  # 252 = 7 * 36: no bias
+    return "".join(chars[:8])
 
 
 class Run:
@@ -119,11 +113,8 @@ class Run:
 
     # -- set-up ---------------------------------------------------------------------------------
     def _bind_history(self) -> None:
-        # log() calls these directly: no attribute hops on the hot path.
-        stream = self._writer.history
-        self._append_history = stream.append
-        self._history_records = stream.records
-        self._compact_history = stream.compact
+        # log() calls it directly: no attribute hops on the hot path.
+        self._append_history = self._writer.history.append
 
     def _initial_meta(self) -> dict[str, Any]:
         meta: dict[str, Any] = {
@@ -134,7 +125,7 @@ class Run:
             "tags": self.tags,
             "start_time": self.start_time,
             "created": datetime.fromtimestamp(self.start_time, UTC).isoformat(),
-            "runview_version": _version(),
+            "runview_version": runview.__version__,
         }
         try:
             from runview.collectors.host import git_facts, host_facts
@@ -251,8 +242,6 @@ class Run:
                 )
                 values = flat if flat is not None else data
             self._append_history(line)
-            if len(self._history_records) >= COMPACT_RECORDS:
-                self._compact_history()
             self._last.update(values)
             self._last_step = step
             self._next_step = step + 1 if commit else step

@@ -182,10 +182,7 @@ def main(argv: list[str]) -> int:
     """The helper process: ``RUN_DIR LIVENESS_FD PARENT_PID``."""
     for name in ("SIGINT", "SIGHUP", "SIGTERM", "SIGQUIT", "SIGTSTP", "SIGTTIN", "SIGTTOU"):
         signal.signal(getattr(signal, name), signal.SIG_IGN)
-    try:
-        os.nice(NICE)
-    except OSError:
-        pass
+    _step_aside()
     run_dir, liveness, parent = Path(argv[0]), int(argv[1]), int(argv[2])
     started = time.process_time()
     try:
@@ -219,6 +216,22 @@ def _follow(writer: ColumnWriter, liveness: int, parent: int, started: float) ->
                 return 0
         elif consumed < writer.tick_bytes and _ended(liveness, POLL_S):
             ended_at = time.monotonic()
+
+
+def _step_aside() -> None:
+    """Run on CPU time nobody else wants (SCHED_IDLE), else at nice 10: never preempt training.
+
+    On a machine whose cores are all busy, a helper at normal priority takes time slices from the
+    training thread (and a Python thread that loses its core can hold the GIL all the while).
+    """
+    try:
+        os.nice(NICE)  # where the idle class is refused, and once it is left
+    except OSError:
+        pass
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):
+        pass
 
 
 def _ended(fd: int, timeout: float) -> bool:
