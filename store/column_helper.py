@@ -57,6 +57,7 @@ class ColumnHelper:
         self.returncode: int | None = None
         self._liveness_fd = liveness_fd
         self._stderr_fd = stderr_fd
+        self._said = b""  # what it wrote on stderr, read once it has exited
 
     def release(self) -> None:
         """The run ended: the helper catches up and exits on its own (never waited for)."""
@@ -77,12 +78,14 @@ class ColumnHelper:
             try:
                 pid, status = os.waitpid(self.pid, os.WNOHANG)
             except ChildProcessError:  # reaped by someone else (SIGCHLD ignored, os.wait())
-                self.returncode = 0
-            else:
-                if pid:
-                    self.returncode = os.waitstatus_to_exitcode(status)
-            if self.returncode is not None and self in _started:
-                _started.remove(self)
+                pid, status = self.pid, 0
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+                self._said = _read_all(self._stderr_fd)
+                _close(self._stderr_fd)
+                self._stderr_fd = -1
+                if self in _started:
+                    _started.remove(self)
         return self.returncode
 
     def failure(self) -> str | None:
@@ -90,14 +93,10 @@ class ColumnHelper:
         code = self.poll()
         if code in (None, 0):
             return None
-        reason = ""
-        try:
-            reason = os.read(self._stderr_fd, 1 << 16).decode("utf-8", "replace").strip()
-        except OSError:
-            pass
-        if not reason:
-            reason = f"signal {-code}" if code < 0 else f"exit status {code}"
-        return reason.splitlines()[-1]
+        lines = self._said.decode("utf-8", "replace").strip().splitlines()
+        if lines:
+            return lines[-1]
+        return f"signal {-code}" if code < 0 else f"exit status {code}"
 
 
 def start(run_dir: Path) -> ColumnHelper:
@@ -168,6 +167,14 @@ def _inheritable_fds() -> list[int]:
         except (ValueError, OSError):
             continue
     return found
+
+
+def _read_all(fd: int) -> bytes:
+    """What is left in a non-blocking pipe, at most 64 KiB."""
+    try:
+        return os.read(fd, 1 << 16)
+    except OSError:
+        return b""
 
 
 def _close(fd: int) -> None:
