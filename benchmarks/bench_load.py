@@ -169,6 +169,8 @@ def reader_open(path: Path, cache: str, python: str = sys.executable) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+# when each viewer_open first showed its tab bar (the app's start-up, before any chart)
+FIRST_PAINTS: list[float | None] = []
 ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Za-z0-9]|\x1b[=>]")
 
 
@@ -183,6 +185,7 @@ def viewer_open(
     (MB). After that frame the viewer stays open a second, or until ``settle_until()`` holds
     (30 s at most), as a user who keeps looking."""
     env = dict(os.environ, TERM="xterm-256color", RUNVIEW_CACHE_DIR=cache)
+    FIRST_PAINTS.append(None)
     started = time.monotonic()
     pid, fd = pty.fork()
     if pid == 0:
@@ -210,6 +213,8 @@ def viewer_open(
             except OSError:
                 break
             screen = (screen + ANSI.sub(b"", data))[-(1 << 16) :]
+            if FIRST_PAINTS[-1] is None and b"Overview" in screen:  # the tab bar: app is up
+                FIRST_PAINTS[-1] = time.monotonic() - started
             if seen is None and pattern.search(screen):
                 seen = time.monotonic() - started
                 settle = time.monotonic() + 1.0  # keep sampling RSS for a second after the frame
@@ -351,7 +356,11 @@ def main() -> None:
         shutil.rmtree(cold, ignore_errors=True)
         seen, peak = viewer_open(run, str(cold), needle=tick.encode() if tick else b"1M")
         shown = f"{seen:6.2f} s" if seen is not None else "  never"
-        print(f"  columns, open {attempt + 1} (cold)     {shown}  peak RSS {peak:4.0f} MB")
+        up = FIRST_PAINTS[-1]
+        start_up = f"  (tab bar on screen after {up:.2f} s)" if up is not None else ""
+        print(
+            f"  columns, open {attempt + 1} (cold)     {shown}  peak RSS {peak:4.0f} MB{start_up}"
+        )
     if args.columns_only:
         return
 
