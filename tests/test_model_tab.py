@@ -349,3 +349,16 @@ async def test_summary_logged_while_the_tab_is_open_appears_and_takes_focus(tmp_
             assert tree(app).layer_at_cursor().name == "encoder"  # type: ignore[union-attr]
     finally:
         run.finish()
+
+
+async def test_the_layer_tree_draws_without_colour(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")  # Textual's monochrome filter once crashed on the tree
+    run = rows_run(tmp_path, ROWS)
+    app = RunviewApp(run.dir, tab="model")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "encoder" in screen_text(app))
+        await pilot.press("e")  # expand all
+        await wait_for(pilot, lambda: "Attention" in screen_text(app))
+        assert app.return_code is None  # still running: nothing crashed

@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from rich.cells import cell_len
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import on
 from textual.binding import Binding, BindingType
 from textual.message import Message
+from textual.strip import Strip
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
@@ -32,6 +34,7 @@ GAP = "  "
 # Nodes: past this, expanding all (or showing every match) would take seconds, and no one reads it.
 EXPAND_ALL_LIMIT = 20_000
 _EMPTY = Text("")
+_PLAIN = Style()
 _TOGGLE = Style.from_meta({"toggle": True})  # what Tree's own click handler looks for
 
 
@@ -360,6 +363,20 @@ class LayerTree(BulkTree[int]):
             + columns.fill
         )
         return max(columns.name - depth * GUIDE_DEPTH, 4) + data
+
+    def render_line(self, y: int) -> Strip:
+        strip = super().render_line(y)
+        # An empty label renders as a segment without a style, which Textual's NO_COLOR filter
+        # cannot take (it took the Model tab down): give such segments an empty style.
+        if any(segment.style is None for segment in strip):
+            segments = [
+                segment
+                if segment.style is not None
+                else Segment(segment.text, _PLAIN, segment.control)
+                for segment in strip
+            ]
+            strip = Strip(segments, strip.cell_length)
+        return strip
 
     def render_label(self, node: TreeNode[int], base_style: Style, style: Style) -> Text:
         if self.model is None or node.data is None or self._columns is None:
