@@ -300,3 +300,36 @@ async def test_a_tab_with_nothing_to_focus_leaves_no_other_tabs_keys(run_root: P
         await pilot.press("1")
         await wait_for(pilot, lambda: page(app).current_tab.tab_name == "overview")
         assert not app.screen.query_one("#kv-filter").display
+
+
+async def test_at_80x24_the_keyboard_reaches_every_fact(tmp_path: Path) -> None:
+    script = tmp_path / "train.py"
+    script.write_text(
+        "import sys, runview\n"
+        "run = runview.init(project='p', name='long', dir=sys.argv[1], console=False,\n"
+        "                   system_interval=None, notes='a note ' * 40, tags=['t'] * 30)\n"
+        "def step():\n"
+        "    raise ValueError('diverged')\n"
+        "step()\n"
+    )
+    import subprocess
+    import sys
+
+    subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "runs"), *["--flag"] * 40],
+        capture_output=True,
+        timeout=60,
+    )
+    run_dir = next((tmp_path / "runs" / "p").iterdir())
+    app = RunviewApp(run_dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "raised at" in screen_text(app))
+        # Where the failed run raised (a long path folds over lines: read it joined).
+        joined = re.sub(r"\s*\n\s*", "", screen_text(app))
+        assert "train.py:5 in step" in joined
+        assert "directory" not in screen_text(app)  # below the facts' share of the screen
+        facts = app.screen.query_one("#facts-scroll")
+        while app.focused is not facts:  # tab reaches the facts
+            await pilot.press("tab")
+        await pilot.press("end")
+        await wait_for(pilot, lambda: "directory" in screen_text(app))

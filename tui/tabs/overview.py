@@ -15,6 +15,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.reactive import var
 from textual.widgets import Input, Label, Static
 
+from runview.store.failure import Failure
 from runview.store.reader import RunSnapshot
 from runview.tui.focus import focus_now
 from runview.tui.safe_text import safe_text, visible
@@ -41,7 +42,9 @@ class OverviewTab(RunTab):
         self._config: dict[str, Any] | None = None  # the config last shown
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="facts-scroll", can_focus=False):
+        # Focusable: at 80x24 the facts can be longer than their share of the screen, and the
+        # keyboard must reach what is below (tab, then arrows or page keys).
+        with VerticalScroll(id="facts-scroll"):
             yield Static("", id="facts")
         yield Input(placeholder="filter config and summary (regex) — esc clears", id="kv-filter")
         with Horizontal(id="kv-tables"):
@@ -113,6 +116,9 @@ def facts_table(snapshot: RunSnapshot, pairs: int = 1) -> Table:
     row("notes", meta.get("notes"))
     row("tags", ", ".join(str(t) for t in meta.get("tags") or []))
     row("status", state)
+    failure = Failure.from_status(snapshot.status)
+    if failure is not None and failure.location is not None:
+        row("raised at", str(failure.location))
     runtime = format_duration(snapshot.runtime)
     start = meta.get("start_time")
     if isinstance(start, (int, float)):
