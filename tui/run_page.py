@@ -152,6 +152,11 @@ class RunPage(Screen[None]):
         if pane is not None:
             pane.focus_default()
 
+    def help_keys(self) -> list[tuple[str, str]]:
+        """The ``?`` screen's lines for the tab on show."""
+        tab = self.current_tab
+        return list(getattr(tab, "HELP_KEYS", [])) if tab is not None else []
+
     @property
     def current_tab(self) -> RunTab | None:
         switcher = self.query_one(ContentSwitcher)

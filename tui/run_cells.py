@@ -1,0 +1,90 @@
+"""How a run table cell reads: status with its live mark, times, durations, numbers; always Text."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from rich.text import Text
+
+from runview.store import format as fmt
+from runview.store.run_columns import Column
+from runview.store.run_row import STATE_DELETED, RunRow
+from runview.tui.safe_text import visible
+
+STATE_MARKS = {
+    fmt.STATE_RUNNING: ("●", "bold green"),
+    fmt.STATE_FINISHED: ("✔", "blue"),
+    fmt.STATE_FAILED: ("✘", "bold red"),
+    fmt.STATE_CRASHED: ("✘", "red"),
+    "unknown": ("?", "yellow"),
+    STATE_DELETED: ("✖", "dim"),
+}
+
+
+def format_duration(seconds: float | None) -> str:
+    """``3h 02m``, ``4m 05s``, ``2d 3h``: two units at most, so a column stays narrow."""
+    if seconds is None:
+        return ""
+    seconds = int(seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    return f"{minutes}m {secs:02d}s"
+
+
+def format_start(started: float | None) -> str:
+    if started is None:
+        return ""
+    try:
+        return time.strftime("%Y-%m-%d %H:%M", time.localtime(started))
+    except (OverflowError, OSError, ValueError):
+        return ""
+
+
+def format_number(value: float) -> str:
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.4g}"
+
+
+def format_cell_value(value: Any) -> str:
+    """A config or summary value in a cell: short numbers, text as it is (made visible)."""
+    if value is None:
+        return ""
+    if type(value) is bool:
+        return "true" if value else "false"
+    if type(value) in (int, float):
+        return format_number(float(value))
+    return visible(value)
+
+
+def is_numeric(value: Any) -> bool:
+    return type(value) in (int, float)
+
+
+def cell_text(column: Column, row: RunRow, now: float, color: bool = True) -> Text:
+    """The cell of ``row`` in ``column``. Never markup: everything from a run is data."""
+    if column.kind == "field":
+        key = column.key
+        if key == "state":
+            mark, style = STATE_MARKS.get(row.state, ("?", ""))
+            return Text(f"{mark} {row.state}", style=style if color else "")
+        if key == "start":
+            return Text(format_start(row.started))
+        if key == "runtime":
+            return Text(format_duration(row.runtime(now)))
+        text = Text(visible(column.value(row, now)))
+        if key == "name" and row.state == STATE_DELETED and color:
+            text.stylize("dim strike")
+        return text
+    return Text(format_cell_value(column.value(row, now)))
