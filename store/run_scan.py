@@ -74,6 +74,7 @@ class RunScanner:
         self._listed_at = 0.0
         self._turn = 0
         self._scanned = False
+        self.found = 0  # directories the first scan goes through (its progress: len(rows) of it)
 
     @property
     def problems(self) -> tuple[str, ...]:
@@ -89,6 +90,7 @@ class RunScanner:
         """Rows of every run, newest first, in batches: a screenful first, then the rest."""
         self._listed_at = time.monotonic()
         paths = self.folders.list()
+        self.found = len(paths)
         batch: list[RunRow] = []
         limit, last = FIRST_BATCH, time.monotonic()
         for path in paths:

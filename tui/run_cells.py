@@ -38,11 +38,14 @@ def format_duration(seconds: float | None) -> str:
     return f"{minutes}m {secs:02d}s"
 
 
-def format_start(started: float | None) -> str:
+def format_start(started: float | None, now: float | None = None) -> str:
+    """``12-03 05:46`` this year, ``2025-12-03`` before: a column people scan, kept narrow."""
     if started is None:
         return ""
     try:
-        return time.strftime("%Y-%m-%d %H:%M", time.localtime(started))
+        when = time.localtime(started)
+        this_year = time.localtime(now or time.time()).tm_year == when.tm_year
+        return time.strftime("%m-%d %H:%M" if this_year else "%Y-%m-%d", when)
     except (OverflowError, OSError, ValueError):
         return ""
 
@@ -80,7 +83,7 @@ def cell_text(column: Column, row: RunRow, now: float, color: bool = True) -> Te
             mark, style = STATE_MARKS.get(row.state, ("?", ""))
             return Text(f"{mark} {row.state}", style=style if color else "")
         if key == "start":
-            return Text(format_start(row.started))
+            return Text(format_start(row.started, now))
         if key == "runtime":
             return Text(format_duration(row.runtime(now)))
         text = Text(visible(column.value(row, now)))

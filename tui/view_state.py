@@ -28,7 +28,8 @@ FORMAT_VERSION = 1
 X_STEP, X_WALL, X_RELATIVE, X_METRIC = "step", "wall", "relative", "metric"
 X_AXES = (X_STEP, X_WALL, X_RELATIVE, X_METRIC)
 CHARTS, SYSTEM = "charts", "system"  # the sections: Charts at the top level, System nested
-NESTED_SECTIONS = (SYSTEM,)
+TABLE = "table"  # the run table's columns and sort (runview.tui.table_state)
+NESTED_SECTIONS = (SYSTEM, TABLE)
 
 Bound = float | None
 
