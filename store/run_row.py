@@ -13,6 +13,7 @@ import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -96,9 +97,10 @@ def read_identity(run: Path) -> tuple[tuple[Identity, ...], str | None]:
     """The identity of each document now (one ``stat`` each), and why the run cannot be read."""
     out: list[Identity] = []
     problem = None
+    base = os.fspath(run) + os.sep  # strings, not Paths: this runs for every run on every open
     for name in DOCUMENTS:
         try:
-            st = os.stat(run / name)
+            st = os.stat(base + name)
             out.append((st.st_ino, st.st_size, st.st_mtime_ns))
         except FileNotFoundError:
             out.append(None)
@@ -113,7 +115,7 @@ def read_identity(run: Path) -> tuple[tuple[Identity, ...], str | None]:
 def is_run(identity: tuple[Identity, ...], run: Path) -> bool:
     """A marker, or (as the reader accepts) meta.json beside a history."""
     return identity[0] is not None or (
-        identity[1] is not None and os.path.exists(run / fmt.HISTORY_FILE)
+        identity[1] is not None and os.path.exists(os.path.join(run, fmt.HISTORY_FILE))
     )
 
 
@@ -129,8 +131,9 @@ def read_docs(run: Path) -> RunDocs:
     identity: list[Identity] = []
     values: dict[str, Any] = {}
     errors: list[str] = []
+    base = os.fspath(run) + os.sep
     for name in DOCUMENTS:
-        found, value, error = _read_document(run / name)
+        found, value, error = _read_document(base + name, name)
         identity.append(found)
         if error:
             errors.append(error)
@@ -152,7 +155,7 @@ def read_docs(run: Path) -> RunDocs:
     )
 
 
-def _read_document(path: Path) -> tuple[Identity, Any, str | None]:
+def _read_document(path: str, name: str) -> tuple[Identity, Any, str | None]:
     """(identity, parsed value, error). The identity is taken from the open file, so a document
     replaced while it is read is never cached under the new file's identity with old content."""
     try:
@@ -160,24 +163,33 @@ def _read_document(path: Path) -> tuple[Identity, Any, str | None]:
     except FileNotFoundError:
         return None, None, None
     except OSError as exc:
-        return None, None, f"{path.name}: {_reason(exc)}"
+        return None, None, f"{name}: {_reason(exc)}"
     try:
-        with os.fdopen(fd, "rb") as fh:
-            st = os.fstat(fh.fileno())
-            identity = (st.st_ino, st.st_size, st.st_mtime_ns)
-            if st.st_size > MAX_DOCUMENT_BYTES:
-                return identity, None, f"{path.name}: {st.st_size / 1e6:.0f} MB, too large; skipped"
-            data = fh.read(MAX_DOCUMENT_BYTES + 1)
+        st = os.fstat(fd)
+        identity = (st.st_ino, st.st_size, st.st_mtime_ns)
+        if st.st_size > MAX_DOCUMENT_BYTES:
+            return identity, None, f"{name}: {st.st_size / 1e6:.0f} MB, too large; skipped"
+        chunks = []
+        while True:  # to the end, even if the file grew since fstat
+            chunk = os.read(fd, max(st.st_size + 1, 4096))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            if sum(map(len, chunks)) > MAX_DOCUMENT_BYTES:
+                return identity, None, f"{name}: too large; skipped"
+        data = b"".join(chunks)
     except OSError as exc:
-        return None, None, f"{path.name}: {_reason(exc)}"
+        return None, None, f"{name}: {_reason(exc)}"
+    finally:
+        os.close(fd)
     if not data.strip():
-        return identity, None, f"{path.name}: empty (half-written)"
+        return identity, None, f"{name}: empty (half-written)"
     try:
         value = loads(data)
     except DECODE_ERRORS:
-        return identity, None, f"{path.name}: not valid JSON (half-written or damaged)"
+        return identity, None, f"{name}: not valid JSON (half-written or damaged)"
     if not isinstance(value, dict):
-        return identity, None, f"{path.name}: not a JSON object"
+        return identity, None, f"{name}: not a JSON object"
     return identity, value, None
 
 
@@ -271,7 +283,7 @@ class RunRow:
     summary: Mapping[str, Any]
     problems: tuple[str, ...]
 
-    @property
+    @cached_property
     def key(self) -> str:
         """What identifies the row in the table: its directory."""
         return str(self.path)
@@ -349,8 +361,8 @@ def build_row(run: Path, docs: RunDocs, now: float) -> RunRow:
         host=str(meta.get("host") or status.get("hostname") or ""),
         tags=tuple(str(t) for t in meta.get("tags") or ()),
         notes=str(meta.get("notes") or ""),
-        config={k: fmt.decode_value(v) for k, v in (docs.config or {}).items()},
-        summary={k: fmt.decode_value(v) for k, v in (docs.summary or {}).items()},
+        config=_decoded(docs.config),
+        summary=_decoded(docs.summary),
         problems=tuple(problems),
     )
 
@@ -373,6 +385,15 @@ def deleted(row: RunRow) -> RunRow:
         reason="run directory deleted",
         problems=("run directory deleted", *row.problems),
     )
+
+
+def _decoded(flat: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """Non-finite floats (``{"$float": "nan"}``) as floats; the only objects left in flat values."""
+    if not flat:
+        return {}
+    if not any(type(v) is dict for v in flat.values()):
+        return flat
+    return {k: fmt.decode_value(v) if type(v) is dict else v for k, v in flat.items()}
 
 
 def _number(value: Any) -> float | None:

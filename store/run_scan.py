@@ -93,10 +93,13 @@ class RunScanner:
         self.found = len(paths)
         batch: list[RunRow] = []
         limit, last = FIRST_BATCH, time.monotonic()
+        last_path = paths[-1] if paths else None
         for path in paths:
             row = self._read(path, time.time())
             if row is not None:
                 batch.append(row)
+            if path is last_path:
+                break  # the last rows go out below, with the scan marked complete
             if len(batch) >= limit or (batch and time.monotonic() - last > BATCH_S):
                 self._flush_cache()
                 yield tuple(batch)

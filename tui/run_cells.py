@@ -75,19 +75,23 @@ def is_numeric(value: Any) -> bool:
     return type(value) in (int, float)
 
 
-def cell_text(column: Column, row: RunRow, now: float, color: bool = True) -> Text:
-    """The cell of ``row`` in ``column``. Never markup: everything from a run is data."""
+def cell_parts(column: Column, row: RunRow, now: float) -> tuple[str, str]:
+    """(text, style) of the cell of ``row`` in ``column``; the text made visible, never markup."""
     if column.kind == "field":
         key = column.key
         if key == "state":
             mark, style = STATE_MARKS.get(row.state, ("?", ""))
-            return Text(f"{mark} {row.state}", style=style if color else "")
+            return f"{mark} {row.state}", style
         if key == "start":
-            return Text(format_start(row.started, now))
+            return format_start(row.started, now), ""
         if key == "runtime":
-            return Text(format_duration(row.runtime(now)))
-        text = Text(visible(column.value(row, now)))
-        if key == "name" and row.state == STATE_DELETED and color:
-            text.stylize("dim strike")
-        return text
-    return Text(format_cell_value(column.value(row, now)))
+            return format_duration(row.runtime(now)), ""
+        style = "dim strike" if key == "name" and row.state == STATE_DELETED else ""
+        return visible(column.value(row, now)), style
+    return format_cell_value(column.value(row, now)), ""
+
+
+def cell_text(column: Column, row: RunRow, now: float, color: bool = True) -> Text:
+    """The cell of ``row`` in ``column`` as Text (``runview info``'s table)."""
+    text, style = cell_parts(column, row, now)
+    return Text(text, style=style if color else "")

@@ -107,6 +107,7 @@ class RunTablePage(Screen[None]):
         self.found = 0
         self._problems: tuple[str, ...] = ()
         self._stop = threading.Event()
+        self._first_painted = threading.Event()  # the scan waits for it before reading on
         self._writer = table_writer(self.project)
         self._save_timer: Timer | None = None
         self._save_seq = 0
@@ -133,6 +134,7 @@ class RunTablePage(Screen[None]):
 
     def on_unmount(self) -> None:
         self._stop.set()
+        self._first_painted.set()
         if self._save_timer is not None:
             self._save_timer.stop()
             self._save_now(self.state, self._save_seq)
@@ -153,8 +155,12 @@ class RunTablePage(Screen[None]):
                 return
             # Columns are chosen from the first screenful, then once more from every run.
             auto = auto_columns(list(scanner.rows.values())) if first or scanner.scanned else None
-            first = False
             self.post_message(self.RowsFound(batch, scanner.scanned, scanner.found, auto))
+            if first:
+                # Reading on would hold the GIL while the UI draws the first screenful: let it
+                # draw first (the screenful is what a user waits for).
+                self._first_painted.wait(1.0)
+            first = False
         problems = scanner.problems
         if problems:
             self.post_message(self.RowsChanged((), problems))
@@ -182,6 +188,8 @@ class RunTablePage(Screen[None]):
             self._apply_columns()
         self.loaded = message.done
         self._update_counts()
+        if not self._first_painted.is_set():
+            self.call_after_refresh(self._first_painted.set)
 
     @on(RowsChanged)
     def _rows_changed(self, message: RowsChanged) -> None:
@@ -198,12 +206,13 @@ class RunTablePage(Screen[None]):
     def _update_counts(self) -> None:
         rows = self.table.rows.values()
         total = len(self.table.rows)
-        parts = [f"{total:,} run{'s' if total != 1 else ''}"]
+        if self.loaded:
+            parts = [f"{total:,} run{'s' if total != 1 else ''}"]
+        else:  # never "N runs" until every run is read: the benchmark waits for that text
+            parts = [f"reading {total:,} of {self.found:,}…" if self.found else "reading…"]
         running = sum(row.state == fmt.STATE_RUNNING for row in rows)
         if running:
             parts.append(f"● {running} running")
-        if not self.loaded:
-            parts.append(f"reading {total:,} of {self.found:,}…" if self.found else "reading…")
         self.query_one("#table-counts", Static).update(Text(" · ".join(parts)))
 
     @on(RunTable.Changed)

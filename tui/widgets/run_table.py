@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
-from rich.cells import cell_len
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
 from rich.style import Style
-from rich.text import Text
 from textual import events
 from textual.binding import Binding
 from textual.cache import LRUCache
@@ -25,8 +26,9 @@ from textual.strip import Strip
 from runview.store.run_columns import Column, column, sort_key
 from runview.store.run_filter import RunFilter
 from runview.store.run_row import STATE_DELETED, RunRow
-from runview.tui.run_cells import cell_text, is_numeric
+from runview.tui.run_cells import cell_parts, is_numeric
 from runview.tui.run_colors import run_style
+from runview.tui.safe_text import visible
 
 NAME = Column("name", "field", "name")
 DEFAULT_SORT = "start"
@@ -110,13 +112,12 @@ class RunTable(ScrollView, can_focus=True):
 
     def set_rows(self, rows: Iterable[RunRow]) -> None:
         """Add rows, or replace the rows with the same keys (a run that changed)."""
-        added = False
+        first = not self._rows
         for row in rows:
-            added |= row.key not in self._rows
             self._rows[row.key] = row
-        if added and len(self._rows) <= SAMPLE_ROWS * 2:
-            self._measure()
         self._reorder()
+        if first and self._rows:
+            self._measure()  # later rows widen their columns as they come on screen
 
     def set_columns(self, ids: Sequence[str]) -> None:
         """Show these columns after the name, in this order (unknown ids are skipped)."""
@@ -194,7 +195,7 @@ class RunTable(ScrollView, can_focus=True):
             width = cell_len(col.title) + 2  # room for the sort arrow
             numbers = 0
             for row in sample:
-                width = max(width, cell_text(col, row, now).cell_len)
+                width = max(width, cell_len(cell_parts(col, row, now)[0]))
                 numbers += is_numeric(col.value(row, now))
             if col.kind != "field" and sample and numbers >= len(sample) / 2:
                 self._numeric.add(col.id)
@@ -262,66 +263,58 @@ class RunTable(ScrollView, can_focus=True):
         if not live and cache_key in self._strips:
             return self._strips[cache_key]  # type: ignore[return-value]
         now = time.time()
-        mark = Text(" " * MARK_WIDTH)
         number = self.marked.get(row.key)
+        mark = Segment(" " * MARK_WIDTH, style)
         if number is not None:
-            mark = Text(f"{number + 1:>2} ", style=run_style(number))
-        fixed = Text.assemble(mark, self._cell(NAME, row, now), " " * GAP, style=style)
-        moving = Text(style=style)
+            mark = Segment(f"{number + 1:>2} ", style + _style(run_style(number)))
+        gap = Segment(" " * GAP, style)
+        fixed = [mark, self._cell(NAME, row, now, style), gap]
+        moving: list[Segment] = []
         for col in self._columns:
-            moving.append_text(self._cell(col, row, now))
-            moving.append(" " * GAP)
-        console = self.app.console
-        strips = (
-            Strip(fixed.render(console), fixed.cell_len),
-            Strip(moving.render(console), moving.cell_len),
-        )
+            moving += (self._cell(col, row, now, style), gap)
+        strips = (Strip(fixed), Strip(moving))
         if not live:
             self._strips[cache_key] = strips
         return strips
 
-    def _cell(self, col: Column, row: RunRow, now: float) -> Text:
+    def _cell(self, col: Column, row: RunRow, now: float, base: Style) -> Segment:
         width = self._widths.get(col.id, 8)
-        text = cell_text(col, row, now, color=True)
-        if text.cell_len > width:
-            self._widen(col, text.cell_len)
-            text.truncate(width, overflow="ellipsis")
-        pad = width - text.cell_len
-        if col.id in self._numeric or col.key == "runtime":
-            return Text.assemble(" " * pad, text)
-        text.pad_right(pad)
-        return text
+        text, style = cell_parts(col, row, now)
+        length = cell_len(text)
+        if length > width:
+            self._widen(col, length)
+            text = set_cell_size(text, width - 1) + "…"
+        elif col.id in self._numeric or col.key == "runtime":
+            text = " " * (width - length) + text
+        else:
+            text += " " * (width - length)
+        return Segment(text, base + _style(style) if style else base)
 
     def _header(self, width: int, base: Style) -> Strip:
         style = base + self.get_component_rich_style("run-table--header")
         selected = self.get_component_rich_style("run-table--column-cursor")
-        cells: list[Text] = []
+        cells: list[Segment] = []
         for index, col in enumerate(self.columns):
-            title = col.title
+            title = visible(col.title)
             if col.id == self.sort_id:
                 title += " ▼" if self.descending else " ▲"
             cell_width = self._widths.get(col.id, 8)
-            text = Text(title)
-            text.truncate(cell_width, overflow="ellipsis", pad=True)
-            if col.id in self._numeric or col.key == "runtime":
-                text = Text(title[-cell_width:].rjust(cell_width))
-            if col.kind == "config":
-                text.stylize("italic")
+            if cell_len(title) > cell_width:
+                title = set_cell_size(title, cell_width - 1) + "…"
+            elif col.id in self._numeric or col.key == "runtime":
+                title = title.rjust(cell_width)
+            else:
+                title = set_cell_size(title, cell_width)
+            cell_style = style + Style(italic=True) if col.kind == "config" else style
             if index == self.column_cursor and self.has_focus:
-                text.stylize(selected)
-            cells.append(text)
-        console = self.app.console
-        fixed = Text.assemble(" " * MARK_WIDTH, cells[0], " " * GAP, style=style)
-        moving = Text(style=style)
+                cell_style += selected
+            cells.append(Segment(title, cell_style))
+        gap = Segment(" " * GAP, style)
+        fixed = [Segment(" " * MARK_WIDTH, style), cells[0], gap]
+        moving: list[Segment] = []
         for cell in cells[1:]:
-            moving.append_text(cell)
-            moving.append(" " * GAP)
-        return self._join(
-            Strip(fixed.render(console), fixed.cell_len),
-            Strip(moving.render(console), moving.cell_len),
-            width,
-            style,
-        )
+            moving += (cell, gap)
+        return self._join(Strip(fixed), Strip(moving), width, style)
 
     def on_focus(self) -> None:
         self._redraw()
@@ -434,3 +427,8 @@ def _cap(col: Column) -> int:
     if col.kind == "summary":
         return MAX_SUMMARY_WIDTH
     return MAX_WIDTH.get(col.key, 18)
+
+
+@lru_cache(maxsize=256)
+def _style(name: str) -> Style:
+    return Style.parse(name)
