@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -139,7 +140,7 @@ async def test_a_new_run_arriving_and_a_running_run_moving(root: Path) -> None:
         await wait_for(pilot, lambda: {"fresh", "elsewhere"} <= set(shown_names(app)))
         assert shown_names(app)[0] == "elsewhere"  # newest first, where it belongs
         update(live, "summary.json", **{"val/acc": 0.8})
-        update(live, "status.json", heartbeat=__import__("time").time())
+        update(live, "status.json", heartbeat=time.time())
         table = table_of(app)
         await wait_for(pilot, lambda: table.rows[str(live)].summary["val/acc"] == 0.8)
         update(live, "status.json", state="finished", exit_code=0, ended=1_790_000_999.0)

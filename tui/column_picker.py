@@ -1,4 +1,5 @@
-"""Choose the run table's columns: the runs' own fields, config keys and summary metrics."""
+"""Pick keys from a searchable list: the run table's columns (fields, config keys, summary
+metrics), or the config keys a comparison groups runs over."""
 
 from __future__ import annotations
 
@@ -18,10 +19,8 @@ from runview.tui.safe_text import visible
 from runview.tui.text_filter import read_filter
 
 AUTOMATIC = "auto"  # what the picker returns for "choose automatically" (no column has this id)
-HINT = (
-    "type to search · tab to the list · space toggles · enter applies · ctrl+r automatic · "
-    "esc cancels"
-)
+HINT = "type to search · tab to the list · space toggles · enter applies · esc cancels"
+AUTOMATIC_HINT = " · ctrl+r automatic"
 
 
 class ColumnPicker(ModalScreen[tuple[str, ...] | None]):
@@ -34,20 +33,30 @@ class ColumnPicker(ModalScreen[tuple[str, ...] | None]):
         Binding("ctrl+r", "automatic", "Automatic"),
     ]
 
-    def __init__(self, current: Sequence[str], available: Sequence[str]) -> None:
+    def __init__(
+        self,
+        current: Sequence[str],
+        available: Sequence[str],
+        title: str = "Columns",
+        automatic: bool = True,
+    ) -> None:
+        """``automatic``: ctrl+r returns ``(AUTOMATIC,)``."""
         super().__init__()
         self.current = [c for c in current if c != "name"]
         self.available = [c for c in available if c != "name"]
         self.chosen = set(self.current)
+        self.title_text = title
+        self.automatic = automatic
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker-dialog"):
-            yield Static(Text(HINT), id="picker-hint")
+            hint = HINT + (AUTOMATIC_HINT if self.automatic else "")
+            yield Static(Text(hint), id="picker-hint")
             yield Input(placeholder="search columns (regex)", id="picker-search")
             yield SelectionList[str](id="picker-list")
 
     def on_mount(self) -> None:
-        self.query_one("#picker-dialog").border_title = "Columns"
+        self.query_one("#picker-dialog").border_title = Text(self.title_text)
         self._fill(None)
         self.query_one("#picker-search", Input).focus()
 
@@ -83,7 +92,8 @@ class ColumnPicker(ModalScreen[tuple[str, ...] | None]):
         self.dismiss(tuple(kept + added))
 
     def action_automatic(self) -> None:
-        self.dismiss((AUTOMATIC,))
+        if self.automatic:
+            self.dismiss((AUTOMATIC,))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -389,5 +389,5 @@ class RunTablePage(Screen[None]):
             return
         from runview.tui.compare_page import ComparePage
 
-        page = ComparePage([row.path for row in rows], group_by=self.state.group_by)
+        page = ComparePage([row.path for row in rows])
         self.app.open_page(page)  # type: ignore[attr-defined]

@@ -1,0 +1,154 @@
+"""A comparison's Overview: one column per shown run, one row per config or summary value that
+differs between them (``a`` shows every value), after each run's status, runtime and steps."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Input, Static
+
+from runview.store.run_compare import differing_keys
+from runview.store.run_row import flatten_values
+from runview.tui.compare_snapshot import CompareSnapshot
+from runview.tui.run_cells import STATE_MARKS, format_cell_value, format_duration
+from runview.tui.run_colors import run_style
+from runview.tui.safe_text import safe_text, visible
+from runview.tui.tabs.base import RunTab
+from runview.tui.text_filter import read_filter
+
+NAME_WIDTH = 18  # a run's column header is cut here; its number and colour stay
+
+
+class CompareOverviewTab(RunTab):
+    tab_name = "overview"
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("a", "toggle_all", "All values"),
+    ]
+    HELP_KEYS = [
+        ("/", "filter the keys by a regex (case-insensitive; esc clears)"),
+        ("a", "every config and summary value, or only those that differ"),
+        ("up/down, left/right", "move in the table (the key column stays)"),
+    ]
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.show_all = False
+        self._pattern: re.Pattern[str] | None = None
+        self._snapshot: CompareSnapshot | None = None
+        self._drawn: tuple[Any, ...] | None = None
+        self.shown_keys: list[str] = []  # the table's rows as ("config" | "summary", key) labels
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="compare-summary")
+        yield Input(placeholder="filter keys (regex) — esc clears", id="compare-filter")
+        yield DataTable(id="compare-table", cursor_type="row", zebra_stripes=True, fixed_columns=1)
+
+    def on_mount(self) -> None:
+        self.query_one("#compare-filter").display = False
+
+    def focus_default(self) -> None:
+        self.query_one("#compare-table").focus()
+
+    def show_snapshot(self, snapshot: Any) -> None:
+        self._snapshot = snapshot
+        self._draw()
+
+    def _draw(self) -> None:
+        compare = self._snapshot
+        if compare is None:
+            return
+        shown = compare.shown
+        stamp = (
+            tuple((i, compare.runs[i].version) for i in shown),
+            self.show_all,
+            self._pattern.pattern if self._pattern else None,
+        )
+        if stamp == self._drawn:
+            return
+        self._drawn = stamp
+        configs = [flatten_values(compare.runs[i].config) for i in shown]
+        summaries = [flatten_values(compare.runs[i].summary) for i in shown]
+        rows: list[tuple[str, str, list[Any]]] = []
+        for kind, values in (("config", configs), ("summary", summaries)):
+            keys = (
+                sorted(set().union(*(v.keys() for v in values)))
+                if self.show_all
+                else differing_keys(values)
+            )
+            for key in keys:
+                if key.startswith("_") or (self._pattern and not self._pattern.search(key)):
+                    continue
+                rows.append((kind, key, [v.get(key) for v in values]))
+        self.shown_keys = [f"{kind}:{key}" for kind, key, _ in rows]
+        table = self.query_one("#compare-table", DataTable)
+        table.clear(columns=True)
+        table.add_column(Text("key"), key="key")
+        for i in shown:
+            label = Text(f"{i + 1} ", style=run_style(i)) + safe_text(compare.runs[i].name)
+            label.truncate(NAME_WIDTH, overflow="ellipsis")
+            table.add_column(label, key=str(i))
+        for label, cells in self._facts(compare, shown):
+            table.add_row(Text(label, style="bold"), *cells)
+        for kind, key, values in rows:
+            table.add_row(
+                Text(f"{kind} ", style="dim") + safe_text(key),
+                *(Text(visible(format_cell_value(v))) for v in values),
+            )
+        differing = sum(kind == "config" for kind, *_ in rows)
+        what = "values" if self.show_all else "values that differ"
+        summary = (
+            f"{len(shown)} of {len(compare.runs)} runs shown · {differing} config and "
+            f"{len(rows) - differing} summary {what}"
+        )
+        if not rows and not self.show_all:
+            summary += " (none: a shows every value)"
+        self.query_one("#compare-summary", Static).update(Text(summary))
+
+    def _facts(self, compare: CompareSnapshot, shown: list[int]) -> list[tuple[str, list[Text]]]:
+        states, runtimes, steps = [], [], []
+        for i in shown:
+            run = compare.runs[i]
+            mark, style = STATE_MARKS.get(run.liveness.state, ("?", ""))
+            states.append(Text(f"{mark} {run.liveness.state}", style=style))
+            runtimes.append(Text(format_duration(run.runtime)))
+            steps.append(Text(f"{run.history.rows:,}"))
+        return [("status", states), ("runtime", runtimes), ("steps", steps)]
+
+    def action_filter(self) -> None:
+        field = self.query_one("#compare-filter", Input)
+        field.display = True
+        field.focus()
+
+    def action_clear_filter(self) -> None:
+        field = self.query_one("#compare-filter", Input)
+        field.value = ""
+        field.display = False
+        self.focus_default()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "clear_filter":
+            field = self.query_one("#compare-filter", Input)
+            return bool(field.value) or field.has_focus
+        return True
+
+    @on(Input.Changed, "#compare-filter")
+    def _filter(self, event: Input.Changed) -> None:
+        pattern, valid = read_filter(event.input)
+        if valid:
+            self._pattern = pattern
+            self._draw()
+
+    @on(Input.Submitted, "#compare-filter")
+    def _filter_done(self) -> None:
+        self.focus_default()
+
+    def action_toggle_all(self) -> None:
+        self.show_all = not self.show_all
+        self._draw()
