@@ -213,3 +213,24 @@ async def test_marks_number_runs_in_the_order_marked(root: Path) -> None:
         await pilot.press("slash", *"tag:keep", "enter", "M")  # all the filter shows
         assert sorted(table.rows[k].name for k in table.marked) == ["tiny", "wide"]
         assert "2 marked" in screen_text(app)
+
+
+async def test_help_lists_the_table_keys_and_back_only_where_it_works(root: Path) -> None:
+    app = RunviewApp(table=root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app, 4)
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "HelpScreen")
+        await pilot.pause(0.1)
+        screen = screen_text(app)
+        assert "sort by the chosen column" in screen and "KEY OP VALUE" in screen
+        assert "back to the page" not in screen and "switch tab" not in screen
+        await pilot.press("escape", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunPage))
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "HelpScreen")
+        await pilot.pause(0.1)
+        screen = screen_text(app)
+        assert "back to the page this one was opened from" in screen and "switch tab" in screen
+        await pilot.press("backspace")  # a dialog is not a page: backspace leaves it alone
+        assert type(app.screen).__name__ == "HelpScreen"

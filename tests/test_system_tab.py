@@ -147,6 +147,7 @@ async def test_system_has_the_charts_keys_and_lists_them_under_help(run_root: Pa
     app = RunviewApp(path, tab="system")
     async with app.run_test(size=(80, 24)) as pilot:
         b = await open_system(pilot, app)
+        await wait_for(pilot, lambda: "q Quit" in screen_text(app).splitlines()[-1])  # drawn
         footer = screen_text(app).splitlines()[-1]
         assert "q Quit" in footer and "? Help" in footer and "/ Search" in footer
         await pilot.press("question_mark")

@@ -173,3 +173,30 @@ def test_the_viewer_follows_resizes_and_quits_without_leaving_a_frame(tmp_path: 
         assert shown == ["BEFORE-VIEWER", "VIEWER-EXITED-0"], screen  # no frame left behind
     finally:
         term.close()
+
+
+def test_runview_with_no_path_opens_the_table_of_runs_and_back(tmp_path: Path) -> None:
+    import runview
+
+    for name in ("first", "second"):
+        runview.init(
+            project="e2e", name=name, dir=tmp_path / "runs", console=False, system_interval=None
+        ).finish()
+    env = f"cd {tmp_path} && env -u RUNVIEW_DIR TERM=xterm-256color {sys.executable} -m runview"
+    term = Tmux(100, 30, env)
+    try:
+        term.wait_for("2 runs")
+        term.wait_for("first")  # a frame can be caught half written: each text is waited for
+        term.wait_for("second")
+        term.keys("Enter")  # the newest run's page
+        term.wait_for("e2e / second")
+        assert "Back" in term.screen()
+        term.keys("BSpace")
+        term.wait_for("2 runs")
+        term.keys("q")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and "2 runs" in term.screen():
+            time.sleep(0.2)
+        assert "2 runs" not in term.screen()  # quit: the terminal is the shell's again
+    finally:
+        term.close()

@@ -82,7 +82,8 @@ class ComparePage(Screen[None]):
             self.group_by = group_by
 
         def can_replace(self, message: Message) -> bool:
-            return isinstance(message, ComparePage.RunsRead) and message.group_by is None
+            # A newer read supersedes this one, unless this one carries the saved grouping.
+            return isinstance(message, ComparePage.RunsRead) and self.group_by is None
 
     def __init__(self, paths: Sequence[Path], tab: str = "overview") -> None:
         super().__init__()

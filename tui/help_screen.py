@@ -1,4 +1,4 @@
-"""The ``?`` screen: every key binding of the run page, by tab."""
+"""The ``?`` screen: the keys that work everywhere, then the page's and its tab's."""
 
 from __future__ import annotations
 
@@ -12,12 +12,14 @@ from textual.widgets import Static
 
 from runview.tui.tabs import TABS
 
-GLOBAL_KEYS = [
+RUN_PAGE_KEYS = [
     (
         "1-7",
         "switch tab: " + ", ".join(f"{i + 1} {title}" for i, (_, title, *_) in enumerate(TABS)),
     ),
     ("[ / ]", "previous / next tab"),
+]
+GLOBAL_KEYS = [
     ("tab / shift+tab", "move focus between widgets"),
     ("?", "this help"),
     ("q", "quit (the terminal is restored)"),

@@ -153,9 +153,11 @@ class RunPage(Screen[None]):
             pane.focus_default()
 
     def help_keys(self) -> list[tuple[str, str]]:
-        """The ``?`` screen's lines for the tab on show."""
+        """The ``?`` screen's lines for this page and the tab on show."""
+        from runview.tui.help_screen import RUN_PAGE_KEYS
+
         tab = self.current_tab
-        return list(getattr(tab, "HELP_KEYS", [])) if tab is not None else []
+        return [*RUN_PAGE_KEYS, *(getattr(tab, "HELP_KEYS", []) if tab is not None else [])]
 
     @property
     def current_tab(self) -> RunTab | None:
