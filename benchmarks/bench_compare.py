@@ -32,6 +32,7 @@ import termios
 import time
 from pathlib import Path
 
+from bench_viewer import drain  # noqa: E402 - a sibling script
 from machine_info import machine  # noqa: E402 - benchmarks run as scripts from this folder
 
 DATA = Path("/tmp/runview-bench-compare")
@@ -110,15 +111,8 @@ def open_charts(
             break
     quiet = last_output - started
     os.kill(pid, signal.SIGTERM)
-    end = time.monotonic() + 3
-    while time.monotonic() < end:
-        ready, _, _ = select.select([fd], [], [], 0.05)
-        if ready:
-            try:
-                os.read(fd, 1 << 16)
-            except OSError:
-                break
-    _pid, _status, usage = os.wait4(pid, 0)
+    drain(fd, 3.0)  # let it restore the terminal and exit
+    _pid, _status, usage = os.wait4(pid, 0)  # its peak RSS, from the kernel
     os.close(fd)
     if seen is None:
         raise SystemExit(f"{needle!r} never reached the terminal")

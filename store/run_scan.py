@@ -85,7 +85,6 @@ class RunScanner:
         """The first scan is complete."""
         return self._scanned
 
-    # -- first scan -----------------------------------------------------------------------------
     def scan(self) -> Iterator[tuple[RunRow, ...]]:
         """Rows of every run, newest first, in batches: a screenful first, then the rest."""
         self._listed_at = time.monotonic()
@@ -158,7 +157,6 @@ class RunScanner:
             rows = self._cached[folder] = self.cache.load(folder)
         return rows.get(path.name)
 
-    # -- the cache, kept only by the viewer ---------------------------------------------------
     def _keep(self, path: Path, row: RunRow) -> None:
         """Cache a row read from disk, unless it will change soon (a run still writing)."""
         if self.writer is None or row.state in VOLATILE or row.docs.identity[0] is None:
@@ -192,7 +190,6 @@ class RunScanner:
                 self.cache.touch(folder)
         self._cached.clear()  # the rows hold what is needed from here on
 
-    # -- polls ----------------------------------------------------------------------------------
     def poll(self) -> tuple[RunRow, ...]:
         """Rows new or changed since the last scan or poll (a deleted run's row says so)."""
         now = time.time()

@@ -18,7 +18,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, SelectionList, Static, Tab, Tabs
 from textual.widgets.selection_list import Selection
 from textual.worker import get_current_worker
@@ -32,6 +31,7 @@ from runview.tui.compare_snapshot import CompareSnapshot
 from runview.tui.run_cells import STATE_MARKS
 from runview.tui.run_colors import run_style
 from runview.tui.safe_text import safe_text
+from runview.tui.tabbed_page import TabbedPage
 from runview.tui.table_state import compare_writer, load_group_by, save_group_by
 from runview.tui.tabs.base import RunTab
 
@@ -57,7 +57,7 @@ class RunLegend(SelectionList[int]):
     """One line per compared run, in its colour; unticked runs are hidden from every tab."""
 
 
-class ComparePage(Screen[None]):
+class ComparePage(TabbedPage):
     BINDINGS = [
         *(
             Binding(str(i + 1), f"show_tab('{name}')", title, show=False)
@@ -85,16 +85,17 @@ class ComparePage(Screen[None]):
             # A newer read supersedes this one, unless this one carries the saved grouping.
             return isinstance(message, ComparePage.RunsRead) and self.group_by is None
 
+    tab_names = tuple(name for name, *_ in TABS)
+
     def __init__(self, paths: Sequence[Path], tab: str = "overview") -> None:
         super().__init__()
         self.paths = tuple(paths)
-        self.initial_tab = tab if tab in [name for name, *_ in TABS] else "overview"
+        self.initial_tab = tab if tab in self.tab_names else "overview"
         self.snapshot: CompareSnapshot | None = None
         self.hidden: frozenset[int] = frozenset()
         self.group_by: tuple[str, ...] = ()
         self._runs: tuple[RunSnapshot, ...] = ()
         self._version = 0
-        self._shown_version: dict[str, int] = {}
         self._stop = threading.Event()
         self._group_seq = 0
         self._group_writer = None
@@ -103,17 +104,17 @@ class ComparePage(Screen[None]):
         with Horizontal(id="run-header"):
             yield Static(Text(f"comparing {len(self.paths)} runs"), id="compare-title")
         tabs = [
-            Tab(f"{i + 1} {title}", id=f"ctab-{name}") for i, (name, title, *_) in enumerate(TABS)
+            Tab(f"{i + 1} {title}", id=f"tab-{name}") for i, (name, title, *_) in enumerate(TABS)
         ]
         yield Tabs(*tabs, id="tab-bar")
         with Horizontal(id="compare-body"):
-            yield ContentSwitcher(id="compare-content")
+            yield ContentSwitcher(id="tab-content")
             yield RunLegend(id="compare-legend")
         yield Static("", id="problems")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(Tabs).active = f"ctab-{self.initial_tab}"
+        self.query_one(Tabs).active = f"tab-{self.initial_tab}"
         legend = self.query_one(RunLegend)
         legend.border_title = "runs"
         legend.display = self.app.size.width >= 100  # at 80 columns the charts need the room
@@ -126,7 +127,6 @@ class ComparePage(Screen[None]):
         tab = self.current_tab
         return [*HELP_KEYS, *(getattr(tab, "HELP_KEYS", []) if tab is not None else [])]
 
-    # -- reading, off the UI thread ---------------------------------------------------------------
     @work(thread=True, exclusive=True, group="compare-reader", description="read the runs")
     def read_runs(self) -> None:
         worker = get_current_worker()
@@ -199,7 +199,6 @@ class ComparePage(Screen[None]):
             )
         self.query_one("#compare-title", Static).update(safe_text(" · ".join(parts)))
 
-    # -- legend ---------------------------------------------------------------------------------
     def _legend_prompt(self, index: int) -> Text:
         run = self._runs[index]
         mark, style = STATE_MARKS.get(run.liveness.state, ("?", ""))
@@ -251,7 +250,6 @@ class ComparePage(Screen[None]):
             return self.query_one(RunLegend).has_focus
         return True
 
-    # -- grouping -------------------------------------------------------------------------------
     def action_group(self) -> None:
         if not self._runs:
             return
@@ -287,51 +285,8 @@ class ComparePage(Screen[None]):
 
         self.run_worker(save, thread=True, group="compare-state-save")
 
-    # -- tabs -----------------------------------------------------------------------------------
-    @on(Tabs.TabActivated)
-    async def _on_tab_activated(self, event: Tabs.TabActivated) -> None:
-        name = (event.tab.id or "ctab-overview").removeprefix("ctab-")
-        switcher = self.query_one(ContentSwitcher)
-        if not switcher.query(f"#cpane-{name}"):
-            await switcher.mount(_load_tab(name)(id=f"cpane-{name}"))
-        switcher.current = f"cpane-{name}"
-        self._feed_visible_tab()
-        pane = self.current_tab
-        if pane is not None:
-            pane.focus_default()
+    def tab_class(self, name: str) -> type[RunTab]:
+        import importlib
 
-    @property
-    def current_tab(self) -> RunTab | None:
-        switcher = self.query_one(ContentSwitcher)
-        if switcher.current is None:
-            return None
-        widget = switcher.get_child_by_id(switcher.current)
-        return widget if isinstance(widget, RunTab) else None
-
-    def _feed_visible_tab(self) -> None:
-        pane = self.current_tab
-        if pane is None or self.snapshot is None:
-            return
-        key = pane.id or ""
-        if self._shown_version.get(key) == self.snapshot.version:
-            return
-        self._shown_version[key] = self.snapshot.version
-        pane.show_snapshot(self.snapshot)  # type: ignore[arg-type]
-
-    def action_show_tab(self, name: str) -> None:
-        self.query_one(Tabs).active = f"ctab-{name}"
-
-    def action_cycle_tab(self, delta: int) -> None:
-        names = [name for name, *_ in TABS]
-        current = (self.query_one(Tabs).active or "ctab-overview").removeprefix("ctab-")
-        index = (names.index(current) + delta) % len(names) if current in names else 0
-        self.action_show_tab(names[index])
-
-
-def _load_tab(name: str) -> type[RunTab]:
-    import importlib
-
-    for tab_name, _title, module, cls in TABS:
-        if tab_name == name:
-            return getattr(importlib.import_module(module), cls)
-    raise KeyError(name)
+        _name, _title, module, cls = next(tab for tab in TABS if tab[0] == name)
+        return getattr(importlib.import_module(module), cls)

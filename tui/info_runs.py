@@ -5,7 +5,6 @@ The fields are the run table's (``RunRow.to_json``); the shape is documented in 
 
 from __future__ import annotations
 
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -27,17 +26,14 @@ def listing_facts(target: Path, rows: list[RunRow], problems: tuple[str, ...]) -
 
 def print_listing(document: dict[str, Any], rows: list[RunRow], out: IO[str] | None = None) -> None:
     """One line per run with the table's automatic columns; whole lines, unpadded, in a pipe."""
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
     from runview.store.run_columns import auto_columns, column
+    from runview.tui.info import print_blocks
     from runview.tui.run_cells import cell_text
 
     out = out or sys.stdout
-    terminal = out.isatty()
-    width = shutil.get_terminal_size().columns if terminal else 100_000
-    console = Console(file=out, highlight=False, width=width, force_terminal=terminal or None)
     by_key = {row.key: row for row in rows}
     ordered = [by_key[run["path"]] for run in document["runs"]]
     columns = [c for c in (column(i) for i in auto_columns(ordered)) if c is not None]
@@ -46,7 +42,7 @@ def print_listing(document: dict[str, Any], rows: list[RunRow], out: IO[str] | N
         table.add_column(Text(col.title), no_wrap=True, overflow="ellipsis", max_width=40)
     now = time.time()
     for row in ordered:
-        table.add_row(*(cell_text(col, row, now, color=terminal) for col in columns))
+        table.add_row(*(cell_text(col, row, now) for col in columns))
     blocks: list[Any] = [table] if ordered else [Text(f"no runs under {document['path']}")]
     blocks += [Text(f"! {problem}", style="yellow") for problem in document["problems"]]
     blocks += [
@@ -54,11 +50,4 @@ def print_listing(document: dict[str, Any], rows: list[RunRow], out: IO[str] | N
         for row in ordered
         if row.problems
     ]
-    if terminal:
-        for block in blocks:
-            console.print(block)
-        return
-    with console.capture() as captured:
-        for block in blocks:
-            console.print(block)
-    out.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
+    print_blocks(blocks, out)

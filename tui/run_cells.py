@@ -11,6 +11,7 @@ from rich.text import Text
 from runview.store import format as fmt
 from runview.store.run_columns import Column
 from runview.store.run_row import STATE_DELETED, RunRow
+from runview.tui.format import format_duration
 from runview.tui.safe_text import visible
 
 STATE_MARKS = {
@@ -23,19 +24,9 @@ STATE_MARKS = {
 }
 
 
-def format_duration(seconds: float | None) -> str:
-    """``3h 02m``, ``4m 05s``, ``2d 3h``: two units at most, so a column stays narrow."""
-    if seconds is None:
-        return ""
-    seconds = int(seconds)
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    return f"{minutes}m {secs:02d}s"
+def format_runtime(seconds: float | None) -> str:
+    """Two units at most (``3h 02m``), so the column stays narrow; empty when unknown."""
+    return "" if seconds is None else format_duration(seconds, units=2)
 
 
 def format_start(started: float | None, now: float | None = None) -> str:
@@ -85,13 +76,13 @@ def cell_parts(column: Column, row: RunRow, now: float) -> tuple[str, str]:
         if key == "start":
             return format_start(row.started, now), ""
         if key == "runtime":
-            return format_duration(row.runtime(now)), ""
+            return format_runtime(row.runtime(now)), ""
         style = "dim strike" if key == "name" and row.state == STATE_DELETED else ""
         return visible(column.value(row, now)), style
     return format_cell_value(column.value(row, now)), ""
 
 
-def cell_text(column: Column, row: RunRow, now: float, color: bool = True) -> Text:
+def cell_text(column: Column, row: RunRow, now: float) -> Text:
     """The cell of ``row`` in ``column`` as Text (``runview info``'s table)."""
     text, style = cell_parts(column, row, now)
-    return Text(text, style=style if color else "")
+    return Text(text, style=style)

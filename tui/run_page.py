@@ -9,7 +9,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, ProgressBar, Static, Tab, Tabs
 from textual.worker import get_current_worker
 
@@ -18,7 +17,8 @@ from runview.store.reader import RunReader, RunSnapshot
 from runview.store.watch import ChangeSignal
 from runview.tui.messages import LoadProgressed, RunUpdated
 from runview.tui.safe_text import safe_text
-from runview.tui.tabs import TABS, load_tab
+from runview.tui.tabbed_page import TabbedPage
+from runview.tui.tabs import TAB_NAMES, TABS, load_tab
 from runview.tui.tabs.base import RunTab
 from runview.tui.widgets.status_badge import StatusBadge
 
@@ -28,7 +28,7 @@ IDLE_POLL_S = 5.0  # finished runs: still picked up if someone appends, at almos
 LOAD_CHUNK = 32 * 1024 * 1024
 
 
-class RunPage(Screen[None]):
+class RunPage(TabbedPage):
     """The page of one run. Owns the reader worker; tabs get immutable snapshots."""
 
     BINDINGS = [
@@ -42,13 +42,13 @@ class RunPage(Screen[None]):
     ]
 
     load_chunk = LOAD_CHUNK  # bytes of history read between two progress updates
+    tab_names = TAB_NAMES
 
     def __init__(self, run_path: Path, tab: str = "overview") -> None:
         super().__init__()
         self.run_path = run_path
         self.initial_tab = tab
         self.snapshot: RunSnapshot | None = None
-        self._shown_version: dict[str, int] = {}
         self._signal = ChangeSignal(run_path)
 
     def compose(self) -> ComposeResult:
@@ -137,20 +137,8 @@ class RunPage(Screen[None]):
         project = snapshot.meta.get("project")
         return f"{project} / {snapshot.name}" if project else snapshot.name
 
-    # -- tabs
-    # ---------------------------------------------------------------------------------------
-    @on(Tabs.TabActivated)
-    async def _on_tab_activated(self, event: Tabs.TabActivated) -> None:
-        name = (event.tab.id or "tab-overview").removeprefix("tab-")
-        switcher = self.query_one(ContentSwitcher)
-        if not switcher.query(f"#pane-{name}"):
-            # Built on first visit: a tab nobody opens costs nothing.
-            await switcher.mount(load_tab(name)(id=f"pane-{name}"))
-        switcher.current = f"pane-{name}"
-        self._feed_visible_tab()
-        pane = self.current_tab
-        if pane is not None:
-            pane.focus_default()
+    def tab_class(self, name: str) -> type[RunTab]:
+        return load_tab(name)
 
     def help_keys(self) -> list[tuple[str, str]]:
         """The ``?`` screen's lines for this page and the tab on show."""
@@ -158,30 +146,3 @@ class RunPage(Screen[None]):
 
         tab = self.current_tab
         return [*RUN_PAGE_KEYS, *(getattr(tab, "HELP_KEYS", []) if tab is not None else [])]
-
-    @property
-    def current_tab(self) -> RunTab | None:
-        switcher = self.query_one(ContentSwitcher)
-        if switcher.current is None:
-            return None
-        widget = switcher.get_child_by_id(switcher.current)
-        return widget if isinstance(widget, RunTab) else None
-
-    def _feed_visible_tab(self) -> None:
-        pane = self.current_tab
-        if pane is None or self.snapshot is None:
-            return
-        key = pane.id or ""
-        if self._shown_version.get(key) == self.snapshot.version:
-            return
-        self._shown_version[key] = self.snapshot.version
-        pane.show_snapshot(self.snapshot)
-
-    def action_show_tab(self, name: str) -> None:
-        self.query_one(Tabs).active = f"tab-{name}"
-
-    def action_cycle_tab(self, delta: int) -> None:
-        names = [name for name, *_ in TABS]
-        current = (self.query_one(Tabs).active or "tab-overview").removeprefix("tab-")
-        index = (names.index(current) + delta) % len(names) if current in names else 0
-        self.action_show_tab(names[index])

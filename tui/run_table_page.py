@@ -142,7 +142,6 @@ class RunTablePage(Screen[None]):
     def help_keys(self) -> list[tuple[str, str]]:
         return list(HELP_KEYS)
 
-    # -- the scan, off the UI thread ------------------------------------------------------------
     @work(thread=True, exclusive=True, group="scan", description="list the runs")
     def scan_runs(self) -> None:
         worker = get_current_worker()
@@ -202,7 +201,6 @@ class RunTablePage(Screen[None]):
     def _apply_columns(self) -> None:
         self.table.set_columns(self.state.columns if self.state.columns is not None else self.auto)
 
-    # -- what the header and status line say --------------------------------------------------
     def _update_counts(self) -> None:
         rows = self.table.rows.values()
         total = len(self.table.rows)
@@ -241,7 +239,6 @@ class RunTablePage(Screen[None]):
         status.display = bool(parts)
         status.set_class(bool(self._filter_error or self._problems), "-warning")
 
-    # -- filter -----------------------------------------------------------------------------------
     def action_filter(self) -> None:
         self.query_one("#run-filter", Input).focus()
 
@@ -278,7 +275,6 @@ class RunTablePage(Screen[None]):
             return bool(field.value) or field.has_focus
         return True
 
-    # -- columns and sort -------------------------------------------------------------------------
     def action_sort(self) -> None:
         table = self.table
         chosen = table.selected_column.id
@@ -352,7 +348,6 @@ class RunTablePage(Screen[None]):
                     self.notify, f"table settings not saved: {exc}", severity="error", markup=False
                 )
 
-    # -- opening and comparing --------------------------------------------------------------------
     @on(RunTable.Opened)
     def _open(self, message: RunTable.Opened) -> None:
         row = message.row

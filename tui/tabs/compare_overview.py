@@ -15,7 +15,8 @@ from textual.widgets import DataTable, Input, Static
 from runview.store.run_compare import differing_keys
 from runview.store.run_row import flatten_values
 from runview.tui.compare_snapshot import CompareSnapshot
-from runview.tui.run_cells import STATE_MARKS, format_cell_value, format_duration
+from runview.tui.format import format_duration
+from runview.tui.run_cells import STATE_MARKS, format_cell_value
 from runview.tui.run_colors import run_style
 from runview.tui.safe_text import safe_text, visible
 from runview.tui.tabs.base import RunTab

@@ -90,7 +90,6 @@ class RunTable(ScrollView, can_focus=True):
         self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
         self._drawn = 0  # bumps when anything that changes every line changes
 
-    # -- data -----------------------------------------------------------------------------------
     @property
     def rows(self) -> dict[str, RunRow]:
         return self._rows
@@ -164,7 +163,6 @@ class RunTable(ScrollView, can_focus=True):
         self._redraw()
         self.post_message(self.Changed())
 
-    # -- marks ------------------------------------------------------------------------------------
     def toggle_mark(self, keys: Sequence[str]) -> None:
         """Mark these runs, or unmark them all if all are marked already; numbers stay compact."""
         if keys and all(k in self.marked for k in keys):
@@ -183,7 +181,6 @@ class RunTable(ScrollView, can_focus=True):
         self._redraw()
         self.post_message(self.Changed())
 
-    # -- geometry ---------------------------------------------------------------------------------
     def _measure(self) -> None:
         """Column widths from the header and a sample of rows, each under its cap."""
         now = time.time()
@@ -229,7 +226,6 @@ class RunTable(ScrollView, can_focus=True):
         self.virtual_size = Size(self._fixed_width + scroll_width, len(self._order) + 1)
         self.refresh()
 
-    # -- drawing ----------------------------------------------------------------------------------
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         base = self.rich_style
@@ -335,7 +331,6 @@ class RunTable(ScrollView, can_focus=True):
         if any(self._rows[key].live for key in visible):
             self.refresh()
 
-    # -- keys -------------------------------------------------------------------------------------
     def _set_cursor(self, index: int) -> None:
         if not self._order:
             return

@@ -1,0 +1,68 @@
+"""A page made of tabs (a run's page, a comparison): each tab built on its first visit and given the
+page's snapshot only while it is the one on show, so hidden tabs cost nothing."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual import on
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, Tabs
+
+from runview.tui.tabs.base import RunTab
+
+
+class TabbedPage(Screen[None]):
+    """A subclass composes ``Tabs`` (ids ``tab-<name>``) and a ``ContentSwitcher``, names its tabs
+    in ``tab_names``, builds them in ``tab_class`` and keeps its newest snapshot (anything with a
+    ``version`` that grows when its data changes) in ``snapshot``."""
+
+    tab_names: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.snapshot: Any = None
+        self._shown_version: dict[str, int] = {}
+
+    def tab_class(self, name: str) -> type[RunTab]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @on(Tabs.TabActivated)
+    async def _on_tab_activated(self, event: Tabs.TabActivated) -> None:
+        name = (event.tab.id or f"tab-{self.tab_names[0]}").removeprefix("tab-")
+        switcher = self.query_one(ContentSwitcher)
+        if not switcher.query(f"#pane-{name}"):
+            # Built on first visit: a tab nobody opens costs nothing.
+            await switcher.mount(self.tab_class(name)(id=f"pane-{name}"))
+        switcher.current = f"pane-{name}"
+        self._feed_visible_tab()
+        pane = self.current_tab
+        if pane is not None:
+            pane.focus_default()
+
+    @property
+    def current_tab(self) -> RunTab | None:
+        switcher = self.query_one(ContentSwitcher)
+        if switcher.current is None:
+            return None
+        widget = switcher.get_child_by_id(switcher.current)
+        return widget if isinstance(widget, RunTab) else None
+
+    def _feed_visible_tab(self) -> None:
+        pane = self.current_tab
+        if pane is None or self.snapshot is None:
+            return
+        key = pane.id or ""
+        if self._shown_version.get(key) == self.snapshot.version:
+            return
+        self._shown_version[key] = self.snapshot.version
+        pane.show_snapshot(self.snapshot)
+
+    def action_show_tab(self, name: str) -> None:
+        self.query_one(Tabs).active = f"tab-{name}"
+
+    def action_cycle_tab(self, delta: int) -> None:
+        names = list(self.tab_names)
+        current = (self.query_one(Tabs).active or f"tab-{names[0]}").removeprefix("tab-")
+        index = (names.index(current) + delta) % len(names) if current in names else 0
+        self.action_show_tab(names[index])
