@@ -126,7 +126,8 @@ def main() -> int:
     parser.add_argument("--metrics", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    print(f"machine: {machine()}")
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(f"machine: {machine()} · load average {load} (other work on the machine)")
     paths = generate(args.runs, args.rows, args.metrics)
     needle = f"{args.rows // 1000}k".encode() if args.rows % 1000 == 0 else str(args.rows).encode()
     cases = {

@@ -213,7 +213,8 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--idle", type=float, default=10.0)
     args = parser.parse_args()
-    print(f"machine: {machine()}")
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(f"machine: {machine()} · load average {load} (other work on the machine)")
     print(f"bare Textual app, first paint: median {bare_paint(args.repeat) * 1000:.0f} ms")
     for size in args.sizes:
         root, newest = make_root(size)

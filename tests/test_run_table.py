@@ -234,3 +234,31 @@ async def test_help_lists_the_table_keys_and_back_only_where_it_works(root: Path
         assert "back to the page this one was opened from" in screen and "switch tab" in screen
         await pilot.press("backspace")  # a dialog is not a page: backspace leaves it alone
         assert type(app.screen).__name__ == "HelpScreen"
+
+
+async def test_a_bad_run_is_marked_and_its_problem_said_and_the_rest_works(root: Path) -> None:
+    torn = write_run(root, "mnist", "torn", started=1_790_005_000)
+    (torn / "config.json").write_text('{"lr": 0.1, "se')  # a foreign writer, mid-write
+    newer = write_run(root, "mnist", "newer", started=1_790_004_000)
+    update(newer, "runview.json", version=9)
+    half = root / "mnist" / "20991231-000000-half"
+    half.mkdir()
+    (half / "runview.json").write_text('{"format": "runview", "version": 1}')
+    app = RunviewApp(table=root)
+    async with app.run_test(size=(140, 30)) as pilot:
+        await loaded(pilot, app, 7)
+        await pilot.pause(0.1)
+        lines = screen_text(app).splitlines()
+        marked = [line for line in lines if line.startswith(" ! ")]
+        assert len(marked) == 3 and any("? unknown" in line for line in marked)
+        assert not any("base" in line for line in marked)
+        names = shown_names(app)
+        assert names[:2] == ["torn", "newer"]
+        assert names[-1] == half.name  # no start time yet: last, named by its folder
+        await wait_for(pilot, lambda: "config.json: not valid JSON" in screen_text(app))
+        await pilot.press("down")
+        await wait_for(pilot, lambda: "newer runview (format v9)" in screen_text(app))
+        await pilot.press("end")
+        await wait_for(pilot, lambda: "half-written: no meta.json" in screen_text(app))
+        await pilot.press("home", "down", "down", "enter")  # a good run still opens
+        await wait_for(pilot, lambda: isinstance(app.screen, RunPage))

@@ -49,6 +49,7 @@ class RunTable(ScrollView, can_focus=True):
         "run-table--column-cursor",
         "run-table--cursor",
         "run-table--deleted",
+        "run-table--problem",
     }
     BINDINGS = [
         Binding("up,k", "move(-1)", "Up", show=False),
@@ -263,6 +264,8 @@ class RunTable(ScrollView, can_focus=True):
         mark = Segment(" " * MARK_WIDTH, style)
         if number is not None:
             mark = Segment(f"{number + 1:>2} ", style + _style(run_style(number)))
+        elif row.problems:  # half-written, unreadable, newer, deleted: the status line says what
+            mark = Segment(" ! ", style + self.get_component_rich_style("run-table--problem"))
         gap = Segment(" " * GAP, style)
         fixed = [mark, self._cell(NAME, row, now, style), gap]
         moving: list[Segment] = []
