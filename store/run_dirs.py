@@ -90,6 +90,7 @@ class RunFolders:
     # run being created has no marker for a moment, and must not stay taken for a project folder.
     _runs_at_top: set[str] = field(default_factory=set)
     problems: list[str] = field(default_factory=list)
+    projects: list[Path] = field(default_factory=list)  # the project folders found by ``list``
 
     def list(self) -> list[Path]:
         """Every candidate run directory, newest name first (run names begin with their start).
@@ -98,7 +99,7 @@ class RunFolders:
         directory in one of the target's project folders; whether that one is a run yet is for
         the row to find out (a run being created has no marker for a moment).
         """
-        self.problems = []
+        self.problems, self.projects = [], []
         stamps: dict[Path, Stamp | None] = {self.target: dir_stamp(self.target)}
         children = _subdirectories(self.target)
         if children is None:
@@ -115,6 +116,7 @@ class RunFolders:
                 found.append(path)
                 continue
             stamps[path] = dir_stamp(path)
+            self.projects.append(path)
             runs = _subdirectories(path)
             if runs is None:
                 self.problems.append(f"{path}: cannot be listed")

@@ -75,6 +75,7 @@ class RunScanner:
         self._turn = 0
         self._scanned = False
         self.found = 0  # directories the first scan goes through (its progress: len(rows) of it)
+        self._listed: list[Path] | None = None
 
     @property
     def problems(self) -> tuple[str, ...]:
@@ -85,10 +86,17 @@ class RunScanner:
         """The first scan is complete."""
         return self._scanned
 
+    def list(self) -> list[Path]:
+        """List the folders (``scan`` does it when not done first): whether the target is a
+        project folder or a root is known from here on (``folders.projects``)."""
+        self._listed_at = time.monotonic()
+        self._listed = self.folders.list()
+        return self._listed
+
     def scan(self) -> Iterator[tuple[RunRow, ...]]:
         """Rows of every run, newest first, in batches: a screenful first, then the rest."""
-        self._listed_at = time.monotonic()
-        paths = self.folders.list()
+        paths = self._listed if self._listed is not None else self.list()
+        self._listed = None
         self.found = len(paths)
         batch: list[RunRow] = []
         limit, last = FIRST_BATCH, time.monotonic()

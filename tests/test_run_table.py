@@ -262,3 +262,26 @@ async def test_a_bad_run_is_marked_and_its_problem_said_and_the_rest_works(root:
         await wait_for(pilot, lambda: "half-written: no meta.json" in screen_text(app))
         await pilot.press("home", "down", "down", "enter")  # a good run still opens
         await wait_for(pilot, lambda: isinstance(app.screen, RunPage))
+
+
+async def test_two_roots_of_the_same_name_keep_their_own_columns(tmp_path: Path) -> None:
+    roots = [tmp_path / "a" / "runs", tmp_path / "b" / "runs"]  # most roots are called runs
+    for root in roots:
+        write_run(root, "p", "one", config={"lr": 0.1, "seed": 1})
+        write_run(root, "q", "two", config={"lr": 0.2, "seed": 2})
+    app = RunviewApp(table=roots[0])
+    async with app.run_test(size=(160, 30)) as pilot:
+        await loaded(pilot, app, 2)
+        table = table_of(app)
+        await wait_for(pilot, lambda: "config:seed" in [c.id for c in table.columns])
+        await pilot.press(*["right"] * [c.id for c in table.columns].index("config:seed"), "x")
+        await pilot.pause(0.8)  # the debounced save
+    other = RunviewApp(table=roots[1])
+    async with other.run_test(size=(160, 30)) as pilot:
+        await loaded(pilot, other, 2)
+        await wait_for(pilot, lambda: "config:seed" in [c.id for c in table_of(other).columns])
+    again = RunviewApp(table=roots[0])
+    async with again.run_test(size=(160, 30)) as pilot:
+        await loaded(pilot, again, 2)
+        await pilot.pause(0.3)
+        assert "config:seed" not in [c.id for c in table_of(again).columns]

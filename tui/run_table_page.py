@@ -31,6 +31,7 @@ from runview.store.run_scan import POLL_S, RunScanner
 from runview.tui.column_picker import AUTOMATIC, ColumnPicker
 from runview.tui.safe_text import safe_text
 from runview.tui.table_state import TableState, load_table_state, table_writer
+from runview.tui.view_state import StateWriter
 from runview.tui.widgets.run_table import RunTable
 
 SAVE_DELAY_S = 0.5
@@ -92,15 +93,16 @@ class RunTablePage(Screen[None]):
             self.problems = problems
 
     class StateLoaded(Message):
-        def __init__(self, state: TableState, problem: str | None) -> None:
+        def __init__(self, state: TableState, problem: str | None, project: str) -> None:
             super().__init__()
             self.state = state
             self.problem = problem
+            self.project = project  # whose state it is
 
     def __init__(self, root: Path) -> None:
         super().__init__()
         self.root = root
-        self.project = root.name or str(root)  # whose saved table state this is
+        self.project = ""  # whose saved table state this is: known once the folder is listed
         self.state = TableState()
         self.auto: list[str] = ["name", "state", "start", "runtime"]
         self.loaded = False  # the first scan is complete
@@ -108,7 +110,7 @@ class RunTablePage(Screen[None]):
         self._problems: tuple[str, ...] = ()
         self._stop = threading.Event()
         self._first_painted = threading.Event()  # the scan waits for it before reading on
-        self._writer = table_writer(self.project)
+        self._writer: StateWriter | None = None
         self._save_timer: Timer | None = None
         self._save_seq = 0
         self._filter_error = ""
@@ -145,9 +147,13 @@ class RunTablePage(Screen[None]):
     @work(thread=True, exclusive=True, group="scan", description="list the runs")
     def scan_runs(self) -> None:
         worker = get_current_worker()
-        state, problem = load_table_state(self.project)
-        self.post_message(self.StateLoaded(state, problem))
         scanner = RunScanner(self.root, keep_cache=True)  # the viewer keeps the row cache
+        scanner.list()
+        # A project folder keeps its table state under the project's name, as its chart layout;
+        # a root (project folders inside: most are called "runs") under its own path.
+        project = f"root {self.root}" if scanner.folders.projects else self.root.name
+        state, problem = load_table_state(project)
+        self.post_message(self.StateLoaded(state, problem, project))
         first = True
         for batch in scanner.scan():
             if worker.is_cancelled or self._stop.is_set():
@@ -171,6 +177,8 @@ class RunTablePage(Screen[None]):
 
     @on(StateLoaded)
     def _state_loaded(self, message: StateLoaded) -> None:
+        self.project = message.project
+        self._writer = table_writer(self.project)
         self.state = message.state
         self.table.set_sort(self.state.sort, self.state.descending)
         self._apply_columns()
@@ -340,6 +348,8 @@ class RunTablePage(Screen[None]):
         )
 
     def _save_now(self, state: TableState, seq: int) -> None:
+        if self._writer is None:
+            return
         try:
             self._writer.save(state.to_json(self.project), seq)
         except OSError as exc:

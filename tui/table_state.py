@@ -2,9 +2,10 @@
 chart layout.
 
 They live in the ``table`` and ``compare`` sections of the project's state file
-(``runview.tui.view_state``); a table's project is the folder it was opened on (``runview
-runs/mnist`` keeps ``mnist``'s), a comparison's the project its runs share. No textual here:
-loading and saving run in thread workers.
+(``runview.tui.view_state``): a table opened on a project folder keeps them under the project's
+name (``runview runs/mnist``: ``mnist``'s, beside its chart layout), one opened on a root under
+``root <its path>``; a comparison under the project its runs share. No textual here: loading and
+saving run in thread workers.
 """
 
 from __future__ import annotations
