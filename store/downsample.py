@@ -47,14 +47,16 @@ def reduce_minmax(
     finite = np.isfinite(y)
     low = np.where(finite, y, np.inf)
     high = np.where(finite, y, -np.inf)
-    counts = np.diff(np.append(starts, n))
-    index = np.arange(n)
-    mins = np.minimum.reduceat(low, starts)
-    maxs = np.maximum.reduceat(high, starts)
+    ends = np.append(starts[1:], n)
     # The first index in each bucket that holds the bucket's min (max); a bucket of only
-    # non-finite values gives its first index, whose y is non-finite: a gap.
-    i_min = np.minimum.reduceat(np.where(low == np.repeat(mins, counts), index, n), starts)
-    i_max = np.minimum.reduceat(np.where(high == np.repeat(maxs, counts), index, n), starts)
+    # non-finite values gives its first index, whose y is non-finite: a gap. A loop over the
+    # buckets (a chart's width of them) with argmin inside: two passes over the data, where a
+    # vectorised reduceat-and-repeat took eight (twice as slow at 100k and at 1M points).
+    i_min = np.empty(starts.size, dtype=np.intp)
+    i_max = np.empty(starts.size, dtype=np.intp)
+    for bucket, (start, end) in enumerate(zip(starts.tolist(), ends.tolist())):
+        i_min[bucket] = start + int(low[start:end].argmin())
+        i_max[bucket] = start + int(high[start:end].argmax())
     chosen = np.unique(np.concatenate((i_min, i_max, [0, n - 1])))
     out_y = y[chosen]
     return x[chosen], np.where(np.isfinite(out_y), out_y, np.nan)
