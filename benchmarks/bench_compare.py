@@ -11,7 +11,7 @@ pty at 160x48, with the defaults a user gets, and reports:
 * peak RSS of the viewer (the kernel's high-water mark, from ``wait4``).
 
 The single run's Charts tab (``runview R1 --tab charts``) is measured the same way in the same
-session, as the baseline.
+session, alternating with the comparison, as the baseline.
 """
 
 from __future__ import annotations
@@ -135,11 +135,14 @@ def main() -> int:
         f"{len(paths)} runs compared, Charts tab": [str(p) for p in paths],
     }
     print(f"{args.rows:,} steps x {args.metrics} metrics per run, 160x48, median of {args.repeat}:")
-    for label, argv in cases.items():
-        results = [open_charts(argv, needle) for _ in range(args.repeat)]
-        first = statistics.median(r[0] for r in results)
-        quiet = statistics.median(r[1] for r in results)
-        rss = max(r[2] for r in results)
+    results: dict[str, list[tuple[float, float, float]]] = {label: [] for label in cases}
+    for _ in range(args.repeat):  # the cases alternate, so the machine's noise hits both alike
+        for label, argv in cases.items():
+            results[label].append(open_charts(argv, needle))
+    for label, samples in results.items():
+        first = statistics.median(r[0] for r in samples)
+        quiet = statistics.median(r[1] for r in samples)
+        rss = max(r[2] for r in samples)
         print(
             f"    {label}: x axis at {needle.decode()} after {first:.2f} s, every visible chart "
             f"drawn by {quiet:.2f} s, peak RSS {rss:.0f} MB (max of the launches)"
