@@ -14,7 +14,8 @@ Timed from the fork until the newest run's name is on the terminal (first rows) 
 header says ``N runs`` (every run read: it says ``reading i of N`` until then). A bare Textual app
 painting one word is timed in the same session as the baseline. Then, with the table open and
 every run read: CPU of the viewer over ``--idle`` seconds on the quiet root, and the time from a
-new run's directory being written until its name is on the terminal.
+new run's directory being written until its name is on the terminal. Last, the scan alone
+(``RunScanner.read_all`` in this process), cold and warm.
 """
 
 from __future__ import annotations
@@ -207,6 +208,24 @@ def idle_and_latency(root: Path, newest: str, size: int, cache: Path, seconds: f
             shutil.rmtree(run, ignore_errors=True)
 
 
+def headless(root: Path, work: Path) -> None:
+    """What the scan itself costs, without a UI: every row read, cold cache then warm."""
+    from runview.store.cache import Cache
+    from runview.store.row_cache import RowCache
+    from runview.store.run_scan import RunScanner
+
+    cache = RowCache(Cache(work / "headless-cache"))
+    figures = []
+    for _ in ("cold", "warm"):
+        started = time.perf_counter()
+        RunScanner(root, cache, keep_cache=True).read_all()
+        figures.append(time.perf_counter() - started)
+    print(
+        f"    headless, every row read (RunScanner.read_all): cold cache {figures[0]:.2f} s, "
+        f"warm {figures[1]:.2f} s"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
@@ -235,6 +254,7 @@ def main() -> int:
                 f"{statistics.median(fulls):.2f} s ({min(fulls):.2f}-{max(fulls):.2f})"
             )
         idle_and_latency(root, newest, size, cache, args.idle)
+        headless(root, work)
         shutil.rmtree(work, ignore_errors=True)
     return 0
 
