@@ -107,6 +107,9 @@ async def test_filter_terms_errors_and_escape(root: Path) -> None:
         assert len(shown_names(app)) == 4 and page.query_one("#run-filter").value == ""
         await pilot.press("slash", *"^(wi|de)")
         assert sorted(shown_names(app)) == ["deep", "wide"]
+        await pilot.press("escape", "slash", *"val/acc>0.6")  # a "/" in the filter is text
+        assert page.query_one("#run-filter").value == "val/acc>0.6"
+        assert shown_names(app) == ["deep", "wide"]
 
 
 async def test_open_a_run_and_come_back_with_backspace(root: Path) -> None:

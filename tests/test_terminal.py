@@ -188,7 +188,14 @@ def test_runview_with_no_path_opens_the_table_of_runs_and_back(tmp_path: Path) -
         term.wait_for("2 runs")
         term.wait_for("first")  # a frame can be caught half written: each text is waited for
         term.wait_for("second")
-        term.keys("Enter")  # the newest run's page
+        # One burst, as fast typing arrives: "/" must move the focus before "s" is read, or
+        # the s would sort the table and the filter would miss it.
+        term.keys("/state:finished sec")
+        screen = term.wait_for("1 of 2 shown")
+        assert " state:finished sec" in screen and "/state" not in screen  # typed whole, into it
+        assert "start ▼" in screen  # still sorted newest first: the s was not taken as "sort"
+        term.keys("Enter")  # back to the table, on the one run left
+        term.keys("Enter")  # its page
         term.wait_for("e2e / second")
         term.wait_for("Back")  # offered in the footer: the table is underneath
         term.keys("BSpace")

@@ -28,6 +28,7 @@ from runview.store.run_compare import differing_keys
 from runview.store.run_row import flatten_values
 from runview.tui.column_picker import ColumnPicker
 from runview.tui.compare_snapshot import CompareSnapshot
+from runview.tui.focus import focus_now
 from runview.tui.run_cells import STATE_MARKS
 from runview.tui.run_colors import run_style
 from runview.tui.safe_text import safe_text
@@ -235,7 +236,7 @@ class ComparePage(TabbedPage):
         legend = self.query_one(RunLegend)
         legend.display = not legend.display
         if legend.display:
-            legend.focus()
+            focus_now(legend)
 
     def action_open_run(self) -> None:
         legend = self.query_one(RunLegend)

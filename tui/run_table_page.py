@@ -29,6 +29,7 @@ from runview.store.run_filter import FilterError, RunFilter, parse_filter
 from runview.store.run_row import STATE_DELETED, RunRow
 from runview.store.run_scan import POLL_S, RunScanner
 from runview.tui.column_picker import AUTOMATIC, ColumnPicker
+from runview.tui.focus import focus_now
 from runview.tui.safe_text import safe_text
 from runview.tui.table_state import TableState, load_table_state, table_writer
 from runview.tui.view_state import StateWriter
@@ -59,9 +60,11 @@ HELP_KEYS = [
 class RunTablePage(Screen[None]):
     """Every run under ``root``, live."""
 
+    # "/" and esc move the focus: as priority bindings they run when the App routes the key, so
+    # the keys typed right after them (one burst from the terminal) go where the focus went.
     BINDINGS = [
-        Binding("slash", "filter", "Filter", key_display="/"),
-        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("slash", "filter", "Filter", key_display="/", priority=True),
+        Binding("escape", "clear_filter", "Clear filter", show=False, priority=True),
         Binding("s", "sort", "Sort"),
         Binding("o", "columns", "Columns"),
         Binding("x", "hide_column", "Hide column", show=False),
@@ -248,7 +251,7 @@ class RunTablePage(Screen[None]):
         status.set_class(bool(self._filter_error or self._problems), "-warning")
 
     def action_filter(self) -> None:
-        self.query_one("#run-filter", Input).focus()
+        focus_now(self.query_one("#run-filter", Input))
 
     @on(Input.Changed, "#run-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -268,18 +271,20 @@ class RunTablePage(Screen[None]):
     @on(Input.Submitted, "#run-filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.table.focus()
+        focus_now(self.table)
 
     def action_clear_filter(self) -> None:
         field = self.query_one("#run-filter", Input)
         field.value = ""
         self._filter_error, self._filter_notes = "", ()
         self.table.set_filter(RunFilter())
-        self.table.focus()
+        focus_now(self.table)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        field = self.query_one("#run-filter", Input)
+        if action == "filter":
+            return not field.has_focus  # a "/" typed in the filter is text (val/acc>0.9)
         if action == "clear_filter":
-            field = self.query_one("#run-filter", Input)
             return bool(field.value) or field.has_focus
         return True
 

@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Input, Static
 from runview.store.run_compare import differing_keys
 from runview.store.run_row import flatten_values
 from runview.tui.compare_snapshot import CompareSnapshot
+from runview.tui.focus import focus_now
 from runview.tui.format import format_duration
 from runview.tui.run_cells import STATE_MARKS, format_cell_value
 from runview.tui.run_colors import run_style
@@ -27,9 +28,10 @@ NAME_WIDTH = 18  # a run's column header is cut here; its number and colour stay
 
 class CompareOverviewTab(RunTab):
     tab_name = "overview"
+    # Priority: "/" and esc move the focus when the key is routed, so a burst of keys follows it.
     BINDINGS = [
-        Binding("slash", "filter", "Filter", key_display="/"),
-        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("slash", "filter", "Filter", key_display="/", priority=True),
+        Binding("escape", "clear_filter", "Clear filter", show=False, priority=True),
         Binding("a", "toggle_all", "All values"),
     ]
     HELP_KEYS = [
@@ -55,7 +57,7 @@ class CompareOverviewTab(RunTab):
         self.query_one("#compare-filter").display = False
 
     def focus_default(self) -> None:
-        self.query_one("#compare-table").focus()
+        focus_now(self.query_one("#compare-table"))
 
     def show_snapshot(self, snapshot: Any) -> None:
         self._snapshot = snapshot
@@ -125,7 +127,7 @@ class CompareOverviewTab(RunTab):
     def action_filter(self) -> None:
         field = self.query_one("#compare-filter", Input)
         field.display = True
-        field.focus()
+        focus_now(field)
 
     def action_clear_filter(self) -> None:
         field = self.query_one("#compare-filter", Input)
@@ -134,8 +136,10 @@ class CompareOverviewTab(RunTab):
         self.focus_default()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        field = self.query_one("#compare-filter", Input)
+        if action == "filter":
+            return not field.has_focus  # a "/" typed in the filter is text
         if action == "clear_filter":
-            field = self.query_one("#compare-filter", Input)
             return bool(field.value) or field.has_focus
         return True
 
