@@ -6,7 +6,8 @@
   of the row's own fields (``name project host id state runtime``): numbers as numbers, ``true`` /
   ``false`` / ``null`` as themselves, ``nan`` matches NaN, other text case-insensitively; spaces
   around the operator are allowed; a run without the key never matches;
-* ``tag:X`` and ``state:X`` match a tag and the status exactly (``state:failed,crashed``: either);
+* ``tag:X`` matches a tag exactly, ``state:X`` the status (``state:failed,crashed``: either; the
+  start of a state is enough: ``state:fail``);
 * quotes (``"..."`` or ``'...'``) keep spaces, ``:`` and operators inside one key or value.
 """
 
@@ -247,9 +248,10 @@ def _single(token: _Token, notes: list[str]) -> Term:
                 raise FilterError("tag: needs a tag (tag:baseline)")
             return TagIs(text, tags)
         if colon and prefix.lower() in ("state", "status"):
-            states = frozenset(s.lower() for s in rest.split(",") if s)
-            unknown = sorted(states - set(STATES))
-            if not states or unknown:
+            # Each a state or the start of one: state:fail, state:run
+            wanted = [w.lower() for w in rest.split(",") if w]
+            states = frozenset(state for state in STATES for w in wanted if state.startswith(w))
+            if not wanted or any(not any(s.startswith(w) for s in STATES) for w in wanted):
                 raise FilterError(f"{text}: states are {', '.join(STATES)}")
             return StateIs(text, states)
     try:

@@ -72,6 +72,7 @@ def test_bare_words_tags_and_states(rows: list[RunRow]) -> None:
     assert names(rows, "tag:keep") == ["baseline"]
     assert names(rows, "tag:ke") == []  # tags match whole
     assert names(rows, "state:failed,crashed") == ["other", "wide-lr"]
+    assert names(rows, "state:fail,cr") == ["other", "wide-lr"]  # the start of a state will do
     assert names(rows, "state:finished cnn") == ["baseline"]
     chosen = parse_filter("base(")
     assert chosen.notes and names(rows, "base(") == []  # not a regex: searched as text
@@ -84,6 +85,7 @@ def test_bare_words_tags_and_states(rows: list[RunRow]) -> None:
         ("< 3", "a key is missing before <"),
         ('"unclosed', "the quote is not closed"),
         ("state:sleeping", "states are running"),
+        ("state:fin,x", "states are running"),
         ("tag:", "needs a tag"),
     ],
 )
