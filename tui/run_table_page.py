@@ -65,6 +65,7 @@ class RunTablePage(Screen[None]):
     BINDINGS = [
         Binding("slash", "filter", "Filter", key_display="/", priority=True),
         Binding("escape", "clear_filter", "Clear filter", show=False, priority=True),
+        Binding("enter", "filter_done", "Back to the table", show=False, priority=True),
         Binding("s", "sort", "Sort"),
         Binding("o", "columns", "Columns"),
         Binding("x", "hide_column", "Hide column", show=False),
@@ -268,9 +269,7 @@ class RunTablePage(Screen[None]):
             self.table.set_filter(chosen)
         self._update_status()
 
-    @on(Input.Submitted, "#run-filter")
-    def _filter_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
+    def action_filter_done(self) -> None:
         focus_now(self.table)
 
     def action_clear_filter(self) -> None:
@@ -284,6 +283,8 @@ class RunTablePage(Screen[None]):
         field = self.query_one("#run-filter", Input)
         if action == "filter":
             return not field.has_focus  # a "/" typed in the filter is text (val/acc>0.9)
+        if action == "filter_done":
+            return field.has_focus
         if action == "clear_filter":
             return bool(field.value) or field.has_focus
         return True

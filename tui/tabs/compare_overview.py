@@ -32,6 +32,7 @@ class CompareOverviewTab(RunTab):
     BINDINGS = [
         Binding("slash", "filter", "Filter", key_display="/", priority=True),
         Binding("escape", "clear_filter", "Clear filter", show=False, priority=True),
+        Binding("enter", "filter_done", "Back to the table", show=False, priority=True),
         Binding("a", "toggle_all", "All values"),
     ]
     HELP_KEYS = [
@@ -139,6 +140,8 @@ class CompareOverviewTab(RunTab):
         field = self.query_one("#compare-filter", Input)
         if action == "filter":
             return not field.has_focus  # a "/" typed in the filter is text
+        if action == "filter_done":
+            return field.has_focus
         if action == "clear_filter":
             return bool(field.value) or field.has_focus
         return True
@@ -150,8 +153,7 @@ class CompareOverviewTab(RunTab):
             self._pattern = pattern
             self._draw()
 
-    @on(Input.Submitted, "#compare-filter")
-    def _filter_done(self) -> None:
+    def action_filter_done(self) -> None:
         self.focus_default()
 
     def action_toggle_all(self) -> None:
