@@ -46,6 +46,8 @@ def git_facts(cwd: str | None = None, timeout: float = 2.0) -> dict[str, Any] | 
                 text=True,
                 timeout=timeout,
                 stdin=subprocess.DEVNULL,
+                # status must not refresh (write) the user's index
+                env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
             )
         except (OSError, subprocess.SubprocessError):
             return None

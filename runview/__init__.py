@@ -38,10 +38,28 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from runview import _lifecycle
+from runview._artifact import Artifact, ArtifactCorrupt, ArtifactFile, ArtifactNotFound
 from runview._media import Image, Table
 from runview._run import Run
 
-__all__ = ["Run", "Image", "Table", "init", "log", "finish", "define_metric", "watch", "run"]
+__all__ = [
+    "Run",
+    "Image",
+    "Table",
+    "Artifact",
+    "ArtifactFile",
+    "ArtifactNotFound",
+    "ArtifactCorrupt",
+    "init",
+    "log",
+    "finish",
+    "define_metric",
+    "watch",
+    "save",
+    "log_artifact",
+    "use_artifact",
+    "run",
+]
 
 
 def init(
@@ -56,12 +74,13 @@ def init(
     console: bool = True,
     system_interval: float | None = 2.0,
     heartbeat_interval: float = 2.0,
+    save_code: bool = True,
 ) -> Run:
     """Start a run and make it the current one; a run still open in this process is finished first.
 
     ``dir`` is the root that holds projects (default ``./runs``, or ``$RUNVIEW_DIR``);
     ``console=False`` leaves stdout/stderr alone; ``system_interval=None`` turns off the
-    system and GPU sampler.
+    system and GPU sampler; ``save_code=False`` skips the code state (git patches, packages).
     """
     previous = _lifecycle.current()
     if previous is not None:
@@ -77,6 +96,7 @@ def init(
         console=console,
         system_interval=system_interval,
         heartbeat_interval=heartbeat_interval,
+        save_code=save_code,
     )
     _lifecycle.adopt(run)
     return run
@@ -109,6 +129,30 @@ def watch(
     model: Any, criterion: Any = None, log: str | None = "gradients", log_freq: int = 1000
 ) -> None:
     _active().watch(model, criterion, log=log, log_freq=log_freq)
+
+
+def save(
+    glob_str: str | os.PathLike[str],
+    base_path: str | os.PathLike[str] | None = None,
+    policy: str = "live",
+) -> None:
+    """``save`` on the current run."""
+    _active().save(glob_str, base_path=base_path, policy=policy)
+
+
+def log_artifact(
+    artifact: Any,
+    name: str | None = None,
+    type: str | None = None,
+    aliases: Sequence[str] | None = None,
+) -> Any:
+    """``log_artifact`` on the current run."""
+    return _active().log_artifact(artifact, name=name, type=type, aliases=aliases)
+
+
+def use_artifact(artifact: Any, type: str | None = None) -> Artifact:
+    """``use_artifact`` on the current run."""
+    return _active().use_artifact(artifact, type=type)
 
 
 def __getattr__(name: str) -> Any:

@@ -60,6 +60,7 @@ class Run:
         console: bool = True,
         system_interval: float | None = 2.0,
         heartbeat_interval: float = 2.0,
+        save_code: bool = True,
     ) -> None:
         self.start_time = time.time()
         self.id = _safe_name(id) if id else new_run_id()
@@ -85,8 +86,10 @@ class Run:
         self._console = None
         self._sampler = None
         self._unwatch: list[Any] = []
+        self._outputs: Any = None
 
         self.dir = claim_run_dir(self.dir)
+        self.root = self.dir.parent.parent
         self._writer = RunWriter(self.dir, heartbeat_interval=heartbeat_interval)
         self._append_history = self._writer.history.writer()
         self._writer.set_summary_source(self._summary_snapshot)
@@ -106,6 +109,8 @@ class Run:
         self._writer.start()
         if console:
             self._start_console()
+        # Before the sampler: the code capture's git processes are not training's children.
+        self._start_outputs(save_code)
         if system_interval:
             self._start_sampler(system_interval)
         self._writer.write_document(fmt.META_FILE, self.meta)
@@ -165,6 +170,25 @@ class Run:
         except Exception as exc:
             self.meta["system"] = {"interval": None, "reason": f"system metrics are off: {exc!r}"}
             self._warn_once("sampler", f"system metrics are off: {exc!r}")
+
+    def _start_outputs(self, save_code: bool) -> None:
+        try:
+            from runview._outputs import RunOutputs
+
+            self._outputs = RunOutputs(
+                run_dir=self.dir,
+                root=self.root,
+                producer={
+                    "run": f"{self.dir.parent.name}/{self.dir.name}",
+                    "run_id": self.id,
+                    "project": self.project,
+                },
+                write_document=self._writer.write_document,
+                warn=self._warn_once,
+                save_code=save_code,
+            )
+        except Exception as exc:
+            self._warn_once("outputs", f"run.save and artifacts are off: {exc!r}")
 
     def _emit_system(self, record: dict[str, Any]) -> None:
         try:
@@ -307,6 +331,40 @@ class Run:
         except Exception as exc:
             self._warn_once("watch", f"watch() could not attach: {exc!r}")
 
+    def save(
+        self,
+        glob_str: str | os.PathLike[str],
+        base_path: str | os.PathLike[str] | None = None,
+        policy: str = "live",
+    ) -> None:
+        """Copy files matching ``glob_str`` into the run's ``files/``: ``live`` keeps them current,
+        ``now`` copies once, ``end`` at finish. ``base_path`` keeps the layout below it."""
+        if self._outputs is None or self._finished:
+            self._warn_once(
+                "save-off", "run.save() is ignored: the run is finished or saving is off"
+            )
+            return
+        self._outputs.save(glob_str, base_path, policy)
+
+    def log_artifact(
+        self,
+        artifact: Any,
+        name: str | None = None,
+        type: str | None = None,
+        aliases: Sequence[str] | None = None,
+    ) -> Any:
+        """Record ``artifact`` (an Artifact, or a path) as an output; stored in the background."""
+        if self._outputs is None or self._finished:
+            self._warn_once("artifact-off", "log_artifact() is ignored: the run is finished")
+            return artifact
+        return self._outputs.log_artifact(artifact, name, type, aliases)
+
+    def use_artifact(self, artifact: Any, type: str | None = None) -> Any:
+        """Record ``"name:alias"`` (or ``:v3``, or an Artifact) as an input and return it."""
+        if self._outputs is None or self._finished:
+            raise RuntimeError("use_artifact() needs a running run")
+        return self._outputs.use_artifact(artifact, type)
+
     # -- summary --------------------------------------------------------------------------------
     def _touch(self) -> None:
         self._version += 1
@@ -366,6 +424,8 @@ class Run:
         self._append_history = self._writer.history.writer()
         self._sampler = None
         self._console = None
+        if self._outputs is not None:
+            self._outputs.disown()
 
     def _end(self, exit_code: int) -> None:
         if self._finished:
@@ -376,6 +436,13 @@ class Run:
                 unwatch()
             except Exception:
                 pass
+        interrupted: BaseException | None = None
+        if self._outputs is not None:
+            try:
+                self._outputs.finish()  # saved files, artifacts, code capture
+            except BaseException as exc:  # Ctrl-C abandons pending artifacts, not the run's end
+                interrupted = exc
+                self._warn_once("outputs-finish", f"saving files and artifacts stopped: {exc!r}")
         if self._sampler is not None:
             try:
                 self._sampler.stop()
@@ -403,6 +470,8 @@ class Run:
         from runview import _lifecycle
 
         _lifecycle.forget(self)
+        if isinstance(interrupted, KeyboardInterrupt):
+            raise interrupted
 
     def __enter__(self) -> Run:
         return self

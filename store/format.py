@@ -28,6 +28,9 @@ COLUMNS_INDEX = "columns/index.json"
 
 # Folders for what later issues add.
 FILES_DIR = "files"  # user files saved with run.save
+FILES_INDEX = "files.json"  # what run.save copied into files/, from where, and what it could not
+CODE_DIR = "code"  # the code state at init: code.json, diff.patch, upstream.patch, packages
+ARTIFACTS_FILE = "artifacts.json"  # the artifacts this run used and produced
 MEDIA_DIR = "media"  # images and tables logged in history
 ARTIFACTS_ROOT = ".artifacts"  # content-addressed store shared by all runs under a root
 

@@ -6,8 +6,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from textual.message import Message
+from textual.notifications import Notification, Notify
+
 from runview.tui.app import RunviewApp
 from runview.tui.run_page import RunPage
+from runview.tui.textual_private import screen_strips
 
 
 async def wait_for(pilot: Any, predicate: Callable[[], object], timeout: float = 10.0) -> None:
@@ -28,6 +32,20 @@ def page(app: RunviewApp) -> RunPage:
 def screen_text(app: RunviewApp) -> str:
     """What the user reads: every cell of the current screen as plain text."""
     return "\n".join(
-        "".join(segment.text for segment in strip)
-        for strip in app.screen._compositor.render_strips()
+        "".join(segment.text for segment in strip) for strip in screen_strips(app.screen)
     )
+
+
+class Notices:
+    """The notifications an app shows; pass ``notices.hook`` as ``run_test(message_hook=...)``."""
+
+    def __init__(self) -> None:
+        self.shown: list[Notification] = []
+
+    def hook(self, message: Message) -> None:
+        if isinstance(message, Notify):
+            self.shown.append(message.notification)
+
+    @property
+    def messages(self) -> list[str]:
+        return [notification.message for notification in self.shown]

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import re
+import threading
 from pathlib import Path
 
+import pytest
+from rich.text import Text
+from textual.widgets import Static
+
 import runview
+from runview.store.reader import RunReader, RunSnapshot
+from runview.tui import chart_state
 from runview.tui.app import RunviewApp
 from runview.tui.run_page import RunPage
+from runview.tui.textual_private import screen_strips
 from runview.tui.widgets.kv_table import KeyValueTable
-from tests.pilot import page, screen_text, wait_for
+from tests.pilot import Notices, page, screen_text, wait_for
 
 
 def make_run(run_root: Path, finish: bool = True) -> runview.Run:
@@ -160,10 +169,25 @@ async def test_large_history_shows_rows_read_while_loading(run_root: Path, monke
     run.finish()
     monkeypatch.setattr(RunPage, "load_chunk", 64 * 1024)
     seen: list[tuple[int, int, int]] = []
+    shown = threading.Event()
+    shown.set()
 
     def hook(message) -> None:
         if type(message).__name__ == "LoadProgressed":
             seen.append((message.done, message.total, message.rows))
+            shown.set()
+
+    # Progress messages replace each other when the screen lags behind the reader (a loaded
+    # machine): the next slice is read once the last progress reached the page, as on an idle one.
+    read = RunReader.refresh
+
+    def paced(self: RunReader, max_bytes: int | None = None) -> RunSnapshot:
+        if max_bytes is not None:
+            shown.wait(timeout=10)
+            shown.clear()
+        return read(self, max_bytes)
+
+    monkeypatch.setattr(RunReader, "refresh", paced)
 
     app = RunviewApp(run.dir)
     async with app.run_test(size=(80, 24), message_hook=hook) as pilot:
@@ -193,3 +217,86 @@ async def test_media_in_the_summary_is_described_not_dumped(run_root: Path) -> N
         assert summary.shown_keys == ["val/examples", "val/preds"]
         cells = [str(summary.get_row(key)[1]) for key in summary.shown_keys]
         assert cells == ["3 images (Charts, m)", "table 2×2 (Charts, m)"]
+
+
+async def test_a_failing_reader_is_a_notification_and_a_log_line_not_a_crash(
+    run_root: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    run = make_run(run_root)
+
+    def refresh(self: RunReader, max_bytes: int | None = None) -> None:
+        raise OSError("the disk went away")  # a fault at the boundary, inside the reader worker
+
+    monkeypatch.setattr(RunReader, "refresh", refresh)
+    app = RunviewApp(run.dir)
+    notices = Notices()
+    async with app.run_test(size=(80, 24), message_hook=notices.hook) as pilot:
+        await wait_for(pilot, lambda: notices.shown)
+        [notice] = notices.shown
+        assert notice.severity == "error"
+        assert notice.message == "read the run failed: OSError: the disk went away"
+        assert any(
+            record.levelname == "ERROR" and "read the run failed" in record.getMessage()
+            for record in caplog.records
+        )
+        await pilot.press("2")  # the page goes on: other tabs open, keys work
+        await wait_for(pilot, lambda: page(app).current_tab.tab_name == "charts")
+        assert app.is_running
+        await pilot.press("q")
+    assert app.return_code == 0
+
+
+async def test_a_tab_widgets_worker_error_reaches_the_page(
+    run_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The Charts tab's worker that loads the saved view state fails in a way it does not handle.
+    def load_view_state(project: str, section: str) -> None:
+        raise RuntimeError("state store exploded")
+
+    monkeypatch.setattr(chart_state, "load_view_state", load_view_state)
+    run = make_run(run_root)
+    app = RunviewApp(run.dir, tab="charts")
+    notices = Notices()
+    async with app.run_test(size=(80, 24), message_hook=notices.hook) as pilot:
+        await wait_for(pilot, lambda: notices.shown)
+        assert [n.message for n in notices.shown] == [
+            "load the view settings failed: RuntimeError: state store exploded"
+        ]
+        await pilot.press("1")
+        await wait_for(pilot, lambda: "baseline" in screen_text(app))
+        assert app.is_running
+
+
+async def test_no_control_character_reaches_the_terminal_even_from_unsanitised_text(
+    run_root: Path,
+) -> None:
+    run = make_run(run_root)
+    app = RunviewApp(run.dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: page(app).snapshot is not None)
+        # A widget that forgot safe_text: the app's line filter is the net under it.
+        await page(app).mount(Static(Text("bell\x07 title\x1b]0;PWNED\x07 clear\x1b[2J end")))
+        await wait_for(pilot, lambda: "bell title" in screen_text(app))
+        text = screen_text(app)
+        assert "bell title]0;PWNED clear[2J end" in text
+        assert not any(
+            re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", segment.text)
+            for strip in screen_strips(app.screen)
+            for segment in strip
+            if not segment.control
+        )
+
+
+async def test_a_tab_with_nothing_to_focus_leaves_no_other_tabs_keys(run_root: Path) -> None:
+    run = make_run(run_root)
+    app = RunviewApp(run.dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "Filter" in screen_text(app).splitlines()[-1])
+        await pilot.press("4")  # no model summary in this run: nothing to focus
+        await wait_for(pilot, lambda: "no model summary" in screen_text(app))
+        await wait_for(pilot, lambda: "q Quit" in screen_text(app).splitlines()[-1])
+        assert "Filter" not in screen_text(app).splitlines()[-1] and app.focused is None
+        await pilot.press("slash")  # the Overview's key, from a tab that is not shown
+        await pilot.press("1")
+        await wait_for(pilot, lambda: page(app).current_tab.tab_name == "overview")
+        assert not app.screen.query_one("#kv-filter").display

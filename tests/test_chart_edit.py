@@ -281,7 +281,7 @@ async def test_edit_keeps_identity_and_follows_a_live_run(run_root: Path) -> Non
             await wait_for(pilot, lambda: isinstance(app.screen, ChartEditScreen))
             await pilot.press("ctrl+r")
             await wait_for(pilot, lambda: board(app).spec("train/loss").x_label == "step")
-            assert app.screen.query_one("#pane-charts").edits == {}
+            assert app.screen.query_one("#pane-charts").view.charts == {}
     finally:
         run.finish()
 
@@ -299,5 +299,5 @@ async def test_an_x_metric_without_common_steps_says_so(run_root: Path) -> None:
         assert "no steps where a and b meet" in str(chart.render())
         assert (
             np.size(chart.data.series) == 0
-            and ChartEdit() != app.screen.query_one("#pane-charts").edits["a"]
+            and ChartEdit() != app.screen.query_one("#pane-charts").view.charts["a"]
         )

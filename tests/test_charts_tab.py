@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from textual import events
 from textual.widgets import Collapsible, Input
 
 import runview
@@ -248,8 +249,11 @@ async def test_no_history_says_how_to_add_charts(run_root: Path) -> None:
         empty = board(app).query_one(".board-empty")
         assert empty.display
         assert "no metrics logged yet — run.log({...}) adds charts here" in str(empty.render())
-        # nothing to act on: no crash
+        # nothing to act on: the keys change only what they can (smoothing, columns, the search)
         await pilot.press("j", "enter", "p", "s", "c", "slash", "x", "escape")
+        status = str(app.screen.query_one(".charts-status").render())
+        assert status == "0 charts · columns 1 · smoothing 0.6" and empty.display
+        assert board(app).maximised is None and not board(app).view.pinned
 
 
 async def test_footer_keeps_quit_and_help_at_80_columns_with_media(run_root: Path) -> None:
@@ -267,3 +271,23 @@ async def test_footer_keeps_quit_and_help_at_80_columns_with_media(run_root: Pat
         await pilot.pause(0.2)
         footer = screen_text(app).splitlines()[-1]
         assert "q Quit" in footer and "? Help" in footer
+
+
+async def test_keys_that_arrive_together_go_where_the_user_means(run_root: Path) -> None:
+    """A burst (a held key, keys batched by a slow SSH link) is handled as if typed slowly."""
+    run = make_run(run_root)
+    app = RunviewApp(run.dir, tab="charts")
+    async with app.run_test(size=(80, 24)) as pilot:  # one column: l goes down the list
+        b = await open_charts(pilot, app)
+        assert b.focused_chart_id == "train/acc"
+
+        def burst(*keys: str) -> None:  # posted at once, as the driver posts what it read
+            for key in keys:
+                app.post_message(events.Key(key, key if len(key) == 1 else None))
+
+        burst("l", "l", "l")
+        await wait_for(pilot, lambda: b.focused_chart_id == "lr")  # three charts on, not one
+        burst("slash", "l", "o", "s", "s")
+        search = app.screen.query_one("#charts-search", Input)
+        await wait_for(pilot, lambda: search.value == "loss")  # typed into the search box
+        assert shown(b) == ["train/loss", "val/loss"] and b.smoothing == 0.0

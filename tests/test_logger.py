@@ -215,12 +215,16 @@ def test_run_directory_deleted_mid_run_never_raises(run_root: Path) -> None:
         run.log({"x": i})
     run.config["late"] = 1
     run.summary["s"] = 2
-    run.finish()  # nothing raised
+    run.finish()  # nothing raised, and the end of the run is still recorded where a viewer looks
+    assert json.loads((run.dir / "status.json").read_text())["state"] == "finished"
+    assert json.loads((run.dir / "config.json").read_text())["late"] == 1
+    assert json.loads((run.dir / "summary.json").read_text())["s"] == 2
 
 
 def test_same_id_in_the_same_second_gets_its_own_directory(run_root: Path) -> None:
-    first = start(run_root, id="trial", config={"trial": 0})
-    second = start(run_root, id="trial", config={"trial": 1})
+    # Two inits inside one second: without the code capture (git), init takes a few ms.
+    first = start(run_root, id="trial", config={"trial": 0}, save_code=False)
+    second = start(run_root, id="trial", config={"trial": 1}, save_code=False)
     first.finish()
     second.finish()
     assert first.dir != second.dir and second.dir.name.startswith(first.dir.name)

@@ -13,8 +13,9 @@ import pytest
 from rich.segment import Segment
 
 from runview.tui.app import RunviewApp
+from runview.tui.textual_private import screen_strips
 from runview.tui.widgets.log_pane import LogPane
-from tests.pilot import screen_text, wait_for
+from tests.pilot import Notices, screen_text, wait_for
 
 HOSTILE = (
     b"title\x1b]0;PWNED\x07 clip\x1b]52;c;cm0gLXJmIH4=\x07 clear\x1b[2J\x1b[H"
@@ -41,7 +42,7 @@ def lines(n: int) -> bytes:
 
 
 def screen_segments(app: RunviewApp) -> list[list[Segment]]:
-    return [list(strip) for strip in app.screen._compositor.render_strips()]
+    return [list(strip) for strip in screen_strips(app.screen)]
 
 
 def pane(app: RunviewApp) -> LogPane:
@@ -155,10 +156,15 @@ async def test_pager_gets_the_whole_log_sanitised_from_outside_the_run(
 async def test_missing_console_log_says_why(tmp_path: Path) -> None:
     run = make_run(tmp_path, None)
     app = RunviewApp(run, tab="logs")
-    async with app.run_test(size=(80, 24)) as pilot:
+    notices = Notices()
+    async with app.run_test(size=(80, 24), message_hook=notices.hook) as pilot:
         await wait_for(pilot, lambda: "no console.log in this run" in screen_text(app))
-        await pilot.press("p")
-        await pilot.pause(0.1)
+        await pilot.press("p")  # nothing to page: says why, in a warning, and starts no pager
+        await wait_for(pilot, lambda: notices.shown)
+        [notice] = notices.shown
+        assert notice.severity == "warning" and notice.message.startswith("no console.log")
+        assert not any(worker.group == "logs-pager" for worker in app.workers)
+        assert "preparing the pager" not in screen_text(app)
 
 
 async def test_unreadable_console_log_is_reported(tmp_path: Path) -> None:

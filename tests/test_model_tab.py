@@ -225,7 +225,8 @@ async def test_keys_expand_collapse_and_move(tmp_path: Path) -> None:
         assert tree(app).layer_at_cursor().name == ""  # type: ignore[union-attr]
         # The help screen lists the tab's keys.
         await pilot.press("question_mark")
-        await wait_for(pilot, lambda: "expand all / collapse all" in screen_text(app))
+        await wait_for(pilot, lambda: "Expand all / collapse all" in screen_text(app))
+        assert app.screen.keys("In the layer tree")["e / E"] == "Expand all / collapse all"
 
 
 async def test_five_thousand_layers_open_fast_and_stay_lazy(tmp_path: Path) -> None:
@@ -280,6 +281,9 @@ async def test_missing_model_says_how_to_log_one(tmp_path: Path) -> None:
         assert not app.screen.query_one("#model-body").display
         assert "Search" not in screen_text(app) and "Expand all" not in screen_text(app)
         await pilot.press("slash", "e")  # no tree: keys do nothing and nothing breaks
+        await pilot.pause(0.1)
+        assert app.focused is None and not app.screen.query_one("#model-body").display
+        assert "for any framework" in screen_text(app)
 
 
 async def test_tree_is_rebuilt_only_when_the_summary_changes(tmp_path: Path) -> None:

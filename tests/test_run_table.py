@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from runview.tui.app import RunviewApp
+from runview.tui.help_screen import HelpScreen
 from runview.tui.run_page import RunPage
 from runview.tui.run_table_page import RunTablePage
 from runview.tui.widgets.run_table import RunTable
@@ -222,21 +225,23 @@ async def test_help_lists_the_table_keys_and_back_only_where_it_works(root: Path
     app = RunviewApp(table=root)
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot, app, 4)
+        footer = screen_text(app).splitlines()[-1]
+        assert "Sort" in footer and "⌫" not in footer  # nowhere to go back to: not offered
         await pilot.press("question_mark")
-        await wait_for(pilot, lambda: type(app.screen).__name__ == "HelpScreen")
-        await pilot.pause(0.1)
-        screen = screen_text(app)
-        assert "sort by the chosen column" in screen and "KEY OP VALUE" in screen
-        assert "back to the page" not in screen and "switch tab" not in screen
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        page_keys = app.screen.keys("Table of runs")
+        assert "KEY OP VALUE" in page_keys["/"] and "state:X" in page_keys["/"]
+        assert page_keys["s"].startswith("Sort") and "shift+←" in " ".join(page_keys)
+        table_keys = app.screen.keys("In the table")
+        assert table_keys["enter"].startswith("Open") and "space" in table_keys
+        assert "to the page this was opened from" in app.screen.keys("Everywhere")["⌫"]
         await pilot.press("escape", "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, RunPage))
+        await wait_for(pilot, lambda: "⌫ Back" in screen_text(app).splitlines()[-1])
         await pilot.press("question_mark")
-        await wait_for(pilot, lambda: type(app.screen).__name__ == "HelpScreen")
-        await pilot.pause(0.1)
-        screen = screen_text(app)
-        assert "back to the page this one was opened from" in screen and "switch tab" in screen
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
         await pilot.press("backspace")  # a dialog is not a page: backspace leaves it alone
-        assert type(app.screen).__name__ == "HelpScreen"
+        assert isinstance(app.screen, HelpScreen)
 
 
 async def test_a_bad_run_is_marked_and_its_problem_said_and_the_rest_works(root: Path) -> None:
@@ -288,3 +293,13 @@ async def test_two_roots_of_the_same_name_keep_their_own_columns(tmp_path: Path)
         await loaded(pilot, again, 2)
         await pilot.pause(0.3)
         assert "config:seed" not in [c.id for c in table_of(again).columns]
+
+
+def test_the_table_starts_without_the_run_pages_imports() -> None:
+    """``runview ROOT``'s start-up stays light: no numpy, reader or plotext until a run opens."""
+    code = (
+        "import sys, runview.tui.cli, runview.tui.app, runview.tui.run_table_page; "
+        "print(sorted(m for m in ('numpy', 'plotext', 'runview.store.reader') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == "[]", result.stdout + result.stderr

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from textual.widgets import Collapsible, Input, Select
+from textual.widgets import Collapsible, Input, OptionList, Select
 
 import runview
 from runview.tui.app import RunviewApp
@@ -147,12 +147,14 @@ async def test_system_has_the_charts_keys_and_lists_them_under_help(run_root: Pa
     app = RunviewApp(path, tab="system")
     async with app.run_test(size=(80, 24)) as pilot:
         b = await open_system(pilot, app)
-        await wait_for(pilot, lambda: "q Quit" in screen_text(app).splitlines()[-1])  # drawn
+        # The footer is composed again when the focus moves: wait for it, then read it.
+        await wait_for(pilot, lambda: "q Quit" in screen_text(app).splitlines()[-1])
         footer = screen_text(app).splitlines()[-1]
         assert "q Quit" in footer and "? Help" in footer and "/ Search" in footer
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
-        listed = dict(app.screen.tab_keys)
+        # the tab's own keys, and the board's (they work on a chart)
+        listed = app.screen.keys("System tab") | app.screen.keys("On a chart")
         for key in ("/", "s / S", "c", "p", "e", "z", "enter"):
             assert key in listed, key
         assert "seconds since start" in listed["e"] and "/ " in screen_text(app)
@@ -191,7 +193,8 @@ async def test_system_editor_offers_seconds_or_a_metric_and_keeps_the_gpu_overla
         await pilot.press("e")
         await wait_for(pilot, lambda: isinstance(app.screen, SystemChartEditScreen))
         select = app.screen.query_one("#edit-x", Select)
-        prompts = [str(prompt) for prompt, _value in select._options]
+        menu = select.query_one("SelectOverlay", OptionList)  # the drop-down's options
+        prompts = [str(option.prompt) for option in menu.options]
         assert prompts[0] == "seconds since start" and select.value == ("relative", "")
         assert "seconds since start" in screen_text(app)  # the field shows the new option's name
         assert (
@@ -200,7 +203,8 @@ async def test_system_editor_offers_seconds_or_a_metric_and_keeps_the_gpu_overla
         )
         await pilot.press("ctrl+u", *"GPU busy", "enter")
         await wait_for(
-            pilot, lambda: isinstance(app.screen, RunPage) and "gpu/util" in system_tab(app).edits
+            pilot,
+            lambda: isinstance(app.screen, RunPage) and "gpu/util" in system_tab(app).view.charts,
         )
         util = b.charts["gpu/util"]
         assert str(util.border_title) == "GPU busy"
@@ -231,7 +235,9 @@ async def test_system_editor_offers_seconds_or_a_metric_and_keeps_the_gpu_overla
         await pilot.press("ctrl+r")  # reset: the chart as drawn unedited
         await wait_for(
             pilot,
-            lambda: isinstance(app.screen, RunPage) and "gpu/util" not in system_tab(app).edits,
+            lambda: (
+                isinstance(app.screen, RunPage) and "gpu/util" not in system_tab(app).view.charts
+            ),
         )
         await wait_for(pilot, lambda: util.data is not None and util.data.x_label == "seconds")
         assert str(util.border_title) == "gpu/util"
@@ -247,7 +253,7 @@ async def test_system_layout_is_saved_apart_from_the_charts_layout(
         b.charts["cpu/percent"].focus()
         await pilot.press("p", "c", "c", "s")
         await wait_for(pilot, lambda: sections(b)[:1] == ["pinned"])
-        keeper = system_tab(app)._keeper
+        keeper = system_tab(app).keeper
         await wait_for(pilot, lambda: keeper.writer.writes >= 1 and not keeper.pending)
     saved = json.loads(state_path("t").read_text())
     assert saved["system"]["pinned"] == ["cpu/percent"] and saved["system"]["columns"] == 2
@@ -259,13 +265,13 @@ async def test_system_layout_is_saved_apart_from_the_charts_layout(
     async with app.run_test(size=(80, 24)) as pilot:
         charts = page(app)
         await wait_for(
-            pilot, lambda: charts.query("#pane-charts") and charts.query_one("#pane-charts")._ready
+            pilot, lambda: charts.query("#pane-charts") and charts.query_one("#pane-charts").ready
         )
         charts_board = charts.query_one(".charts-board", ChartBoard)
         assert charts_board.columns is None and charts_board.smoothing == 0.0
         await wait_for(pilot, lambda: "loss" in charts_board.charts)
         await pilot.press("c")
-        keeper = charts.query_one("#pane-charts")._keeper
+        keeper = charts.query_one("#pane-charts").keeper
         await wait_for(pilot, lambda: keeper.writer.writes >= 1 and not keeper.pending)
     saved = json.loads(state_path("t").read_text())
     assert saved["columns"] == 1 and saved["system"]["pinned"] == ["cpu/percent"]

@@ -1,34 +1,44 @@
 """The runview application: a table of runs, a run page, or a comparison, pages over pages.
 
-A page opened from another page (a run from the table, a comparison from the table, a run from a
-lineage) is pushed over it; ``backspace`` pops it, one App-level binding shown only while there is a
-page underneath. Pages are imported when first opened, so the table starts without the run page's
-imports (numpy, the reader, the chart stack).
+A page opened from another page (a run from the table or from a comparison, a comparison from
+the table, a run from an artifact's lineage) is pushed over it; ``backspace`` pops it: one
+App-level binding, shown in the footer and under ``?`` only while there is a page underneath.
+Pages are imported when first opened, so the table starts without the run page's imports (numpy,
+the reader, the chart stack).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import ClassVar
 
+from textual import on
 from textual.app import App
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.driver import Driver
+from textual.filter import LineFilter
 from textual.screen import ModalScreen, Screen
 
+from runview.tui.messages import OpenRunRequested
 from runview.tui.safe_text import ControlCharacterFilter
+from runview.tui.worker_failures import WorkerFailed
+
+log = logging.getLogger(__name__)
 
 
 class RunviewApp(App[None]):
     CSS_PATH = "runview.tcss"
     TITLE = "runview"
     ENABLE_COMMAND_PALETTE = False
-    BINDINGS = [
-        Binding("q", "quit", "Quit"),
-        Binding("question_mark", "help", "Help", key_display="?"),
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", tooltip="the terminal is restored"),
         # Esc already clears filters and leaves a maximised chart; backspace is free on every
         # page (a focused text box keeps it for deleting, as it should).
-        Binding("backspace", "back", "Back", key_display="⌫"),
+        Binding(
+            "backspace", "back", "Back", key_display="⌫", tooltip="to the page this was opened from"
+        ),
     ]
 
     def __init__(
@@ -42,12 +52,15 @@ class RunviewApp(App[None]):
         """Open the run page of ``run_path``, the table of the runs under ``table``, or the runs in
         ``compare`` side by side (one of the three)."""
         super().__init__()
-        # The last guard against logged escape sequences: no control character reaches the tty.
-        self._filters.append(ControlCharacterFilter())
         self.run_path = run_path
         self.initial_tab = tab
         self.table_root = table
         self.compare_paths = tuple(compare)
+        self._control_filter = ControlCharacterFilter()
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        # The last guard against logged escape sequences: no control character reaches the tty.
+        return [*super().get_line_filters(), self._control_filter]
 
     def get_driver_class(self) -> type[Driver]:
         from textual.drivers.linux_driver import LinuxDriver
@@ -71,10 +84,30 @@ class RunviewApp(App[None]):
 
             self.push_screen(RunPage(self.run_path, self.initial_tab))
 
-    # -- pages ----------------------------------------------------------------------------------
     def open_page(self, page: Screen[None]) -> None:
-        """Show ``page`` over the current one; ``backspace`` comes back."""
+        """Show ``page`` over the current one; ``backspace`` comes back to it as it was left."""
         self.push_screen(page)
+
+    @on(WorkerFailed)
+    def _on_worker_failed(self, message: WorkerFailed) -> None:
+        """The one place an unexpected worker error of any page ends
+        (``runview.tui.worker_failures``): a notification and a log line with the traceback; the
+        page and its other tabs go on."""
+        error = message.worker.error
+        log.error("%s failed", message.what, exc_info=error)
+        self.notify(
+            f"{message.what} failed: {type(error).__name__}: {error}",
+            title="runview",
+            severity="error",
+            timeout=10,
+            markup=False,
+        )
+
+    @on(OpenRunRequested)
+    def _open_run(self, message: OpenRunRequested) -> None:
+        from runview.tui.run_page import RunPage
+
+        self.open_page(RunPage(message.path, message.tab))
 
     @property
     def can_go_back(self) -> bool:
@@ -90,15 +123,3 @@ class RunviewApp(App[None]):
         if action == "back":
             return self.can_go_back  # hidden from the footer when there is nowhere to go back
         return True
-
-    def action_help(self) -> None:
-        from runview.tui.help_screen import HelpScreen
-
-        page = self.screen
-        keys: list[tuple[str, str]] = []
-        page_keys = getattr(page, "help_keys", None)
-        if callable(page_keys):
-            keys = list(page_keys())
-        if self.can_go_back:
-            keys.append(("backspace", "back to the page this one was opened from"))
-        self.push_screen(HelpScreen(keys))

@@ -6,24 +6,29 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
 
 from rich.style import Style
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.reactive import var
 from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, Label, Select, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
+from runview.tui.key_help import hint_line, key_group, key_sections
 from runview.tui.text_filter import read_filter
 from runview.tui.view_state import X_METRIC, X_RELATIVE, X_STEP, X_WALL, Bound, ChartEdit
 from runview.tui.widgets.chart import NAMED_COLORS, PALETTE
 
 AUTO = ""
 COLOR_CHOICES = (AUTO, *NAMED_COLORS)
-HINT = "enter apply · esc cancel · tab next field · space toggle metric · c/C colour · ctrl+r reset"
+HELP_TITLE = "Chart editor (e)"
 X_CHOICES = ((X_STEP, "step"), (X_WALL, "wall time"), (X_RELATIVE, "relative time (s since start)"))
 
 
@@ -56,29 +61,56 @@ def swatch(name: str, fallback: str) -> Text:
 
 
 class MetricList(SelectionList[str]):
-    """The y metrics: space toggles, c / C cycles the highlighted metric's colour."""
+    """The y metrics: space toggles; c / C asks the editor to cycle the highlighted metric's
+    colour."""
 
-    BINDINGS = [
-        Binding("c", "cycle_color(1)", "Colour", show=False),
-        Binding("C", "cycle_color(-1)", "Colour back", show=False),
+    HELP_TITLE = HELP_TITLE
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *key_group(
+            "Next / previous colour",
+            ("c", "cycle_color(1)", "Next colour"),
+            ("C", "cycle_color(-1)", "Previous colour"),
+        ),
+        Binding("space", "select", "Toggle metric", show=False),  # SelectionList's, for ?
     ]
 
+    @dataclass
+    class CycleColor(Message):
+        """Give ``key`` the next (``delta`` 1) or previous (-1) colour."""
+
+        key: str
+        delta: int
+
     def action_cycle_color(self, delta: int) -> None:
-        screen = self.screen
-        if isinstance(screen, ChartEditScreen) and self.highlighted is not None:
-            screen.cycle_color(self.get_option_at_index(self.highlighted).value, delta)
+        if self.highlighted is not None:
+            key = self.get_option_at_index(self.highlighted).value
+            self.post_message(self.CycleColor(key, delta))
 
 
 class ChartEditScreen(ModalScreen["ChartEdit | None"]):
     """Edit one chart. Enter applies (from any field), esc cancels; bad input is shown, never
     applied."""
 
-    BINDINGS = [
+    HELP_TITLE = HELP_TITLE
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "apply", "Apply", priority=True),
-        Binding("escape", "cancel", "Cancel"),
-        Binding("q", "cancel", "Cancel", show=False),  # outside a text field q closes, not quits
-        Binding("ctrl+r", "reset", "Reset"),
+        # outside a text field q closes too (it does not quit runview)
+        Binding("escape,q", "cancel", "Cancel"),
+        Binding("ctrl+r", "reset", "Reset", tooltip="the chart as drawn unedited"),
+        # Screen's own focus keys, declared again so that the hint and ? list them.
+        *key_group(
+            "Next / previous field",
+            ("tab", "app.focus_next", "Next field"),
+            ("shift+tab", "app.focus_previous", "Previous field"),
+        ),
     ]
+
+    error: var[str] = var("", toggle_class="-error")  # what is wrong with the input, if anything
+
+    @classmethod
+    def key_classes(cls) -> list[type]:
+        """The classes whose keys work in the editor, for ``?`` (it is not open then)."""
+        return [cls, MetricList]
 
     def __init__(
         self, chart_id: str, edit: ChartEdit, default_keys: Sequence[str], keys: Sequence[str]
@@ -125,7 +157,7 @@ class ChartEditScreen(ModalScreen["ChartEdit | None"]):
                 yield Input(placeholder="filter metrics (regex)", id="edit-filter", compact=True)
             yield MetricList(id="edit-metrics")
             yield Static("", id="edit-error")
-            yield Static(Text(HINT), id="edit-hint")
+            yield Static(Text(hint_line(key_sections(self.key_classes()))), id="edit-hint")
 
     def _bounds(self, axis: str, bounds: tuple[Bound, Bound]) -> ComposeResult:
         for side, value in zip(("min", "max"), bounds):
@@ -171,9 +203,11 @@ class ChartEditScreen(ModalScreen["ChartEdit | None"]):
             prompt.append_text(swatch(self.series_colors.get(key, AUTO), fallback))
         return prompt
 
-    def cycle_color(self, key: str, delta: int) -> None:
+    @on(MetricList.CycleColor)
+    def _cycle_color(self, message: MetricList.CycleColor) -> None:
+        key, delta = message.key, message.delta
         if key not in self.selected:
-            self._show_error("select the metric (space) before picking its colour")
+            self.error = "select the metric (space) before picking its colour"
             return
         current = self.series_colors.get(key, AUTO)
         choice = (
@@ -242,7 +276,7 @@ class ChartEditScreen(ModalScreen["ChartEdit | None"]):
             self.query_one("#edit-ymin", Input).set_class(True, "-invalid")
         if not self.selected:
             errors.append("pick at least one y metric (space)")
-        self._show_error(" · ".join(errors))
+        self.error = " · ".join(errors)
         if errors:
             return None
         x_axis, x_key = self.query_one("#edit-x", Select).value  # type: ignore[misc]
@@ -261,9 +295,8 @@ class ChartEditScreen(ModalScreen["ChartEdit | None"]):
             ),
         )
 
-    def _show_error(self, message: str) -> None:
-        self.query_one("#edit-error", Static).update(Text(message))
-        self.query_one("#edit-error").display = bool(message)
+    def watch_error(self, error: str) -> None:
+        self.query_one("#edit-error", Static).update(Text(error))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "apply":

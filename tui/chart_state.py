@@ -44,7 +44,12 @@ class ViewStateKeeper:
 
     def load(self) -> None:
         self.owner.run_worker(
-            self._load, thread=True, exclusive=True, group=f"view-state-load-{self.writer.section}"
+            self._load,
+            thread=True,
+            exclusive=True,
+            group=f"view-state-load-{self.writer.section}",
+            description="load the view settings",
+            exit_on_error=False,
         )
 
     def _load(self) -> None:
@@ -69,7 +74,11 @@ class ViewStateKeeper:
         self._timer = None
         if self._saved is not None:
             self.owner.run_worker(
-                partial(self._write, self._saved, self._seq), thread=True, group="view-state-save"
+                partial(self._write, self._saved, self._seq),
+                thread=True,
+                group="view-state-save",
+                description="save the view settings",
+                exit_on_error=False,
             )
 
     def _write(self, state: dict[str, Any], seq: int) -> None:

@@ -22,6 +22,7 @@ runview RUN [--tab TAB]      the run page of the run directory RUN
 runview RUN RUN ...          the runs compared: charts overlaid, what differs
 runview info PATH [--json]   a run's facts, or the runs under a root or project, without a UI
 runview demo [--steps N]     start a small real training run and watch it live
+runview gc ROOT [--delete]   list (or remove) what ROOT's artifact store no longer needs
 """
 
 
@@ -81,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] == "info":
         return _info(args[1:])
+    if args and args[0] == "gc":
+        from runview.tui.gc_command import main as gc_main
+
+        return gc_main(args[1:])
     if args and args[0] == "demo":
         from runview.tui.demo import main as demo_main
 

@@ -10,14 +10,17 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
+from textual.reactive import var
 from textual.widgets import ContentSwitcher, Footer, SelectionList, Static, Tab, Tabs
 from textual.widgets.selection_list import Selection
 from textual.worker import get_current_worker
@@ -29,12 +32,15 @@ from runview.store.run_row import flatten_values
 from runview.tui.column_picker import ColumnPicker
 from runview.tui.compare_snapshot import CompareSnapshot
 from runview.tui.focus import focus_now
+from runview.tui.key_help import key_group
+from runview.tui.messages import OpenRunRequested
 from runview.tui.run_cells import STATE_MARKS
 from runview.tui.run_colors import run_style
 from runview.tui.safe_text import safe_text
 from runview.tui.tabbed_page import TabbedPage
 from runview.tui.table_state import compare_writer, load_group_by, save_group_by
 from runview.tui.tabs.base import RunTab
+from runview.tui.worker_failures import ReportsWorkerFailures, thread_worker
 
 LIVE_POLL_S = 0.5
 IDLE_POLL_S = 5.0
@@ -44,43 +50,72 @@ TABS = (
     ("charts", "Charts", "runview.tui.tabs.compare_charts", "CompareChartsTab"),
     ("system", "System", "runview.tui.tabs.compare_charts", "CompareSystemTab"),
 )
-HELP_KEYS = [
-    ("1-3", "Overview (what differs), Charts, System"),
-    ("[ / ]", "previous / next tab"),
-    ("l", "show / hide the legend (tab moves focus into it)"),
-    ("space", "in the legend: hide / show the highlighted run"),
-    ("o", "in the legend: open the highlighted run's page (backspace comes back)"),
-    ("g", "group runs whose configs differ only in the keys you pick (say seed): mean and band"),
-]
+TAB_KEYS = Binding.Group("Switch tab", compact=True)
 
 
 class RunLegend(SelectionList[int]):
     """One line per compared run, in its colour; unticked runs are hidden from every tab."""
 
-
-class ComparePage(TabbedPage):
-    BINDINGS = [
-        *(
-            Binding(str(i + 1), f"show_tab('{name}')", title, show=False)
-            for i, (name, title, *_) in enumerate(TABS)
-        ),
-        Binding("left_square_bracket", "cycle_tab(-1)", "Prev tab", show=False),
-        Binding("right_square_bracket", "cycle_tab(1)", "Next tab", show=False),
-        Binding("l", "legend", "Legend"),
-        Binding("g", "group", "Group"),
-        Binding("o", "open_run", "Open run", show=False),
+    HELP_TITLE = "Legend"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space", "select", "Hide / show", tooltip="the highlighted run, in every tab"),
+        Binding("o", "open_run", "Open run", tooltip="its page; backspace comes back"),
     ]
 
+    @dataclass
+    class OpenRequested(Message):
+        """Open the run numbered ``index`` (from 0) on a page of its own."""
+
+        index: int
+
+    def action_open_run(self) -> None:
+        if self.highlighted is not None:
+            self.post_message(self.OpenRequested(self.highlighted))
+
+
+class ComparePage(ReportsWorkerFailures, TabbedPage):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *(
+            Binding(
+                str(i + 1),
+                f"show_tab('{name}')",
+                title,
+                show=False,
+                group=TAB_KEYS,
+                tooltip=", ".join(title for _, title, *_ in TABS),
+            )
+            for i, (name, title, *_) in enumerate(TABS)
+        ),
+        *key_group(
+            "Previous / next tab",
+            ("left_square_bracket", "cycle_tab(-1)", "Previous tab"),
+            ("right_square_bracket", "cycle_tab(1)", "Next tab"),
+        ),
+        *key_group(
+            "Move focus between widgets (the legend too)",
+            ("tab", "app.focus_next", "Next widget"),
+            ("shift+tab", "app.focus_previous", "Previous widget"),
+        ),
+        Binding("l", "legend", "Legend", tooltip="the runs, in their colours: hide one, open one"),
+        Binding(
+            "g",
+            "group",
+            "Group",
+            tooltip="runs whose configs differ only in the keys you pick (say seed): their mean "
+            "and a band from their minimum to their maximum; kept per project",
+        ),
+        Binding("question_mark", "help", "Help", key_display="?", tooltip="this list"),
+    ]
+
+    legend_shown: var[bool] = var(False, toggle_class="-legend")
+
+    @dataclass
     class RunsRead(Message):
         """New snapshots of the compared runs (``group_by``: the project's saved grouping, sent
         with the first)."""
 
-        def __init__(
-            self, snapshots: tuple[RunSnapshot, ...], group_by: tuple[str, ...] | None
-        ) -> None:
-            super().__init__()
-            self.snapshots = snapshots
-            self.group_by = group_by
+        snapshots: tuple[RunSnapshot, ...]
+        group_by: tuple[str, ...] | None
 
         def can_replace(self, message: Message) -> bool:
             # A newer read supersedes this one, unless this one carries the saved grouping.
@@ -116,19 +151,17 @@ class ComparePage(TabbedPage):
 
     def on_mount(self) -> None:
         self.query_one(Tabs).active = f"tab-{self.initial_tab}"
-        legend = self.query_one(RunLegend)
-        legend.border_title = "runs"
-        legend.display = self.app.size.width >= 100  # at 80 columns the charts need the room
+        self.query_one(RunLegend).border_title = "runs"
+        self.legend_shown = self.app.size.width >= 100  # at 80 columns the charts need the room
         self.read_runs()
 
     def on_unmount(self) -> None:
         self._stop.set()
 
-    def help_keys(self) -> list[tuple[str, str]]:
-        tab = self.current_tab
-        return [*HELP_KEYS, *(getattr(tab, "HELP_KEYS", []) if tab is not None else [])]
+    def tab_title(self, name: str) -> str:
+        return next(title for tab_name, title, *_ in TABS if tab_name == name)
 
-    @work(thread=True, exclusive=True, group="compare-reader", description="read the runs")
+    @thread_worker(group="compare-reader", description="read the runs")
     def read_runs(self) -> None:
         worker = get_current_worker()
         readers = [RunReader(path) for path in self.paths]
@@ -182,7 +215,7 @@ class ComparePage(TabbedPage):
         problems = [f"{run.name}: {problem}" for run in self._runs for problem in run.problems]
         widget = self.query_one("#problems", Static)
         widget.update(safe_text(" · ".join(problems)))
-        widget.display = bool(problems)
+        self.has_problems = bool(problems)
         self._feed_visible_tab()
 
     def _update_title(self) -> None:
@@ -233,23 +266,15 @@ class ComparePage(TabbedPage):
             self._publish()
 
     def action_legend(self) -> None:
-        legend = self.query_one(RunLegend)
-        legend.display = not legend.display
-        if legend.display:
-            focus_now(legend)
+        self.legend_shown = not self.legend_shown
+        if self.legend_shown:
+            focus_now(self.query_one(RunLegend))
 
-    def action_open_run(self) -> None:
-        legend = self.query_one(RunLegend)
-        if legend.highlighted is None or not self._runs:
-            return
-        from runview.tui.run_page import RunPage
-
-        self.app.open_page(RunPage(self._runs[legend.highlighted].path))  # type: ignore[attr-defined]
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "open_run":
-            return self.query_one(RunLegend).has_focus
-        return True
+    @on(RunLegend.OpenRequested)
+    def _open_run(self, message: RunLegend.OpenRequested) -> None:
+        message.stop()
+        if message.index < len(self._runs):
+            self.post_message(OpenRunRequested(self._runs[message.index].path))
 
     def action_group(self) -> None:
         if not self._runs:
@@ -284,7 +309,7 @@ class ComparePage(TabbedPage):
                     self.notify, f"grouping not saved: {exc}", severity="error", markup=False
                 )
 
-        self.run_worker(save, thread=True, group="compare-state-save")
+        self.run_worker(save, thread=True, group="compare-state-save", exit_on_error=False)
 
     def tab_class(self, name: str) -> type[RunTab]:
         import importlib

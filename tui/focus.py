@@ -1,14 +1,17 @@
-"""Move focus at once, so the keys typed right after the key that moved it follow it.
-
-``Widget.focus`` only schedules the change: keys already queued behind the ``/`` that opened a
-filter would still go to the old widget (typing ``/state:failed`` fast sorted the table by its
-``s``). ``Screen.set_focus`` changes it before the next key is handled.
-"""
+"""Moving the focus at once, so that keys typed in one burst go where the user expects."""
 
 from __future__ import annotations
 
 from textual.widget import Widget
 
 
-def focus_now(widget: Widget) -> None:
-    widget.screen.set_focus(widget)
+def focus_now(widget: Widget, scroll_visible: bool = True) -> None:
+    """Focus ``widget`` before the next key is handled.
+
+    ``Widget.focus`` defers the change to a later message: keys that arrive together (a held
+    arrow key, a burst over a slow SSH link) would still be handled from the old focus, so ``lll``
+    would move one chart instead of three. (Keys Textual has already routed to the old focus
+    still go there: a key that moves the focus into a text box is a priority binding, handled
+    before the keys after it are routed.)
+    """
+    widget.screen.set_focus(widget, scroll_visible=scroll_visible)

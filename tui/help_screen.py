@@ -1,47 +1,54 @@
-"""The ``?`` screen: the keys that work everywhere, then the page's and its tab's."""
+"""The ``?`` screen: the keys of the current tab, then those that work everywhere."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import ClassVar
+
+from rich.cells import cell_len
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from runview.tui.tabs import TABS
-
-RUN_PAGE_KEYS = [
-    (
-        "1-7",
-        "switch tab: " + ", ".join(f"{i + 1} {title}" for i, (_, title, *_) in enumerate(TABS)),
-    ),
-    ("[ / ]", "previous / next tab"),
-]
-GLOBAL_KEYS = [
-    ("tab / shift+tab", "move focus between widgets"),
-    ("?", "this help"),
-    ("q", "quit (the terminal is restored)"),
-]
+from runview.tui.key_help import KeySection
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
+    """Sections of keys, each headed by where its keys work; scrolls when it is taller than the
+    terminal."""
 
-    def __init__(self, tab_keys: list[tuple[str, str]] | None = None) -> None:
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark", "dismiss", "Close")]
+
+    def __init__(self, sections: Sequence[KeySection]) -> None:
         super().__init__()
-        self.tab_keys = tab_keys or []
+        self.sections = tuple(sections)
+
+    def keys(self, title: str) -> dict[str, str]:
+        """The rows under ``title``: keys -> what they do."""
+        return {
+            row.keys: row.text
+            for section in self.sections
+            if section.title == title
+            for row in section.rows
+        }
 
     def compose(self) -> ComposeResult:
-        table = Table.grid(padding=(0, 2))
-        table.add_column(style="bold", no_wrap=True)
-        table.add_column()
-        table.add_row(Text("runview", style="bold"), Text("keys (esc closes)"))
-        for key, what in GLOBAL_KEYS + self.tab_keys:
-            table.add_row(Text(key), Text(what))
-        with VerticalScroll(id="help-body"):
-            yield Static(table)
+        # One width for every section's key column, so the sections line up.
+        width = max((cell_len(r.keys) for s in self.sections for r in s.rows), default=1)
+        with VerticalScroll(id="help-body") as body:
+            body.border_title = Text("keys · esc closes")
+            for section in self.sections:
+                yield Static(Text(section.title), classes="help-title")
+                table = Table.grid(padding=(0, 2))
+                table.add_column(style="bold", no_wrap=True, width=width)
+                table.add_column()
+                for row in section.rows:
+                    table.add_row(Text(row.keys), Text(row.text))
+                yield Static(table, classes="help-keys")
 
     def action_dismiss(self) -> None:  # type: ignore[override]
         self.dismiss(None)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 from textual.message import Message
 
-from runview.store.reader import RunSnapshot
+if TYPE_CHECKING:  # the app imports these messages before anything heavy (the reader: numpy)
+    from runview.store.reader import RunSnapshot
 
 
 class RunUpdated(Message):
@@ -29,3 +33,12 @@ class LoadProgressed(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, LoadProgressed)
+
+
+class OpenRunRequested(Message):
+    """Open another run's page on top of this one (the page's back key returns)."""
+
+    def __init__(self, path: Path, tab: str = "overview") -> None:
+        super().__init__()
+        self.path = path
+        self.tab = tab

@@ -4,42 +4,66 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.reactive import var
 from textual.widgets import ContentSwitcher, Footer, ProgressBar, Static, Tab, Tabs
 from textual.worker import get_current_worker
 
 from runview.store import format as fmt
 from runview.store.reader import RunReader, RunSnapshot
 from runview.store.watch import ChangeSignal
+from runview.tui.key_help import key_group
 from runview.tui.messages import LoadProgressed, RunUpdated
 from runview.tui.safe_text import safe_text
 from runview.tui.tabbed_page import TabbedPage
 from runview.tui.tabs import TAB_NAMES, TABS, load_tab
 from runview.tui.tabs.base import RunTab
 from runview.tui.widgets.status_badge import StatusBadge
+from runview.tui.worker_failures import ReportsWorkerFailures, thread_worker
 
 MIN_REFRESH_S = 0.25  # at most four screen updates a second, however often the logger flushes
 LIVE_POLL_S = 0.5  # while running: the floor under event delivery (NFS sends none)
 IDLE_POLL_S = 5.0  # finished runs: still picked up if someone appends, at almost no cost
 LOAD_CHUNK = 32 * 1024 * 1024
+TAB_KEYS = Binding.Group("Switch tab", compact=True)
 
 
-class RunPage(TabbedPage):
+class RunPage(ReportsWorkerFailures, TabbedPage):
     """The page of one run. Owns the reader worker; tabs get immutable snapshots."""
 
-    BINDINGS = [
+    # Not in the footer: the tab bar shows the number keys, and ? lists these.
+    BINDINGS: ClassVar[list[BindingType]] = [
         *(
-            Binding(str(i + 1), f"show_tab('{name}')", title, show=False)
+            Binding(
+                str(i + 1),
+                f"show_tab('{name}')",
+                title,
+                show=False,
+                group=TAB_KEYS,
+                tooltip=", ".join(title for _, title, *_ in TABS),
+            )
             for i, (name, title, *_) in enumerate(TABS)
         ),
-        # Not in the footer: the tab bar shows the number keys, and ? lists these.
-        Binding("left_square_bracket", "cycle_tab(-1)", "Prev tab", key_display="[", show=False),
-        Binding("right_square_bracket", "cycle_tab(1)", "Next tab", key_display="]", show=False),
+        *key_group(
+            "Previous / next tab",
+            ("left_square_bracket", "cycle_tab(-1)", "Previous tab"),
+            ("right_square_bracket", "cycle_tab(1)", "Next tab"),
+        ),
+        # Screen's own focus keys, declared again so that ? lists them.
+        *key_group(
+            "Move focus between widgets",
+            ("tab", "app.focus_next", "Next widget"),
+            ("shift+tab", "app.focus_previous", "Previous widget"),
+        ),
+        # backspace, back to the page this one was opened from, is the App's (one for every page)
+        Binding("question_mark", "help", "Help", key_display="?", tooltip="this list"),
     ]
+    loading: var[bool] = var(False, toggle_class="-loading")  # a large history is being read
 
     load_chunk = LOAD_CHUNK  # bytes of history read between two progress updates
     tab_names = TAB_NAMES
@@ -79,7 +103,7 @@ class RunPage(TabbedPage):
         self._signal.stop()
 
     # -- reading, off the UI thread ---------------------------------------------------------------
-    @work(thread=True, exclusive=True, group="reader", description="read the run")
+    @thread_worker(group="reader", description="read the run")
     def read_run(self) -> None:
         worker = get_current_worker()
         self._signal.start()  # mount-table scan and observer start: not on the UI thread
@@ -113,9 +137,9 @@ class RunPage(TabbedPage):
 
     @on(LoadProgressed)
     def _on_load_progress(self, message: LoadProgressed) -> None:
-        box = self.query_one("#load-progress")
-        box.display = message.done < message.total
-        if box.display:
+        message.stop()  # the page's own: the app has nothing to do with it
+        self.loading = message.done < message.total
+        if self.loading:
             self.query_one("#load-label", Static).update(
                 f"loading history: {message.rows:,} rows read"
             )
@@ -125,12 +149,13 @@ class RunPage(TabbedPage):
 
     @on(RunUpdated)
     def _on_run_updated(self, message: RunUpdated) -> None:
+        message.stop()
         self.snapshot = message.snapshot
         self.query_one(StatusBadge).show(message.snapshot)
         self.query_one("#run-title", Static).update(safe_text(self._title(message.snapshot)))
         problems = self.query_one("#problems", Static)
         problems.update(safe_text(" · ".join(message.snapshot.problems)))
-        problems.display = bool(message.snapshot.problems)
+        self.has_problems = bool(message.snapshot.problems)
         self._feed_visible_tab()
 
     def _title(self, snapshot: RunSnapshot) -> str:
@@ -140,9 +165,5 @@ class RunPage(TabbedPage):
     def tab_class(self, name: str) -> type[RunTab]:
         return load_tab(name)
 
-    def help_keys(self) -> list[tuple[str, str]]:
-        """The ``?`` screen's lines for this page and the tab on show."""
-        from runview.tui.help_screen import RUN_PAGE_KEYS
-
-        tab = self.current_tab
-        return [*RUN_PAGE_KEYS, *(getattr(tab, "HELP_KEYS", []) if tab is not None else [])]
+    def tab_title(self, name: str) -> str:
+        return next(title for tab_name, title, *_ in TABS if tab_name == name)

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
+from typing import ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
+from textual.reactive import var
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
@@ -30,78 +33,98 @@ from runview.store.run_row import STATE_DELETED, RunRow
 from runview.store.run_scan import POLL_S, RunScanner
 from runview.tui.column_picker import AUTOMATIC, ColumnPicker
 from runview.tui.focus import focus_now
+from runview.tui.help_screen import HelpScreen
+from runview.tui.key_help import KeySection, key_group, key_sections
+from runview.tui.messages import OpenRunRequested
 from runview.tui.safe_text import safe_text
 from runview.tui.table_state import TableState, load_table_state, table_writer
+from runview.tui.text_filter import filter_key
 from runview.tui.view_state import StateWriter
 from runview.tui.widgets.run_table import RunTable
+from runview.tui.worker_failures import ReportsWorkerFailures, thread_worker
 
 SAVE_DELAY_S = 0.5
 MAX_COMPARE = 50  # runs in one comparison (charts overlay them all; past this they are noise)
 FILTER_HINT = "/ filter: words (regex on name, tags) · lr<0.01 · tag:x · state:failed"
-HELP_KEYS = [
-    ("up/down, pgup/pgdn, home/end", "move between runs"),
-    ("enter", "open the run's page (backspace comes back)"),
-    ("/", "filter: space-separated terms that must all hold (esc clears)"),
-    ("", "  word: a regex on name and tags · tag:X · state:failed,crashed"),
-    ("", "  KEY OP VALUE: = != < <= > >= on a config or summary value; quote keys with spaces"),
-    ("left/right", "choose a column (its header is highlighted)"),
-    ("s", "sort by the chosen column; again reverses"),
-    ("o", "choose columns (config keys, summary metrics, fields); ctrl+r there: automatic"),
-    ("x", "hide the chosen column"),
-    ("shift+left/right", "move the chosen column"),
-    ("space", "mark / unmark a run for comparison (its number and colour are its series')"),
-    ("M", "mark all runs shown (the filter's result), or unmark them"),
-    ("u", "unmark all"),
-    ("c", "compare the marked runs (with none marked: the runs shown, up to 50)"),
-    ("", "columns and sort are kept per project in the state directory"),
-]
+FILTER_TIP = (
+    "space-separated terms, all must hold: a word is a regex on name and tags; KEY OP VALUE "
+    "(= != < <= > >=) compares a config, else a summary value (numbers as numbers; quote keys "
+    "with spaces or :); tag:X; state:X (or its start: state:fail); esc clears"
+)
 
 
-class RunTablePage(Screen[None]):
+class RunTablePage(ReportsWorkerFailures, Screen[None]):
     """Every run under ``root``, live."""
 
-    # "/" and esc move the focus: as priority bindings they run when the App routes the key, so
-    # the keys typed right after them (one burst from the terminal) go where the focus went.
-    BINDINGS = [
-        Binding("slash", "filter", "Filter", key_display="/", priority=True),
+    HELP_TITLE = "Table of runs"
+    # esc and enter (in the filter) move the focus as the keys arrive, like "/" (``filter_key``),
+    # so the keys typed right after them go where the focus went.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        filter_key("filter", "Filter", FILTER_TIP),
         Binding("escape", "clear_filter", "Clear filter", show=False, priority=True),
         Binding("enter", "filter_done", "Back to the table", show=False, priority=True),
-        Binding("s", "sort", "Sort"),
-        Binding("o", "columns", "Columns"),
-        Binding("x", "hide_column", "Hide column", show=False),
-        Binding("shift+left", "move_column(-1)", "Move column left", show=False),
-        Binding("shift+right", "move_column(1)", "Move column right", show=False),
-        Binding("M", "mark_shown", "Mark shown", show=False),
+        Binding(
+            "s",
+            "sort",
+            "Sort",
+            tooltip="by the chosen column (metrics best first, names A-Z); again reverses; "
+            "runs without a value go last",
+        ),
+        Binding(
+            "o",
+            "columns",
+            "Columns",
+            tooltip="fields, config keys, summary metrics, searchable (ctrl+r there: automatic); "
+            "columns and sort are kept per project",
+        ),
+        Binding("x", "hide_column", "Hide column", show=False, tooltip="the chosen one"),
+        *key_group(
+            "Move the chosen column",
+            ("shift+left", "move_column(-1)", "Move column left"),
+            ("shift+right", "move_column(1)", "Move column right"),
+        ),
+        Binding(
+            "M",
+            "mark_shown",
+            "Mark shown",
+            show=False,
+            tooltip="every run the filter shows (again: unmark them)",
+        ),
         Binding("u", "clear_marks", "Unmark all", show=False),
-        Binding("c", "compare", "Compare"),
+        Binding(
+            "c",
+            "compare",
+            "Compare",
+            tooltip=f"the marked runs; with none marked, the runs shown (up to {MAX_COMPARE})",
+        ),
+        Binding("question_mark", "help", "Help", key_display="?", tooltip="this list"),
     ]
 
+    has_status: var[bool] = var(False, toggle_class="-status")  # the status line has something
+
+    @dataclass
     class RowsFound(Message):
         """The first scan read more rows (``done``: it is complete)."""
 
-        def __init__(
-            self, rows: tuple[RunRow, ...], done: bool, found: int, auto: list[str] | None
-        ) -> None:
-            super().__init__()
-            self.rows = rows
-            self.done = done
-            self.found = found  # directories the scan is going through
-            self.auto = auto  # the automatic columns, when worked out again
+        rows: tuple[RunRow, ...]
+        done: bool
+        found: int  # directories the scan is going through
+        auto: list[str] | None  # the automatic columns, when worked out again
 
+    @dataclass
     class RowsChanged(Message):
         """A poll found new, changed or deleted runs."""
 
-        def __init__(self, rows: tuple[RunRow, ...], problems: tuple[str, ...]) -> None:
-            super().__init__()
-            self.rows = rows
-            self.problems = problems
+        rows: tuple[RunRow, ...]
+        problems: tuple[str, ...]
 
+    @dataclass
     class StateLoaded(Message):
-        def __init__(self, state: TableState, problem: str | None, project: str) -> None:
-            super().__init__()
-            self.state = state
-            self.problem = problem
-            self.project = project  # whose state it is
+        """The saved columns and sort of ``project`` (the table's, once its folder is listed)."""
+
+        state: TableState
+        problem: str | None
+        project: str
 
     def __init__(self, root: Path) -> None:
         super().__init__()
@@ -145,10 +168,17 @@ class RunTablePage(Screen[None]):
             self._save_timer.stop()
             self._save_now(self.state, self._save_seq)
 
-    def help_keys(self) -> list[tuple[str, str]]:
-        return list(HELP_KEYS)
+    def key_help(self) -> list[KeySection]:
+        """What ``?`` lists: this page's keys, the table's, then those that work everywhere."""
+        return [
+            *key_sections([type(self), type(self.table)]),
+            *key_sections([type(self.app)], title="Everywhere"),
+        ]
 
-    @work(thread=True, exclusive=True, group="scan", description="list the runs")
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen(self.key_help()))
+
+    @thread_worker(group="scan", description="list the runs")
     def scan_runs(self) -> None:
         worker = get_current_worker()
         scanner = RunScanner(self.root, keep_cache=True)  # the viewer keeps the row cache
@@ -248,7 +278,7 @@ class RunTablePage(Screen[None]):
         parts.extend(f"! {p}" for p in self._problems)
         status = self.query_one("#table-status", Static)
         status.update(safe_text(" · ".join(parts)))
-        status.display = bool(parts)
+        self.has_status = bool(parts)
         status.set_class(bool(self._filter_error or self._problems), "-warning")
 
     def action_filter(self) -> None:
@@ -282,7 +312,7 @@ class RunTablePage(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         field = self.query_one("#run-filter", Input)
         if action == "filter":
-            return not field.has_focus  # a "/" typed in the filter is text (val/acc>0.9)
+            return not isinstance(self.focused, Input)  # a "/" typed in it is text (val/acc>0.9)
         if action == "filter_done":
             return field.has_focus
         if action == "clear_filter":
@@ -337,8 +367,6 @@ class RunTablePage(Screen[None]):
 
     def _change(self, **fields: object) -> None:
         """Change the saved state and write it soon (a burst of keys writes once)."""
-        from dataclasses import replace
-
         self.state = replace(self.state, **fields)  # type: ignore[arg-type]
         self._save_seq += 1
         if self._save_timer is not None:
@@ -349,6 +377,7 @@ class RunTablePage(Screen[None]):
         self._save_timer = None
         self.run_worker(
             partial(self._save_now, self.state, self._save_seq),
+            exit_on_error=False,
             thread=True,
             group="table-state-save",
         )
@@ -370,9 +399,7 @@ class RunTablePage(Screen[None]):
         if row.state == STATE_DELETED:
             self.notify(f"{row.name}: the run directory was deleted", severity="warning")
             return
-        from runview.tui.run_page import RunPage
-
-        self.app.open_page(RunPage(row.path))  # type: ignore[attr-defined]
+        self.post_message(OpenRunRequested(row.path))  # the app opens it over this page
 
     def action_mark_shown(self) -> None:
         self.table.toggle_mark(self.table.shown)

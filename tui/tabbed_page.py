@@ -1,14 +1,19 @@
 """A page made of tabs (a run's page, a comparison): each tab built on its first visit and given the
-page's snapshot only while it is the one on show, so hidden tabs cost nothing."""
+page's snapshot only while it is the one on show, so hidden tabs cost nothing; ``?`` lists the
+keys of the tab on show, then those of the page and the app."""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
 from textual import on
+from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Tabs
 
+from runview.tui import breakpoints
+from runview.tui.help_screen import HelpScreen
+from runview.tui.key_help import KeySection, key_sections
 from runview.tui.tabs.base import RunTab
 
 
@@ -18,6 +23,11 @@ class TabbedPage(Screen[None]):
     ``version`` that grows when its data changes) in ``snapshot``."""
 
     tab_names: ClassVar[tuple[str, ...]] = ()
+    # The chart grids of the Charts and System tabs are laid out by these classes.
+    HORIZONTAL_BREAKPOINTS = breakpoints.HORIZONTAL
+    VERTICAL_BREAKPOINTS = breakpoints.VERTICAL
+
+    has_problems: var[bool] = var(False, toggle_class="-problems")  # skipped lines and the like
 
     def __init__(self) -> None:
         super().__init__()
@@ -26,6 +36,22 @@ class TabbedPage(Screen[None]):
 
     def tab_class(self, name: str) -> type[RunTab]:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def tab_title(self, name: str) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def key_help(self) -> list[KeySection]:
+        """What ``?`` lists: the current tab's keys, its widgets', then those that work
+        everywhere."""
+        sections: list[KeySection] = []
+        tab = self.current_tab
+        if tab is not None:
+            sections += key_sections([type(tab)], title=f"{self.tab_title(tab.tab_name)} tab")
+            sections += tab.key_help()
+        return [*sections, *key_sections([type(self), type(self.app)], title="Everywhere")]
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen(self.key_help()))
 
     @on(Tabs.TabActivated)
     async def _on_tab_activated(self, event: Tabs.TabActivated) -> None:

@@ -5,7 +5,16 @@ from __future__ import annotations
 import re
 from typing import Protocol
 
+from textual.binding import Binding
+
 INVALID = "-invalid"  # the class a filter box gets while its text is not a valid regex
+
+
+def filter_key(action: str, description: str, tooltip: str) -> Binding:
+    """``/``, which opens a tab's filter box. A priority binding: handled as the key arrives, so
+    the text typed right after it goes into the box (the tab's ``check_action`` steps it aside
+    while a text box has focus, where "/" is text)."""
+    return Binding("slash", action, description, key_display="/", priority=True, tooltip=tooltip)
 
 
 def compile_filter(text: str) -> tuple[re.Pattern[str] | None, bool]:

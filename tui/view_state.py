@@ -20,8 +20,10 @@ import os
 import re
 import tempfile
 import threading
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 FORMAT_VERSION = 1
@@ -53,15 +55,35 @@ class ChartEdit:
         return dict(self.colors).get(key, "")
 
 
-@dataclass
+@dataclass(frozen=True)
 class ViewState:
-    """Everything kept for one project."""
+    """Everything kept for one project's chart tab. Immutable: a change is a new ViewState (the
+    tab holds it as a reactive, so one watcher sees every change)."""
 
     columns: int | None = None
     smoothing: float = 0.0
-    pinned: set[str] = field(default_factory=set)
-    folded: set[str] = field(default_factory=set)
-    charts: dict[str, ChartEdit] = field(default_factory=dict)
+    pinned: frozenset[str] = frozenset()
+    folded: frozenset[str] = frozenset()
+    charts: Mapping[str, ChartEdit] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Callers may pass sets and dicts; what is kept cannot be changed behind the tab's back.
+        object.__setattr__(self, "pinned", frozenset(self.pinned))
+        object.__setattr__(self, "folded", frozenset(self.folded))
+        object.__setattr__(self, "charts", MappingProxyType(dict(self.charts)))
+
+    def with_pin_toggled(self, chart_id: str) -> ViewState:
+        return replace(self, pinned=self.pinned ^ {chart_id})
+
+    def with_fold(self, section: str, folded: bool) -> ViewState:
+        return replace(self, folded=self.folded | {section} if folded else self.folded - {section})
+
+    def with_edit(self, chart_id: str, edit: ChartEdit | None) -> ViewState:
+        """``edit`` kept for ``chart_id``; None drops the chart's edit."""
+        charts = {k: v for k, v in self.charts.items() if k != chart_id}
+        if edit is not None:
+            charts[chart_id] = edit
+        return replace(self, charts=charts)
 
     def to_json(self, project: str) -> dict[str, Any]:
         return {"version": FORMAT_VERSION, "project": project, **self.layout_json()}

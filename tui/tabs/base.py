@@ -1,19 +1,41 @@
-"""The base class of run-page tabs: how a tab receives snapshots."""
+"""The base class of run-page tabs: how a tab receives snapshots and lists its keys."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
 from textual.containers import Container
+from textual.widgets import Input
 
 from runview.store.reader import RunSnapshot
+from runview.tui.key_help import KeySection, key_sections
+from runview.tui.worker_failures import ReportsWorkerFailures
 
 
-class RunTab(Container):
+class RunTab(ReportsWorkerFailures, Container):
     """One tab of a run page. The page calls ``show_snapshot`` on the UI thread.
 
     A tab is built only when first shown, and receives snapshots only while visible (and
     once more when it becomes visible), so hidden tabs cost nothing.
+
+    The patterns every tab follows (Files and Artifacts too):
+
+    - Keys are ``BINDINGS`` with a description (and a tooltip for the longer story): ``?`` and
+      the footer are built from them (``runview.tui.key_help``; ``key_group`` for keys that
+      work as one idea, ``filter_key`` for "/"). A widget that handles keys declares them
+      itself and sets ``HELP_TITLE``.
+    - State that changes the layout (empty, paused, filtering ...) is a reactive with
+      ``toggle_class``; ``runview.tcss`` shows and hides by those classes. No ``display`` or
+      inline ``styles`` set from code.
+    - A child reports what happened with a message; the tab (the parent) decides. No reaching
+      into ``parent`` or ``screen``.
+    - File I/O and parsing run in thread workers (``@thread_worker(group, description)`` from
+      ``runview.tui.worker_failures``); an error a worker does not handle itself becomes a
+      notification on the run page. A widget with workers of its own mixes in
+      ``ReportsWorkerFailures`` (a tab has it already).
+    - Messages are dataclasses named for what they mean: facts in the past tense
+      (``ChartBoard.Folded``), requests in the imperative (``MetricList.CycleColor``).
+    - Everything from the run is shown as ``rich.text.Text`` (``runview.tui.safe_text``).
     """
 
     can_focus = False
@@ -23,8 +45,22 @@ class RunTab(Container):
         raise NotImplementedError
 
     def focus_default(self) -> None:
-        """Put focus where a user of this tab starts; the page calls it when the tab opens."""
-        for widget in self.query("*"):
-            if widget.focusable:
-                widget.focus()
-                return
+        """Put focus where a user of this tab starts; the page calls it when the tab opens.
+
+        A tab with nothing to focus takes the focus away from the tab left behind, whose keys
+        would otherwise stay in the footer and keep working, unseen.
+        """
+        focusable = next((widget for widget in self.query("*") if widget.focusable), None)
+        self.screen.set_focus(focusable)
+
+    def text_box_focused(self) -> bool:
+        """A text box has focus. Its printable keys are its own: a priority binding of one ("/",
+        so that what is typed right after it lands in the box) steps aside in ``check_action``
+        (Textual cannot tell that "/" is printable and would run the binding)."""
+        return isinstance(self.screen.focused, Input)
+
+    def key_help(self) -> list[KeySection]:
+        """The keys of the widgets in this tab, by where they work, for ``?`` (the tab's own keys
+        are listed by the page, under the tab's name)."""
+        classes = dict.fromkeys(type(widget) for widget in self.query("*"))
+        return key_sections(classes)

@@ -8,18 +8,20 @@ the media panel.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Mapping, Set
+from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
+from textual.reactive import var
 
 from runview.store.reader import RunSnapshot
 from runview.store.series import SeriesSnapshot
 from runview.tui.chart_edit import ChartEditScreen
-from runview.tui.tabs.chart_tab import EDITOR_HELP, NAV_HELP, PINNED, ChartTab
+from runview.tui.tabs.chart_tab import PINNED, ChartTab
 from runview.tui.view_state import CHARTS, ChartEdit
 from runview.tui.widgets.chart_spec import ChartSpec, apply_edit
-from runview.tui.widgets.media_panel import MediaPanel  # media panel
+from runview.tui.widgets.media_panel import MediaPanel
 
 OTHER = "other"
 EMPTY = "no metrics logged yet — run.log({...}) adds charts here"
@@ -33,8 +35,8 @@ def section_of(key: str) -> str:
 
 def history_specs(
     history: SeriesSnapshot,
-    pinned: set[str],
-    edits: dict[str, ChartEdit] | None = None,
+    pinned: Set[str],
+    edits: Mapping[str, ChartEdit] | None = None,
     start_time: float | None = None,
 ) -> list[ChartSpec]:
     """One spec per public metric: pinned first, then sections by prefix (``other`` last); edits
@@ -44,8 +46,8 @@ def history_specs(
 
 def metric_specs(
     all_keys: Iterable[str],
-    pinned: set[str],
-    edits: dict[str, ChartEdit] | None = None,
+    pinned: Set[str],
+    edits: Mapping[str, ChartEdit] | None = None,
     start_time: float | None = None,
 ) -> list[ChartSpec]:
     """``history_specs`` for these keys (a comparison charts the keys of every run it shows)."""
@@ -83,35 +85,26 @@ class ChartsTab(ChartTab):
     board_class = "charts-board"
     empty_text = EMPTY
 
-    BINDINGS = [
-        Binding("m", "toggle_media", "Media"),  # media panel
-    ]
-    HELP_KEYS = [
-        *NAV_HELP,
-        (
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
             "m",
-            (
-                "media panel: images and tables logged with runview.Image / runview.Table; "
-                # media panel
-                "up/down pick a key, , . (or left/right) step, home/end first/last step"
-            ),
+            "toggle_media",
+            "Media",
+            tooltip="images and tables logged with runview.Image / runview.Table, and back",
         ),
-        (
-            "e",
-            (
-                "edit the focused chart: title, x axis (step, wall time, relative time, a metric), "
-                "x / y range, log y, legend, y metrics and their colours"
-            ),
-        ),
-        *EDITOR_HELP,
     ]
+
+    # The media panel replaces the board (class -media); the key exists only when there is media.
+    has_media: var[bool] = var(False, bindings=True)
+    showing_media: var[bool] = var(False, toggle_class="-media", bindings=True)
 
     def compose(self) -> ComposeResult:
         yield from self.compose_board()
-        yield MediaPanel(classes="charts-media")  # media panel
+        yield MediaPanel(classes="charts-media")
 
     def show_snapshot(self, snapshot: RunSnapshot) -> None:
-        self.query_one(MediaPanel).show_media(snapshot.path, snapshot.history.media)  # media panel
+        self.has_media = bool(snapshot.history.media)
+        self.query_one(MediaPanel).show_media(snapshot.path, snapshot.history.media)
         super().show_snapshot(snapshot)
 
     def chart_source(self, snapshot: RunSnapshot) -> SeriesSnapshot:
@@ -121,21 +114,21 @@ class ChartsTab(ChartTab):
         return tuple(snapshot.history.keys)
 
     def build_specs(self, snapshot: RunSnapshot) -> list[ChartSpec]:
-        return history_specs(snapshot.history, self.pinned, self.edits, run_start(snapshot))
+        view = self.view
+        return history_specs(snapshot.history, view.pinned, view.charts, run_start(snapshot))
 
     def edit_screen(self, chart_id: str, edit: ChartEdit, snapshot: RunSnapshot) -> ChartEditScreen:
         return ChartEditScreen(chart_id, edit, (chart_id,), snapshot.history.keys)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "toggle_media":  # media panel: the key exists only when the run has media
-            return self.query_one(MediaPanel).has_media or self.has_class("-media")
+        if action == "toggle_media":
+            return self.has_media or self.showing_media
         return super().check_action(action, parameters)
 
-    # media panel: "m" swaps the chart board for the media panel (CSS class -media), and back
     def action_toggle_media(self) -> None:
-        showing = not self.has_class("-media")
-        self.set_class(showing, "-media")
+        self.showing_media = not self.showing_media
         self.call_after_refresh(
-            self.query_one(MediaPanel).focus_default if showing else self.board.focus_first
+            self.query_one(MediaPanel).focus_default
+            if self.showing_media
+            else self.board.focus_first
         )
-        self.refresh_bindings()

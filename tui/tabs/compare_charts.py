@@ -16,7 +16,7 @@ from runview.store.series import SeriesSnapshot
 from runview.tui.chart_edit import ChartEditScreen
 from runview.tui.compare_snapshot import CompareSnapshot
 from runview.tui.run_colors import run_color
-from runview.tui.tabs.chart_tab import EDITOR_HELP, NAV_HELP, PINNED, ChartTab
+from runview.tui.tabs.chart_tab import PINNED, ChartTab
 from runview.tui.tabs.charts import metric_specs, run_start
 from runview.tui.tabs.system import (
     SECTION_ORDER,
@@ -29,10 +29,6 @@ from runview.tui.widgets.chart_spec import ChartSpec
 
 LEGEND_MAX = 4  # more lines than this: the chart has no legend inside, the page's legend names them
 CORE_KEY = re.compile(r"^cpu/core/\d+$")  # one line per core per run is noise: left out here
-COMPARE_HELP = [
-    ("", "every series is drawn once per shown run (its number and colour as in the table),"),
-    ("", "  or once per group: the mean, with thin lines at the group's min and max"),
-]
 
 
 def overlay(
@@ -80,7 +76,6 @@ class CompareChartsTab(ChartTab):
     search_id = "compare-charts-search"
     board_class = "charts-board"
     empty_text = "none of the shown runs logged metrics yet"
-    HELP_KEYS = [*NAV_HELP, *COMPARE_HELP, *EDITOR_HELP]
 
     def chart_source(self, snapshot: Any) -> tuple[SeriesSnapshot, ...]:
         return tuple(run.history for run in snapshot.runs)
@@ -92,7 +87,8 @@ class CompareChartsTab(ChartTab):
     def build_specs(self, snapshot: Any) -> list[ChartSpec]:
         compare: CompareSnapshot = snapshot
         starts = _starts(compare)
-        specs = metric_specs(_shown_keys(compare, "history"), self.pinned, self.edits)
+        view = self.view
+        specs = metric_specs(_shown_keys(compare, "history"), view.pinned, view.charts)
         return [overlay(spec, compare, starts, spec.x_axis == X_RELATIVE) for spec in specs]
 
     def edit_screen(self, chart_id: str, edit: ChartEdit, snapshot: Any) -> ChartEditScreen:
@@ -111,7 +107,7 @@ class CompareSystemTab(ChartTab):
     search_id = "compare-system-search"
     board_class = "system-board"
     empty_text = "none of the shown runs recorded system samples"
-    HELP_KEYS = [*NAV_HELP, *COMPARE_HELP, *EDITOR_HELP]
+    editor = SystemChartEditScreen
 
     def chart_source(self, snapshot: Any) -> tuple[SeriesSnapshot, ...]:
         return tuple(run.system for run in snapshot.runs)
@@ -130,6 +126,7 @@ class CompareSystemTab(ChartTab):
     def build_specs(self, snapshot: Any) -> list[ChartSpec]:
         compare: CompareSnapshot = snapshot
         keys = self._keys(compare)
+        pinned, edits = self.view.pinned, self.view.charts
 
         def order(key: str) -> tuple[int, str]:
             section = system_section(key)
@@ -140,7 +137,7 @@ class CompareSystemTab(ChartTab):
             ChartSpec(
                 key,
                 key,
-                PINNED if key in self.pinned else system_section(key),
+                PINNED if key in pinned else system_section(key),
                 ((key, key),),
                 x_label="seconds since start",  # samples' own x is their time
             )
@@ -150,8 +147,7 @@ class CompareSystemTab(ChartTab):
             s for s in specs if s.section != PINNED
         ]
         specs = [
-            apply_system_edit(s, self.edits[s.chart_id]) if s.chart_id in self.edits else s
-            for s in specs
+            apply_system_edit(s, edits[s.chart_id]) if s.chart_id in edits else s for s in specs
         ]
         starts = _starts(compare)
         return [overlay(spec, compare, starts, spec.x_axis != X_METRIC) for spec in specs]

@@ -4,12 +4,13 @@ differs between them (``a`` shows every value), after each run's status, runtime
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
+from textual.reactive import var
 from textual.widgets import DataTable, Input, Static
 
 from runview.store.run_compare import differing_keys
@@ -21,25 +22,23 @@ from runview.tui.run_cells import STATE_MARKS, format_cell_value
 from runview.tui.run_colors import run_style
 from runview.tui.safe_text import safe_text, visible
 from runview.tui.tabs.base import RunTab
-from runview.tui.text_filter import read_filter
+from runview.tui.text_filter import filter_key, read_filter
 
 NAME_WIDTH = 18  # a run's column header is cut here; its number and colour stay
 
 
 class CompareOverviewTab(RunTab):
     tab_name = "overview"
-    # Priority: "/" and esc move the focus when the key is routed, so a burst of keys follows it.
-    BINDINGS = [
-        Binding("slash", "filter", "Filter", key_display="/", priority=True),
+    # esc and enter move the focus back as the keys arrive, like "/" (``filter_key``), so the keys
+    # typed right after them go where the focus went.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        filter_key("filter", "Filter", "the keys, by a regex (case-insensitive)"),
         Binding("escape", "clear_filter", "Clear filter", show=False, priority=True),
         Binding("enter", "filter_done", "Back to the table", show=False, priority=True),
-        Binding("a", "toggle_all", "All values"),
+        Binding("a", "toggle_all", "All values", tooltip="every value, or only those that differ"),
     ]
-    HELP_KEYS = [
-        ("/", "filter the keys by a regex (case-insensitive; esc clears)"),
-        ("a", "every config and summary value, or only those that differ"),
-        ("up/down, left/right", "move in the table (the key column stays)"),
-    ]
+
+    filtering: var[bool] = var(False, toggle_class="-filtering")  # the filter box is open
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -53,9 +52,6 @@ class CompareOverviewTab(RunTab):
         yield Static("", id="compare-summary")
         yield Input(placeholder="filter keys (regex) — esc clears", id="compare-filter")
         yield DataTable(id="compare-table", cursor_type="row", zebra_stripes=True, fixed_columns=1)
-
-    def on_mount(self) -> None:
-        self.query_one("#compare-filter").display = False
 
     def focus_default(self) -> None:
         focus_now(self.query_one("#compare-table"))
@@ -126,20 +122,19 @@ class CompareOverviewTab(RunTab):
         return [("status", states), ("runtime", runtimes), ("steps", steps)]
 
     def action_filter(self) -> None:
-        field = self.query_one("#compare-filter", Input)
-        field.display = True
-        focus_now(field)
+        self.filtering = True
+        focus_now(self.query_one("#compare-filter", Input))
 
     def action_clear_filter(self) -> None:
         field = self.query_one("#compare-filter", Input)
         field.value = ""
-        field.display = False
+        self.filtering = False
         self.focus_default()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         field = self.query_one("#compare-filter", Input)
         if action == "filter":
-            return not field.has_focus  # a "/" typed in the filter is text
+            return not self.text_box_focused()  # a "/" typed in the filter is text
         if action == "filter_done":
             return field.has_focus
         if action == "clear_filter":

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
+from textual.reactive import var
 from textual.widgets import Static
 from textual.worker import get_current_worker
 
@@ -22,6 +24,7 @@ from runview.tui.format import format_bytes
 from runview.tui.pager import export_for_pager, pager_command, remove_file, run_pager
 from runview.tui.tabs.base import RunTab
 from runview.tui.widgets.log_pane import LogPane
+from runview.tui.worker_failures import thread_worker
 
 NO_CONSOLE = (
     "no console.log in this run — the logger captures stdout/stderr unless init(console=False)"
@@ -30,14 +33,17 @@ NO_CONSOLE = (
 
 class LogsTab(RunTab):
     tab_name = "logs"
-    HELP_KEYS = [
-        ("↑ ↓ PgUp PgDn j k", "scroll the log (scrolling up pauses following)"),
-        ("End / G", "jump to the end and follow new lines again"),
-        ("Home / g", "jump to the oldest line shown"),
-        ("← →", "scroll sideways through long lines"),
-        ("p", "open the whole log in $PAGER (default less -R), control codes removed"),
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "p",
+            "pager",
+            "Pager",
+            tooltip="the whole log in $PAGER (default less -R), control codes removed",
+        ),
     ]
-    BINDINGS = [Binding("p", "pager", "Pager")]
+
+    empty: var[bool] = var(False, toggle_class="-empty")  # no lines to show: say why instead
+    paused: var[bool] = var(False, toggle_class="-paused")  # scrolled up: not following the end
 
     class PagerProgressed(Message):
         """The pager export moved on: ``done`` of ``total`` bytes sanitised."""
@@ -70,10 +76,6 @@ class LogsTab(RunTab):
             yield Static("", id="logs-status")
             yield Static("⏸ paused — End to follow", id="logs-paused")
 
-    def on_mount(self) -> None:
-        self.query_one("#logs-paused").display = False
-        self.query_one("#logs-empty").display = False
-
     def focus_default(self) -> None:
         self.query_one(LogPane).focus()
 
@@ -90,7 +92,7 @@ class LogsTab(RunTab):
             empty.update(Text(NO_CONSOLE))
         elif not console.lines and not console.error:
             empty.update(Text("console.log is empty so far"))
-        empty.display = console is None or not console.lines
+        self.empty = console is None or not console.lines
         self._update_status()
 
     def _update_status(self) -> None:
@@ -101,7 +103,7 @@ class LogsTab(RunTab):
 
     @on(LogPane.FollowChanged)
     def _on_follow_changed(self, event: LogPane.FollowChanged) -> None:
-        self.query_one("#logs-paused").display = not event.following
+        self.paused = not event.following
 
     def action_pager(self) -> None:
         console = self._shown
@@ -115,9 +117,7 @@ class LogsTab(RunTab):
         self._update_status()
         self._export(self._log_path)
 
-    @work(
-        thread=True, exclusive=True, group="logs-pager", description="export the log for the pager"
-    )
+    @thread_worker(group="logs-pager", description="export the log for the pager")
     def _export(self, source: Path) -> None:
         worker = get_current_worker()
         fd, name = tempfile.mkstemp(prefix="runview-console-", suffix=".log")

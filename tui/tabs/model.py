@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
+from textual.reactive import var
 from textual.widgets import Input, Static, Tree
 
 from runview.store import format as fmt
 from runview.store.reader import RunSnapshot
+from runview.tui.focus import focus_now
 from runview.tui.tabs.base import RunTab
-from runview.tui.text_filter import read_filter
+from runview.tui.text_filter import filter_key, read_filter
 from runview.tui.widgets.layer_tree import LayerTree
 from runview.tui.widgets.model_layers import Layer, ModelLayers, human_count, parse_model
+from runview.tui.worker_failures import thread_worker
 
+SEARCH_TIP = "layer names and types by a case-insensitive regex (an invalid one: as plain text)"
 MISSING = (
     "no model summary in this run — call run.watch(model) before the first forward pass "
     "(PyTorch), or run.log_model_summary(rows) for any framework"
@@ -80,24 +84,14 @@ def detail_text(layer: Layer) -> Text:
 class ModelTab(RunTab):
     tab_name = "model"
 
-    HELP_KEYS = [
-        (
-            "/",
-            "search layer names and types (case-insensitive regex; an invalid regex is matched as "
-            "plain text)",
-        ),
-        ("esc", "clear the search"),
-        ("e / E", "expand all / collapse all"),
-        ("enter / space", "expand or collapse the layer"),
-        ("→ l / ← h", "expand or step in / collapse or step out"),
-        ("↑ ↓ j k, g G", "move; first / last layer"),
-        ("shift+↑ ↓", "previous / next sibling"),
-    ]
-    BINDINGS = [
-        Binding("slash", "search", "Search", key_display="/"),
+    BINDINGS: ClassVar[list[BindingType]] = [
+        filter_key("search", "Search", SEARCH_TIP),
         Binding("escape", "clear_search", "Clear search", show=False),
-        Binding("down", "focus_tree", show=False),
+        Binding("down", "focus_tree", show=False),  # from the search box down into the tree
     ]
+
+    # A summary is shown (else the message saying how to log one): its keys work.
+    has_model: var[bool] = var(False, toggle_class="-has-model", bindings=True)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -118,11 +112,8 @@ class ModelTab(RunTab):
             yield LayerTree(id="layer-tree")
             yield Static("", id="model-detail")
 
-    def on_mount(self) -> None:
-        self.query_one("#model-body").display = False
-
     def focus_default(self) -> None:
-        if self.query_one("#model-body").display:
+        if self.has_model:
             self.query_one(LayerTree).focus()
         else:
             # not a hidden tab's widget: its keys would show in the footer
@@ -130,7 +121,7 @@ class ModelTab(RunTab):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Without a summary there is nothing to search: hide the key from the footer.
-        return action != "search" or self._model is not None
+        return action != "search" or (self.has_model and not self.text_box_focused())
 
     def show_snapshot(self, snapshot: RunSnapshot) -> None:
         document = snapshot.model
@@ -157,7 +148,7 @@ class ModelTab(RunTab):
                 error,
             )
 
-    @work(thread=True, exclusive=True, group="model", description="parse model.json")
+    @thread_worker(group="model", description="parse model.json")
     def _parse(self, document: dict) -> None:
         # Tens of milliseconds at 5k layers, a quarter second at 50k: not on the UI thread.
         fingerprint = hash(repr(document))
@@ -182,13 +173,10 @@ class ModelTab(RunTab):
         if model.layer_count == 0 and not model.total_params:
             self._show_missing("model.json has no layers — " + MISSING.split(" — ", 1)[1])
             return
-        had_body = self.query_one("#model-body").display
-        self.query_one("#model-empty").display = False
-        self.query_one("#model-body").display = True
-        if not had_body:
+        had_model, self._model = self.has_model, model
+        self.has_model = True
+        if not had_model:
             self.focus_default()  # the tab opened (or the summary appeared) with nothing to focus
-        self._model = model
-        self.refresh_bindings()
         self._show_totals()
         self.query_one(LayerTree).set_model(model)
         self._show_matches()
@@ -209,14 +197,12 @@ class ModelTab(RunTab):
         if self.app.focused is not None and self.app.focused in self.query("#model-body *"):
             self.app.set_focus(None)
         self.query_one("#model-empty", Static).update(Text(message))
-        self.query_one("#model-empty").display = True
-        self.query_one("#model-body").display = False
-        self.refresh_bindings()
+        self.has_model = False
 
     # -- search ----------------------------------------------------------------------------------
     def action_search(self) -> None:
-        if self.query_one("#model-body").display:
-            self.query_one("#model-search", Input).focus()
+        if self.has_model:
+            focus_now(self.query_one("#model-search", Input))
 
     def action_clear_search(self) -> None:
         search = self.query_one("#model-search", Input)

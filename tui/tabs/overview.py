@@ -4,37 +4,41 @@ from __future__ import annotations
 
 import shlex
 from datetime import datetime
+from typing import Any, ClassVar
 
 from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.reactive import var
 from textual.widgets import Input, Label, Static
 
 from runview.store.reader import RunSnapshot
+from runview.tui.focus import focus_now
 from runview.tui.safe_text import safe_text, visible
 from runview.tui.tabs.base import RunTab
-from runview.tui.text_filter import read_filter
+from runview.tui.text_filter import filter_key, read_filter
 from runview.tui.widgets.kv_table import KeyValueTable
 from runview.tui.widgets.status_badge import format_duration
 
 
 class OverviewTab(RunTab):
     tab_name = "overview"
-    _config: dict | None = None  # the config last shown
     WIDE = 140  # from this width the facts take two columns, so the tables start higher
-    BINDINGS = [
-        Binding("slash", "filter", "Filter", key_display="/"),
+    BINDINGS: ClassVar[list[BindingType]] = [
+        filter_key("filter", "Filter", "config and summary keys by a regex, case-insensitive"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
-    HELP_KEYS = [
-        ("/", "filter config and summary by a regex (case-insensitive)"),
-        ("esc", "clear the filter"),
-        ("tab", "move between the config and summary tables"),
-        ("up/down, pgup/pgdn", "scroll a table"),
-    ]
+
+    # The filter box takes no rows until "/" opens it.
+    filtering: var[bool] = var(False, toggle_class="-filtering")
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._snapshot: RunSnapshot | None = None
+        self._config: dict[str, Any] | None = None  # the config last shown
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="facts-scroll", can_focus=False):
@@ -47,9 +51,6 @@ class OverviewTab(RunTab):
             with Vertical(classes="kv-column"):
                 yield Label("Summary", classes="section-title")
                 yield KeyValueTable(id="summary-table")
-
-    def on_mount(self) -> None:
-        self.query_one("#kv-filter").display = False  # shown by "/", so it costs no rows until used
 
     def focus_default(self) -> None:
         self.query_one("#summary-table").focus(scroll_visible=False)
@@ -66,20 +67,21 @@ class OverviewTab(RunTab):
         self._show_facts()
 
     def _show_facts(self) -> None:
-        snapshot = getattr(self, "_snapshot", None)
+        snapshot = self._snapshot
         if snapshot is not None:
             pairs = 2 if self.size.width >= self.WIDE else 1
             self.query_one("#facts", Static).update(facts_table(snapshot, pairs))
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return action != "filter" or not self.text_box_focused()
+
     def action_filter(self) -> None:
-        field = self.query_one("#kv-filter", Input)
-        field.display = True
-        field.focus()
+        self.filtering = True
+        focus_now(self.query_one("#kv-filter", Input))
 
     def action_clear_filter(self) -> None:
-        field = self.query_one("#kv-filter", Input)
-        field.value = ""
-        field.display = False
+        self.query_one("#kv-filter", Input).value = ""
+        self.filtering = False
         self.query_one("#summary-table").focus(scroll_visible=False)
 
     @on(Input.Submitted, "#kv-filter")

@@ -8,12 +8,13 @@ start or another system metric sampled at the same moments.
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence, Set
 from dataclasses import replace
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.widgets import Select, Static
 
 from runview.store.reader import RunSnapshot
@@ -21,7 +22,7 @@ from runview.store.series import SeriesSnapshot
 from runview.tui.chart_edit import ChartEditScreen
 from runview.tui.format import format_bytes
 from runview.tui.safe_text import visible
-from runview.tui.tabs.chart_tab import EDITOR_HELP, NAV_HELP, PINNED, ChartTab
+from runview.tui.tabs.chart_tab import PINNED, ChartTab
 from runview.tui.view_state import SYSTEM, X_METRIC, X_RELATIVE, ChartEdit
 from runview.tui.widgets.chart_spec import ChartSpec
 
@@ -31,6 +32,10 @@ SECTION_ORDER = ("gpu", "cpu", "proc", "mem", "disk", "net")
 SKIP = {"mem/total", "disk/total"}  # constants: a flat line says nothing
 MAX_LEGEND = 8  # more series than this (many cores) are drawn without a legend
 EMPTY = "no system samples yet (runview.init(system_interval=...) records them)"
+EDIT_TIP = (
+    "the focused chart: title, x axis (seconds since start or another system metric), "
+    "x / y range, log y, legend, y metrics and their colours"
+)
 
 
 def gpu_names(meta: dict[str, Any]) -> dict[int, str]:
@@ -46,8 +51,8 @@ def gpu_names(meta: dict[str, Any]) -> dict[int, str]:
 def system_specs(
     system: SeriesSnapshot,
     meta: dict[str, Any],
-    pinned: set[str] | None = None,
-    edits: dict[str, ChartEdit] | None = None,
+    pinned: Set[str] | None = None,
+    edits: Mapping[str, ChartEdit] | None = None,
 ) -> list[ChartSpec]:
     """One chart per metric; GPU metrics overlaid one series per device; all cores on one chart.
 
@@ -215,19 +220,9 @@ class SystemTab(ChartTab):
     search_id = "system-search"
     board_class = "system-board"
     empty_text = EMPTY
+    editor = SystemChartEditScreen
 
-    HELP_KEYS = [
-        *NAV_HELP,
-        (
-            "e",
-            (
-                "edit the focused chart: title, x axis (seconds since start or another system "
-                "metric), "
-                "x / y range, log y, legend, y metrics and their colours"
-            ),
-        ),
-        *EDITOR_HELP,
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("e", "edit", "Edit", tooltip=EDIT_TIP)]
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -256,7 +251,7 @@ class SystemTab(ChartTab):
         )
 
     def build_specs(self, snapshot: RunSnapshot) -> list[ChartSpec]:
-        return system_specs(snapshot.system, snapshot.meta, self.pinned, self.edits)
+        return system_specs(snapshot.system, snapshot.meta, self.view.pinned, self.view.charts)
 
     def default_edit(self) -> ChartEdit:
         return ChartEdit(x_axis=X_RELATIVE)

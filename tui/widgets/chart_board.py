@@ -1,66 +1,91 @@
 """A board of charts in collapsible sections: grid layout, keyboard navigation, maximise, reduction
 worker.
 
-Shared by the Charts and System tabs. The board reduces only the charts a user can see, in a
+Shared by the Charts and System tabs. The tab owns the view state (columns, smoothing, folds) and
+binds it to the board's ``view``; the board draws it and reports what the user folded with
+``ChartBoard.Folded``, and the tab decides. Its own state (maximised, empty) is reactives that set
+classes, laid out in ``runview.tcss``. The board reduces only the charts a user can see, in a
 thread worker, and posts the reduced series back; charts build plotext output on the UI thread.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Container, Grid
 from textual.message import Message
+from textual.reactive import reactive, var
 from textual.widget import Widget
 from textual.widgets import Collapsible, Static
-from textual.widgets._collapsible import CollapsibleTitle
+from textual.widgets.collapsible import CollapsibleTitle
 from textual.worker import get_current_worker
 
 from runview.store.series import SeriesSnapshot
+from runview.tui.breakpoints import auto_columns
+from runview.tui.focus import focus_now
+from runview.tui.key_help import key_group
+from runview.tui.view_state import ViewState
 from runview.tui.widgets.chart import Chart, ChartData
 from runview.tui.widgets.chart_nav import ChartGrid, neighbour
 from runview.tui.widgets.chart_spec import ChartSpec, prepare_chart, source_stamp
+from runview.tui.worker_failures import ReportsWorkerFailures, thread_worker
 
 MAX_KEY = "\0max"  # the result key of the maximised chart
+COLUMN_CLASSES = ("-columns-auto", "-columns-1", "-columns-2", "-columns-3", "-columns-4")
+HIDDEN = "-filtered-out"  # a chart or section the search hides
+MAXIMISE_TIP = "the focused chart fills the tab; esc returns"
 
 
-def auto_columns(width: int) -> int:
-    """Grid columns for a terminal ``width`` cells wide."""
-    return 1 if width < 100 else 2 if width < 160 else 3
-
-
-class ChartBoard(Container):
+class ChartBoard(ReportsWorkerFailures, Container):
     """Charts described by ChartSpecs, fed from one SeriesSnapshot."""
 
-    BINDINGS = [
-        Binding("enter", "toggle_maximise", "Maximise", show=False),
-        Binding("escape", "restore", "Back", show=False),
+    HELP_TITLE = "On a chart"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *key_group(
+            "Move between charts",
+            ("left,h", "move('left')", "Left"),
+            ("down,j", "move('down')", "Down"),
+            ("up,k", "move('up')", "Up"),
+            ("right,l", "move('right')", "Right"),
+            compact=True,
+        ),
+        Binding("enter", "toggle_maximise", "Maximise", show=False, tooltip=MAXIMISE_TIP),
+        Binding("escape", "restore", "Back", show=False, tooltip="from a maximised chart"),
+        Binding("z", "fold", "Fold", show=False, tooltip="the focused chart's section, or unfold"),
     ]
 
+    view: reactive[ViewState] = reactive(ViewState, init=False)  # bound to the tab's
+    maximised: var[str | None] = var(None, toggle_class="-maximised")  # its chart id
+    empty: var[bool] = var(True, toggle_class="-empty")
+
+    @dataclass
     class Reduced(Message):
         """The worker reduced some charts' series: ``results`` maps a chart id to its data."""
 
-        def __init__(self, results: dict[str, ChartData], seq: int) -> None:
-            super().__init__()
-            self.results = results
-            self.seq = seq
+        results: dict[str, ChartData]
+        seq: int
+
+    @dataclass
+    class Folded(Message):
+        """The user folded or unfolded ``section`` (z, enter on its title, a click)."""
+
+        section: str
+        folded: bool
 
     def __init__(
         self, empty_text: str = "no charts", *, id: str | None = None, classes: str | None = None
     ) -> None:
         super().__init__(id=id, classes=classes)
         self.empty_text = empty_text
-        self.smoothing = 0.0
-        self.columns: int | None = None  # None: follow the terminal width
-        self.maximised: str | None = None
         self._specs: dict[str, ChartSpec] = {}
         self._layout: list[tuple[str, tuple[str, ...]]] = []
         self._charts: dict[str, Chart] = {}
         self._sections: dict[str, Collapsible] = {}
-        self._collapsed: set[str] = set()
         self._shown: Callable[[ChartSpec], bool] = lambda spec: True
         self._source: SeriesSnapshot | None = None
         self._data: dict[str, ChartData] = {}
@@ -74,7 +99,7 @@ class ChartBoard(Container):
         yield Chart(classes="board-max")
 
     def on_mount(self) -> None:
-        self.query_one(".board-max", Chart).display = False
+        self.set_class(True, COLUMN_CLASSES[0])
         self.watch(self.grid, "scroll_y", lambda: self.request_reduction(), init=False)
 
     @property
@@ -92,6 +117,35 @@ class ChartBoard(Container):
     def spec(self, chart_id: str) -> ChartSpec | None:
         return self._specs.get(chart_id)
 
+    # -- the view state, from the tab --------------------------------------------------------------
+    @property
+    def columns(self) -> int | None:
+        """Grid columns; None follows the terminal width."""
+        return self.view.columns
+
+    @property
+    def smoothing(self) -> float:
+        return self.view.smoothing
+
+    @property
+    def folded(self) -> frozenset[str]:
+        """Titles of the folded sections (kept for sections this run does not have too)."""
+        return self.view.folded
+
+    @property
+    def effective_columns(self) -> int:
+        return self.view.columns or auto_columns(self.app.size.width)
+
+    def watch_view(self, old: ViewState, new: ViewState) -> None:
+        if new.columns != old.columns:
+            shown = COLUMN_CLASSES[new.columns or 0]
+            self.set_class(False, *(c for c in COLUMN_CLASSES if c != shown), update=False)
+            self.set_class(True, shown)
+        for title, box in self._sections.items():
+            box.collapsed = title in new.folded
+        if new.smoothing != old.smoothing:
+            self.request_reduction()
+
     # -- structure ------------------------------------------------------------------------------
     async def set_specs(self, specs: list[ChartSpec]) -> None:
         """Show these charts, in this order, sections in order of first appearance."""
@@ -100,7 +154,7 @@ class ChartBoard(Container):
         for spec in specs:
             layout.setdefault(spec.section, []).append(spec.chart_id)
         new_layout = [(section, tuple(ids)) for section, ids in layout.items()]
-        self.query_one(".board-empty").display = not specs
+        self.empty = not specs
         if new_layout != self._layout:
             await self._rebuild(new_layout)
         for chart_id, chart in self._charts.items():
@@ -126,30 +180,21 @@ class ChartBoard(Container):
             box = Collapsible(
                 Grid(*charts, classes="board-section-grid"),
                 title=section,
-                collapsed=section in self._collapsed,
+                collapsed=section in self.view.folded,
             )
             self._sections[section] = box
             sections.append(box)
         await self.grid.mount_all(sections)
-        self._apply_geometry()
         if focused in self._charts:
             self._charts[focused].focus()
 
     @on(Collapsible.Toggled)
     def _on_toggled(self, event: Collapsible.Toggled) -> None:
+        event.stop()
         title = str(event.collapsible.title)
-        (self._collapsed.add if event.collapsible.collapsed else self._collapsed.discard)(title)
+        if event.collapsible.collapsed != (title in self.view.folded):
+            self.post_message(self.Folded(title, event.collapsible.collapsed))
         self.call_after_refresh(self.request_reduction)
-
-    @property
-    def folded(self) -> frozenset[str]:
-        """Titles of the folded sections (kept for sections this run does not have too)."""
-        return frozenset(self._collapsed)
-
-    def set_folded(self, sections: set[str] | frozenset[str]) -> None:
-        self._collapsed = set(sections)
-        for title, box in self._sections.items():
-            box.collapsed = title in self._collapsed
 
     def set_filter(self, shown: Callable[[ChartSpec], bool]) -> int:
         """Show only charts for which ``shown(spec)``; returns how many are shown."""
@@ -162,46 +207,21 @@ class ChartBoard(Container):
             visible = 0
             for chart_id in ids:
                 show = self._shown(self._specs[chart_id])
-                self._charts[chart_id].display = show
+                self._charts[chart_id].set_class(not show, HIDDEN)
                 visible += show
             if section in self._sections:
-                self._sections[section].display = visible > 0
+                self._sections[section].set_class(not visible, HIDDEN)
             count += visible
         self.call_after_refresh(self.request_reduction)
         return count
 
-    def set_columns(self, columns: int | None) -> None:
-        self.columns = columns
-        self._apply_geometry()
-
-    @property
-    def effective_columns(self) -> int:
-        return self.columns or auto_columns(self.app.size.width)
-
-    def _apply_geometry(self) -> None:
-        columns = self.effective_columns
-        available = self.size.height or self.app.size.height
-        rows = 1 if available < 30 else 2
-        height = max(8, min(24, (available - 2 * rows) // rows))
-        for box in self._sections.values():
-            for grid in box.query(".board-section-grid"):
-                grid.styles.grid_size_columns = columns
-                grid.styles.grid_rows = str(height)
-                for chart in grid.children:
-                    chart.styles.height = height
-        self.call_after_refresh(self.request_reduction)
-
     def on_resize(self) -> None:
-        self._apply_geometry()
+        self.call_after_refresh(self.request_reduction)
 
     # -- data -----------------------------------------------------------------------------------
     def set_source(self, source: SeriesSnapshot) -> None:
         """New data arrived; charts whose series moved are reduced again (only the visible ones)."""
         self._source = source
-        self.request_reduction()
-
-    def set_smoothing(self, smoothing: float) -> None:
-        self.smoothing = smoothing
         self.request_reduction()
 
     def visible_charts(self) -> list[tuple[str, Chart]]:
@@ -247,7 +267,7 @@ class ChartBoard(Container):
         self._scheduled = False
         self.request_reduction()
 
-    @work(thread=True, exclusive=True, group="charts", description="reduce visible charts")
+    @thread_worker(group="charts", description="reduce visible charts")
     def _reduce(
         self,
         source: SeriesSnapshot,
@@ -289,11 +309,12 @@ class ChartBoard(Container):
         return None
 
     def focus_first(self) -> None:
+        """Focus the first chart (or folded section), at the top of the board."""
         targets = self._targets()
-        if targets:
-            targets[0].focus()
-        else:
-            self.grid.focus()
+        self.grid.scroll_home(animate=False)
+        # Not scrolled into view as well: that is deferred, and a layout still settling (the
+        # board opening) would leave the first section's title scrolled off by a row.
+        focus_now(targets[0] if targets else self.grid, scroll_visible=False)
 
     def _targets(self) -> list[Widget]:
         """What arrow keys move between: shown charts, and titles of folded sections."""
@@ -308,50 +329,40 @@ class ChartBoard(Container):
                 out.extend(self._charts[i] for i in ids if self._charts[i].display)
         return out
 
-    def move_focus(self, direction: str) -> None:
+    def action_move(self, direction: str) -> None:
         targets = self._targets()
-        if not targets:
+        if not targets or self.maximised is not None:
             return
         current = self.app.focused
         if current not in targets:
-            targets[0].focus()
+            focus_now(targets[0])
             return
         target = neighbour(targets, targets.index(current), direction)
         if target is not None:
-            target.focus()
+            focus_now(target)
 
-    def fold_focused_section(self) -> None:
+    def action_fold(self) -> None:
         focused = self.app.focused
         for box in self._sections.values():
             if focused is not None and box in focused.ancestors:
-                box.collapsed = not box.collapsed
+                box.collapsed = not box.collapsed  # Collapsible.Toggled reports it as Folded
                 self.call_after_refresh(box.query_one(CollapsibleTitle).focus)
                 return
 
     def action_toggle_maximise(self) -> None:
-        if self.maximised is not None:
-            self.action_restore()
-            return
-        chart_id = self.focused_chart_id
-        if chart_id is None:
-            return
-        self.maximised = chart_id
-        chart = self.max_chart
-        chart.set_title(self._specs[chart_id].title)
-        chart.set_data(self._data.get(chart_id), chart.applied_seq)
-        self.grid.display = False
-        chart.display = True
-        chart.focus()
-        self.call_after_refresh(self.request_reduction)
+        self.maximised = None if self.maximised is not None else self.focused_chart_id
 
     def action_restore(self) -> None:
-        if self.maximised is None:
-            return
-        chart_id, self.maximised = self.maximised, None
-        self.max_chart.display = False
-        self.grid.display = True
-        if chart_id in self._charts:
-            self._charts[chart_id].focus()
+        self.maximised = None
+
+    def watch_maximised(self, old: str | None, new: str | None) -> None:
+        if new is not None:
+            chart = self.max_chart
+            chart.set_title(self._specs[new].title)
+            chart.set_data(self._data.get(new), chart.applied_seq)
+            focus_now(chart)
+        elif old in self._charts:
+            focus_now(self._charts[old])
         self.call_after_refresh(self.request_reduction)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -1,33 +1,32 @@
-"""Keyboard movement between charts: the scrolling grid's keys, and which chart lies next in a
-direction."""
+"""Keyboard movement between charts: the scrolling grid, and the chart next in a direction."""
 
 from __future__ import annotations
 
-from textual.binding import Binding
+from typing import ClassVar
+
+from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.widget import Widget
 
+from runview.tui.key_help import PAGE_KEYS, key_group
 
-class ChartGrid(VerticalScroll):
-    """The scrolling sections. Arrow keys and hjkl move between charts instead of scrolling."""
 
-    BINDINGS = [
-        Binding("left,h", "move('left')", "Left", show=False),
-        Binding("right,l", "move('right')", "Right", show=False),
-        Binding("up,k", "move('up')", "Up", show=False),
-        Binding("down,j", "move('down')", "Down", show=False),
-        Binding("z", "fold", "Fold section", show=False),
+class ChartGrid(VerticalScroll, inherit_bindings=False):
+    """The scrolling sections of a chart board.
+
+    It keeps only its page keys: arrows and hjkl bubble up to the ChartBoard, which moves the
+    focus between charts instead of scrolling.
+    """
+
+    HELP_TITLE = "On a chart"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *PAGE_KEYS,
+        *key_group(
+            "First / last chart row",
+            ("home", "scroll_home", "Top"),
+            ("end", "scroll_end", "Bottom"),
+        ),
     ]
-
-    def action_move(self, direction: str) -> None:
-        move = getattr(self.parent, "move_focus", None)  # the ChartBoard
-        if move is not None:
-            move(direction)
-
-    def action_fold(self) -> None:
-        fold = getattr(self.parent, "fold_focused_section", None)
-        if fold is not None:
-            fold()
 
 
 def neighbour(targets: list[Widget], index: int, direction: str) -> Widget | None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.cells import cell_len
 from rich.text import Text
+from textual.binding import BindingType
 from textual.widgets import DataTable
 
+from runview.tui.key_help import PAGE_KEYS, key_group
 from runview.tui.safe_text import safe_text, visible
 
 
@@ -54,6 +56,13 @@ def describe_media(ref: Mapping[str, Any]) -> str:
 
 class KeyValueTable(DataTable[Text]):
     """Rows of (key, value); ``set_filter`` keeps keys matching a case-insensitive regex."""
+
+    HELP_TITLE = "In the config and summary tables"
+    # DataTable's own keys are declared again, with what they do here, so that ? lists them.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *key_group("Move between rows", ("up", "cursor_up", "Up"), ("down", "cursor_down", "Down")),
+        *PAGE_KEYS,
+    ]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)

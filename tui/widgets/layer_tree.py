@@ -16,6 +16,8 @@ from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
+from runview.tui.key_help import key_group
+from runview.tui.textual_private import BulkTree
 from runview.tui.widgets.model_layers import (
     Layer,
     ModelLayers,
@@ -23,6 +25,7 @@ from runview.tui.widgets.model_layers import (
     layer_matches,
 )
 
+EVERYTHING = Binding.Group("Expand all / collapse all")
 GUIDE_DEPTH = 2
 MIN_NAME = 16
 GAP = "  "
@@ -108,18 +111,27 @@ def fit_columns(model: ModelLayers, width: int) -> Columns:
     )
 
 
-class LayerTree(Tree[int]):
+class LayerTree(BulkTree[int]):
     """Layers of a model; node data is the layer index. Children are added when first expanded."""
 
+    HELP_TITLE = "In the layer tree"
+    # Tree's own keys are declared again, with what they do here, so that ? lists them.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("down,j", "cursor_down", "Down", show=False),
-        Binding("up,k", "cursor_up", "Up", show=False),
-        Binding("right,l", "expand_or_down", "Expand", show=False),
-        Binding("left,h", "collapse_or_up", "Collapse", show=False),
-        Binding("g", "scroll_home", "Top", show=False),
-        Binding("G", "scroll_end", "Bottom", show=False),
-        Binding("e", "expand_everything", "Expand all"),
-        Binding("E", "collapse_everything", "Collapse all"),
+        *key_group("Move", ("down,j", "cursor_down", "Down"), ("up,k", "cursor_up", "Up")),
+        *key_group(
+            "First / last layer", ("g", "scroll_home", "First"), ("G", "scroll_end", "Last")
+        ),
+        Binding("right,l", "expand_or_down", "Open, or step in", show=False),
+        Binding("left,h", "collapse_or_up", "Close, or step out", show=False),
+        Binding("enter,space", "toggle_node", "Open / close the layer", show=False),
+        *key_group(
+            "Next / previous sibling",
+            ("shift+down", "cursor_next_sibling", "Next sibling"),
+            ("shift+up", "cursor_previous_sibling", "Previous sibling"),
+        ),
+        # In the footer: e E Expand all / collapse all.
+        Binding("e", "expand_everything", "Expand all", group=EVERYTHING),
+        Binding("E", "collapse_everything", "Collapse all", group=EVERYTHING),
     ]
 
     DEFAULT_CSS = """
@@ -138,8 +150,6 @@ class LayerTree(Tree[int]):
         "layer-tree--muted",
         "layer-tree--frozen",
     }
-
-    _building = False  # True while _rebuild adds nodes in bulk
 
     class ColumnsChanged(Message):
         """The column widths changed (new model or new width); ``header`` lines up with them."""
@@ -228,35 +238,32 @@ class LayerTree(Tree[int]):
     def _rebuild(self, expanded: set[int], cursor: str | None) -> None:
         """Recreate the nodes (in a search: matches and their ancestors); then open ``expanded``."""
         assert self.model is not None
-        layers = self.model.layers
-        self._building = True
-        try:
-            self._build_nodes(layers, expanded)
-        finally:
-            self._building = False
-        self._invalidate()
+        with self.adding_many():
+            self.clear()
+            self.root.data = 0
+            self._layer_nodes = {0: self.root}
+            self._filtered = set()
+            if self._visible is not None:
+                self._add_matches()
+            self._open(expanded | {0})
         self._restore_cursor(cursor)
 
-    def _build_nodes(self, layers: list[Layer], expanded: set[int]) -> None:
-        self.clear()
-        self.root.data = 0
-        self._layer_nodes = {0: self.root}
-        self._filtered = set()
-        if self._visible is not None:
-            visible = self._visible
-            self._filtered.add(0)  # the root shows only what matched, even when nothing did
-            stack = [0]
-            while stack:  # pre-order, so a parent's node exists before its children's
-                index = stack.pop()
-                shown = [child for child in layers[index].children if child in visible]
-                if shown:
-                    self._filtered.add(index)
-                    # set quietly: no NodeExpanded per node
-                    self._layer_nodes[index]._expanded = True
-                for child in shown:
-                    self._add(child, expand=False)
-                stack.extend(reversed(shown))
-        self._open(0, expanded | {0})
+    def _add_matches(self) -> None:
+        """In a search: the nodes of the matches and their ancestors, ancestors open."""
+        assert self.model is not None and self._visible is not None
+        layers, visible = self.model.layers, self._visible
+        self._filtered.add(0)  # the root shows only what matched, even when nothing did
+        shown = {0: [child for child in layers[0].children if child in visible]}
+        stack = [0]
+        while stack:  # pre-order, so a parent's node exists before its children's
+            index = stack.pop()
+            for child in shown[index]:
+                shown[child] = [c for c in layers[child].children if c in visible]
+                if shown[child]:
+                    self._filtered.add(child)
+                # Opened as it is added (TreeNode.add's expand): no NodeExpanded per node.
+                self._add(child, expand=bool(shown[child]))
+            stack.extend(reversed(shown[index]))
 
     def _add(self, index: int, expand: bool) -> TreeNode[int]:
         layer = self.model.layers[index]  # type: ignore[union-attr]
@@ -266,24 +273,32 @@ class LayerTree(Tree[int]):
         self._layer_nodes[index] = node
         return node
 
-    def _open(self, index: int, expanded: set[int]) -> None:
-        """Open ``index`` and, below it, every shown layer that is in ``expanded``."""
-        stack = [index]
+    def _open(self, expanded: set[int]) -> None:
+        """Open the root and, below it, every shown layer that is in ``expanded``.
+
+        New nodes are added already open (``TreeNode.add(expand=...)``), so expanding thousands
+        of layers posts no message per node; only a node that existed before (the root, a match
+        in a search) is opened with ``expand()``.
+        """
+        stack = [0]
         while stack:
-            node = self._layer_nodes[stack.pop()]
-            self._populate(node.data)  # type: ignore[arg-type]
-            node._expanded = True
+            index = stack.pop()
+            node = self._layer_nodes[index]
+            self._populate(index, expanded)
+            if not node.is_expanded:
+                node.expand()
             stack.extend(child.data for child in node.children if child.data in expanded)  # type: ignore[misc]
 
-    def _populate(self, index: int) -> None:
-        """Add the children of a layer's node, once; a search keeps only its matches' ancestors."""
+    def _populate(self, index: int, expanded: set[int] | frozenset[int] = frozenset()) -> None:
+        """Add the children of a layer's node, once, those in ``expanded`` open; a search keeps
+        only its matches' ancestors."""
         if index in self._filtered:
             return
         node = self._layer_nodes[index]
         if node.children:
             return
         for child in self.model.layers[index].children:  # type: ignore[union-attr]
-            self._add(child, expand=False)
+            self._add(child, expand=child in expanded)
 
     @on(Tree.NodeExpanded)
     def _on_expanded(self, event: Tree.NodeExpanded[int]) -> None:
@@ -327,7 +342,7 @@ class LayerTree(Tree[int]):
         columns = fit_columns(self.model, width)
         if columns != self._columns:
             self._columns = columns
-            self._invalidate()
+            self.refresh()  # Tree caches lines by widget width: a new width draws them anew
             self.post_message(self.ColumnsChanged(columns.header()))
 
     def get_label_width(self, node: TreeNode[int]) -> int:
@@ -390,11 +405,6 @@ class LayerTree(Tree[int]):
     def process_label(self, label: Any) -> Text:
         # Labels are drawn from the layer by render_label; nodes carry one shared empty Text.
         return _EMPTY if label is _EMPTY or label == "" else super().process_label(label)
-
-    def _invalidate(self) -> None:
-        # Tree invalidates (and schedules a layout) on every added node; a rebuild does it once.
-        if not self._building:
-            super()._invalidate()
 
     def _expanded_names(self) -> set[str]:
         assert self.model is not None

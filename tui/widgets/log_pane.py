@@ -8,8 +8,11 @@ pauses it, End (or G) resumes.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 from rich.text import Text
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
@@ -18,6 +21,9 @@ from textual.strip import Strip
 
 from runview.store.console_tail import ConsoleSnapshot
 from runview.tui.ansi import sanitize_line
+from runview.tui.key_help import PAGE_KEYS, key_group
+
+FOLLOW_TIP = "jump to the end and follow new lines again"
 
 
 class LogPane(ScrollView, can_focus=True):
@@ -30,20 +36,30 @@ class LogPane(ScrollView, can_focus=True):
     }
     """
 
-    BINDINGS = [
-        Binding("end,G", "follow", "Follow", show=False),
-        Binding("home,g", "scroll_home", "Top", show=False),
-        Binding("j", "scroll_down", "Down", show=False),
-        Binding("k", "scroll_up", "Up", show=False),
+    HELP_TITLE = "In the log"
+    # ScrollView's own keys are declared again, with what they do here, so that ? lists them.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *key_group(
+            "Scroll the log (scrolling up pauses following)",
+            ("up,k", "scroll_up", "Scroll up"),
+            ("down,j", "scroll_down", "Scroll down"),
+        ),
+        *PAGE_KEYS,
+        Binding("end,G", "follow", "Follow", show=False, tooltip=FOLLOW_TIP),
+        Binding("home,g", "scroll_home", "Top", show=False, tooltip="the oldest line held"),
+        *key_group(
+            "Scroll sideways through long lines",
+            ("left", "scroll_left", "Left"),
+            ("right", "scroll_right", "Right"),
+        ),
     ]
 
+    @dataclass
     class FollowChanged(Message):
         """The pane started or stopped following the end of the log."""
 
-        def __init__(self, pane: LogPane, following: bool) -> None:
-            super().__init__()
-            self.pane = pane
-            self.following = following
+        pane: LogPane
+        following: bool
 
         @property
         def control(self) -> LogPane:

@@ -2,7 +2,9 @@
 
 Decoding, scaling and table loading run in a thread worker (group ``media``); the worker posts
 ready-made renderables back, so the UI thread never touches a media file. Decoded images are
-cached by path (the file names hold a content hash, so a path never changes meaning).
+cached by path (the file names hold a content hash, so a path never changes meaning). What the
+panel shows (media or not, images or a table, a message) is reactives that set classes, laid out
+in ``runview.tcss``.
 """
 
 from __future__ import annotations
@@ -11,31 +13,37 @@ import math
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal, Vertical, VerticalScroll
 from textual.message import Message
+from textual.reactive import var
 from textual.widgets import DataTable, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from runview.store import format as fmt
 from runview.store.media import MediaError, load_image, load_table, resolve
+from runview.tui.key_help import hint_line, key_group, key_sections
 from runview.tui.widgets.chart import no_color
 from runview.tui.widgets.halfblock import HalfBlockImage
+from runview.tui.worker_failures import ReportsWorkerFailures, thread_worker
 
 MIN_TILE_W, MIN_TILE_H, GAP = 8, 3, 1
 MAX_TABLE_ROWS = 5000
 CACHE_SIZE = 256
 EMPTY = "no media logged yet — run.log({'val/examples': [runview.Image(array)]}) shows here"
+HELP_TITLE = "Media panel (m)"
+STEP = Binding.Group("Step")
 
 
 def format_step(step: float) -> str:
@@ -75,31 +83,50 @@ def cell_text(value: Any) -> Text:
     return Text(str(value), no_wrap=True, overflow="ellipsis")
 
 
-class MediaPanel(Container):
+class MediaKeys(OptionList):
+    """The logged media keys; the highlighted one is shown."""
+
+    HELP_TITLE = HELP_TITLE
+    BINDINGS: ClassVar[list[BindingType]] = key_group(
+        "Pick a media key", ("up", "cursor_up", "Previous key"), ("down", "cursor_down", "Next key")
+    )
+
+
+class MediaPanel(ReportsWorkerFailures, Container):
     """Media keys on the left; the chosen key's images or table at one step on the right."""
 
-    BINDINGS = [
-        Binding("left,comma", "step(-1)", "Prev step", priority=True, key_display=","),
-        Binding("right,full_stop", "step(1)", "Next step", priority=True, key_display="."),
-        Binding("home", "edge(0)", "First step", show=False, priority=True),
-        Binding("end", "edge(-1)", "Last step", show=False, priority=True),
+    HELP_TITLE = HELP_TITLE
+    # priority: the keys list would take the arrows first
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("comma,left", "step(-1)", "Prev step", priority=True, group=STEP),
+        Binding("full_stop,right", "step(1)", "Next step", priority=True, group=STEP),
+        *key_group(
+            "First / last step",
+            ("home", "edge(0)", "First step"),
+            ("end", "edge(-1)", "Last step"),
+            priority=True,
+        ),
     ]
 
-    class ImagesDrawn(Message):
-        def __init__(self, seq: int, renderable: Any) -> None:
-            super().__init__()
-            self.seq = seq
-            self.renderable = renderable
+    has_media: var[bool] = var(False, toggle_class="-has-media")
+    kind: var[str] = var("")  # what is drawn: fmt.MEDIA_IMAGES, fmt.MEDIA_TABLE or ""
+    message: var[str] = var("", toggle_class="-message")  # a problem, or rows left out
 
+    @dataclass
+    class ImagesDrawn(Message):
+        """The worker drew request ``seq``'s images into ``renderable``."""
+
+        seq: int
+        renderable: Any
+
+    @dataclass
     class TableLoaded(Message):
-        def __init__(
-            self, seq: int, columns: list[str], rows: list[list[Any]], error: str | None
-        ) -> None:
-            super().__init__()
-            self.seq = seq
-            self.columns = columns
-            self.rows = rows
-            self.error = error
+        """The worker read request ``seq``'s table, or says why it could not."""
+
+        seq: int
+        columns: list[str]
+        rows: list[list[Any]]
+        error: str | None
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -113,11 +140,12 @@ class MediaPanel(Container):
         self._cache_lock = threading.Lock()
         self.decodes = 0  # files decoded so far (tests read it to check the cache)
         self.drawn: Any = None  # the image grid on screen
+        self._keys_hint = hint_line(key_sections([type(self)]))  # from BINDINGS, so it cannot drift
 
     def compose(self) -> ComposeResult:
         yield Static(Text(EMPTY), classes="media-empty")
         with Horizontal(classes="media-body"):
-            yield OptionList(classes="media-keys")
+            yield MediaKeys(classes="media-keys")
             with Vertical(classes="media-view"):
                 yield Static("", classes="media-step")
                 with VerticalScroll(classes="media-images-scroll"):
@@ -125,14 +153,12 @@ class MediaPanel(Container):
                 yield DataTable(classes="media-table", cursor_type="row", zebra_stripes=True)
                 yield Static("", classes="media-message")
 
-    def on_mount(self) -> None:
-        self.query_one(".media-body").display = False
-        self.query_one(".media-table").display = False
-        self.query_one(".media-message").display = False
+    def watch_kind(self, kind: str) -> None:
+        self.set_class(kind == fmt.MEDIA_IMAGES, "-images")
+        self.set_class(kind == fmt.MEDIA_TABLE, "-table")
 
-    @property
-    def has_media(self) -> bool:
-        return bool(self.media)
+    def watch_message(self, message: str) -> None:
+        self.query_one(".media-message", Static).update(Text(message))
 
     @property
     def steps(self) -> tuple[tuple[float, Any], ...]:
@@ -149,23 +175,19 @@ class MediaPanel(Container):
         return position, steps[position][0], steps[position][1]
 
     def focus_default(self) -> None:
-        self.query_one(".media-keys", OptionList).focus()
+        self.query_one(MediaKeys).focus()
 
     # -- data -----------------------------------------------------------------------------------
     def show_media(self, run_dir: Path, media: Mapping[str, tuple[tuple[float, Any], ...]]) -> None:
         """New snapshot: refresh the key list, keep the chosen step (or follow the newest)."""
         self.run_dir = run_dir
         keys_changed = list(media) != list(self.media)
-        if bool(media) != bool(self.media):
-            self.screen.refresh_bindings()  # a key that shows the panel may appear in the footer
         self.media = media
-        self.query_one(".media-empty").display = not media
-        self.query_one(".media-body").display = bool(media)
+        self.has_media = bool(media)
         if keys_changed:
             keys = sorted(media)
-            options = self.query_one(".media-keys", OptionList)
+            options = self.query_one(MediaKeys)
             options.set_options(Option(Text(f"{k}  {self._kind(k)}"), id=k) for k in keys)
-            options.styles.width = max(14, min(32, max(len(k) for k in keys) + 10)) if keys else 14
             if self.key not in media:
                 self.key = keys[0] if keys else None
                 self.index = -1
@@ -215,9 +237,8 @@ class MediaPanel(Container):
         label = Text.assemble(
             (self.key or "", "bold"), f"  step {format_step(step)} ({position + 1} of {total})"
         )
-        label.append("   , . step   home/end first/last", style="dim")
+        label.append(f"   {self._keys_hint}", style="dim")
         self.query_one(".media-step", Static).update(label)
-        scroll = self.query_one(".media-images-scroll", VerticalScroll)
         size = (view.size.width, view.size.height - 1)  # less the step line
         kind = ref.get(fmt.MEDIA_TYPE_KEY) if isinstance(ref, dict) else None
         shown = (self.key, step, repr(ref), size, no_color())
@@ -225,23 +246,17 @@ class MediaPanel(Container):
             return
         self._shown = shown
         self._seq += 1
-        is_table = kind == fmt.MEDIA_TABLE
-        scroll.display = kind == fmt.MEDIA_IMAGES
-        self.query_one(".media-table").display = is_table
-        message = self.query_one(".media-message", Static)
-        message.display = False
+        self.kind = kind if kind in (fmt.MEDIA_IMAGES, fmt.MEDIA_TABLE) else ""
+        self.message = ""
         if kind == fmt.MEDIA_IMAGES:
             items = [item for item in ref.get("items") or () if isinstance(item, dict)]
             self._draw_images(
                 self._seq, self.run_dir, items, max(1, size[0] - 1), max(1, size[1]), no_color()
             )
-        elif is_table:
+        elif kind == fmt.MEDIA_TABLE:
             self._load_table(self._seq, self.run_dir, ref.get("path"))
         else:
-            message.display = True
-            message.update(
-                Text(f"cannot show media of type {kind!r}: this runview does not know it")
-            )
+            self.message = f"cannot show media of type {kind!r}: this runview does not know it"
 
     def _decoded(self, path: Path) -> np.ndarray:
         with self._cache_lock:
@@ -256,7 +271,7 @@ class MediaPanel(Container):
                 self._cache.popitem(last=False)
         return pixels
 
-    @work(thread=True, exclusive=True, group="media", description="decode media")
+    @thread_worker(group="media", description="decode media")
     def _draw_images(
         self,
         seq: int,
@@ -301,7 +316,7 @@ class MediaPanel(Container):
             grid.add_row(*row, *([""] * (cols - len(row))))
         self.post_message(self.ImagesDrawn(seq, grid))
 
-    @work(thread=True, exclusive=True, group="media", description="decode media")
+    @thread_worker(group="media", description="decode media")
     def _load_table(self, seq: int, run_dir: Path, path: Any) -> None:
         try:
             columns, rows = load_table(resolve(run_dir, path))
@@ -322,12 +337,10 @@ class MediaPanel(Container):
         if event.seq != self._seq:
             return
         table = self.query_one(".media-table", DataTable)
-        message = self.query_one(".media-message", Static)
         table.clear(columns=True)
         if event.error is not None:
-            table.display = False
-            message.display = True
-            message.update(Text(f"⚠ {event.error}"))
+            self.kind = ""
+            self.message = f"⚠ {event.error}"
             return
         table.add_columns(*(Text(c) for c in event.columns))
         width = len(event.columns)
@@ -336,5 +349,4 @@ class MediaPanel(Container):
             [cell_text(v) for v in (row + [None] * (width - len(row)))[:width]] for row in rows
         )
         if len(event.rows) > len(rows):
-            message.display = True
-            message.update(Text(f"first {len(rows)} of {len(event.rows)} rows"))
+            self.message = f"first {len(rows)} of {len(event.rows)} rows"

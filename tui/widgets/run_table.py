@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import ClassVar
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
@@ -26,6 +28,7 @@ from textual.strip import Strip
 from runview.store.run_columns import Column, column, sort_key
 from runview.store.run_filter import RunFilter
 from runview.store.run_row import STATE_DELETED, RunRow
+from runview.tui.key_help import key_group
 from runview.tui.run_cells import cell_parts, is_numeric
 from runview.tui.run_colors import run_style
 from runview.tui.safe_text import visible
@@ -51,26 +54,38 @@ class RunTable(ScrollView, can_focus=True):
         "run-table--deleted",
         "run-table--problem",
     }
-    BINDINGS = [
-        Binding("up,k", "move(-1)", "Up", show=False),
-        Binding("down,j", "move(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home,g", "edge(-1)", "First", show=False),
-        Binding("end,G", "edge(1)", "Last", show=False),
-        Binding("left,h", "column(-1)", "Column left", show=False),
-        Binding("right,l", "column(1)", "Column right", show=False),
-        Binding("enter", "open", "Open"),
-        Binding("space", "mark", "Mark"),
+    HELP_TITLE = "In the table"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *key_group(
+            "Move between runs",
+            ("up,k", "move(-1)", "Up"),
+            ("down,j", "move(1)", "Down"),
+            ("pageup", "page(-1)", "Page up"),
+            ("pagedown", "page(1)", "Page down"),
+            ("home,g", "edge(-1)", "First"),
+            ("end,G", "edge(1)", "Last"),
+        ),
+        *key_group(
+            "Choose a column (its header lights up; a click on a header sorts by it)",
+            ("left,h", "column(-1)", "Column left"),
+            ("right,l", "column(1)", "Column right"),
+        ),
+        Binding("enter", "open", "Open", tooltip="the run's page; backspace comes back"),
+        Binding(
+            "space",
+            "mark",
+            "Mark",
+            tooltip="for comparison: the number and colour it gets are its lines' there",
+        ),
     ]
 
+    @dataclass
     class Opened(Message):
         """Enter (or a double click) on a row: open its run."""
 
-        def __init__(self, row: RunRow) -> None:
-            super().__init__()
-            self.row = row
+        row: RunRow
 
+    @dataclass
     class Changed(Message):
         """What is shown, marked or sorted changed (the page's status line follows)."""
 

@@ -1,0 +1,123 @@
+"""``?`` is built from the bindings: its rules, and every tab's help in the real app."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from textual.binding import Binding
+from textual.widgets import Input
+
+from runview.tui.app import RunviewApp
+from runview.tui.help_screen import HelpScreen
+from runview.tui.key_help import KeyRow, key_rows, key_sections
+from runview.tui.tabs.base import RunTab
+from tests.fixed_run import write_fixed_run
+from tests.pilot import page, screen_text, wait_for
+
+MOVE = Binding.Group("Move", compact=True)
+EDGES = Binding.Group("First / last")
+
+
+class Base(RunTab):
+    BINDINGS = [
+        Binding("x", "one", "One", tooltip="the longer story"),
+        Binding("y", "two"),  # no description: internal, not listed
+        Binding("end,G", "last", "Last"),
+    ]
+
+
+class Sub(Base):
+    HELP_TITLE = "Somewhere"
+    BINDINGS = [
+        Binding("x", "other", "Replaced"),  # the same key: the subclass's binding wins
+        Binding("left,h", "go('left')", "Left", group=MOVE),
+        Binding("right,l", "go('right')", "Right", group=MOVE),
+        Binding("home", "edge(0)", "First", group=EDGES),
+        Binding("end", "edge(-1)", "Last", group=EDGES),
+    ]
+
+
+def test_rows_follow_the_bindings() -> None:
+    assert key_rows(
+        [Binding("a", "x", "Apple", tooltip="red"), Binding("b", "y"), Binding("ctrl+r", "z", "R")]
+    ) == [KeyRow("a", "Apple", "red"), KeyRow("ctrl+r", "R")]
+    [section] = key_sections([Sub])
+    assert section.title == "Somewhere"
+    assert [(row.keys, row.text) for row in section.rows] == [
+        ("x", "Replaced"),
+        ("end / G", "Last"),
+        ("←→ / hl", "Move"),
+        ("home / end", "First / last"),
+    ]
+    tabs = [Binding(str(n), f"tab({n})", f"Tab {n}", group=MOVE) for n in range(1, 8)]
+    assert key_rows(tabs) == [KeyRow("1–7", "Move")]
+    assert key_sections([Base], title="Here")[0].title == "Here"
+    assert key_sections([Sub, Base], title="One")[0].rows[0] == KeyRow("x", "Replaced")
+    assert [s.title for s in key_sections([Base])] == ["Base"]  # no HELP_TITLE: the class name
+
+
+TABS = {
+    # tab: (section, keys that must be listed in it), checked for every tab
+    "overview": [("Overview tab", ["/", "esc"]), ("In the config and summary tables", ["↑ / ↓"])],
+    "charts": [
+        ("Charts tab", ["/", "s / S", "p", "c", "e", "m"]),
+        ("On a chart", ["←↓↑→ / hjkl", "enter", "esc", "z"]),
+        ("Media panel (m)", [", ← / . →", "home / end"]),
+        ("Chart editor (e)", ["enter", "esc / q", "ctrl+r", "space", "c / C"]),
+    ],
+    "system": [("System tab", ["/", "e"]), ("On a chart", ["enter", "z"])],
+    "model": [("Model tab", ["/"]), ("In the layer tree", ["e / E", "→ / l", "enter / space"])],
+    "logs": [("Logs tab", ["p"]), ("In the log", ["end / G", "home / g", "↑ k / ↓ j"])],
+    "files": [],
+    "artifacts": [],
+}
+
+
+@pytest.mark.parametrize("tab", list(TABS))
+async def test_every_tab_lists_its_keys_and_the_footers_under_help(
+    tab: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = RunviewApp(write_fixed_run(tmp_path), tab=tab)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: page(app).snapshot is not None)
+        await wait_for(pilot, lambda: "q Quit" in screen_text(app).splitlines()[-1])
+        await pilot.pause(0.2)
+        footer = {  # the keys the footer shows now: each must be listed under help
+            app.get_key_display(binding)
+            for _node, binding, enabled, _tip in app.screen.active_bindings.values()
+            if binding.show and enabled
+        }
+        await pilot.press("question_mark")
+        help_screen = app.screen
+        assert isinstance(help_screen, HelpScreen)
+        for title, keys in TABS[tab] + [("Everywhere", ["1–7", "[ / ]", "tab / shift+tab"])]:
+            listed = help_screen.keys(title)
+            missing = [key for key in keys if key not in listed]
+            assert not missing, (title, missing, listed)
+        listed_keys = {
+            key
+            for section in help_screen.sections
+            for row in section.rows
+            for key in re.split(r" / | ", row.keys)
+        }
+        assert footer and footer <= listed_keys, footer - listed_keys
+        # It fits the terminal, and scrolls when it is longer.
+        body = help_screen.query_one("#help-body")
+        assert body.region.right <= 80 and body.region.bottom <= 24
+        await pilot.press("pagedown")
+        if body.max_scroll_y:
+            await wait_for(pilot, lambda: body.scroll_y > 0)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_slash_typed_in_a_search_box_is_text(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = RunviewApp(write_fixed_run(tmp_path), tab="charts")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "q Quit" in screen_text(app).splitlines()[-1])
+        await pilot.press("slash", *"train", "slash", "l")
+        assert app.screen.query_one("#charts-search", Input).value == "train/l"

@@ -1,0 +1,84 @@
+"""The private Textual API runview relies on, all in ``runview.tui.textual_private``: a Textual
+upgrade that moves any of it fails here, by name, instead of slowing or breaking the app."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from textual.app import App, ComposeResult
+from textual.widgets import Static
+
+from runview.tui.textual_private import BulkTree, screen_strips
+
+REPO = Path(__file__).resolve().parents[1]
+PRIVATE_IMPORT = re.compile(
+    r"^\s*(from|import)\s+textual\S*\._|^\s*from\s+textual\S*\s+import\s.*\b_\w"
+)
+
+
+class CountingTree(BulkTree[int]):
+    """Records every Tree._invalidate call, and whether a bulk add was under way."""
+
+    calls: list[bool]
+
+    def _invalidate(self) -> None:
+        self.calls.append(self._adding_many)
+        super()._invalidate()
+
+
+class TreeApp(App[None]):
+    def compose(self) -> ComposeResult:
+        tree = CountingTree("root", data=0)
+        tree.calls = []
+        yield tree
+
+
+async def test_every_added_node_still_invalidates_the_tree_and_a_bulk_add_invalidates_once() -> (
+    None
+):
+    app = TreeApp()
+    async with app.run_test() as pilot:
+        tree = app.query_one(CountingTree)
+        tree.root.expand()
+        tree.calls.clear()
+        tree.root.add("one", data=1)
+        # If this fails, Textual no longer routes TreeNode.add through Tree._invalidate: BulkTree's
+        # override is dead code, and the layer tree builds 60% slower. Find the new hook.
+        assert tree.calls == [False], tree.calls
+        tree.calls.clear()
+        with tree.adding_many():
+            for n in range(50):
+                tree.root.add(str(n), data=n)
+        assert tree.calls == [True] * 50 + [False]  # 50 suppressed, one at the end
+        await pilot.pause()
+        assert tree.last_line == 51  # the root and its 51 children are on the tree's lines
+
+
+class TextApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield Static("hello, strips")
+
+
+async def test_screen_strips_are_the_rows_the_terminal_shows() -> None:
+    app = TextApp()
+    async with app.run_test(size=(30, 4)) as pilot:
+        await pilot.pause()
+        strips = screen_strips(app.screen)
+        assert len(strips) == 4 and all(strip.cell_length == 30 for strip in strips)
+        assert "".join(segment.text for segment in strips[0]).startswith("hello, strips")
+
+
+def test_no_other_module_imports_a_private_textual_name() -> None:
+    allowed = REPO / "tui" / "textual_private.py"
+    found = [
+        f"{path.relative_to(REPO)}:{number}: {line.strip()}"
+        for folder in ("tui", "tests", "runview", "benchmarks")
+        for path in sorted((REPO / folder).rglob("*.py"))
+        if path != allowed
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if PRIVATE_IMPORT.search(line)
+    ]
+    assert not found, "private Textual names go through runview.tui.textual_private:\n" + "\n".join(
+        found
+    )
