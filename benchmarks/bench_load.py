@@ -31,6 +31,7 @@ import sys
 import tempfile
 import termios
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -49,8 +50,12 @@ def spike_step(j: int, rows: int) -> int:
     return 1 + (j * 48_611 + 12_345) % rows
 
 
-def generate(root: Path, rows: int, metrics: int, columns: bool = True) -> Path:
-    """A run of ``rows`` steps (1..rows), one spike of 1000 per metric; returns its directory."""
+def generate(root: Path, rows: int, metrics: int) -> Path:
+    """A run of ``rows`` steps (1..rows), one spike of 1000 per metric; returns its directory.
+
+    Written as a user's run is: ``runview.init`` with its defaults (console capture, system
+    sampler, the run's column helper), logging in a tight loop.
+    """
     import numpy as np
 
     import runview
@@ -62,12 +67,9 @@ def generate(root: Path, rows: int, metrics: int, columns: bool = True) -> Path:
         return Path(info["run"])
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
-    os.environ["RUNVIEW_COLUMNS_CLOSE_S"] = "600"  # the benchmark wants complete columns at the end
-    if not columns:
-        os.environ["RUNVIEW_COLUMNS"] = "0"
     keys = metric_keys(metrics)
     spikes = {spike_step(j, rows): j for j in range(metrics)}
-    run = runview.init(project="bench", dir=root, console=False, system_interval=None)
+    run = runview.init(project="bench", dir=root)
     rng = np.random.default_rng(0)
     started = time.perf_counter()
     step = 1
@@ -80,34 +82,46 @@ def generate(root: Path, rows: int, metrics: int, columns: bool = True) -> Path:
             run.log(dict(zip(keys, row)), step=step)
             step += 1
     log_s = time.perf_counter() - started
-    columns_writer = run._writer.columns
-    cpu_during = columns_writer.cpu_seconds if columns_writer is not None else 0.0
-    lag = columns_writer.state.source_offset if columns_writer is not None else 0
     started = time.perf_counter()
     run.finish()
     finish_s = time.perf_counter() - started
-    cpu_total = columns_writer.cpu_seconds if columns_writer is not None else 0.0
+    finished_at = time.time()
     size = (run.dir / "history.jsonl").stat().st_size
+    index = final_index(run.dir)
     info = {
         "run": str(run.dir),
         "log_s": log_s,
         "finish_s": finish_s,
-        "columns_cpu_during_s": cpu_during,
-        "columns_cpu_total_s": cpu_total,
-        "columns_covered_at_finish": lag,
+        "helper_done_after_s": index.get("written_at", finished_at) - finished_at,
+        "helper_cpu_s": index.get("cpu_seconds"),
+        "columns_complete": index["source_offset"] == size,
         "history_bytes": size,
     }
     done.write_text(json.dumps(info))
     print(
         f"generated {rows:,} rows x {metrics} metrics in {log_s:.1f} s ({log_s / rows * 1e6:.2f} "
-        f"µs/log call), history {size / 1e6:.0f} MB"
+        f"µs/log call, defaults), history {size / 1e6:.0f} MB; finish() {finish_s * 1000:.0f} ms"
     )
     print(
-        f"  column writer CPU: {cpu_total:.1f} s total = {cpu_total / rows * 1e6:.2f} µs/row "
-        f"({cpu_during:.1f} s while logging, covering {lag / size:.0%}; the rest at finish(), "
-        f"which took {finish_s:.1f} s)"
+        f"  column helper: columns {'complete' if info['columns_complete'] else 'INCOMPLETE'} "
+        f"{info['helper_done_after_s']:.1f} s after finish() returned; helper CPU "
+        f"{info['helper_cpu_s']:.1f} s = {info['helper_cpu_s'] / rows * 1e6:.1f} µs/row"
     )
     return run.dir
+
+
+def final_index(run_dir: Path, timeout: float = 1800.0) -> dict:
+    """The column helper's last index (``"final": true``), once it has caught up."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            index = json.loads((run_dir / "columns" / "index.json").read_bytes())
+            if index.get("final"):
+                return index
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"{run_dir}: the column helper wrote no final index in {timeout:.0f} s")
 
 
 def without_columns(run: Path) -> Path:
@@ -137,9 +151,11 @@ elapsed = time.perf_counter() - started
 series = snapshot.history.series
 spikes = sum(1 for k in series if float(series[k][1].max()) == 1000.0)
 work = reader.cache_work()  # what the viewer does after its load
+started = time.perf_counter()
 if work is not None:
     work.run()
-print(json.dumps({"s": elapsed, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+print(json.dumps({"s": elapsed, "cache_s": time.perf_counter() - started,
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "rows": snapshot.history.rows, "last": snapshot.history.last_index,
                   "spikes": spikes,
                   "source": reader._fast.source, "problems": list(snapshot.problems)}))
@@ -153,15 +169,23 @@ def reader_open(path: Path, cache: str, python: str = sys.executable) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+# when each viewer_open first showed its tab bar (the app's start-up, before any chart)
+FIRST_PAINTS: list[float | None] = []
 ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Za-z0-9]|\x1b[=>]")
 
 
 def viewer_open(
-    run: Path, cache: str, needle: bytes = b"1M", timeout: float = 60.0
+    run: Path,
+    cache: str,
+    needle: bytes = b"1M",
+    timeout: float = 60.0,
+    settle_until: Callable[[], object] = lambda: True,
 ) -> tuple[float | None, float]:
     """Seconds until ``needle`` (the last step's tick label) is on the terminal, and the peak RSS
-    (MB)."""
+    (MB). After that frame the viewer stays open a second, or until ``settle_until()`` holds
+    (30 s at most), as a user who keeps looking."""
     env = dict(os.environ, TERM="xterm-256color", RUNVIEW_CACHE_DIR=cache)
+    FIRST_PAINTS.append(None)
     started = time.monotonic()
     pid, fd = pty.fork()
     if pid == 0:
@@ -189,11 +213,14 @@ def viewer_open(
             except OSError:
                 break
             screen = (screen + ANSI.sub(b"", data))[-(1 << 16) :]
+            if FIRST_PAINTS[-1] is None and b"Overview" in screen:  # the tab bar: app is up
+                FIRST_PAINTS[-1] = time.monotonic() - started
             if seen is None and pattern.search(screen):
                 seen = time.monotonic() - started
                 settle = time.monotonic() + 1.0  # keep sampling RSS for a second after the frame
         if seen is not None and time.monotonic() >= settle:
-            break
+            if settle_until() or time.monotonic() >= settle + 29:
+                break
     os.kill(pid, signal.SIGTERM)
     end = time.monotonic() + 2
     while time.monotonic() < end:
@@ -233,8 +260,7 @@ def tensorboard_part(data: Path, rows: int, metrics: int) -> None:
         shutil.rmtree(root, ignore_errors=True)
         root.mkdir(parents=True)
         writer = SummaryWriter(str(root / "tb"))
-        os.environ["RUNVIEW_COLUMNS_CLOSE_S"] = "600"
-        run = runview.init(project="tb", dir=root / "rv", console=False, system_interval=None)
+        run = runview.init(project="tb", dir=root / "rv")
         rng = np.random.default_rng(0)
         for step in range(1, rows + 1):
             values = (rng.random(metrics) * 0.1 + 1.0).tolist()
@@ -243,6 +269,7 @@ def tensorboard_part(data: Path, rows: int, metrics: int) -> None:
             run.log(dict(zip(keys, values)), step=step)
         writer.close()
         run.finish()
+        final_index(run.dir)
         (root / "run").write_text(str(run.dir))
         (root / "done").write_text("ok")
     run_dir = Path((root / "run").read_text())
@@ -300,7 +327,7 @@ def main() -> None:
     parser.add_argument(
         "--columns-only",
         action="store_true",
-        help="skip the JSONL-only and TensorBoard parts (minutes)",
+        help="skip the runs-without-columns and TensorBoard parts (minutes)",
     )
     args = parser.parse_args()
     print(machine())
@@ -308,12 +335,11 @@ def main() -> None:
         tensorboard_part(args.data, args.tb_rows, args.metrics)
         return
     run = generate(args.data / f"run-{args.rows}x{args.metrics}", args.rows, args.metrics)
-    twin = without_columns(run)
-    cache = args.data / "cache"
+    tick = f"{args.rows // 1_000_000}M" if args.rows >= 1_000_000 else None
 
     print(
         f"\n2. RunReader to a full snapshot ({args.rows:,} rows x {args.metrics} metrics), fresh "
-        "process each"
+        "process each, no cache"
     )
     for _ in range(args.repeat):
         r = reader_open(run, "off")
@@ -321,51 +347,53 @@ def main() -> None:
             f"  columns            {r['s']:6.2f} s  peak RSS {r['rss_mb']:4.0f} MB  rows "
             f"{r['rows']:,} spikes {r['spikes']}/{args.metrics} ({r['source']})"
         )
-    if args.columns_only:
+    print(
+        "\n3. runview PATH --tab charts in a pty at 160x48, cold (an empty RUNVIEW_CACHE_DIR each "
+        "time): until the x axis shows the last step, peak RSS over the viewer's processes"
+    )
+    for attempt in range(args.repeat):
+        cold = args.data / f"cold-cache-{attempt}"
+        shutil.rmtree(cold, ignore_errors=True)
+        seen, peak = viewer_open(run, str(cold), needle=tick.encode() if tick else b"1M")
+        shown = f"{seen:6.2f} s" if seen is not None else "  never"
+        up = FIRST_PAINTS[-1]
+        start_up = f"  (tab bar on screen after {up:.2f} s)" if up is not None else ""
         print(
-            "\n3. runview PATH --tab charts in a pty at 160x48: until the x axis shows the last "
-            "step, peak RSS"
+            f"  columns, open {attempt + 1} (cold)     {shown}  peak RSS {peak:4.0f} MB{start_up}"
         )
-        off = str(args.data / "no-cache-here")
-        for attempt in range(args.repeat):
-            seen, peak = viewer_open(run, off)
-            shown = f"{seen:6.2f} s" if seen is not None else "  never"
-            print(f"  columns, open {attempt + 1}            {shown}  peak RSS {peak:4.0f} MB")
+    if args.columns_only:
         return
+
+    twin = without_columns(run)
+    cache = args.data / "cache"
     shutil.rmtree(cache, ignore_errors=True)
+    r = reader_open(twin, "off")
+    print(
+        f"\n  run without columns, JSONL only  {r['s']:6.2f} s  peak RSS {r['rss_mb']:4.0f} MB "
+        f"rows {r['rows']:,} spikes {r['spikes']}/{args.metrics} ({r['source']})"
+    )
     r = reader_open(twin, str(cache))
     print(
-        f"  JSONL, cache cold  {r['s']:6.2f} s  peak RSS {r['rss_mb']:4.0f} MB  rows "
-        f"{r['rows']:,} spikes {r['spikes']}/{args.metrics} ({r['source']}; writes the cache)"
+        f"  same, then the viewer's cache step  {r['cache_s']:6.2f} s to write the entry; "
+        f"from the cache: {reader_open(twin, str(cache))['s']:.2f} s"
     )
-    for _ in range(args.repeat):
-        r = reader_open(twin, str(cache))
-        print(
-            f"  JSONL run, cache   {r['s']:6.2f} s  peak RSS {r['rss_mb']:4.0f} MB  rows "
-            f"{r['rows']:,} spikes {r['spikes']}/{args.metrics} ({r['source']})"
+    viewer_cache = args.data / "cache-viewer"
+    shutil.rmtree(viewer_cache, ignore_errors=True)
+    entry_written = None
+    for label in ("no columns, cache cold", "no columns, second open"):
+        seen, peak = viewer_open(
+            twin, str(viewer_cache), settle_until=lambda: cache_entries(viewer_cache)
         )
-
-    print(
-        "\n3. runview PATH --tab charts in a pty at 160x48: until the x axis shows the last step "
-        "('1M'), peak RSS over the viewer's processes"
-    )
-    off = str(args.data / "no-cache-here")
-    for label, path, cache_dir in (
-        ("columns, first open", run, off),
-        ("columns, second open", run, off),
-        ("no columns, cache cold", twin, str(args.data / "cache-viewer")),
-        ("no columns, second open", twin, str(args.data / "cache-viewer")),
-    ):
-        if label == "no columns, cache cold":
-            shutil.rmtree(cache_dir, ignore_errors=True)
-        if label.startswith("columns"):
-            shutil.rmtree(off, ignore_errors=True)
-        seen, peak = viewer_open(path, cache_dir)
         shown = f"{seen:6.2f} s" if seen is not None else "  never"
         print(f"  {label:26s} {shown}  peak RSS {peak:4.0f} MB")
-        if label == "no columns, cache cold":
-            time.sleep(3)  # the cache is written in a background thread of the viewer: give it time
+        if entry_written is None:
+            entry_written = bool(cache_entries(viewer_cache))
+            print(f"    (the viewer wrote its cache entry before quitting: {entry_written})")
     tensorboard_part(args.data, args.tb_rows, args.metrics)
+
+
+def cache_entries(root: Path) -> list[Path]:
+    return list((root / "columns").glob("*/index.json"))
 
 
 if __name__ == "__main__":

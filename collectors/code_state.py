@@ -11,6 +11,7 @@ textconv are off, and every call has a timeout.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -418,28 +419,52 @@ def _keep_entry_script(folder: Path, script: str, state: CodeState) -> None:
 
 
 def _write_packages(folder: Path, state: CodeState) -> None:
-    """``name==version`` of every installed distribution (importlib.metadata: fast, and works
-    where pip is absent); local and editable installs say where they came from."""
-    try:
-        from importlib import metadata
+    """``name==version`` of every installed distribution, listed by a child interpreter.
 
-        lines: dict[str, str] = {}
-        for dist in metadata.distributions():
-            name = dist.metadata["Name"] if dist.metadata else None
-            if not name or name.lower() in lines:
-                continue
-            line = f"{name}=={dist.version}"
-            origin = _origin(dist)
-            if origin:
-                line += f"  # {origin}"
-            lines[name.lower()] = line
+    importlib.metadata (fast, and works where pip is absent) costs the process that imports it
+    megabytes it keeps: the training process should not pay them, so a child started on the same
+    ``sys.path`` does the listing.
+    """
+    child = (
+        "import json, sys\n"
+        "sys.path[:] = json.loads(sys.argv[1])\n"
+        "from runview.collectors.code_state import package_lines\n"
+        "print(json.dumps(package_lines()))\n"
+    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-I", "-c", child, json.dumps(sys.path)],
+            capture_output=True,
+            timeout=GIT_TIMEOUT_S,
+            stdin=subprocess.DEVNULL,
+        )
+        if done.returncode != 0:
+            tail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:]
+            raise RuntimeError(tail[0] if tail else f"exit status {done.returncode}")
+        lines = json.loads(done.stdout)
     except Exception as exc:
         state.errors.append(f"installed packages unknown: {exc!r}")
         return
     header = f"# Python {sys.version.split()[0]} at {sys.executable}\n"
-    body = "\n".join(lines[k] for k in sorted(lines)) + "\n"
-    _write(folder / PACKAGES_FILE, (header + body).encode())
+    _write(folder / PACKAGES_FILE, (header + "\n".join(lines) + "\n").encode())
     state.packages, state.package_count = PACKAGES_FILE, len(lines)
+
+
+def package_lines() -> list[str]:
+    """``name==version`` lines (with where local and editable installs came from), sorted."""
+    from importlib import metadata
+
+    lines: dict[str, str] = {}
+    for dist in metadata.distributions():
+        name = dist.metadata["Name"] if dist.metadata else None
+        if not name or name.lower() in lines:
+            continue
+        line = f"{name}=={dist.version}"
+        origin = _origin(dist)
+        if origin:
+            line += f"  # {origin}"
+        lines[name.lower()] = line
+    return [lines[k] for k in sorted(lines)]
 
 
 def _origin(dist: Any) -> str:
@@ -449,8 +474,6 @@ def _origin(dist: Any) -> str:
         return ""
     if not text:
         return ""
-    import json
-
     try:
         direct = json.loads(text)
     except ValueError:
@@ -475,6 +498,4 @@ def _write(path: Path, data: bytes) -> None:
 
 
 def _json(document: dict[str, Any]) -> bytes:
-    import json
-
     return json.dumps(document, indent=1, ensure_ascii=False, default=str).encode()

@@ -23,18 +23,20 @@ _warned_log = False
 def watch(
     model: Any,
     on_summary: Callable[[dict[str, Any]], None],
-    log: str | None = "gradients",
+    log: str | None = None,
     log_freq: int | None = 1000,
+    stacklevel: int = 1,
 ) -> Callable[[], None]:
     """Summarise ``model`` after its first forward pass and hand the document to ``on_summary``.
 
     Forward hooks on every module record output shapes during the first pass through the model
     and remove themselves when it ends. ``log``/``log_freq`` are accepted as wandb's ``watch``
-    takes them; histograms are not recorded, and asking for them warns once. Returns a function
+    takes them; histograms are not recorded, and asking for them warns once, attributed to the
+    caller ``stacklevel`` frames up (1: whoever called ``watch``). Returns a function
     that removes any hooks still attached (and, if the model never ran forward, summarises it
     without output shapes).
     """
-    _warn_about_log(log)
+    _warn_about_log(log, stacklevel)
     modules = list(model.named_modules())
     names = {id(module): name for name, module in modules}
     shapes: dict[str, Any] = {}
@@ -274,18 +276,20 @@ def _count(value: Any) -> int:
     return 0
 
 
-def _warn_about_log(log: str | None) -> None:
+def _warn_about_log(log: str | None, stacklevel: int) -> None:
     global _warned_log
     if log in _HISTOGRAM_LOGS and not _warned_log:
         _warned_log = True
+        # frames: _warn, this function, watch, then watch's callers
         _warn(
             f"runview.watch(log={log!r}): gradient and parameter histograms are not recorded; "
-            "only the model summary is"
+            "only the model summary is",
+            stacklevel=3 + stacklevel,
         )
 
 
-def _warn(message: str) -> None:
+def _warn(message: str, stacklevel: int = 3) -> None:
     try:
-        warnings.warn(message, RuntimeWarning, stacklevel=3)
+        warnings.warn(message, RuntimeWarning, stacklevel=stacklevel)
     except Exception:
         print(message, file=sys.stderr)

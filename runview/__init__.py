@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 
+__version__ = "0.1.0"
+
 
 def _source_checkout_subpackages() -> None:
     """In a clone, find ``runview.store``, ``runview.tui`` and ``runview.collectors`` beside this
@@ -35,12 +37,27 @@ def _source_checkout_subpackages() -> None:
 
 _source_checkout_subpackages()
 from collections.abc import Mapping, Sequence
-from typing import Any
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 from runview import _lifecycle
-from runview._artifact import Artifact, ArtifactCorrupt, ArtifactFile, ArtifactNotFound
-from runview._media import Image, Table
-from runview._run import Run
+
+if TYPE_CHECKING:
+    from runview._artifact import Artifact, ArtifactCorrupt, ArtifactFile, ArtifactNotFound
+    from runview._media import Image, Table
+    from runview._run import Run
+
+# The public classes load on first use, so `import runview` stays cheap: the viewer imports this
+# package too (runview.tui lives under it), and a script pays for the writer only at init().
+_LAZY = {
+    "Run": "runview._run",
+    "Image": "runview._media",
+    "Table": "runview._media",
+    "Artifact": "runview._artifact",
+    "ArtifactFile": "runview._artifact",
+    "ArtifactNotFound": "runview._artifact",
+    "ArtifactCorrupt": "runview._artifact",
+}
 
 __all__ = [
     "Run",
@@ -75,13 +92,18 @@ def init(
     system_interval: float | None = 2.0,
     heartbeat_interval: float = 2.0,
     save_code: bool = True,
+    quiet: bool = False,
 ) -> Run:
     """Start a run and make it the current one; a run still open in this process is finished first.
 
     ``dir`` is the root that holds projects (default ``./runs``, or ``$RUNVIEW_DIR``);
     ``console=False`` leaves stdout/stderr alone; ``system_interval=None`` turns off the
     system and GPU sampler; ``save_code=False`` skips the code state (git patches, packages).
+    One line on stderr says where the run is and how to view it; ``quiet=True`` (or
+    ``RUNVIEW_QUIET=1``) leaves it out.
     """
+    from runview._run import Run
+
     previous = _lifecycle.current()
     if previous is not None:
         previous.finish()
@@ -97,6 +119,7 @@ def init(
         system_interval=system_interval,
         heartbeat_interval=heartbeat_interval,
         save_code=save_code,
+        quiet=quiet,
     )
     _lifecycle.adopt(run)
     return run
@@ -125,10 +148,9 @@ def define_metric(name: str, summary: str | None = None, step_metric: str | None
     _active().define_metric(name, summary=summary, step_metric=step_metric)
 
 
-def watch(
-    model: Any, criterion: Any = None, log: str | None = "gradients", log_freq: int = 1000
-) -> None:
-    _active().watch(model, criterion, log=log, log_freq=log_freq)
+def watch(model: Any, criterion: Any = None, log: str | None = None, log_freq: int = 1000) -> None:
+    """``watch`` on the current run."""
+    _active().watch(model, criterion, log=log, log_freq=log_freq, _stacklevel=2)
 
 
 def save(
@@ -160,4 +182,8 @@ def __getattr__(name: str) -> Any:
         return _lifecycle.current()
     if name in ("config", "summary"):
         return getattr(_active(), name)
-    raise AttributeError(name)
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value  # looked up once
+        return value
+    raise AttributeError(f"module 'runview' has no attribute {name!r}")

@@ -8,7 +8,6 @@ never needed: arrays are written by a small stdlib PNG encoder.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -207,6 +206,8 @@ def _save_image(run_dir: Path, folder: str, step: int, index: int, image: Image)
         data = encode_png(image.pixels)
         height, width = image.pixels.shape[:2]
         suffix = ".png"
+    import hashlib  # here: OpenSSL is a few MB, and only media needs it
+
     name = f"{step}_{index}_{hashlib.sha1(data).hexdigest()[:8]}{suffix}"
     relative = f"{fmt.MEDIA_DIR}/{folder}/{name}"
     _write_once(run_dir / relative, data)
@@ -236,6 +237,8 @@ def _save_table(run_dir: Path, folder: str, step: int, table: Table) -> dict[str
     data = json.dumps(document, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode(
         "utf-8"
     )
+    import hashlib
+
     digest = hashlib.sha1(data).hexdigest()[:8]
     relative = f"{fmt.MEDIA_DIR}/{folder}/{step}_{digest}{fmt.MEDIA_TABLE_SUFFIX}"
     _write_once(run_dir / relative, data)

@@ -11,14 +11,18 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from runview._artifact import COMMITTED, DRAFT, LOGGED, Artifact
-from runview._artifact_jobs import ArtifactJobs, RunArtifactsRecord
-from runview._files import FileSaver
 from runview.store import format as fmt
-from runview.store.artifact_manifest import check_alias, parse_spec
-from runview.store.artifact_store import ArtifactCorrupt, ArtifactStore
+
+if TYPE_CHECKING:
+    from runview._artifact import Artifact
+    from runview._artifact_jobs import ArtifactJobs, RunArtifactsRecord
+    from runview._files import FileSaver
+    from runview.store.artifact_store import ArtifactStore
+
+# Artifacts and saved files import their modules on first use: hashing pulls in OpenSSL, which
+# a run that logs only metrics should not carry.
 
 CODE_WAIT_S = 1.0  # init waits this long for the code capture; the rest finishes in background
 
@@ -44,7 +48,7 @@ class RunOutputs:
         self._warn = warn
         self._saver: FileSaver | None = None
         self._jobs: ArtifactJobs | None = None
-        self._record = RunArtifactsRecord(write_document)
+        self._record_: RunArtifactsRecord | None = None
         self._code: threading.Thread | None = None
         self._disowned = False
         if save_code:
@@ -65,8 +69,18 @@ class RunOutputs:
         self._code.start()
         self._code.join(CODE_WAIT_S)
 
+    @property
+    def _record(self) -> RunArtifactsRecord:
+        if self._record_ is None:
+            from runview._artifact_jobs import RunArtifactsRecord
+
+            self._record_ = RunArtifactsRecord(self._write_document)
+        return self._record_
+
     def save(self, glob_str: Any, base_path: Any, policy: str) -> None:
         if self._saver is None:
+            from runview._files import FileSaver
+
             excluded = [self.run_dir, self.root / fmt.ARTIFACTS_ROOT]
             self._saver = FileSaver(self.run_dir, excluded, self._write_document, self._warn)
         self._saver.add(glob_str, base_path, policy)
@@ -74,6 +88,8 @@ class RunOutputs:
     @property
     def jobs(self) -> ArtifactJobs:
         if self._jobs is None:
+            from runview._artifact_jobs import ArtifactJobs
+
             self._jobs = ArtifactJobs(self.root, self.producer, self._record, self._warn)
         return self._jobs
 
@@ -84,6 +100,9 @@ class RunOutputs:
         type: str | None,
         aliases: Sequence[str] | None,
     ) -> Artifact:
+        from runview._artifact import Artifact
+        from runview.store.artifact_manifest import check_alias
+
         if not isinstance(artifact, Artifact):
             artifact = _artifact_from_path(artifact, name, type)
         if isinstance(aliases, str):
@@ -94,6 +113,10 @@ class RunOutputs:
         return artifact
 
     def use_artifact(self, spec: Artifact | str, type: str | None) -> Artifact:
+        from runview._artifact import COMMITTED, DRAFT, LOGGED, Artifact
+        from runview.store.artifact_manifest import parse_spec
+        from runview.store.artifact_store import ArtifactCorrupt
+
         if isinstance(spec, Artifact):
             if spec.state == DRAFT:
                 raise ValueError(f"artifact {spec.name!r} must be logged before it is used")
@@ -162,6 +185,8 @@ class RunOutputs:
 
 
 def _artifact_from_path(path: Any, name: str | None, type: str | None) -> Artifact:
+    from runview._artifact import Artifact
+
     local = Path(os.fspath(path))
     artifact = Artifact(name or _name_from(local), type or "unspecified")
     if local.is_dir():

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
+import shlex
+import sys
 import time
 import traceback
 from collections.abc import Mapping, Sequence
@@ -13,25 +14,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import runview
 from runview._docs import Config, Summary
 from runview._media import media_hook
 from runview._summary import MetricSummaries, jsonable
 from runview.store import format as fmt
-from runview.store.encode import FAST_ERRORS, dumps_line, encode_row
+from runview.store.encode import FAST_ERRORS, dumps_line, encode_row, is_plain
 from runview.store.writer import RunWriter, claim_run_dir, process_identity
 
 SUMMARY_KINDS = ("min", "max", "mean", "last", "none")
+QUIET_ENV = "RUNVIEW_QUIET"  # "1": init prints nothing
 STEP, TIME = fmt.STEP_KEY, fmt.TIME_KEY
 _now = time.time
-
-
-def _version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("runview")
-    except Exception:
-        return "unknown"
 
 
 def _safe_name(text: str) -> str:
@@ -40,8 +34,12 @@ def _safe_name(text: str) -> str:
 
 
 def new_run_id() -> str:
+    """8 random characters of [a-z0-9] (os.urandom: ``secrets`` would load OpenSSL, a few MB)."""
     alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
-    return "".join(secrets.choice(alphabet) for _ in range(8))
+    chars: list[str] = []
+    while len(chars) < 8:
+        chars += [alphabet[b % 36] for b in os.urandom(16) if b < 252]  # 252 = 7 * 36: no bias
+    return "".join(chars[:8])
 
 
 class Run:
@@ -61,6 +59,7 @@ class Run:
         system_interval: float | None = 2.0,
         heartbeat_interval: float = 2.0,
         save_code: bool = True,
+        quiet: bool = False,
     ) -> None:
         self.start_time = time.time()
         self.id = _safe_name(id) if id else new_run_id()
@@ -91,7 +90,7 @@ class Run:
         self.dir = claim_run_dir(self.dir)
         self.root = self.dir.parent.parent
         self._writer = RunWriter(self.dir, heartbeat_interval=heartbeat_interval)
-        self._append_history = self._writer.history.writer()
+        self._bind_history()
         self._writer.set_summary_source(self._summary_snapshot)
         self.meta: dict[str, Any] = self._initial_meta()
         self._writer.write_document(fmt.META_FILE, self.meta)
@@ -107,6 +106,8 @@ class Run:
             **process_identity(),
         )
         self._writer.start()
+        if not quiet and os.environ.get(QUIET_ENV, "") in ("", "0"):
+            self._announce()  # before the console tee: it is for the terminal, not the run's log
         if console:
             self._start_console()
         # Before the sampler: the code capture's git processes are not training's children.
@@ -116,6 +117,10 @@ class Run:
         self._writer.write_document(fmt.META_FILE, self.meta)
 
     # -- set-up ---------------------------------------------------------------------------------
+    def _bind_history(self) -> None:
+        # log() calls it directly: no attribute hops on the hot path.
+        self._append_history = self._writer.history.append
+
     def _initial_meta(self) -> dict[str, Any]:
         meta: dict[str, Any] = {
             "id": self.id,
@@ -125,7 +130,7 @@ class Run:
             "tags": self.tags,
             "start_time": self.start_time,
             "created": datetime.fromtimestamp(self.start_time, UTC).isoformat(),
-            "runview_version": _version(),
+            "runview_version": runview.__version__,
         }
         try:
             from runview.collectors.host import git_facts, host_facts
@@ -137,6 +142,24 @@ class Run:
         except Exception as exc:
             self._warn_once("host", f"could not read host facts: {exc!r}")
         return meta
+
+    def _announce(self) -> None:
+        """One line on stderr, as wandb prints its link: where the run is and how to view it."""
+        try:
+            path = self.dir
+            try:
+                path = path.relative_to(Path.cwd())
+            except ValueError:
+                pass
+            name = "".join(c if c.isprintable() else "?" for c in self.name)
+            stderr = sys.stderr
+            if stderr is not None:
+                stderr.write(
+                    f"runview: run {name} · view it with: runview {shlex.quote(str(path))}\n"
+                )
+                stderr.flush()
+        except Exception:
+            pass  # a closed or broken stderr must not stop the run
 
     def _start_console(self) -> None:
         try:
@@ -154,14 +177,18 @@ class Run:
         try:
             from runview.collectors.sampler import SystemSampler
 
-            helper = self._console.helper_pid if self._console is not None else None
+            columns = self._writer.columns_helper
+            helpers = {
+                self._console.helper_pid if self._console is not None else None,
+                columns.pid if columns is not None else None,
+            }
             sampler = SystemSampler(
                 self._emit_system,
                 interval=interval,
                 pid=os.getpid(),
                 disk_path=self.dir,
-                # the console tee is ours
-                exclude_pids=frozenset({helper}) if helper else frozenset(),
+                # the console tee and the column helper are ours, not training
+                exclude_pids=frozenset(pid for pid in helpers if pid),
             )
             sampler.start()
             self._sampler = sampler
@@ -226,12 +253,7 @@ class Run:
             try:
                 line = dumps_line(row)
                 # A row that redefined _step/_time is not plain either (the format reserves them).
-                plain = (
-                    b"null" not in line
-                    and b"[" not in line
-                    and line.find(b"{", 1) < 0
-                    and len(row) == len(data) + 2
-                )
+                plain = len(row) == len(data) + 2 and is_plain(data, line)
             except FAST_ERRORS:
                 plain = False
             if plain:
@@ -250,8 +272,9 @@ class Run:
             if self._definitions:
                 self._summaries.aggregate(values)
             self._version += 1
-        except (OSError, ValueError) as exc:  # disk full, run directory gone, closed stream
-            self._writer.history.failed(exc)
+        except OSError as exc:  # a media file that could not be written (disk full, folder gone)
+            self._writer.history.dropped += 1
+            self._writer.warn_io(self._writer.history.path, exc)
         except Exception as exc:  # the logger never raises into training
             self._warn_once("log", f"log() failed and the row was dropped: {exc!r}")
 
@@ -316,18 +339,26 @@ class Run:
         self,
         model: Any,
         criterion: Any = None,
-        log: str | None = "gradients",
+        log: str | None = None,
         log_freq: int = 1000,
+        *,
+        _stacklevel: int = 1,
         **_: Any,
     ) -> None:
-        """Record the module tree of a PyTorch model at its first forward pass."""
+        """Record the module tree of a PyTorch model at its first forward pass.
+
+        Gradient and parameter histograms are not recorded: ``log="gradients"`` (wandb's
+        default, asked here only explicitly) warns once, pointing at the caller.
+        """
         try:
             from runview.collectors.model import watch
 
             def save(summary: dict[str, Any]) -> None:
                 self._writer.write_document(fmt.MODEL_FILE, summary)
 
-            self._unwatch.append(watch(model, save, log=log, log_freq=log_freq))
+            self._unwatch.append(
+                watch(model, save, log=log, log_freq=log_freq, stacklevel=1 + _stacklevel)
+            )
         except Exception as exc:
             self._warn_once("watch", f"watch() could not attach: {exc!r}")
 
@@ -371,7 +402,10 @@ class Run:
 
     def _summary_snapshot(self) -> tuple[int, dict[str, Any]]:
         version = self._version
-        return version, self._summaries.values()
+        summary = self._summaries.values()
+        # Readers let fresher history values replace every summary value but these (run-format.md).
+        summary[fmt.SUMMARY_EXPLICIT_KEY] = sorted(str(k) for k in list(self._summaries.explicit))
+        return version, summary
 
     # -- warnings -------------------------------------------------------------------------------
     def _unsupported(self, key: str, value: Any) -> None:
@@ -421,7 +455,7 @@ class Run:
         self._finished = True
         self._forked_child = True
         self._writer.disown()
-        self._append_history = self._writer.history.writer()
+        self._bind_history()
         self._sampler = None
         self._console = None
         if self._outputs is not None:

@@ -69,6 +69,14 @@ class Cache:
         digest = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:32]
         return self.root / area / digest
 
+    def lookup(self, area: str, key: str) -> Path | None:
+        """The entry for ``key`` if a complete one exists (marker checked), without writing."""
+        entry = self.entry(area, key)
+        document = _read_marker(entry)
+        if document is None or document.get("key") != key:
+            return None
+        return entry
+
     def touch(self, entry: Path) -> None:
         """Mark ``entry`` as just used (the least recently used go first); never raises."""
         try:

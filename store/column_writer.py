@@ -1,7 +1,14 @@
-"""Append the columns of new history lines to ``columns/`` (the layout is in ``columns.py``)."""
+"""Append the columns of new history lines to ``columns/`` (the layout is in ``columns.py``).
+
+Runs in the run's column helper process (``column_helper.py``), never in the training process.
+Every file is written relative to the ``columns/`` folder it created (a descriptor held open),
+so a writer whose run directory was removed or rebuilt meanwhile can never write into the new
+one.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -12,7 +19,6 @@ from typing import Any
 import numpy as np
 
 from runview.store import format as fmt
-from runview.store.atomic import write_json_atomic
 from runview.store.columns import (
     INDEX_NAME,
     OTHER_NAME,
@@ -26,10 +32,9 @@ from runview.store.series import split_rows
 from runview.store.tail import parse_lines
 
 PAIR = np.dtype("<f8")
-TICK_BYTES = 2 * 1024 * 1024  # per flusher tick: bounds the GIL time taken from training
+TICK_BYTES = 8 * 1024 * 1024  # history parsed per step: ~1-2 s of CPU, then the index is due
 INDEX_INTERVAL_S = 1.0
-# at close, catch up for at most this long (env RUNVIEW_COLUMNS_CLOSE_S); the reader parses the rest
-CLOSE_BUDGET_S = 1.0
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW
 
 
 def pack_pairs(xs: Any, ys: Any) -> np.ndarray:
@@ -49,10 +54,10 @@ class _Column:
 
 
 class ColumnWriter:
-    """Appends the columns of new history lines; called from the logger's flusher thread only.
+    """Turns the lines of history.jsonl, as they reach the disk, into ``columns/``.
 
-    It reads back what the flusher has written (pread from its own offset), so the training
-    thread pays nothing. Any exception is the caller's cue to stop using columns for this run.
+    Starts over from an empty ``columns/`` (a resumed run directory is rebuilt: the JSONL is the
+    truth). Any exception is the caller's cue to stop and ``abandon`` the columns.
     """
 
     def __init__(self, run_dir: Path, tick_bytes: int = TICK_BYTES) -> None:
@@ -61,75 +66,78 @@ class ColumnWriter:
         self.tick_bytes = tick_bytes
         self.state = ColumnState()
         self._columns: dict[str, _Column] = {}
-        self._source_fd: int | None = None
-        self._other_fd: int | None = None
         self._last_index_write = 0.0
         self._index_offset = -1
-        self.cpu_seconds = 0.0  # thread CPU time spent here (the benchmark reports it)
-        # a resumed run directory: rebuild from the start, the JSONL is the truth
+        self._source_fd = os.open(self.source, os.O_RDONLY | os.O_CLOEXEC)
         if self.dir.exists():
             shutil.rmtree(self.dir)
-        self.dir.mkdir(parents=True)
-        self._other_fd = os.open(
-            self.dir / OTHER_NAME, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644
-        )
+        self.dir.mkdir()
+        self._dir_fd = os.open(self.dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        self._other_fd = os.open(OTHER_NAME, _CREATE, 0o644, dir_fd=self._dir_fd)
 
-    def tick(self, max_bytes: int | None = None, force_index: bool = False) -> int:
-        """Turn up to ``max_bytes`` of newly flushed lines into columns; returns bytes consumed."""
-        started = time.thread_time()
+    def tick(self, max_bytes: int | None = None) -> int:
+        """Turn up to ``max_bytes`` of new complete lines into columns; returns bytes consumed.
+
+        The index is rewritten at most once a second (``finish`` writes the last one).
+        """
+        consumed = self._consume(self.tick_bytes if max_bytes is None else max_bytes)
+        now = time.monotonic()
+        if (
+            self.state.source_offset != self._index_offset
+            and now - self._last_index_write >= INDEX_INTERVAL_S
+        ):
+            self.write_index()
+            self._last_index_write = now
+        return consumed
+
+    def finish(self, **extra: Any) -> None:
+        """Write the final index (``"final": true``) for what the columns cover now."""
+        self.write_index(final=True, written_at=time.time(), **extra)
+
+    def orphaned(self) -> bool:
+        """True when this is no longer the run's history or columns (removed or replaced)."""
         try:
-            consumed = self._consume(self.tick_bytes if max_bytes is None else max_bytes)
-            now = time.monotonic()
-            if self.state.source_offset != self._index_offset and (
-                force_index or now - self._last_index_write >= INDEX_INTERVAL_S
-            ):
-                self.write_index()
-                self._last_index_write = now
-            return consumed
-        finally:
-            self.cpu_seconds += time.thread_time() - started
+            source = os.fstat(self._source_fd)
+            if source.st_nlink == 0 or os.fstat(self._dir_fd).st_nlink == 0:
+                return True
+            now = os.stat(self.source)
+        except OSError:
+            return True
+        return (now.st_dev, now.st_ino) != (source.st_dev, source.st_ino)
 
-    def finish(self, budget_s: float | None = None) -> bool:
-        """Catch up with the JSONL for at most ``budget_s`` seconds, then write the index; True if
-        caught up."""
-        if budget_s is None:
-            budget_s = float(os.environ.get("RUNVIEW_COLUMNS_CLOSE_S", CLOSE_BUDGET_S))
-        deadline = time.monotonic() + budget_s
-        caught_up = False
-        while time.monotonic() < deadline:
-            if not self.tick(max_bytes=8 * self.tick_bytes):
-                caught_up = True
-                break
-        self.tick(max_bytes=0, force_index=True)
-        return caught_up
+    def abandon(self) -> None:
+        """After an error: remove the index, so readers stop loading columns that stopped growing.
+
+        A stale index would still be trusted up to its offset, which is correct, but would make
+        every open read the rest of the JSONL without saying why.
+        """
+        try:
+            os.unlink(INDEX_NAME, dir_fd=self._dir_fd)
+        except OSError:
+            pass
 
     def close(self) -> None:
         for column in self._columns.values():
             os.close(column.fd)
         self._columns.clear()
-        for fd in (self._source_fd, self._other_fd):
-            if fd is not None:
+        for fd in (self._source_fd, self._other_fd, self._dir_fd):
+            try:
                 os.close(fd)
-        self._source_fd = self._other_fd = None
+            except OSError:
+                pass
 
     # -- internals ---------------------------------------------------------------------------------
     def _consume(self, max_bytes: int) -> int:
         if max_bytes <= 0:
             return 0
-        if self._source_fd is None:
-            try:
-                self._source_fd = os.open(self.source, os.O_RDONLY)
-            except FileNotFoundError:
-                return 0
         data = os.pread(self._source_fd, max_bytes, self.state.source_offset)
         cut = data.rfind(b"\n")
         if cut < 0:
             return 0
         block = data[: cut + 1]
         rows, bad_lines = parse_lines(block)
-        corrupt = len(bad_lines)
         self._append_rows(rows)
-        self.state.corrupt_lines += corrupt
+        self.state.corrupt_lines += len(bad_lines)
         self.state.source_offset += len(block)
         return len(block)
 
@@ -146,7 +154,7 @@ class ColumnWriter:
             column = self._columns.get(key)
             if column is None:
                 name = f"c{len(self._columns) + 1:04d}.f64"
-                fd = os.open(self.dir / name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                fd = os.open(name, _CREATE, 0o644, dir_fd=self._dir_fd)
                 column = self._columns[key] = _Column(name, fd)
             if column.count and xs[0] == column.last_x:
                 # The same step again: the later value wins, in place (nothing else rewrites a
@@ -159,30 +167,40 @@ class ColumnWriter:
                 xs, ys = xs[1:], ys[1:]
                 if not len(xs):
                     continue
-            pairs = np.empty((len(xs), 2), dtype=PAIR)
-            pairs[:, 0] = xs
-            pairs[:, 1] = ys
-            data = pairs.tobytes()
+            data = pack_pairs(xs, ys).tobytes()
             written = os.pwrite(column.fd, data, column.count * PAIR_BYTES)
             while written < len(data):
                 written += os.pwrite(column.fd, data[written:], column.count * PAIR_BYTES + written)
             column.count += len(xs)
             column.last_x = float(xs[-1])
-        if split.media and self._other_fd is not None:
+        if split.media:
             lines = b"".join(
                 dumps([index, key, value]) + b"\n" for key, index, value in split.media
             )
             os.write(self._other_fd, lines)
             state.other_bytes += len(lines)
 
-    def write_index(self) -> None:
+    def write_index(self, **extra: Any) -> None:
+        """Replace ``index.json`` atomically, inside the folder this writer made."""
         state = self.state
         tail = b""
-        if state.source_offset and self._source_fd is not None:
+        if state.source_offset:
             start = max(0, state.source_offset - TAIL_CHECK_BYTES)
             tail = os.pread(self._source_fd, state.source_offset - start, start)
-        write_json_atomic(
-            self.dir / INDEX_NAME,
-            index_document(state, {k: (c.file, c.count) for k, c in self._columns.items()}, tail),
-        )
+        files = {k: (c.file, c.count) for k, c in self._columns.items()}
+        data = json.dumps(
+            index_document(state, files, tail, **extra),
+            ensure_ascii=False,
+            allow_nan=False,
+            default=str,
+        ).encode("utf-8", "surrogateescape")
+        tmp = f".{INDEX_NAME}.{os.getpid()}.tmp"
+        fd = os.open(tmp, _CREATE, 0o644, dir_fd=self._dir_fd)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+        os.replace(tmp, INDEX_NAME, src_dir_fd=self._dir_fd, dst_dir_fd=self._dir_fd)
         self._index_offset = state.source_offset

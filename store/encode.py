@@ -1,15 +1,16 @@
 """Turn one ``log()`` call into one JSONL line of format v1, fast for the common case.
 
-The fast path hands the row to orjson and checks the bytes: a line with no nested object, no
-list and no ``null`` is already valid v1 (orjson spells NaN/inf as ``null``, so that word sends
-the row to the slow path, which flattens, converts and spells non-finite floats as the format
-says). Rows of plain scalars never pay for the slow path.
+The fast path hands the row to orjson and checks that the line is already valid v1
+(``is_plain``: finite numbers, or no nested object, no list and no ``null``, since orjson spells
+NaN/inf as ``null``); anything else takes the slow path, which flattens, converts and spells
+non-finite floats as the format says. Rows of plain scalars never pay for the slow path.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from runview.store.format import STEP_KEY, TIME_KEY, encode_nonfinite
@@ -19,7 +20,8 @@ RESERVED_KEYS = frozenset((STEP_KEY, TIME_KEY))
 try:  # orjson is a dependency, but a training environment may lack it: stdlib json then.
     import orjson
 
-    _OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS
+    # Non-string keys are not plain: they raise here and take the slow path, which names them.
+    _OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE
 
     def _item_default(obj: Any) -> Any:
         # 0-d torch tensors and numpy arrays of one element; anything else goes to the slow path.
@@ -27,8 +29,10 @@ try:  # orjson is a dependency, but a training environment may lack it: stdlib j
             return obj.item()
         raise TypeError
 
-    def dumps_line(row: dict[str, Any]) -> bytes:
-        return orjson.dumps(row, default=_item_default, option=_OPTIONS)
+    # A C-level partial: no Python frame between log() and orjson.
+    dumps_line: Callable[[dict[str, Any]], bytes] = partial(
+        orjson.dumps, default=_item_default, option=_OPTIONS
+    )
 
     FAST_ERRORS: tuple[type[BaseException], ...] = (TypeError, orjson.JSONEncodeError)
 except ImportError:  # pragma: no cover - exercised only where orjson is missing
@@ -44,6 +48,24 @@ except ImportError:  # pragma: no cover - exercised only where orjson is missing
         return text.encode("utf-8") + b"\n"
 
     FAST_ERRORS = (TypeError, ValueError)
+
+
+def is_plain(data: Mapping[str, Any], line: bytes) -> bool:
+    """Whether ``line`` (orjson's encoding of a row with ``data``) is already valid v1.
+
+    Plain Python numbers, all finite, are told by one ``sum``: its type is int or float only
+    if every value was (a string, None, a list or a dict raises; numpy and torch values give
+    their own types), and a NaN or an infinity makes ``total - total`` NaN (an overflow only
+    costs the slow path). Otherwise the bytes say it: orjson spells NaN and infinities as
+    ``null``, and nested values or arrays bring ``[`` or a second ``{``.
+    """
+    try:
+        total = sum(data.values())
+        if (type(total) is float or type(total) is int) and total - total == 0:
+            return True
+    except Exception:  # strings, None, lists, arrays...: the bytes decide
+        pass
+    return b"null" not in line and b"[" not in line and line.find(b"{", 1) < 0
 
 
 Unsupported = Callable[[str, Any], None]
@@ -67,8 +89,8 @@ def encode_row(
         row.update(data)
         try:
             line = dumps_line(row)
-            plain = b"null" not in line and b"[" not in line and line.find(b"{", 1) < 0
-            if plain and len(row) == len(head) + len(data):  # else data tried to set _step/_time
+            # (a row that tried to set _step/_time has fewer keys than head and data together)
+            if len(row) == len(head) + len(data) and is_plain(data, line):
                 return line, None
         except FAST_ERRORS:
             pass

@@ -40,6 +40,10 @@ MEDIA_IMAGES = "images"  # {"_type": "images", "items": [{"path", "caption", "wi
 MEDIA_TABLE = "table"  # {"_type": "table", "path", "rows", "columns"}
 MEDIA_TABLE_SUFFIX = ".table.json"  # {"columns": [...], "data": [[...], ...]}
 
+# In summary.json: the keys set with run.summary[...] = v, which a reader never replaces with
+# history's last values (keys of summary.json beginning with "_" belong to the format).
+SUMMARY_EXPLICIT_KEY = "_explicit"
+
 STEP_KEY = "_step"
 TIME_KEY = "_time"
 RUNTIME_KEY = "_runtime"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -278,14 +279,9 @@ class RunReader:
         status = as_object(self._docs[fmt.STATUS_FILE].value)
         history = self.history.snapshot()
         metrics = as_object(self._docs[fmt.METRICS_FILE].value)
-        summary = {k: v for k, v in history.latest.items() if not k.startswith("_")}
-        for key, definition in metrics.items():
-            kind = definition.get("summary") if isinstance(definition, dict) else None
-            # Last values stand in for summary.json only where the logger would write the bare key:
-            # "none" hides the metric, and a list of kinds is written as key.min, key.max, ...
-            if kind == "none" or isinstance(kind, list):
-                summary.pop(key, None)
-        summary.update(as_object(self._docs[fmt.SUMMARY_FILE].value))
+        summary = merge_summary(
+            history.latest, as_object(self._docs[fmt.SUMMARY_FILE].value), metrics
+        )
         snapshot = RunSnapshot(
             path=self.path,
             taken_at=now,
@@ -340,3 +336,34 @@ class RunReader:
                 f"the logger dropped {status['dropped_records']} record(s) it could not write"
             )
         return tuple(problems)
+
+
+def merge_summary(
+    latest: Mapping[str, Any], document: Mapping[str, Any], metrics: Mapping[str, Any]
+) -> dict[str, Any]:
+    """What the Overview shows as the summary: summary.json, with history's fresher last values.
+
+    summary.json is rewritten only with the heartbeat, so while a run lives a metric's last value
+    in history is newer. History wins for every metric summarised by its last value (the default),
+    except keys the user set explicitly (listed in ``_explicit``); min, max and mean summaries
+    come from the document only (a last value must not stand in for a maximum). A document without
+    ``_explicit`` (an older or foreign writer) is laid over history's last values whole.
+    """
+    explicit = document.get(fmt.SUMMARY_EXPLICIT_KEY)
+    summary = {k: v for k, v in latest.items() if not k.startswith("_")}
+    for key, definition in metrics.items():
+        kind = definition.get("summary") if isinstance(definition, dict) else None
+        # Last values stand in only where the logger writes the bare key as a last value: "none"
+        # hides the metric, a list of kinds is written as key.min, key.max, ..., and a min, max
+        # or mean comes from the document alone.
+        if kind in ("none", "min", "max", "mean") or isinstance(kind, list):
+            summary.pop(key, None)
+    own = {k: v for k, v in document.items() if not k.startswith("_")}
+    if not isinstance(explicit, list):
+        summary.update(own)
+        return summary
+    pinned = {k for k in explicit if isinstance(k, str)}
+    for key, value in own.items():
+        if key in pinned or key not in summary:
+            summary[key] = value
+    return summary

@@ -76,8 +76,11 @@ class RowCache:
         """The cached records of the runs in ``folder``; nothing (never an error) when there are
         none or the file is damaged: lines that are not whole records are skipped."""
         out = FolderRows()
+        entry = self.cache.lookup(AREA, _key(folder))  # a complete entry of ours, or none
+        if entry is None:
+            return out
         try:
-            fd = os.open(self.entry(folder) / ROWS_FILE, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            fd = os.open(entry / ROWS_FILE, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         except OSError:
             return out
         try:

@@ -10,13 +10,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from runview.store import column_helper
 from runview.store import format as fmt
 from runview.store.append import AppendStream
 from runview.store.atomic import write_json_atomic
+from runview.store.column_helper import ColumnHelper
 
-COLUMNS_ENV = "RUNVIEW_COLUMNS"  # "0" turns the columnar cache off for runs started with it
+COLUMNS_ENV = "RUNVIEW_COLUMNS"  # "0": no column helper, so no columns/, for runs started with it
 
 FLUSH_INTERVAL_S = 0.1  # a logged line is on disk within this plus one write
+# While training logs fast, flush more often, so the queue of lines stays small (a tight loop
+# queues ~2 MB in 10 ms); each wake-up costs the training thread one GIL hand-over.
+BUSY_FLUSH_INTERVAL_S = 0.01
+BUSY_BYTES = 256 * 1024  # a flush this large means training logs fast
 HEARTBEAT_INTERVAL_S = 2.0
 
 
@@ -47,9 +53,12 @@ class RunWriter:
         )
         self.history = AppendStream(run_dir / fmt.HISTORY_FILE, self.warn_io)
         self.system = AppendStream(run_dir / fmt.SYSTEM_FILE, self.warn_io)
-        self.columns: Any = None  # a ColumnWriter while columns are on (see store/column_writer.py)
+        self.columns_helper: ColumnHelper | None = None  # builds columns/ (column_helper.py)
         if os.environ.get(COLUMNS_ENV, "1") != "0":
-            self._columns_guarded(self._start_columns)
+            try:
+                self.columns_helper = column_helper.start(run_dir)
+            except Exception as exc:  # no process could start: the viewer parses the JSONL
+                self.warn_once("columns", f"columns/ will not be written ({exc!r})")
 
     # -- errors -------------------------------------------------------------------------------
     def warn_once(self, key: str, message: str) -> None:
@@ -116,48 +125,32 @@ class RunWriter:
 
     def _run(self) -> None:
         next_beat = time.monotonic() + self.heartbeat_interval
-        while not self._stop.wait(FLUSH_INTERVAL_S):
-            self.flush()
-            now = time.monotonic()
-            if now >= next_beat:
-                next_beat = now + self.heartbeat_interval
-                self.heartbeat()
-
-    def flush(self) -> None:
-        self.history.flush()
-        self.system.flush()
-        if self.columns is not None:
-            self._columns_guarded(self.columns.tick)
-
-    # -- columns: a cache of history.jsonl; a failure turns them off, never touches history -------
-    def _start_columns(self) -> None:
-        from runview.store.column_writer import ColumnWriter
-
-        self.columns = ColumnWriter(self.dir)
-
-    def _columns_guarded(self, action: Callable[[], object]) -> None:
-        try:
-            action()
-        except Exception as exc:
-            columns, self.columns = self.columns, None
-            if columns is not None:
-                try:
-                    columns.close()
-                except Exception:
-                    pass
-            # A stale index would still be trusted up to its offset, which is correct; but remove it
-            # so readers do not keep loading columns that stopped growing.
+        interval = FLUSH_INTERVAL_S
+        while not self._stop.wait(interval):
             try:
-                os.unlink(self.dir / fmt.COLUMNS_INDEX)
-            except OSError:
-                pass
-            self.warn_once(
-                "columns", f"columns/ disabled for this run ({exc!r}); history.jsonl is unaffected"
-            )
+                written = self.flush()
+                interval = BUSY_FLUSH_INTERVAL_S if written >= BUSY_BYTES else FLUSH_INTERVAL_S
+                now = time.monotonic()
+                if now >= next_beat:
+                    next_beat = now + self.heartbeat_interval
+                    self.heartbeat()
+            except Exception as exc:  # a bug here must not stop the flushing for good
+                self.warn_io(self.dir, OSError(repr(exc)))
+
+    def flush(self) -> int:
+        """Write the lines queued by ``log()`` and the sampler; returns the bytes written."""
+        return self.history.flush() + self.system.flush()
+
+    def _check_columns_helper(self) -> None:
+        helper = self.columns_helper
+        failure = helper.failure() if helper is not None else None
+        if failure is not None:
+            self.warn_once("columns", f"columns/ not complete ({failure}); history.jsonl is whole")
 
     def heartbeat(self) -> None:
         self.flush_summary()
         self.update_status(heartbeat=time.time())
+        self._check_columns_helper()
 
     def flush_summary(self) -> None:
         if self._summary_source is None:
@@ -183,6 +176,9 @@ class RunWriter:
         self._thread = None
         self.history.disown()
         self.system.disown()
+        helper, self.columns_helper = self.columns_helper, None
+        if helper is not None:
+            helper.disown()
 
     def close(self, **final_status: Any) -> None:
         """Flush everything, stop the heartbeat and write the final status (always, last)."""
@@ -193,7 +189,7 @@ class RunWriter:
             for step in (
                 self.history.close,
                 self.system.close,
-                self._close_columns,
+                self._release_columns_helper,
                 self.flush_summary,
             ):
                 try:
@@ -206,11 +202,12 @@ class RunWriter:
                 final_status["incomplete"] = True
             self.update_status(**final_status)
 
-    def _close_columns(self) -> None:
-        columns, self.columns = self.columns, None
-        if columns is not None:
-            self._columns_guarded(columns.finish)
-            columns.close()
+    def _release_columns_helper(self) -> None:
+        """History is complete on disk: the helper catches up on its own; nobody waits for it."""
+        helper = self.columns_helper
+        if helper is not None:
+            helper.release()
+            self._check_columns_helper()
 
 
 def claim_run_dir(path: Path) -> Path:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -44,6 +46,21 @@ def only_run_dir(root: Path) -> Path:
     found = [p for p in root.glob("*/*") if (p / "runview.json").exists()]
     assert len(found) == 1, found
     return found[0]
+
+
+def final_index(run_dir: Path, timeout: float = 60) -> dict:
+    """The index the column helper writes last, once it has caught up after the run ended."""
+    path = run_dir / "columns" / "index.json"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            index = json.loads(path.read_bytes())
+            if index.get("final"):
+                return index
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.02)
+    raise AssertionError(f"no final columns index in {timeout} s")
 
 
 @pytest.fixture(autouse=True)

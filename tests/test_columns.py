@@ -19,13 +19,14 @@ import numpy as np
 import pytest
 
 import runview
+from runview.store import column_helper
 from runview.store import format as fmt
 from runview.store.cache import Cache
 from runview.store.column_cache import ColumnCache
 from runview.store.column_reader import ColumnsUnusable, load_columns, read_index
-from runview.store.column_writer import ColumnWriter
 from runview.store.reader import RunReader
 from runview.store.series import SeriesSnapshot
+from tests.conftest import final_index
 
 
 def log_run(root: Path, rows: int = 600) -> Path:
@@ -50,6 +51,7 @@ def log_run(root: Path, rows: int = 600) -> Path:
         if i % 40 == 0:
             run.log({"train/loss": -1.0, "late": 5.0}, step=i)  # same step: the later line wins
     run.finish()
+    final_index(run.dir)
     return run.dir
 
 
@@ -127,9 +129,8 @@ def test_media_and_odd_lines_written_by_hand(tmp_path: Path) -> None:
         b'{"_step":2,"a":true,"c":{"x":1}}',
     ]
     (run_dir / fmt.HISTORY_FILE).write_bytes(b"\n".join(lines) + b"\n")
-    writer = ColumnWriter(run_dir)
-    assert writer.finish(budget_s=5)
-    writer.close()
+    column_helper.start(run_dir).release()  # as init and finish() would
+    assert final_index(run_dir)["source_offset"] == (run_dir / fmt.HISTORY_FILE).stat().st_size
     loaded = load_columns(read_index(run_dir / fmt.COLUMNS_DIR, run_dir / fmt.HISTORY_FILE))
     assert loaded.media == [
         ("img", 0, {"_type": "image", "path": "media/0.png"}),

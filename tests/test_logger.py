@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -150,7 +154,13 @@ def test_summary_last_value_explicit_and_defined(run_root: Path) -> None:
     assert run.summary["val/acc"] == 0.9
     run.finish()
     summary = json.loads((run.dir / "summary.json").read_text())
-    assert summary == {"val/acc": 0.9, "val/loss": 0.2, "train/loss": 0.4, "best/acc": 0.97}
+    assert summary == {
+        "val/acc": 0.9,
+        "val/loss": 0.2,
+        "train/loss": 0.4,
+        "best/acc": 0.97,
+        "_explicit": ["best/acc"],  # the format's: which keys a reader never replaces
+    }
     assert RunReader(run.dir).refresh().summary["val/acc"] == 0.9
 
 
@@ -193,8 +203,9 @@ def test_disk_full_never_raises_and_is_counted(
     # A real ENOSPC: point the history stream at /dev/full, as a full disk would behave.
     stream = run._writer.history
     stream.flush()
-    stream._file = open("/dev/full", "ab", buffering=64 * 1024)  # noqa: SIM115
-    run._append_history = stream.writer()
+    full = os.open("/dev/full", os.O_WRONLY)  # every write to it fails with ENOSPC
+    os.dup2(full, stream.fileno())
+    os.close(full)
     for i in range(20_000):  # well past the buffer: writes fail
         run.log({"x": float(i), "pad": "y" * 50})
     run.finish()
@@ -222,11 +233,13 @@ def test_run_directory_deleted_mid_run_never_raises(run_root: Path) -> None:
 
 
 def test_same_id_in_the_same_second_gets_its_own_directory(run_root: Path) -> None:
-    # Two inits inside one second: without the code capture (git), init takes a few ms.
-    first = start(run_root, id="trial", config={"trial": 0}, save_code=False)
-    second = start(run_root, id="trial", config={"trial": 1}, save_code=False)
-    first.finish()
-    second.finish()
+    for attempt in range(10):  # on a busy machine two inits may straddle a second: try again
+        first = start(run_root / str(attempt), id="trial", config={"trial": 0}, save_code=False)
+        second = start(run_root / str(attempt), id="trial", config={"trial": 1}, save_code=False)
+        first.finish()
+        second.finish()
+        if int(first.start_time) == int(second.start_time):
+            break
     assert first.dir != second.dir and second.dir.name.startswith(first.dir.name)
     assert json.loads((first.dir / "config.json").read_text()) == {"trial": 0}
 
@@ -282,9 +295,90 @@ def test_failed_flush_marks_the_run_incomplete(run_root: Path) -> None:
     run.log({"x": 1})
     stream = run._writer.history
     stream.flush()
-    stream._file = open("/dev/full", "ab", buffering=64 * 1024)  # noqa: SIM115 - a real ENOSPC
-    run._append_history = stream.writer()
-    run.log({"x": 2})  # fits in the buffer: the loss shows only when it is flushed
+    full = os.open("/dev/full", os.O_WRONLY)  # a real ENOSPC
+    os.dup2(full, stream.fileno())
+    os.close(full)
+    run.log({"x": 2})  # queued: the loss shows only when it is flushed
     run.finish()
     status = json.loads((run.dir / "status.json").read_text())
     assert status["incomplete"] is True and status["write_errors"] >= 1
+
+
+INIT_AND_FINISH = """
+import sys
+import runview
+quiet = sys.argv[2] == "quiet"
+run = runview.init(project="p", name="baseline", dir=sys.argv[1], system_interval=None, quiet=quiet)
+run.log({"a": 1})
+run.finish()
+print(run.dir)
+"""
+
+
+@pytest.mark.parametrize("how", ["default", "quiet", "env"])
+def test_init_says_where_the_run_is_and_how_to_view_it(tmp_path: Path, how: str) -> None:
+    script = tmp_path / "train.py"
+    script.write_text(INIT_AND_FINISH)
+    env = dict(os.environ)
+    env.pop("RUNVIEW_QUIET", None)
+    if how == "env":
+        env["RUNVIEW_QUIET"] = "1"
+    result = subprocess.run(  # stderr is a pipe here, as under nohup or a job scheduler
+        [sys.executable, str(script), "runs", how],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    run_dir = Path(result.stdout.strip())
+    lines = [line for line in result.stderr.splitlines() if line.startswith("runview:")]
+    if how != "default":
+        assert lines == []
+        return
+    relative = run_dir.relative_to(tmp_path)
+    assert lines == [f"runview: run baseline · view it with: runview {relative}"]
+    assert "view it with" not in (run_dir / "console.log").read_text()  # for the terminal only
+
+
+def test_watch_warns_only_when_histograms_are_asked_for(run_root: Path) -> None:
+    torch = pytest.importorskip("torch")
+    import runview.collectors.model as model_module
+
+    model_module._warned_log = False
+    run = start(run_root)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run.watch(torch.nn.Linear(2, 2))  # as the README shows: nothing to warn about
+    assert caught == []
+    asks = {
+        "gradients": lambda model: run.watch(model, log="gradients"),
+        "all": lambda model: runview.watch(model, log="all"),  # the current run's, one frame more
+    }
+    for log, ask in asks.items():
+        model_module._warned_log = False
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            ask(torch.nn.Linear(2, 2))
+        assert len(caught) == 1 and f"runview.watch(log={log!r})" in str(caught[0].message)
+        assert caught[0].filename == __file__  # the caller's line, not runview's
+    run.finish()
+
+
+def test_the_fast_path_writes_only_what_the_format_allows(run_root: Path) -> None:
+    """Rows the fast path must hand to the slow one: arrays of one element, NaN among numpy
+    values, non-string keys, an int too large for JSON."""
+    run = start(run_root)
+    run.log({"a": np.array([2.0]), "b": 1.0})
+    run.log({"a": np.float32(4.0), "b": float("nan")})
+    run.log({"a": 5, "b": True, 3: 1.0})
+    run.log({"a": 2**64, "b": -math.inf})
+    run.log({"a": 1.0, "b": 2.0})
+    run.finish()
+    lines = (run.dir / "history.jsonl").read_bytes().splitlines()
+    rows = [json.loads(line) for line in lines]
+    assert [row["a"] for row in rows] == [2.0, 4.0, 5, float(2**64), 1.0]
+    assert rows[1]["b"] == {"$float": "nan"} and rows[3]["b"] == {"$float": "-inf"}
+    assert rows[2]["3"] == 1.0 and rows[2]["b"] is True
+    assert not any(b"[" in line or b"null" in line for line in lines)

@@ -114,3 +114,19 @@ def test_a_normal_install_works_from_inside_the_clone(tmp_path: Path) -> None:
     example = python("-m", "runview.examples.spirals", "--help", cwd=REPO, env=env)
     assert example.returncode == 0, example.stderr[-2000:]
     assert "--steps" in example.stdout
+
+
+def test_a_run_imports_nothing_heavy_into_the_training_process(tmp_path: Path) -> None:
+    """numpy (columns are built by the helper process), OpenSSL (``secrets``, ``hashlib``) and
+    ``importlib.metadata`` cost a training process megabytes; logging plain scalars needs none."""
+    code = (
+        "import sys, runview\n"
+        f"run = runview.init(project='p', dir={str(tmp_path)!r}, quiet=True)\n"
+        "run.log({'loss': 0.5, 'acc': 1})\n"
+        "run.finish()\n"
+        "heavy = ('numpy', '_hashlib', 'importlib.metadata', 'textual', 'rich', 'plotext')\n"
+        "print(','.join(m for m in heavy if m in sys.modules))\n"
+    )
+    result = python("-c", code, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""

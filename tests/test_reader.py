@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
 
 import runview
 from runview.store.reader import NotARunError, RunReader, check_run_dir
+from tests.conftest import final_index
 
 
 def make_run(run_root: Path) -> Path:
     run = runview.init(project="p", dir=run_root, console=False, system_interval=None)
     run.log({"loss": 1.0})
     run.finish()
+    final_index(run.dir)  # the run's column helper is done writing
     return run.dir
 
 
@@ -188,6 +191,7 @@ def test_replaced_history_shows_only_the_new_file(run_root: Path, how: str) -> N
     for step in range(3):
         run.log({"loss": 10.0 + step, "old_only": 1.0})
     run.finish()
+    final_index(run.dir)  # the run's column helper has caught up
     reader = RunReader(run.dir, cache=False)
     first = reader.refresh()
     # the old file was loaded through columns/: they must go too
@@ -263,3 +267,47 @@ def test_unchanged_documents_stay_the_same_object(run_root: Path) -> None:
     assert first is reader.refresh().config and first["lr"] != first["lr"]  # decoded NaN
     (run_dir / "config.json").write_text('{"lr": 0.5}')
     assert reader.refresh().config == {"lr": 0.5}
+
+
+def test_a_live_summary_is_as_fresh_as_history_explicit_values_and_aggregates_kept(
+    run_root: Path,
+) -> None:
+    # The heartbeat that rewrites summary.json is an hour away: only history moves meanwhile.
+    run = runview.init(
+        project="p", dir=run_root, console=False, system_interval=None, heartbeat_interval=3600
+    )
+    try:
+        run.define_metric("acc", summary="max")
+        for step in range(40):
+            run.log({"loss": 1 / (step + 1), "acc": (step % 10) / 10, "lr": 0.1})
+        run.summary["lr"] = 0.5  # set by hand: wins over every logged value
+        run._writer.heartbeat()  # what the heartbeat thread does every heartbeat_interval
+        written = json.loads((run.dir / "summary.json").read_text())
+        assert written["loss"] == 1 / 40 and written["_explicit"] == ["lr"]
+        for step in range(40, 80):
+            run.log({"loss": 1 / (step + 1), "acc": (step % 10) / 20, "lr": 0.1})
+        history = run.dir / "history.jsonl"
+        deadline = time.monotonic() + 30
+        while b'"_step":79,' not in history.read_bytes() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        summary = RunReader(run.dir, cache=False).refresh().summary
+        assert summary["loss"] == 1 / 80  # history's last value, not the heartbeat's
+        assert summary["lr"] == 0.5 and summary["acc"] == 0.9  # explicit; the max so far
+        assert not any(key.startswith("_") for key in summary)
+    finally:
+        run.finish()
+    summary = RunReader(run.dir, cache=False).refresh().summary
+    assert summary == {"loss": 1 / 80, "lr": 0.5, "acc": 0.9}
+
+
+def test_a_defined_max_never_shows_a_last_value(run_root: Path) -> None:
+    run_dir = make_run(run_root)
+    (run_dir / "history.jsonl").write_text(
+        '{"_step":0,"acc":0.9,"loss":2}\n{"_step":1,"acc":0.2,"loss":1}\n'
+    )
+    (run_dir / "metrics.json").write_text('{"acc": {"summary": "max"}}')
+    (run_dir / "summary.json").unlink()  # a live run before its first heartbeat
+    assert RunReader(run_dir, cache=False).refresh().summary == {"loss": 1}
+    # An older logger's summary.json (no _explicit) is laid over history whole.
+    (run_dir / "summary.json").write_text('{"acc": 0.9, "loss": 7}')
+    assert RunReader(run_dir, cache=False).refresh().summary == {"acc": 0.9, "loss": 7}

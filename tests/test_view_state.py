@@ -24,6 +24,7 @@ from runview.tui.view_state import (
     state_from_json,
     state_path,
 )
+from tests.conftest import final_index
 from tests.pilot import Notices
 from tests.test_charts_tab import open_charts, section_titles, wait_for
 
@@ -47,6 +48,7 @@ def make_run(root: Path, project: str = "t") -> Path:
             }
         )
     run.finish()
+    final_index(run.dir)  # the run's column helper is done writing
     return Path(run.dir)
 
 

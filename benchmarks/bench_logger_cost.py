@@ -1,0 +1,184 @@
+"""What the logger costs a training process: a tight loop of 20 scalars x N steps, with and without
+runview, each in a fresh subprocess of the same run on the same machine.
+
+    python benchmarks/bench_logger_cost.py [--steps 200000] [--repeat 2]
+
+Each child builds the same dict per step and times one call per step with ``perf_counter_ns``:
+``log`` is a no-op in the baseline, ``run.log`` otherwise (``runview.init`` with its defaults:
+console capture and system sampler on; ``no-console``: ``console=False``). ``threads-only``
+starts runview but times the no-op call: what runview's background threads cost a loop that does
+not log (their GIL holds show in its tail). Printed per variant: peak RSS of the training process
+(``ru_maxrss``, imports included) and its excess over the baseline, the call's p50 / p99 / p99.9 /
+max, ``init()`` and ``finish()`` times, whether ``columns/`` covered all of history.jsonl when
+``finish()`` returned and how long after it the column helper finished, and the helper's CPU
+seconds. The baseline's own timings show the timer's and the machine's noise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from machine_info import machine  # noqa: E402 - a sibling script, found through the path above
+
+CHILD = r"""
+import json, os, resource, sys, time
+from array import array
+
+steps, variant, root = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+keys = [f"train/metric_{j:02d}" for j in range(20)]
+timings = array("q", bytes(8 * steps))
+clock = time.perf_counter_ns
+result = {}
+def nothing(row):
+    pass
+if variant == "baseline":
+    log = nothing
+else:
+    started = clock()
+    import runview
+    run = runview.init(project="bench", dir=root, quiet=True, console=variant != "no-console")
+    result["init_s"] = (clock() - started) / 1e9
+    # "threads-only": runview's background threads run, the loop logs nothing; stalls of the
+    # no-op call are then the GIL held by those threads (sampler, heartbeat, console flusher).
+    log = nothing if variant == "threads-only" else run.log
+loop_started = clock()
+# threads-only: ten passes, several seconds, so the sampler's and heartbeat's turns fall inside;
+# each figure is the worst pass's.
+passes = 10 if variant == "threads-only" else 1
+worst = {}
+def percentiles():
+    ordered = sorted(timings)
+    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1000
+    for name, value in (("p50_us", pick(0.5)), ("p99_us", pick(0.99)),
+                        ("p999_us", pick(0.999)), ("max_us", ordered[-1] / 1000)):
+        worst[name] = max(worst.get(name, 0), value)
+for done in range(passes):
+    if done:
+        percentiles()
+    for step in range(steps):
+        base = step * 1e-6
+        row = {key: base + j for j, key in enumerate(keys)}
+        t0 = clock()
+        log(row)
+        timings[step] = clock() - t0
+result["loop_s"] = (clock() - loop_started) / 1e9
+if variant != "baseline":
+    started = clock()
+    run.finish()
+    result["finish_s"] = (clock() - started) / 1e9
+    result["finished_at"] = time.time()
+    result["run"] = str(run.dir)
+    history = run.dir / "history.jsonl"
+    result["history_bytes"] = history.stat().st_size
+    try:
+        index = json.loads((run.dir / "columns" / "index.json").read_bytes())
+        result["covered_at_finish"] = index["source_offset"]
+    except (OSError, ValueError, KeyError):
+        result["covered_at_finish"] = 0
+# peak RSS before the percentiles' sorted copy of the timings (threads-only: after a pass's)
+result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+percentiles()
+result.update(worst)
+print(json.dumps(result))
+"""
+
+
+def run_child(steps: int, variant: str, root: Path) -> dict:
+    env = dict(os.environ)
+    env.pop("RUNVIEW_QUIET", None)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, str(steps), variant, str(root)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=3600,
+    )
+    if out.returncode != 0:
+        raise SystemExit(f"{variant} failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def wait_for_columns(result: dict, timeout: float = 600.0) -> None:
+    """Poll until the column helper has written its final index; note when and what it cost."""
+    index_path = Path(result["run"]) / "columns" / "index.json"
+    deadline = time.monotonic() + timeout
+    result["helper_done_after_s"] = None
+    last_change, last = time.monotonic(), None
+    while time.monotonic() < deadline:
+        try:
+            index = json.loads(index_path.read_bytes())
+        except (OSError, ValueError):
+            index = {}
+        if index.get("source_offset") != last:
+            last_change, last = time.monotonic(), index.get("source_offset")
+        elif time.monotonic() - last_change > 10:  # a writer that has stopped without finishing
+            result["covered_final"] = last
+            return
+        if index.get("final"):
+            result["helper_done_after_s"] = (
+                index.get("written_at", time.time()) - result["finished_at"]
+            )
+            result["helper_cpu_s"] = index.get("cpu_seconds")
+            result["covered_final"] = index.get("source_offset")
+            return
+        time.sleep(0.05)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--steps", type=int, default=200_000)
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument(
+        "--variants", default="baseline,runview,no-console,threads-only", help="comma-separated"
+    )
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="runview-cost-"))
+    variants = args.variants.split(",")
+    print(f"machine: {machine()}")
+    print(f"{args.steps:,} steps x 20 scalars, tight loop, fresh process per line, {root}")
+    results: dict[str, list[dict]] = {v: [] for v in variants}
+    for _ in range(args.repeat):
+        for variant in variants:  # interleaved, so drift on a shared machine hits all alike
+            result = run_child(args.steps, variant, root / variant)
+            if "run" in result:
+                wait_for_columns(result)
+            results[variant].append(result)
+    base_rss = min(r["rss_mb"] for r in results.get("baseline", [])) if "baseline" in results else 0
+    print(
+        f"{'variant':12s} {'peak RSS':>9s} {'+RSS':>7s} {'p50':>6s} {'p99':>6s} {'p99.9':>7s} "
+        f"{'max':>8s}  {'init':>6s} {'finish':>7s}  columns at finish / helper done after / CPU"
+    )
+    for variant in variants:
+        for r in results[variant]:
+            line = (
+                f"{variant:12s} {r['rss_mb']:7.1f}MB {r['rss_mb'] - base_rss:+6.1f} "
+                f"{r['p50_us']:5.2f}µ {r['p99_us']:5.2f}µ {r['p999_us']:6.1f}µ "
+                f"{r['max_us'] / 1000:6.2f}ms"
+            )
+            if "run" in r and variant != "threads-only":
+                covered = r["covered_at_finish"] / max(1, r["history_bytes"])
+                done = r.get("helper_done_after_s")
+                final = r.get("covered_final")
+                complete = final == r["history_bytes"]
+                line += (
+                    f"  {r['init_s'] * 1000:4.0f}ms {r['finish_s'] * 1000:5.0f}ms  {covered:4.0%}"
+                    f" / {'never' if done is None else f'{done:.2f} s'}"
+                    f"{'' if complete or done is None else ' (INCOMPLETE)'}"
+                    f" / {r.get('helper_cpu_s') or 0:.2f} s"
+                )
+            print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
