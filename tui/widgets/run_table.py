@@ -60,8 +60,11 @@ class RunTable(ScrollView, can_focus=True):
             "Move between runs",
             ("up,k", "move(-1)", "Up"),
             ("down,j", "move(1)", "Down"),
-            ("pageup", "page(-1)", "Page up"),
-            ("pagedown", "page(1)", "Page down"),
+            compact=True,
+        ),
+        *key_group("Scroll a page", ("pageup", "page(-1)", "Up"), ("pagedown", "page(1)", "Down")),
+        *key_group(
+            "First / last run",
             ("home,g", "edge(-1)", "First"),
             ("end,G", "edge(1)", "Last"),
         ),
@@ -69,6 +72,7 @@ class RunTable(ScrollView, can_focus=True):
             "Choose a column (its header lights up; a click on a header sorts by it)",
             ("left,h", "column(-1)", "Column left"),
             ("right,l", "column(1)", "Column right"),
+            compact=True,
         ),
         Binding("enter", "open", "Open", tooltip="the run's page; backspace comes back"),
         Binding(
