@@ -32,12 +32,11 @@ from runview.store.run_row import flatten_values
 from runview.tui.column_picker import ColumnPicker
 from runview.tui.compare_snapshot import CompareSnapshot
 from runview.tui.focus import focus_now
-from runview.tui.key_help import key_group
 from runview.tui.messages import OpenRunRequested
 from runview.tui.run_cells import STATE_MARKS
 from runview.tui.run_colors import run_style
 from runview.tui.safe_text import safe_text
-from runview.tui.tabbed_page import TabbedPage
+from runview.tui.tabbed_page import TabbedPage, tab_page_bindings
 from runview.tui.table_state import compare_writer, load_group_by, save_group_by
 from runview.tui.tabs.base import RunTab
 from runview.tui.worker_failures import ReportsWorkerFailures, thread_worker
@@ -50,7 +49,6 @@ TABS = (
     ("charts", "Charts", "runview.tui.tabs.compare_charts", "CompareChartsTab"),
     ("system", "System", "runview.tui.tabs.compare_charts", "CompareSystemTab"),
 )
-TAB_KEYS = Binding.Group("Switch tab", compact=True)
 
 
 class RunLegend(SelectionList[int]):
@@ -75,27 +73,7 @@ class RunLegend(SelectionList[int]):
 
 class ComparePage(ReportsWorkerFailures, TabbedPage):
     BINDINGS: ClassVar[list[BindingType]] = [
-        *(
-            Binding(
-                str(i + 1),
-                f"show_tab('{name}')",
-                title,
-                show=False,
-                group=TAB_KEYS,
-                tooltip=", ".join(title for _, title, *_ in TABS),
-            )
-            for i, (name, title, *_) in enumerate(TABS)
-        ),
-        *key_group(
-            "Previous / next tab",
-            ("left_square_bracket", "cycle_tab(-1)", "Previous tab"),
-            ("right_square_bracket", "cycle_tab(1)", "Next tab"),
-        ),
-        *key_group(
-            "Move focus between widgets (the legend too)",
-            ("tab", "app.focus_next", "Next widget"),
-            ("shift+tab", "app.focus_previous", "Previous widget"),
-        ),
+        *tab_page_bindings(TABS),
         Binding("l", "legend", "Legend", tooltip="the runs, in their colours: hide one, open one"),
         Binding(
             "g",
@@ -104,7 +82,6 @@ class ComparePage(ReportsWorkerFailures, TabbedPage):
             tooltip="runs whose configs differ only in the keys you pick (say seed): their mean "
             "and a band from their minimum to their maximum; kept per project",
         ),
-        Binding("question_mark", "help", "Help", key_display="?", tooltip="this list"),
     ]
 
     legend_shown: var[bool] = var(False, toggle_class="-legend")

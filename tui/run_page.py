@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal
 from textual.reactive import var
 from textual.widgets import ContentSwitcher, Footer, ProgressBar, Static, Tab, Tabs
@@ -17,10 +17,9 @@ from textual.worker import get_current_worker
 from runview.store import format as fmt
 from runview.store.reader import RunReader, RunSnapshot
 from runview.store.watch import ChangeSignal
-from runview.tui.key_help import key_group
 from runview.tui.messages import LoadProgressed, RunUpdated
 from runview.tui.safe_text import safe_text
-from runview.tui.tabbed_page import TabbedPage
+from runview.tui.tabbed_page import TabbedPage, tab_page_bindings
 from runview.tui.tabs import TAB_NAMES, TABS, load_tab
 from runview.tui.tabs.base import RunTab
 from runview.tui.widgets.status_badge import StatusBadge
@@ -30,39 +29,13 @@ MIN_REFRESH_S = 0.25  # at most four screen updates a second, however often the 
 LIVE_POLL_S = 0.5  # while running: the floor under event delivery (NFS sends none)
 IDLE_POLL_S = 5.0  # finished runs: still picked up if someone appends, at almost no cost
 LOAD_CHUNK = 32 * 1024 * 1024
-TAB_KEYS = Binding.Group("Switch tab", compact=True)
 
 
 class RunPage(ReportsWorkerFailures, TabbedPage):
     """The page of one run. Owns the reader worker; tabs get immutable snapshots."""
 
-    # Not in the footer: the tab bar shows the number keys, and ? lists these.
-    BINDINGS: ClassVar[list[BindingType]] = [
-        *(
-            Binding(
-                str(i + 1),
-                f"show_tab('{name}')",
-                title,
-                show=False,
-                group=TAB_KEYS,
-                tooltip=", ".join(title for _, title, *_ in TABS),
-            )
-            for i, (name, title, *_) in enumerate(TABS)
-        ),
-        *key_group(
-            "Previous / next tab",
-            ("left_square_bracket", "cycle_tab(-1)", "Previous tab"),
-            ("right_square_bracket", "cycle_tab(1)", "Next tab"),
-        ),
-        # Screen's own focus keys, declared again so that ? lists them.
-        *key_group(
-            "Move focus between widgets",
-            ("tab", "app.focus_next", "Next widget"),
-            ("shift+tab", "app.focus_previous", "Previous widget"),
-        ),
-        # backspace, back to the page this one was opened from, is the App's (one for every page)
-        Binding("question_mark", "help", "Help", key_display="?", tooltip="this list"),
-    ]
+    # backspace, back to the page this one was opened from, is the App's (one for every page)
+    BINDINGS: ClassVar[list[BindingType]] = tab_page_bindings(TABS)
     loading: var[bool] = var(False, toggle_class="-loading")  # a large history is being read
 
     load_chunk = LOAD_CHUNK  # bytes of history read between two progress updates

@@ -4,17 +4,51 @@ keys of the tab on show, then those of the page and the app."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from textual import on
+from textual.binding import Binding
 from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Tabs
 
 from runview.tui import breakpoints
 from runview.tui.help_screen import HelpScreen
-from runview.tui.key_help import KeySection, key_sections
+from runview.tui.key_help import KeySection, key_group, key_sections
 from runview.tui.tabs.base import RunTab
+
+
+def tab_page_bindings(tabs: Sequence[tuple[str, str, *tuple[str, ...]]]) -> list[Binding]:
+    """The keys of every tabbed page, not in the footer (the tab bar shows the numbers; ? lists
+    them): a digit per tab, [ ] for the previous / next, tab / shift+tab between widgets, ?."""
+    titles = [title for _name, title, *_ in tabs]
+    switch = Binding.Group("Switch tab", compact=True)
+    return [
+        *(
+            Binding(
+                str(i + 1),
+                f"show_tab('{name}')",
+                title,
+                show=False,
+                group=switch,
+                tooltip=", ".join(titles),
+            )
+            for i, (name, title, *_) in enumerate(tabs)
+        ),
+        *key_group(
+            "Previous / next tab",
+            ("left_square_bracket", "cycle_tab(-1)", "Previous tab"),
+            ("right_square_bracket", "cycle_tab(1)", "Next tab"),
+        ),
+        # Screen's own focus keys, declared again so that ? lists them.
+        *key_group(
+            "Move focus between widgets",
+            ("tab", "app.focus_next", "Next widget"),
+            ("shift+tab", "app.focus_previous", "Previous widget"),
+        ),
+        Binding("question_mark", "help", "Help", key_display="?", tooltip="this list"),
+    ]
 
 
 class TabbedPage(Screen[None]):
