@@ -25,6 +25,7 @@ from runview.tui.tabs.base import RunTab
 from runview.tui.text_filter import filter_key, read_filter
 
 NAME_WIDTH = 18  # a run's column header is cut here; its number and colour stay
+VALUE_WIDTH = 24  # and a value (a path, a long string): every run's column stays in reach
 
 
 class CompareOverviewTab(RunTab):
@@ -99,7 +100,7 @@ class CompareOverviewTab(RunTab):
         for kind, key, values in rows:
             table.add_row(
                 Text(f"{kind} ", style="dim") + safe_text(key),
-                *(Text(visible(format_cell_value(v))) for v in values),
+                *(_cell(format_cell_value(v)) for v in values),
             )
         differing = sum(kind == "config" for kind, *_ in rows)
         what = "values" if self.show_all else "values that differ"
@@ -154,3 +155,9 @@ class CompareOverviewTab(RunTab):
     def action_toggle_all(self) -> None:
         self.show_all = not self.show_all
         self._draw()
+
+
+def _cell(value: str) -> Text:
+    text = Text(visible(value))
+    text.truncate(VALUE_WIDTH, overflow="ellipsis")
+    return text
