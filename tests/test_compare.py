@@ -115,6 +115,10 @@ async def test_twenty_runs_overlaid_and_runs_hidden_from_the_legend(run_root: Pa
         assert len({s.color for s in loss.data.series}) == 20
         legend = page_of(app).query_one(RunLegend)
         legend.focus()
+        await pilot.press("question_mark")  # the legend's keys are listed with the page's
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "HelpScreen")
+        assert set(app.screen.keys("Legend")) == {"space", "o"}
+        await pilot.press("escape")
         await pilot.press("space")  # hide run 1
         await wait_for(pilot, lambda: len(loss.data.series) == 19)
         assert "1 lr0.1-s0" not in [s.label for s in loss.data.series]

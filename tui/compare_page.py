@@ -32,6 +32,7 @@ from runview.store.run_row import flatten_values
 from runview.tui.column_picker import ColumnPicker
 from runview.tui.compare_snapshot import CompareSnapshot
 from runview.tui.focus import focus_now
+from runview.tui.key_help import KeySection, key_sections
 from runview.tui.messages import OpenRunRequested
 from runview.tui.run_cells import STATE_MARKS
 from runview.tui.run_colors import run_style
@@ -134,6 +135,11 @@ class ComparePage(ReportsWorkerFailures, TabbedPage):
 
     def on_unmount(self) -> None:
         self._stop.set()
+
+    def key_help(self) -> list[KeySection]:
+        # The legend is the page's, not a tab's: its keys are added here.
+        sections = super().key_help()
+        return [*sections[:-1], *key_sections([RunLegend]), sections[-1]]
 
     def tab_title(self, name: str) -> str:
         return next(title for tab_name, title, *_ in TABS if tab_name == name)
