@@ -7,7 +7,9 @@ holds a marker file (``cache-entry.json``) whose mtime says when it was last use
 recently used entries go first once the whole cache passes ``max_bytes``.
 
 An entry is written whole: a temporary folder beside it (``.<name>.<token>.tmp``) whose marker the
-writer holds locked (``flock``) until the folder is renamed into place. A writer killed midway
+writer holds locked (``flock``) until the folder is renamed into place. An entry in place may then
+grow by whole lines appended to one of its files (``append``: the run table's rows, kept as a scan
+goes). A writer killed midway
 leaves that folder unlocked (the kernel drops the lock with the process), which is how ``prune``
 tells a leftover from a write in progress. ``prune`` removes only what this module provably made:
 folders with the right name holding a marker of the right shape, never symlinks, so a
@@ -118,6 +120,32 @@ class Cache:
         shutil.rmtree(old, ignore_errors=True)
         self.prune()
         return entry
+
+    def append(self, entry: Path, name: str, data: bytes) -> bool:
+        """Append whole lines (``data`` ends with a newline) to the file ``name`` of ``entry``.
+
+        For entries that grow while they are used (the run table's rows, written as a scan
+        goes): the entry must already be in place, made by ``write``; False when it is not (never
+        written, or pruned since), and the caller writes a new one. A torn last line left by a
+        writer killed mid-append is ended first, so it costs only its own record; readers skip
+        lines that are not whole records. The growth counts toward the cap at the next prune.
+        OSError propagates, as from ``write``.
+        """
+        if _read_marker(entry) is None:
+            return False
+        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+        fd = os.open(entry / name, flags, 0o644)
+        try:
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                data = b"\n" + data
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+        self.touch(entry)
+        return True
 
     def prune(self) -> None:
         """Remove leftovers of interrupted writes, then least recently used entries past the cap.

@@ -7,6 +7,7 @@ so drawing a chart costs the same for a thousand points as for a million.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from itertools import accumulate
 
 import numpy as np
@@ -46,14 +47,16 @@ def reduce_minmax(
     finite = np.isfinite(y)
     low = np.where(finite, y, np.inf)
     high = np.where(finite, y, -np.inf)
-    counts = np.diff(np.append(starts, n))
-    index = np.arange(n)
-    mins = np.minimum.reduceat(low, starts)
-    maxs = np.maximum.reduceat(high, starts)
+    ends = np.append(starts[1:], n)
     # The first index in each bucket that holds the bucket's min (max); a bucket of only
-    # non-finite values gives its first index, whose y is non-finite: a gap.
-    i_min = np.minimum.reduceat(np.where(low == np.repeat(mins, counts), index, n), starts)
-    i_max = np.minimum.reduceat(np.where(high == np.repeat(maxs, counts), index, n), starts)
+    # non-finite values gives its first index, whose y is non-finite: a gap. A loop over the
+    # buckets (a chart's width of them) with argmin inside: two passes over the data, where a
+    # vectorised reduceat-and-repeat took eight (twice as slow at 100k and at 1M points).
+    i_min = np.empty(starts.size, dtype=np.intp)
+    i_max = np.empty(starts.size, dtype=np.intp)
+    for bucket, (start, end) in enumerate(zip(starts.tolist(), ends.tolist())):
+        i_min[bucket] = start + int(low[start:end].argmin())
+        i_max[bucket] = start + int(high[start:end].argmax())
     chosen = np.unique(np.concatenate((i_min, i_max, [0, n - 1])))
     out_y = y[chosen]
     return x[chosen], np.where(np.isfinite(out_y), out_y, np.nan)
@@ -113,3 +116,66 @@ def _ema_undebiased(v: np.ndarray, alpha: float) -> np.ndarray:
         before = np.array([0.0, *states[:-1]])
         full = local + before[:, None] * (alpha * decay)
     return full.ravel()[:m]
+
+
+def reduce_band(
+    series: Sequence[tuple[np.ndarray, np.ndarray]],
+    buckets: int,
+    x_range: tuple[float, float] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Several series of one metric (runs that differ only in a seed) as a mean and a min-max band.
+
+    The x range any series covers is cut into ``buckets`` equal buckets. In each, every series
+    that has finite values there gives its mean; the mean line is the mean of those, the band
+    the lowest and the highest value any series has in the bucket. Returns (bucket centres,
+    mean, low, high), only for buckets some series reaches. ``x_range`` (lo, hi) keeps only the
+    points inside it.
+    """
+    buckets = max(1, int(buckets))
+    clean: list[tuple[np.ndarray, np.ndarray]] = []
+    for x, y in series:
+        x = np.asarray(x, dtype=np.float64)
+        y = np.asarray(y, dtype=np.float64)
+        keep = np.isfinite(x)
+        if x_range is not None:
+            keep &= (x >= x_range[0]) & (x <= x_range[1])
+        if not keep.all():
+            x, y = x[keep], y[keep]
+        if x.size > 1 and not (x[1:] >= x[:-1]).all():
+            order = np.argsort(x, kind="stable")
+            x, y = x[order], y[order]
+        if x.size:
+            clean.append((x, y))
+    if not clean:
+        return _EMPTY, _EMPTY, _EMPTY, _EMPTY
+    lo = min(float(x[0]) for x, _ in clean)
+    hi = max(float(x[-1]) for x, _ in clean)
+    if not hi > lo:
+        buckets = 1
+    edges = lo + (hi - lo) * (np.arange(buckets + 1, dtype=np.float64) / buckets)
+    means = np.full((len(clean), buckets), np.nan)
+    low = np.full(buckets, np.inf)
+    high = np.full(buckets, -np.inf)
+    for row, (x, y) in enumerate(clean):
+        bounds = np.searchsorted(x, edges, "left")
+        bounds[-1] = x.size  # the last edge belongs to the last bucket
+        filled = np.diff(bounds) > 0
+        starts = bounds[:-1][filled]
+        finite = np.isfinite(y)
+        counts = np.add.reduceat(finite.astype(np.int64), starts)
+        sums = np.add.reduceat(np.where(finite, y, 0.0), starts)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means[row, filled] = np.where(counts > 0, sums / counts, np.nan)
+        low[filled] = np.minimum(
+            low[filled], np.minimum.reduceat(np.where(finite, y, np.inf), starts)
+        )
+        high[filled] = np.maximum(
+            high[filled], np.maximum.reduceat(np.where(finite, y, -np.inf), starts)
+        )
+    present = np.isfinite(means).any(axis=0)
+    with np.errstate(invalid="ignore"):
+        mean = np.nanmean(
+            np.where(np.isfinite(means[:, present]), means[:, present], np.nan), axis=0
+        )
+    centres = (edges[:-1] + edges[1:])[present] / 2.0
+    return centres, mean, low[present], high[present]

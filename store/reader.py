@@ -20,33 +20,12 @@ from runview.store.columns import ColumnState
 from runview.store.console_tail import ConsoleSnapshot, ConsoleTail
 from runview.store.jsonio import as_object, loads
 from runview.store.liveness import Liveness, judge
+from runview.store.run_dirs import NotARunError, check_run_dir, is_run_dir
 from runview.store.series import SeriesSnapshot, SeriesTable
 from runview.store.tail import JsonlTail
 
 PARSE_SLICE = 4 * 1024 * 1024
-
-
-class NotARunError(Exception):
-    """The path is not a run directory (the CLI turns this into a one-line error)."""
-
-
-def is_run_dir(path: Path) -> bool:
-    return (path / fmt.MARKER_FILE).is_file() or (
-        (path / fmt.META_FILE).is_file() and (path / fmt.HISTORY_FILE).exists()
-    )
-
-
-def check_run_dir(path: Path) -> Path:
-    """``path`` resolved, or NotARunError saying why it is not a run directory."""
-    if not path.exists():
-        raise NotARunError(f"{path}: no such file or directory")
-    if not path.is_dir():
-        raise NotARunError(f"{path}: not a directory (a run is a directory with {fmt.MARKER_FILE})")
-    if not os.access(path, os.R_OK | os.X_OK):
-        raise NotARunError(f"{path}: permission denied")
-    if not is_run_dir(path):
-        raise NotARunError(f"{path}: not a runview run (no {fmt.MARKER_FILE} inside)")
-    return path.resolve()
+__all__ = ["NotARunError", "RunReader", "RunSnapshot", "check_run_dir", "is_run_dir"]
 
 
 @dataclass(frozen=True, repr=False)

@@ -52,10 +52,17 @@ def test_info_text(run_root: Path) -> None:
     assert "readable" in result.stdout and "finished" in result.stdout and "lr" in result.stdout
 
 
-def test_not_a_run_is_one_line_and_exit_2(tmp_path: Path) -> None:
-    for args in ((str(tmp_path),), ("info", str(tmp_path / "missing"))):
+def test_what_cannot_be_opened_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    afile = tmp_path / "notes.txt"
+    afile.write_text("not a run")
+    for args in (
+        (str(tmp_path / "missing"),),
+        (str(afile),),
+        ("info", str(tmp_path / "missing")),
+        (str(tmp_path), str(afile)),  # several paths are compared: each must be a run
+    ):
         result = cli(*args)
-        assert result.returncode == 2
+        assert result.returncode == 2, args
         assert result.stderr.count("\n") == 1 and result.stderr.startswith("runview: ")
 
 
@@ -66,16 +73,28 @@ def test_help_and_version() -> None:
     assert cli("somewhere", "--tab", "nope").returncode == 2
 
 
-def test_a_project_folder_points_at_its_newest_run(run_root: Path) -> None:
-    runs = [
-        runview.init(project="p", dir=run_root, console=False, system_interval=None, id=f"r{i}")
-        for i in range(2)
-    ]
-    for run in runs:
-        run.finish()
-    result = cli(str(run_root / "p"))
-    assert result.returncode == 2 and result.stderr.count("\n") == 1
-    assert "holds 2 run(s)" in result.stderr and str(runs[-1].dir.name) in result.stderr
+def test_info_on_a_root_or_project_lists_its_runs_for_scripts(run_root: Path) -> None:
+    quiet = {"dir": run_root, "console": False, "system_interval": None}
+    first = runview.init(project="p", name="first", config={"lr": 0.1}, tags=["a"], **quiet)
+    first.log({"loss": 0.5})
+    first.finish()
+    second = runview.init(project="q", name="second", config={"lr": 0.2}, **quiet)
+    second.finish(exit_code=1)
+    document = json.loads(cli("info", str(run_root), "--json").stdout)
+    assert document["path"] == str(run_root.resolve()) and document["problems"] == []
+    runs = {run["name"]: run for run in document["runs"]}
+    assert set(runs) == {"first", "second"}
+    row = runs["first"]
+    assert row["path"] == str(first.dir.resolve()) and row["project"] == "p"
+    assert row["status"] == "finished" and row["live"] is False and row["tags"] == ["a"]
+    assert row["config"] == {"lr": 0.1} and row["summary"]["loss"] == 0.5
+    assert isinstance(row["started"], float) and row["runtime"] >= 0
+    assert runs["second"]["status"] == "failed" and "exit code 1" in runs["second"]["reason"]
+    project = json.loads(cli("info", str(run_root / "q"), "--json").stdout)
+    assert [run["name"] for run in project["runs"]] == ["second"]
+    text = cli("info", str(run_root)).stdout  # plain text: one line per run, whole lines
+    assert "first" in text and "second" in text and "failed" in text
+    assert all(line == line.rstrip() for line in text.splitlines())
 
 
 def test_info_into_a_closed_pipe_ends_quietly(run_root: Path) -> None:

@@ -79,8 +79,8 @@ def test_live_run_in_a_real_terminal(tmp_path: Path) -> None:
         run_dir = only_run_dir(root)
         env = f"cd {tmp_path} && TERM=xterm-256color {sys.executable} -m runview {run_dir}"
         term = Tmux(80, 24, f"sh -c '{env}; echo VIEWER-EXITED-$?; sleep 30'")
-        screen = term.wait_for("tmux-run")
-        assert "running" in screen
+        term.wait_for("tmux-run")
+        term.wait_for("running")  # the badge: a frame can be caught half written, so waited for
         for key in "12345":  # every tab that shows logged names, keys and values
             term.keys(key)
             time.sleep(0.7)
@@ -171,5 +171,39 @@ def test_the_viewer_follows_resizes_and_quits_without_leaving_a_frame(tmp_path: 
         screen = term.wait_for("VIEWER-EXITED-0")
         shown = [line for line in screen.splitlines() if line.strip()]
         assert shown == ["BEFORE-VIEWER", "VIEWER-EXITED-0"], screen  # no frame left behind
+    finally:
+        term.close()
+
+
+def test_runview_with_no_path_opens_the_table_of_runs_and_back(tmp_path: Path) -> None:
+    import runview
+
+    for name in ("first", "second"):
+        runview.init(
+            project="e2e", name=name, dir=tmp_path / "runs", console=False, system_interval=None
+        ).finish()
+    env = f"cd {tmp_path} && env -u RUNVIEW_DIR TERM=xterm-256color {sys.executable} -m runview"
+    term = Tmux(100, 30, env)
+    try:
+        term.wait_for("2 runs")
+        term.wait_for("first")  # a frame can be caught half written: each text is waited for
+        term.wait_for("second")
+        # One burst, as fast typing arrives: "/" must move the focus before "s" is read, or
+        # the s would sort the table and the filter would miss it.
+        term.keys("/state:finished sec")
+        screen = term.wait_for("1 of 2 shown")
+        assert " state:finished sec" in screen and "/state" not in screen  # typed whole, into it
+        assert "start ▼" in screen  # still sorted newest first: the s was not taken as "sort"
+        term.keys("Enter")  # back to the table, on the one run left
+        term.keys("Enter")  # its page
+        term.wait_for("e2e / second")
+        term.wait_for("Back")  # offered in the footer: the table is underneath
+        term.keys("BSpace")
+        term.wait_for("2 runs")
+        term.keys("q")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and "2 runs" in term.screen():
+            time.sleep(0.2)
+        assert "2 runs" not in term.screen()  # quit: the terminal is the shell's again
     finally:
         term.close()

@@ -1,7 +1,15 @@
-"""The runview application: opens a run page for one run directory."""
+"""The runview application: a table of runs, a run page, or a comparison, pages over pages.
+
+A page opened from another page (a run from the table or from a comparison, a comparison from
+the table, a run from an artifact's lineage) is pushed over it; ``backspace`` pops it: one
+App-level binding, shown in the footer and under ``?`` only while there is a page underneath.
+Pages are imported when first opened, so the table starts without the run page's imports (numpy,
+the reader, the chart stack).
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
@@ -11,10 +19,13 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.driver import Driver
 from textual.filter import LineFilter
+from textual.screen import ModalScreen, Screen
 
 from runview.tui.messages import OpenRunRequested
-from runview.tui.run_page import RunPage
 from runview.tui.safe_text import ControlCharacterFilter
+from runview.tui.worker_failures import WorkerFailed
+
+log = logging.getLogger(__name__)
 
 
 class RunviewApp(App[None]):
@@ -23,12 +34,28 @@ class RunviewApp(App[None]):
     ENABLE_COMMAND_PALETTE = False
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", tooltip="the terminal is restored"),
+        # Esc already clears filters and leaves a maximised chart; backspace is free on every
+        # page (a focused text box keeps it for deleting, as it should).
+        Binding(
+            "backspace", "back", "Back", key_display="⌫", tooltip="to the page this was opened from"
+        ),
     ]
 
-    def __init__(self, run_path: Path, tab: str = "overview") -> None:
+    def __init__(
+        self,
+        run_path: Path | None = None,
+        tab: str = "overview",
+        *,
+        table: Path | None = None,
+        compare: Sequence[Path] = (),
+    ) -> None:
+        """Open the run page of ``run_path``, the table of the runs under ``table``, or the runs in
+        ``compare`` side by side (one of the three)."""
         super().__init__()
         self.run_path = run_path
         self.initial_tab = tab
+        self.table_root = table
+        self.compare_paths = tuple(compare)
         self._control_filter = ControlCharacterFilter()
 
     def get_line_filters(self) -> Sequence[LineFilter]:
@@ -44,9 +71,55 @@ class RunviewApp(App[None]):
         return CleanExitDriver if driver is LinuxDriver else driver
 
     def on_mount(self) -> None:
-        self.push_screen(RunPage(self.run_path, self.initial_tab))
+        if self.table_root is not None:
+            from runview.tui.run_table_page import RunTablePage
+
+            self.push_screen(RunTablePage(self.table_root))
+        elif self.compare_paths:
+            from runview.tui.compare_page import ComparePage
+
+            self.push_screen(ComparePage(self.compare_paths, self.initial_tab))
+        elif self.run_path is not None:
+            from runview.tui.run_page import RunPage
+
+            self.push_screen(RunPage(self.run_path, self.initial_tab))
+
+    def open_page(self, page: Screen[None]) -> None:
+        """Show ``page`` over the current one; ``backspace`` comes back to it as it was left."""
+        self.push_screen(page)
+
+    @on(WorkerFailed)
+    def _on_worker_failed(self, message: WorkerFailed) -> None:
+        """The one place an unexpected worker error of any page ends
+        (``runview.tui.worker_failures``): a notification and a log line with the traceback; the
+        page and its other tabs go on."""
+        error = message.worker.error
+        log.error("%s failed", message.what, exc_info=error)
+        self.notify(
+            f"{message.what} failed: {type(error).__name__}: {error}",
+            title="runview",
+            severity="error",
+            timeout=10,
+            markup=False,
+        )
 
     @on(OpenRunRequested)
     def _open_run(self, message: OpenRunRequested) -> None:
-        # Pushed on top: the page's back key (backspace) pops it and the previous page is as left.
-        self.push_screen(RunPage(message.path, message.tab))
+        from runview.tui.run_page import RunPage
+
+        self.open_page(RunPage(message.path, message.tab))
+
+    @property
+    def can_go_back(self) -> bool:
+        """A page is showing (not a dialog) and another page is underneath it."""
+        # screen_stack[0] is Textual's default screen, [1] the first page opened.
+        return not isinstance(self.screen, ModalScreen) and len(self.screen_stack) > 2
+
+    def action_back(self) -> None:
+        if self.can_go_back:
+            self.pop_screen()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "back":
+            return self.can_go_back  # hidden from the footer when there is nowhere to go back
+        return True

@@ -1,21 +1,26 @@
-"""The ``runview`` command: open a run, print its facts, or start the demo."""
+"""The ``runview`` command: open a run, a table of runs or a comparison, print facts, or start the
+demo."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 from pathlib import Path
 
-from runview.store.reader import NotARunError, RunReader, check_run_dir, is_run_dir
+from runview.store.run_dirs import NotARunError, check_run_dir, is_run_dir
 from runview.tui.tabs import TAB_NAMES
 
 EXIT_USAGE = 2
 
 USAGE = """\
-runview PATH [--tab TAB]     open the run page of the run directory PATH
-runview info PATH [--json]   print a run's metadata, status, config and summary
+runview [ROOT]               the table of the runs under ROOT ($RUNVIEW_DIR or ./runs by default)
+runview ROOT/PROJECT         the table of one project's runs
+runview RUN [--tab TAB]      the run page of the run directory RUN
+runview RUN RUN ...          the runs compared: charts overlaid, what differs
+runview info PATH [--json]   a run's facts, or the runs under a root or project, without a UI
 runview demo [--steps N]     start a small real training run and watch it live
 runview gc ROOT [--delete]   list (or remove) what ROOT's artifact store no longer needs
 """
@@ -35,33 +40,42 @@ def _open_parser() -> argparse.ArgumentParser:
         prog="runview",
         usage=USAGE,
         description="A terminal run page for ML training runs.",
-        epilog="Keys inside the viewer: 1-7 switch tabs, [ ] previous/next, ? help, q quit.",
+        epilog="Keys inside the viewer: ? lists them; backspace goes back; q quits.",
     )
-    parser.add_argument("path", type=Path, help="a run directory (runs/<project>/<time>-<id>)")
+    parser.add_argument(
+        "paths",
+        type=Path,
+        nargs="*",
+        help="a run directory (runs/<project>/<time>-<id>), several to compare, or a root or "
+        "project folder for the table of its runs",
+    )
     parser.add_argument("--tab", choices=TAB_NAMES, default="overview", help="the tab to open on")
     parser.add_argument("--version", action="version", version=f"runview {_version()}")
     return parser
 
 
-def _not_a_run(path: Path, error: NotARunError) -> int:
-    """One line: what is wrong, and the newest run below ``path`` when it is a root or a project."""
-    message = f"runview: {error}"
-    if path.is_dir():
-        runs = sorted(
-            (
-                p
-                for pattern in ("*", "*/*")
-                for p in path.glob(pattern)
-                if not any(part.startswith(".") for part in p.relative_to(path).parts)
-                and is_run_dir(p)
-            ),
-            key=lambda p: p.name,
-        )
-        if runs:
-            newest = runs[-1]
-            message += f"; it holds {len(runs)} run(s), the newest: runview {newest}"
-    print(message, file=sys.stderr)
+def default_root() -> Path:
+    """Where runs are written unless told otherwise (``runview.init``'s default)."""
+    return Path(os.environ.get("RUNVIEW_DIR") or "runs")
+
+
+def _usage_error(message: str) -> int:
+    print(f"runview: {message}", file=sys.stderr)
     return EXIT_USAGE
+
+
+def _folder(path: Path) -> Path | None:
+    """``path`` resolved when it is a folder to list runs from; None (said on stderr) if not."""
+    what = "a run, a project folder or a root of runs"
+    if not path.exists():
+        _usage_error(f"{path}: no such directory ({what})")
+    elif not path.is_dir():
+        _usage_error(f"{path}: not a directory ({what})")
+    elif not os.access(path, os.R_OK | os.X_OK):
+        _usage_error(f"{path}: permission denied")
+    else:
+        return path.resolve()
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,15 +91,33 @@ def main(argv: list[str] | None = None) -> int:
 
         return demo_main(args[1:])
     options = _open_parser().parse_args(args)
-    try:
-        path = check_run_dir(options.path)
-    except NotARunError as exc:
-        return _not_a_run(options.path, exc)
+    paths: list[Path] = options.paths or [default_root()]
+    if len(paths) > 1:
+        try:
+            runs = [check_run_dir(path) for path in paths]
+        except NotARunError as exc:
+            return _usage_error(f"{exc}; several paths are compared, and each must be a run")
+        return _open(compare=runs, tab=options.tab)
+    if is_run_dir(paths[0]):
+        try:
+            return _open(run=check_run_dir(paths[0]), tab=options.tab)
+        except NotARunError as exc:
+            return _usage_error(str(exc))
+    folder = _folder(paths[0])
+    return EXIT_USAGE if folder is None else _open(table=folder)
+
+
+def _open(
+    run: Path | None = None,
+    table: Path | None = None,
+    compare: list[Path] | None = None,
+    tab: str = "overview",
+) -> int:
     from runview.tui.app import RunviewApp
     from runview.tui.terminal import follow_the_real_terminal_size
 
     follow_the_real_terminal_size()
-    app = RunviewApp(path, tab=options.tab)
+    app = RunviewApp(run, tab=tab, table=table, compare=compare or ())
     app.run()
     # A crash inside the app has been shown by Textual already; the exit status must say it too.
     return app.return_code or 0
@@ -93,25 +125,51 @@ def main(argv: list[str] | None = None) -> int:
 
 def _info(args: list[str]) -> int:
     parser = argparse.ArgumentParser(
-        prog="runview info", description="Print a run's facts without a UI."
+        prog="runview info",
+        description="Print a run's facts, or list the runs under a root or project, without a UI.",
     )
-    parser.add_argument("path", type=Path)
+    parser.add_argument("path", type=Path, help="a run, a project folder or a root of runs")
     parser.add_argument("--json", action="store_true", help="one JSON document, for scripts")
     options = parser.parse_args(args)
+    # `runview info ... | head` closes the pipe early: end quietly, as cat or grep would.
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    if not is_run_dir(options.path):
+        return _info_listing(options.path, options.json)
     try:
         path = check_run_dir(options.path)
     except NotARunError as exc:
-        return _not_a_run(options.path, exc)
-    snapshot = RunReader(path).refresh()
+        return _usage_error(str(exc))
+    from runview.store.reader import RunReader
     from runview.tui.info import print_info, run_facts
 
-    document = run_facts(path, snapshot)
-    # `runview info ... | head` closes the pipe early: end quietly, as cat or grep would.
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    document = run_facts(path, RunReader(path).refresh())
     if options.json:
-        json.dump(document, sys.stdout, indent=2, default=str, allow_nan=True)
-        sys.stdout.write("\n")
+        _print_json(document)
     else:
         print_info(document)
     sys.stdout.flush()
     return 0
+
+
+def _info_listing(path: Path, as_json: bool) -> int:
+    """The runs under a root or project folder: the run table's fields; nothing written anywhere."""
+    folder = _folder(path)
+    if folder is None:
+        return EXIT_USAGE
+    from runview.store.run_scan import RunScanner
+    from runview.tui.info_runs import listing_facts, print_listing
+
+    scanner = RunScanner(folder)  # reads the row cache, never writes it
+    rows = scanner.read_all()
+    document = listing_facts(folder, rows, scanner.problems)
+    if as_json:
+        _print_json(document)
+    else:
+        print_listing(document, rows)
+    sys.stdout.flush()
+    return 0
+
+
+def _print_json(document: object) -> None:
+    json.dump(document, sys.stdout, indent=2, default=str, allow_nan=True)
+    sys.stdout.write("\n")

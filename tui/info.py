@@ -48,7 +48,6 @@ def run_facts(path: Path, snapshot: RunSnapshot) -> dict[str, Any]:
 
 def print_info(document: dict[str, Any], out: IO[str] | None = None) -> None:
     """Plain, sanitised text. A terminal gets its width; a pipe gets whole lines, unpadded."""
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
@@ -56,11 +55,6 @@ def print_info(document: dict[str, Any], out: IO[str] | None = None) -> None:
     from runview.tui.widgets.kv_table import flatten, format_value
     from runview.tui.widgets.status_badge import format_duration
 
-    out = out or sys.stdout
-    terminal = out.isatty()
-    # A pipe is read by scripts and pagers: never wrap a path, never pad a line with spaces.
-    width = shutil.get_terminal_size().columns if terminal else 100_000
-    console = Console(file=out, highlight=False, width=width, force_terminal=terminal or None)
     head = Table.grid(padding=(0, 2))
     head.add_column(style="bold")
     head.add_column()
@@ -98,6 +92,18 @@ def print_info(document: dict[str, Any], out: IO[str] | None = None) -> None:
             table.add_row(safe_text(key), safe_text(format_value(value)))
         blocks.append(table)
     blocks.extend(safe_text(f"! {problem}", style="yellow") for problem in document["problems"])
+    print_blocks(blocks, out)
+
+
+def print_blocks(blocks: list[Any], out: IO[str] | None = None) -> None:
+    """Print rich renderables: a terminal gets its width; a pipe whole lines, unpadded."""
+    from rich.console import Console
+
+    out = out or sys.stdout
+    terminal = out.isatty()
+    # A pipe is read by scripts and pagers: never wrap a path, never pad a line with spaces.
+    width = shutil.get_terminal_size().columns if terminal else 100_000
+    console = Console(file=out, highlight=False, width=width, force_terminal=terminal or None)
     if terminal:
         for block in blocks:
             console.print(block)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from runview.store.reader import RunSnapshot
+if TYPE_CHECKING:  # the app imports these messages before anything heavy (the reader: numpy)
+    from runview.store.reader import RunSnapshot
 
 
 class RunUpdated(Message):

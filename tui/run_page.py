@@ -2,89 +2,50 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from pathlib import Path
 from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal
 from textual.reactive import var
-from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, ProgressBar, Static, Tab, Tabs
 from textual.worker import get_current_worker
 
 from runview.store import format as fmt
 from runview.store.reader import RunReader, RunSnapshot
 from runview.store.watch import ChangeSignal
-from runview.tui import breakpoints
-from runview.tui.help_screen import HelpScreen
-from runview.tui.key_help import KeySection, key_group, key_sections
 from runview.tui.messages import LoadProgressed, RunUpdated
 from runview.tui.safe_text import safe_text
-from runview.tui.tabs import TABS, load_tab
+from runview.tui.tabbed_page import TabbedPage, tab_page_bindings
+from runview.tui.tabs import TAB_NAMES, TABS, load_tab
 from runview.tui.tabs.base import RunTab
 from runview.tui.widgets.status_badge import StatusBadge
-from runview.tui.worker_failures import ReportsWorkerFailures, WorkerFailed, thread_worker
+from runview.tui.worker_failures import ReportsWorkerFailures, thread_worker
 
 MIN_REFRESH_S = 0.25  # at most four screen updates a second, however often the logger flushes
 LIVE_POLL_S = 0.5  # while running: the floor under event delivery (NFS sends none)
 IDLE_POLL_S = 5.0  # finished runs: still picked up if someone appends, at almost no cost
 LOAD_CHUNK = 32 * 1024 * 1024
-TAB_KEYS = Binding.Group("Switch tab", compact=True)
-
-log = logging.getLogger(__name__)
 
 
-class RunPage(ReportsWorkerFailures, Screen[None]):
+class RunPage(ReportsWorkerFailures, TabbedPage):
     """The page of one run. Owns the reader worker; tabs get immutable snapshots."""
 
-    # Not in the footer: the tab bar shows the number keys, and ? lists these.
-    BINDINGS: ClassVar[list[BindingType]] = [
-        *(
-            Binding(
-                str(i + 1),
-                f"show_tab('{name}')",
-                title,
-                show=False,
-                group=TAB_KEYS,
-                tooltip=", ".join(title for _, title, *_ in TABS),
-            )
-            for i, (name, title, *_) in enumerate(TABS)
-        ),
-        *key_group(
-            "Previous / next tab",
-            ("left_square_bracket", "cycle_tab(-1)", "Previous tab"),
-            ("right_square_bracket", "cycle_tab(1)", "Next tab"),
-        ),
-        # Screen's own focus keys, declared again so that ? lists them.
-        *key_group(
-            "Move focus between widgets",
-            ("tab", "app.focus_next", "Next widget"),
-            ("shift+tab", "app.focus_previous", "Previous widget"),
-        ),
-        Binding("question_mark", "help", "Help", key_display="?", tooltip="this list"),
-        # Shown only on a page opened from another (check_action): returns to it.
-        Binding(
-            "backspace", "back", "Back", key_display="⌫", tooltip="to the page this was opened from"
-        ),
-    ]
-    HORIZONTAL_BREAKPOINTS = breakpoints.HORIZONTAL
-    VERTICAL_BREAKPOINTS = breakpoints.VERTICAL
-
+    # backspace, back to the page this one was opened from, is the App's (one for every page)
+    BINDINGS: ClassVar[list[BindingType]] = tab_page_bindings(TABS)
     loading: var[bool] = var(False, toggle_class="-loading")  # a large history is being read
-    has_problems: var[bool] = var(False, toggle_class="-problems")  # skipped lines and the like
 
     load_chunk = LOAD_CHUNK  # bytes of history read between two progress updates
+    tab_names = TAB_NAMES
 
     def __init__(self, run_path: Path, tab: str = "overview") -> None:
         super().__init__()
         self.run_path = run_path
         self.initial_tab = tab
         self.snapshot: RunSnapshot | None = None
-        self._shown_version: dict[str, int] = {}
         self._signal = ChangeSignal(run_path)
 
     def compose(self) -> ComposeResult:
@@ -170,95 +131,12 @@ class RunPage(ReportsWorkerFailures, Screen[None]):
         self.has_problems = bool(message.snapshot.problems)
         self._feed_visible_tab()
 
-    @on(WorkerFailed)
-    def _on_worker_failed(self, message: WorkerFailed) -> None:
-        """The one place an unexpected worker error ends (``runview.tui.worker_failures``): a
-        notification and a log line with the traceback; the page and its other tabs go on."""
-        message.stop()
-        error = message.worker.error
-        log.error("%s failed", message.what, exc_info=error)
-        self.notify(
-            f"{message.what} failed: {type(error).__name__}: {error}",
-            title="runview",
-            severity="error",
-            timeout=10,
-            markup=False,
-        )
-
     def _title(self, snapshot: RunSnapshot) -> str:
         project = snapshot.meta.get("project")
         return f"{project} / {snapshot.name}" if project else snapshot.name
 
-    # -- tabs
-    # ---------------------------------------------------------------------------------------
-    @on(Tabs.TabActivated)
-    async def _on_tab_activated(self, event: Tabs.TabActivated) -> None:
-        name = (event.tab.id or "tab-overview").removeprefix("tab-")
-        switcher = self.query_one(ContentSwitcher)
-        if not switcher.query(f"#pane-{name}"):
-            # Built on first visit: a tab nobody opens costs nothing.
-            await switcher.mount(load_tab(name)(id=f"pane-{name}"))
-        switcher.current = f"pane-{name}"
-        self._feed_visible_tab()
-        pane = self.current_tab
-        if pane is not None:
-            pane.focus_default()
+    def tab_class(self, name: str) -> type[RunTab]:
+        return load_tab(name)
 
-    @property
-    def current_tab(self) -> RunTab | None:
-        switcher = self.query_one(ContentSwitcher)
-        if switcher.current is None:
-            return None
-        widget = switcher.get_child_by_id(switcher.current)
-        return widget if isinstance(widget, RunTab) else None
-
-    def _feed_visible_tab(self) -> None:
-        pane = self.current_tab
-        if pane is None or self.snapshot is None:
-            return
-        key = pane.id or ""
-        if self._shown_version.get(key) == self.snapshot.version:
-            return
-        self._shown_version[key] = self.snapshot.version
-        pane.show_snapshot(self.snapshot)
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "back":
-            return self.came_from is not None
-        return True
-
-    @property
-    def came_from(self) -> RunPage | None:
-        """The run page this one was opened from (lineage, the run table), if any."""
-        stack = self.app.screen_stack
-        if self not in stack:
-            return None
-        below = stack[: stack.index(self)]
-        return next((s for s in reversed(below) if isinstance(s, RunPage)), None)
-
-    def action_back(self) -> None:
-        if self.came_from is not None:
-            self.dismiss()
-
-    def key_help(self) -> list[KeySection]:
-        """What ``?`` lists: the current tab's keys, its widgets', then those that work
-        everywhere."""
-        sections: list[KeySection] = []
-        tab = self.current_tab
-        if tab is not None:
-            title = next(title for name, title, *_ in TABS if name == tab.tab_name)
-            sections += key_sections([type(tab)], title=f"{title} tab")
-            sections += tab.key_help()
-        return [*sections, *key_sections([type(self), type(self.app)], title="Everywhere")]
-
-    def action_help(self) -> None:
-        self.app.push_screen(HelpScreen(self.key_help()))
-
-    def action_show_tab(self, name: str) -> None:
-        self.query_one(Tabs).active = f"tab-{name}"
-
-    def action_cycle_tab(self, delta: int) -> None:
-        names = [name for name, *_ in TABS]
-        current = (self.query_one(Tabs).active or "tab-overview").removeprefix("tab-")
-        index = (names.index(current) + delta) % len(names) if current in names else 0
-        self.action_show_tab(names[index])
+    def tab_title(self, name: str) -> str:
+        return next(title for tab_name, title, *_ in TABS if tab_name == name)

@@ -30,7 +30,9 @@ FORMAT_VERSION = 1
 X_STEP, X_WALL, X_RELATIVE, X_METRIC = "step", "wall", "relative", "metric"
 X_AXES = (X_STEP, X_WALL, X_RELATIVE, X_METRIC)
 CHARTS, SYSTEM = "charts", "system"  # the sections: Charts at the top level, System nested
-NESTED_SECTIONS = (SYSTEM,)
+TABLE = "table"  # the run table's columns and sort (runview.tui.table_state)
+COMPARE = "compare"  # a comparison's grouping keys (runview.tui.table_state)
+NESTED_SECTIONS = (SYSTEM, TABLE, COMPARE)
 
 Bound = float | None
 

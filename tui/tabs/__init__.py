@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
-from runview.tui.tabs.base import RunTab
+if TYPE_CHECKING:  # the command line reads TAB_NAMES before anything heavy is imported
+    from runview.tui.tabs.base import RunTab
 
 # (name used by --tab, title, module, class)
 TABS: tuple[tuple[str, str, str, str], ...] = (

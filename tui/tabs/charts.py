@@ -8,7 +8,7 @@ the media panel.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Set
+from collections.abc import Hashable, Iterable, Mapping, Set
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -41,7 +41,17 @@ def history_specs(
 ) -> list[ChartSpec]:
     """One spec per public metric: pinned first, then sections by prefix (``other`` last); edits
     applied."""
-    keys = [k for k in history.keys if not k.startswith("_")]
+    return metric_specs(history.keys, pinned, edits, start_time)
+
+
+def metric_specs(
+    all_keys: Iterable[str],
+    pinned: Set[str],
+    edits: Mapping[str, ChartEdit] | None = None,
+    start_time: float | None = None,
+) -> list[ChartSpec]:
+    """``history_specs`` for these keys (a comparison charts the keys of every run it shows)."""
+    keys = [k for k in all_keys if not k.startswith("_")]
     sections = sorted({section_of(k) for k in keys}, key=lambda s: (s == OTHER, s))
     specs = [ChartSpec(k, k, PINNED, ((k, k),), x_label="step") for k in keys if k in pinned]
     for section in sections:

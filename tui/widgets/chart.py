@@ -54,6 +54,7 @@ NAMED_COLORS = {
 # Without colour, series differ by marker instead.
 MARKERS = ("hd", "braille", "x", "+", "*", "o", "#", "@")
 FAINT_MARKER = "dot"
+BAND_MARKER = "braille"  # the thinnest line plotext draws: a band's edges stay behind the mean
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,7 +66,10 @@ class ChartSeries:
     y: np.ndarray  # NaN marks a gap
     index: int = 0  # picks the colour (or marker without colour)
     faint: bool = False  # the raw series drawn behind its smoothed version
-    color: str = ""  # a plotext colour name chosen by the user; "" takes the palette's
+    # a plotext colour name chosen by the user, or an xterm-256 code (a compared run's colour);
+    # "" takes the palette's
+    color: str | int = ""
+    band: bool = False  # an edge of a min-max band around a group's mean: thin, never labelled
 
 
 @dataclass(frozen=True, eq=False)
@@ -172,23 +176,30 @@ def build_chart(
     plt.theme("clear")
     plt.frame(False)  # the widget's border is the frame
     plt.plotsize(width, height)
-    labelled = data.legend and sum(bool(s.label) and not s.faint for s in data.series) > 1
+    labelled = (
+        data.legend and sum(bool(s.label) and not s.faint and not s.band for s in data.series) > 1
+    )
     drawn = 0
     lo, hi = math.inf, -math.inf
     y_lo, y_hi = math.inf, -math.inf
     for series in data.series:
         y = np.where(series.y > 0, series.y, np.nan) if log_y else series.y
+        own = series.color if series.color != "" else PALETTE[series.index % len(PALETTE)]
         if colorless:
             color, marker = (
                 "default",
-                FAINT_MARKER if series.faint else MARKERS[series.index % len(MARKERS)],
+                FAINT_MARKER
+                if series.faint or series.band
+                else MARKERS[series.index % len(MARKERS)],
             )
         else:
-            color, marker = (
-                FAINT if series.faint else series.color or PALETTE[series.index % len(PALETTE)],
-                "hd",
-            )
-        label = series.label if labelled and series.label and not series.faint else None
+            color = FAINT if series.faint else own
+            marker = BAND_MARKER if series.band else "hd"
+        label = (
+            series.label
+            if labelled and series.label and not series.faint and not series.band
+            else None
+        )
         for xs, ys in finite_runs(series.x, y):
             lo, hi = min(lo, float(xs[0])), max(hi, float(xs[-1]))
             y_lo, y_hi = min(y_lo, float(ys.min())), max(y_hi, float(ys.max()))

@@ -1,5 +1,10 @@
 """What a chart shows (a ChartSpec) and turning it into reduced ChartData; the second runs in a
-worker thread."""
+worker thread.
+
+A chart draws from one SeriesSnapshot (a run's page) or from several (a comparison: one per run).
+Each series of a spec names the sources it is drawn from: one, its own line; several, their mean
+with a min-max band. The same spec, reduction and chart serve both.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +14,14 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from runview.store.downsample import ema, reduce_minmax
+from runview.store.downsample import ema, reduce_band, reduce_minmax
 from runview.store.series import SeriesSnapshot
 from runview.tui.view_state import X_METRIC, X_RELATIVE, X_STEP, X_WALL, Bound, ChartEdit
 from runview.tui.widgets.chart import ChartData, ChartSeries
 
 TIME_KEY = "_time"  # (step, unix time) of every history row
 _EMPTY = np.empty(0, dtype=np.float64)
+Sources = SeriesSnapshot | tuple[SeriesSnapshot, ...]  # one run's series, or one per compared run
 
 
 @dataclass(frozen=True)
@@ -36,7 +42,23 @@ class ChartSpec:
     y_range: tuple[Bound, Bound] = (None, None)
     log_y: bool = False
     legend: bool = True
-    colors: tuple[str, ...] = ()  # per series, "" for the palette's
+    colors: tuple[str | int, ...] = ()  # per series, "" for the palette's
+    # Per series, the indices of the sources it is drawn from: one index, that source's line;
+    # several, their mean with a min-max band. Empty: every series from source 0.
+    members: tuple[tuple[int, ...], ...] = ()
+    # Per source, what is subtracted from x instead of ``x_offset`` (runs compared on relative
+    # time each start at 0). Empty: ``x_offset`` for all.
+    x_offsets: tuple[float, ...] = ()
+
+    def series_members(self, index: int) -> tuple[int, ...]:
+        return self.members[index] if index < len(self.members) else (0,)
+
+    def offset_of(self, source: int) -> float:
+        return self.x_offsets[source] if source < len(self.x_offsets) else self.x_offset
+
+
+def as_sources(source: Sources) -> tuple[SeriesSnapshot, ...]:
+    return source if isinstance(source, tuple) else (source,)
 
 
 def apply_edit(spec: ChartSpec, edit: ChartEdit, start_time: float | None) -> ChartSpec:
@@ -74,15 +96,22 @@ def x_source(spec: ChartSpec) -> str | None:
     return None
 
 
-def source_stamp(spec: ChartSpec, source: SeriesSnapshot) -> Hashable:
+def source_stamp(spec: ChartSpec, source: Sources) -> Hashable:
     """Cheap fingerprint of a spec's data: series are append-only, so length and last value say
     enough."""
-    keys = [key for key, _label in spec.series]
+    sources = as_sources(source)
     x_key = x_source(spec)
-    if x_key is not None:
-        keys.append(x_key)
-    fingerprint = source.series.fingerprint  # never reads a lazy column on the UI thread
-    return tuple(fingerprint(key) for key in keys)
+    stamp = []
+    for index, (key, _label) in enumerate(spec.series):
+        for member in spec.series_members(index):
+            if member >= len(sources):
+                stamp.append(None)
+                continue
+            fingerprint = sources[member].series.fingerprint  # never reads a lazy column
+            stamp.append(fingerprint(key))
+            if x_key is not None:
+                stamp.append(fingerprint(x_key))
+    return tuple(stamp)
 
 
 def join_on_step(
@@ -102,9 +131,11 @@ def join_on_step(
 
 
 def series_xy(
-    spec: ChartSpec, source: SeriesSnapshot, key: str
+    spec: ChartSpec, source: SeriesSnapshot, key: str, offset: float | None = None
 ) -> tuple[np.ndarray, np.ndarray] | None:
-    """(x, y) of one series on the spec's x axis, or None when the series is not logged."""
+    """(x, y) of one series on the spec's x axis, or None when the series is not logged.
+
+    ``offset`` (default the spec's ``x_offset``) is subtracted from x."""
     pair = source.series.get(key)
     if pair is None:
         return None
@@ -113,21 +144,24 @@ def series_xy(
     if x_key is not None:
         by = source.series.get(x_key)
         x, y = join_on_step(x, y, *by) if by is not None else (_EMPTY, _EMPTY)
-    if spec.x_offset:
-        x = x - spec.x_offset
+    offset = spec.x_offset if offset is None else offset
+    if offset:
+        x = x - offset
     return x, y
 
 
 def prepare_chart(
-    spec: ChartSpec, source: SeriesSnapshot, width: int, smoothing: float, stamp: Hashable = None
+    spec: ChartSpec, source: Sources, width: int, smoothing: float, stamp: Hashable = None
 ) -> ChartData:
     """Reduce every series of ``spec`` to ``width`` buckets (min and max each); smooth first if
     asked.
 
     With smoothing the raw series comes back too, marked faint, to be drawn behind the smoothed one.
-    Only points inside the spec's x range are reduced. Runs off the UI thread: touches only the
-    immutable snapshot's read-only arrays.
+    A series drawn from several sources comes back as its mean and the two edges of its min-max
+    band. Only points inside the spec's x range are reduced. Runs off the UI thread: touches only
+    the immutable snapshots' read-only arrays.
     """
+    sources = as_sources(source)
     out: list[ChartSeries] = []
     points = 0
     lo, hi = spec.x_range
@@ -137,20 +171,31 @@ def prepare_chart(
         else (-math.inf if lo is None else lo, math.inf if hi is None else hi)
     )
     for index, (key, label) in enumerate(spec.series):
-        pair = series_xy(spec, source, key)
-        if pair is None or pair[0].size == 0:
-            continue
-        x, y = pair
-        points += x.size
         color = spec.colors[index] if index < len(spec.colors) else ""
+        pairs = []
+        for member in spec.series_members(index):
+            pair = (
+                series_xy(spec, sources[member], key, spec.offset_of(member))
+                if member < len(sources)
+                else None
+            )
+            if pair is not None and pair[0].size:
+                pairs.append(pair)
+        if not pairs:
+            continue
+        points += sum(x.size for x, _y in pairs)
+        if len(spec.series_members(index)) > 1:
+            out.extend(_band(pairs, label, index, color, width, smoothing, x_range))
+            continue
+        x, y = pairs[0]
         if smoothing > 0:
             rx, ry = reduce_minmax(x, y, width, x_range)
             out.append(ChartSeries(label, rx, ry, index=index, faint=True))
             y = ema(y, smoothing)
         rx, ry = reduce_minmax(x, y, width, x_range)
         out.append(ChartSeries(label, rx, ry, index=index, color=color))
-    # Faint raw lines first, so the smoothed ones are drawn over them.
-    out.sort(key=lambda s: not s.faint)
+    # Faint raw lines and band edges first, so the lines they belong to are drawn over them.
+    out.sort(key=lambda s: not (s.faint or s.band))
     note = (
         "no points in the x range"
         if out and x_range
@@ -172,6 +217,26 @@ def prepare_chart(
         legend=spec.legend,
         x_time=spec.x_axis == X_WALL,
     )
+
+
+def _band(
+    pairs: list[tuple[np.ndarray, np.ndarray]],
+    label: str,
+    index: int,
+    color: str | int,
+    width: int,
+    smoothing: float,
+    x_range: tuple[float, float] | None,
+) -> list[ChartSeries]:
+    """A group's mean line and the two edges of its min-max band (each member smoothed first)."""
+    if smoothing > 0:
+        pairs = [(x, ema(y, smoothing)) for x, y in pairs]
+    x, mean, low, high = reduce_band(pairs, width, x_range)
+    return [
+        ChartSeries("", x, low, index=index, color=color, band=True),
+        ChartSeries("", x, high, index=index, color=color, band=True),
+        ChartSeries(label, x, mean, index=index, color=color),
+    ]
 
 
 def reduced_size(data: ChartData) -> int:

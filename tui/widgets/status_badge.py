@@ -9,6 +9,7 @@ from textual.widgets import Static
 
 from runview.store import format as fmt
 from runview.store.reader import RunSnapshot
+from runview.tui.format import format_duration
 
 _SYMBOLS = {
     fmt.STATE_RUNNING: "●",
@@ -16,20 +17,6 @@ _SYMBOLS = {
     fmt.STATE_FAILED: "✘",
     fmt.STATE_CRASHED: "✘",
 }
-
-
-def format_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    seconds = int(seconds)
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h {minutes:02d}m"
-    if hours:
-        return f"{hours}h {minutes:02d}m {secs:02d}s"
-    return f"{minutes}m {secs:02d}s"
 
 
 class StatusBadge(Static):

@@ -1,0 +1,128 @@
+"""A page made of tabs (a run's page, a comparison): each tab built on its first visit and given the
+page's snapshot only while it is the one on show, so hidden tabs cost nothing; ``?`` lists the
+keys of the tab on show, then those of the page and the app."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from textual import on
+from textual.binding import Binding
+from textual.reactive import var
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, Tabs
+
+from runview.tui import breakpoints
+from runview.tui.help_screen import HelpScreen
+from runview.tui.key_help import KeySection, key_group, key_sections
+from runview.tui.tabs.base import RunTab
+
+
+def tab_page_bindings(tabs: Sequence[tuple[str, str, *tuple[str, ...]]]) -> list[Binding]:
+    """The keys of every tabbed page, not in the footer (the tab bar shows the numbers; ? lists
+    them): a digit per tab, [ ] for the previous / next, tab / shift+tab between widgets, ?."""
+    titles = [title for _name, title, *_ in tabs]
+    switch = Binding.Group("Switch tab", compact=True)
+    return [
+        *(
+            Binding(
+                str(i + 1),
+                f"show_tab('{name}')",
+                title,
+                show=False,
+                group=switch,
+                tooltip=", ".join(titles),
+            )
+            for i, (name, title, *_) in enumerate(tabs)
+        ),
+        *key_group(
+            "Previous / next tab",
+            ("left_square_bracket", "cycle_tab(-1)", "Previous tab"),
+            ("right_square_bracket", "cycle_tab(1)", "Next tab"),
+        ),
+        # Screen's own focus keys, declared again so that ? lists them.
+        *key_group(
+            "Move focus between widgets",
+            ("tab", "app.focus_next", "Next widget"),
+            ("shift+tab", "app.focus_previous", "Previous widget"),
+        ),
+        Binding("question_mark", "help", "Help", key_display="?", tooltip="this list"),
+    ]
+
+
+class TabbedPage(Screen[None]):
+    """A subclass composes ``Tabs`` (ids ``tab-<name>``) and a ``ContentSwitcher``, names its tabs
+    in ``tab_names``, builds them in ``tab_class`` and keeps its newest snapshot (anything with a
+    ``version`` that grows when its data changes) in ``snapshot``."""
+
+    tab_names: ClassVar[tuple[str, ...]] = ()
+    # The chart grids of the Charts and System tabs are laid out by these classes.
+    HORIZONTAL_BREAKPOINTS = breakpoints.HORIZONTAL
+    VERTICAL_BREAKPOINTS = breakpoints.VERTICAL
+
+    has_problems: var[bool] = var(False, toggle_class="-problems")  # skipped lines and the like
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.snapshot: Any = None
+        self._shown_version: dict[str, int] = {}
+
+    def tab_class(self, name: str) -> type[RunTab]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def tab_title(self, name: str) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def key_help(self) -> list[KeySection]:
+        """What ``?`` lists: the current tab's keys, its widgets', then those that work
+        everywhere."""
+        sections: list[KeySection] = []
+        tab = self.current_tab
+        if tab is not None:
+            sections += key_sections([type(tab)], title=f"{self.tab_title(tab.tab_name)} tab")
+            sections += tab.key_help()
+        return [*sections, *key_sections([type(self), type(self.app)], title="Everywhere")]
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen(self.key_help()))
+
+    @on(Tabs.TabActivated)
+    async def _on_tab_activated(self, event: Tabs.TabActivated) -> None:
+        name = (event.tab.id or f"tab-{self.tab_names[0]}").removeprefix("tab-")
+        switcher = self.query_one(ContentSwitcher)
+        if not switcher.query(f"#pane-{name}"):
+            # Built on first visit: a tab nobody opens costs nothing.
+            await switcher.mount(self.tab_class(name)(id=f"pane-{name}"))
+        switcher.current = f"pane-{name}"
+        self._feed_visible_tab()
+        pane = self.current_tab
+        if pane is not None:
+            pane.focus_default()
+
+    @property
+    def current_tab(self) -> RunTab | None:
+        switcher = self.query_one(ContentSwitcher)
+        if switcher.current is None:
+            return None
+        widget = switcher.get_child_by_id(switcher.current)
+        return widget if isinstance(widget, RunTab) else None
+
+    def _feed_visible_tab(self) -> None:
+        pane = self.current_tab
+        if pane is None or self.snapshot is None:
+            return
+        key = pane.id or ""
+        if self._shown_version.get(key) == self.snapshot.version:
+            return
+        self._shown_version[key] = self.snapshot.version
+        pane.show_snapshot(self.snapshot)
+
+    def action_show_tab(self, name: str) -> None:
+        self.query_one(Tabs).active = f"tab-{name}"
+
+    def action_cycle_tab(self, delta: int) -> None:
+        names = list(self.tab_names)
+        current = (self.query_one(Tabs).active or f"tab-{names[0]}").removeprefix("tab-")
+        index = (names.index(current) + delta) % len(names) if current in names else 0
+        self.action_show_tab(names[index])
