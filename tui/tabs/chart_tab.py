@@ -165,10 +165,16 @@ class ChartTab(RunTab):
             unfocused = self.app.focused is None or self.app.focused is self.board.grid
             await self.board.set_specs(self.build_specs(snapshot))
             if unfocused:
-                self.call_after_refresh(self.board.focus_first)
+                self.call_after_refresh(self._focus_first_unless_claimed)
             self._shown = self.board.set_filter(self._filter)
         self.board.set_source(self.chart_source(snapshot))
         self._update_status()
+
+    def _focus_first_unless_claimed(self) -> None:
+        # The focus may have moved since the rebuild began: a "/" typed while the first snapshot
+        # was laid out put it in the search box, and the text typed next belongs there.
+        if self.app.focused is None or self.app.focused is self.board.grid:
+            self.board.focus_first()
 
     def _filter(self, spec: ChartSpec) -> bool:
         return self._pattern is None or bool(self._pattern.search(spec.chart_id))
