@@ -404,8 +404,11 @@ class Run:
     def _touch(self) -> None:
         self._version += 1
 
-    def _summary_snapshot(self) -> tuple[int, dict[str, Any]]:
+    def _summary_snapshot(self) -> tuple[int, Any]:
         version = self._version
+        encoded = self._summaries.encoded()
+        if encoded is not None:
+            return version, encoded
         summary = self._summaries.values()
         # Readers let fresher history values replace every summary value but these (run-format.md).
         summary[fmt.SUMMARY_EXPLICIT_KEY] = sorted(str(k) for k in list(self._summaries.explicit))

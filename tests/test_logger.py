@@ -164,6 +164,30 @@ def test_summary_last_value_explicit_and_defined(run_root: Path) -> None:
     assert RunReader(run.dir).refresh().summary["val/acc"] == 0.9
 
 
+def test_summary_encoded_at_once_is_the_one_built_value_by_value(run_root: Path) -> None:
+    """The heartbeat encodes summary.json in one C call while no metric is defined (holding the
+    GIL ~20x less than converting each value in Python): it must write the same document."""
+    run = start(run_root)
+    for step in range(3):
+        run.log({f"layer_{i:04d}/norm": step + i / 7 for i in range(3_000)})
+    run.log({"f32": np.float32(2.5), "i64": np.int64(7), "flag": True, "name": "text"})
+    run.log({"nan": float("nan"), "nested": {"a": 1}, "big": 2**70, "t0d": torch_scalar()})
+    run.summary["best"] = Path("/best.pt")  # not JSON: str() as the last resort, both ways
+    encoded = run._summaries.encoded()
+    assert encoded is not None
+    expected = run._summaries.values() | {"_explicit": ["best"]}
+    assert json.loads(encoded) == expected and expected["nan"] == {"$float": "nan"}
+    run.finish()
+    assert json.loads((run.dir / "summary.json").read_text()) == expected
+    run.define_metric("f32", summary="max")  # aggregates: only the value-by-value path
+    assert run._summaries.encoded() is None
+
+
+def torch_scalar() -> object:
+    torch = pytest.importorskip("torch")
+    return torch.tensor(1.5)
+
+
 def test_module_level_api_and_context_manager(run_root: Path) -> None:
     with runview.init(project="p", dir=run_root, console=False, system_interval=None) as run:
         runview.log({"x": 1})
