@@ -51,31 +51,33 @@ class AppendStream:
             on_error(path, exc)
 
     def _reset_queue(self) -> None:
-        self._open = bytearray()  # producers extend it
+        self.open_chunk = bytearray()  # producers extend it (``append``)
         self._closed: deque[bytearray] = deque()  # full chunks, oldest first
         self._flush_lock = threading.Lock()  # flush runs in the writer thread, and at close
         self._close_lock = threading.Lock()  # two producers may fill the same chunk
 
     def append(self, record: bytes) -> None:
-        """Queue one record (bytes ending in a newline); safe from any thread, never blocks."""
-        chunk = self._open
+        """Queue one record (bytes ending in a newline); safe from any thread, never blocks.
+
+        ``Run.log`` inlines these lines. Reading ``open_chunk`` and extending it are two
+        bytecodes with no point between them where CPython switches threads (nothing is called),
+        so a producer never extends a chunk that was closed after it looked.
+        """
+        chunk = self.open_chunk
         chunk += record
         if len(chunk) >= CHUNK_BYTES:
-            self._close_chunk(chunk)
+            self.close_chunk(chunk)
 
-    def _close_chunk(self, chunk: bytearray) -> None:
+    def close_chunk(self, chunk: bytearray) -> None:
+        """Queue ``chunk`` for writing and open a new one, unless another producer did it."""
         with self._close_lock:
-            if chunk is self._open:  # not already closed by another producer
-                self._open = bytearray()
+            if chunk is self.open_chunk:
+                # A new open chunk first: what the flusher finds closed can no longer grow.
+                self.open_chunk = bytearray()
                 self._closed.append(chunk)
 
     def fileno(self) -> int:
         return self._fd
-
-    @property
-    def queued_bytes(self) -> int:
-        """Bytes appended and not yet taken by a flush (approximate while producers run)."""
-        return sum(map(len, list(self._closed))) + len(self._open)
 
     def flush(self) -> int:
         """Write every queued record; returns the bytes written. Never raises."""
@@ -100,7 +102,7 @@ class AppendStream:
     def _take_open(self) -> bytearray:
         """Copy out what the open chunk holds now (producers may append meanwhile: no view of
         the open chunk may exist, as it would stop them from growing it)."""
-        chunk = self._open
+        chunk = self.open_chunk
         size = len(chunk)
         copy = chunk[:size]
         del chunk[:size]

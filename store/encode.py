@@ -62,8 +62,7 @@ def is_plain(data: Mapping[str, Any], line: bytes) -> bool:
     Plain Python numbers, all finite, are told by one ``sum``: its type is int or float only
     if every value was (a string, None, a list or a dict raises; numpy and torch values give
     their own types), and a NaN or an infinity makes ``total - total`` NaN (an overflow only
-    costs the slow path). Otherwise the bytes say it: orjson spells NaN and infinities as
-    ``null``, and nested values or arrays bring ``[`` or a second ``{``.
+    costs the slow path). Otherwise the bytes say it (``plain_bytes``).
     """
     try:
         total = sum(data.values())
@@ -71,6 +70,12 @@ def is_plain(data: Mapping[str, Any], line: bytes) -> bool:
             return True
     except Exception:  # strings, None, lists, arrays...: the bytes decide
         pass
+    return plain_bytes(line)
+
+
+def plain_bytes(line: bytes) -> bool:
+    """Whether an orjson line needs no conversion: orjson spells NaN and infinities as
+    ``null``, and nested values or arrays bring ``[`` or a second ``{``."""
     return b"null" not in line and b"[" not in line and line.find(b"{", 1) < 0
 
 
