@@ -251,10 +251,12 @@ class Run:
                 if step is None:
                     return
             # The fast path of encode_row, inlined: this is the training thread's hot loop.
-            # _step and _time go last: a copy of the caller's dict plus two keys costs a third
-            # of inserting its keys one by one after them (~0.4 µs for 20 metrics).
+            # _step and _time go last: a copy of the caller's dict (its table copied at once)
+            # plus two keys costs a third of inserting its keys one by one after them.
             now = _now()
-            row = {**data, STEP: step, TIME: now}
+            row = data.copy() if type(data) is dict else dict(data)
+            row[STEP] = step
+            row[TIME] = now
             try:
                 line = _dumps(row, default=_item_default, option=_OPTIONS)
             except FAST_ERRORS:
