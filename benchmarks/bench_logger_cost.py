@@ -7,11 +7,15 @@ Each child builds the same dict per step and times one call per step with ``perf
 ``log`` is a no-op in the baseline, ``run.log`` otherwise (``runview.init`` with its defaults:
 console capture and system sampler on; ``no-console``: ``console=False``). ``threads-only``
 starts runview but times the no-op call: what runview's background threads cost a loop that does
-not log (their GIL holds show in its tail). Printed per variant: peak RSS of the training process
-(``ru_maxrss``, imports included) and its excess over the baseline, the call's p50 / p99 / p99.9 /
-max, ``init()`` and ``finish()`` times, whether ``columns/`` covered all of history.jsonl when
-``finish()`` returned and how long after it the column helper finished, and the helper's CPU
-seconds. The baseline's own timings show the timer's and the machine's noise.
+not log (their GIL holds show in its tail; ten passes, the worst pass's figures). Printed per
+variant: peak RSS of the training process (``ru_maxrss``, imports included) and its excess over
+the baseline, the call's p50 / p99 / p99.9 / max and how many calls took over 1 ms, how long the
+training thread was off its core during the loop (wall minus its CPU time: preempted, or
+waiting for the GIL) with its voluntary / involuntary context switches (waits / preemptions; all
+ten passes for threads-only), ``init()`` and ``finish()`` times, whether ``columns/`` covered all
+of history.jsonl when ``finish()`` returned and how long after it the column helper finished,
+and the helper's CPU seconds. The baseline's own figures show the timer's and the machine's
+noise: a baseline preempted for milliseconds means other processes wanted both cores.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ sys.path.insert(0, str(HERE))
 from machine_info import machine  # noqa: E402 - a sibling script, found through the path above
 
 CHILD = r"""
-import json, os, resource, sys, time
+import bisect, json, os, resource, sys, time
 from array import array
 
 steps, variant, root = int(sys.argv[1]), sys.argv[2], sys.argv[3]
@@ -52,6 +56,11 @@ else:
     # no-op call are then the GIL held by those threads (sampler, heartbeat, console flusher).
     log = nothing if variant == "threads-only" else run.log
 loop_started = clock()
+# How long the training thread was off its core (preempted, or waiting for the GIL) during the
+# loop, and its context switches: voluntary ones are waits (the GIL), involuntary ones are the
+# scheduler giving the core to another thread or process.
+cpu_started = time.thread_time_ns()
+usage = resource.getrusage(resource.RUSAGE_THREAD)
 # threads-only: ten passes, several seconds, so the sampler's and heartbeat's turns fall inside;
 # each figure is the worst pass's.
 passes = 10 if variant == "threads-only" else 1
@@ -59,8 +68,10 @@ worst = {}
 def percentiles():
     ordered = sorted(timings)
     pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1000
+    over_1ms = len(ordered) - bisect.bisect_right(ordered, 1_000_000)
     for name, value in (("p50_us", pick(0.5)), ("p99_us", pick(0.99)),
-                        ("p999_us", pick(0.999)), ("max_us", ordered[-1] / 1000)):
+                        ("p999_us", pick(0.999)), ("max_us", ordered[-1] / 1000),
+                        ("over_1ms", over_1ms)):
         worst[name] = max(worst.get(name, 0), value)
 for done in range(passes):
     if done:
@@ -72,6 +83,9 @@ for done in range(passes):
         log(row)
         timings[step] = clock() - t0
 result["loop_s"] = (clock() - loop_started) / 1e9
+result["off_cpu_ms"] = ((clock() - loop_started) - (time.thread_time_ns() - cpu_started)) / 1e6
+after = resource.getrusage(resource.RUSAGE_THREAD)
+result["switches"] = (after.ru_nvcsw - usage.ru_nvcsw, after.ru_nivcsw - usage.ru_nivcsw)
 if variant != "baseline":
     started = clock()
     run.finish()
@@ -144,7 +158,7 @@ def main() -> int:
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="runview-cost-"))
     variants = args.variants.split(",")
-    print(f"machine: {machine()}")
+    print(f"machine: {machine()}, load average {os.getloadavg()[0]:.2f} at the start")
     print(f"{args.steps:,} steps x 20 scalars, tight loop, fresh process per line, {root}")
     results: dict[str, list[dict]] = {v: [] for v in variants}
     for _ in range(args.repeat):
@@ -153,17 +167,20 @@ def main() -> int:
             if "run" in result:
                 wait_for_columns(result)
             results[variant].append(result)
+    print(f"load average {os.getloadavg()[0]:.2f} at the end")
     base_rss = min(r["rss_mb"] for r in results.get("baseline", [])) if "baseline" in results else 0
     print(
         f"{'variant':12s} {'peak RSS':>9s} {'+RSS':>7s} {'p50':>6s} {'p99':>6s} {'p99.9':>7s} "
-        f"{'max':>8s}  {'init':>6s} {'finish':>7s}  columns at finish / helper done after / CPU"
+        f"{'max':>8s} {'>1ms':>5s} {'off-CPU':>8s} {'vol/invol':>10s}  {'init':>6s} {'finish':>7s}"
+        "  columns at finish / helper done after / CPU"
     )
     for variant in variants:
         for r in results[variant]:
             line = (
                 f"{variant:12s} {r['rss_mb']:7.1f}MB {r['rss_mb'] - base_rss:+6.1f} "
                 f"{r['p50_us']:5.2f}µ {r['p99_us']:5.2f}µ {r['p999_us']:6.1f}µ "
-                f"{r['max_us'] / 1000:6.2f}ms"
+                f"{r['max_us'] / 1000:6.2f}ms {r['over_1ms']:5d} {r['off_cpu_ms']:6.0f}ms "
+                f"{'/'.join(map(str, r['switches'])):>10s}"
             )
             if "run" in r and variant != "threads-only":
                 covered = r["covered_at_finish"] / max(1, r["history_bytes"])

@@ -19,7 +19,11 @@ from runview._docs import Config, Summary
 from runview._media import media_hook
 from runview._summary import MetricSummaries, jsonable
 from runview.store import format as fmt
-from runview.store.encode import FAST_ERRORS, dumps_line, encode_row, is_plain
+from runview.store.append import CHUNK_BYTES
+from runview.store.encode import FAST_ERRORS, encode_row, plain_bytes
+from runview.store.encode import OPTIONS as _OPTIONS
+from runview.store.encode import dumps as _dumps
+from runview.store.encode import item_default as _item_default
 from runview.store.writer import RunWriter, claim_run_dir, process_identity
 
 SUMMARY_KINDS = ("min", "max", "mean", "last", "none")
@@ -118,8 +122,8 @@ class Run:
 
     # -- set-up ---------------------------------------------------------------------------------
     def _bind_history(self) -> None:
-        # log() calls it directly: no attribute hops on the hot path.
-        self._append_history = self._writer.history.append
+        # log() appends to it directly: no attribute hops on the hot path.
+        self._history = self._writer.history
 
     def _initial_meta(self) -> dict[str, Any]:
         meta: dict[str, Any] = {
@@ -247,14 +251,25 @@ class Run:
                 if step is None:
                     return
             # The fast path of encode_row, inlined: this is the training thread's hot loop.
+            # _step and _time go last: a copy of the caller's dict (its table copied at once)
+            # plus two keys costs a third of inserting its keys one by one after them.
             now = _now()
-            row = {STEP: step, TIME: now}
-            row.update(data)
+            row = data.copy() if type(data) is dict else dict(data)
+            row[STEP] = step
+            row[TIME] = now
             try:
-                line = dumps_line(row)
-                # A row that redefined _step/_time is not plain either (the format reserves them).
-                plain = len(row) == len(data) + 2 and is_plain(data, line)
+                line = _dumps(row, default=_item_default, option=_OPTIONS)
             except FAST_ERRORS:
+                line = None
+            # A row that redefined _step/_time is not plain (the format reserves them).
+            if line is not None and len(row) == len(data) + 2:
+                try:  # is_plain, inlined: finite plain numbers are told by one sum()
+                    total = sum(data.values())
+                    plain = (type(total) is float or type(total) is int) and total - total == 0
+                except Exception:  # strings, None, arrays...: the line's bytes decide
+                    plain = False
+                plain = plain or plain_bytes(line)
+            else:
                 plain = False
             if plain:
                 values: Mapping[str, Any] = data
@@ -265,7 +280,12 @@ class Run:
                     {STEP: step, TIME: now}, data, self._unsupported, on_media, fast_tried=True
                 )
                 values = flat if flat is not None else data
-            self._append_history(line)
+            # AppendStream.append, inlined (a call costs as much as what it does)
+            history = self._history
+            chunk = history.open_chunk
+            chunk += line
+            if len(chunk) >= CHUNK_BYTES:
+                history.close_chunk(chunk)
             self._last.update(values)
             self._last_step = step
             self._next_step = step + 1 if commit else step
@@ -400,8 +420,11 @@ class Run:
     def _touch(self) -> None:
         self._version += 1
 
-    def _summary_snapshot(self) -> tuple[int, dict[str, Any]]:
+    def _summary_snapshot(self) -> tuple[int, Any]:
         version = self._version
+        encoded = self._summaries.encoded()
+        if encoded is not None:
+            return version, encoded
         summary = self._summaries.values()
         # Readers let fresher history values replace every summary value but these (run-format.md).
         summary[fmt.SUMMARY_EXPLICIT_KEY] = sorted(str(k) for k in list(self._summaries.explicit))

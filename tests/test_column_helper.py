@@ -261,3 +261,22 @@ def test_a_forked_child_neither_holds_nor_ends_the_helper(tmp_path: Path) -> Non
     assert helper.poll() is None  # the child's exit did not end the run for the helper
     run.finish()
     assert final_index(run.dir)["rows"] == 1
+
+
+def test_the_helper_yields_the_cpu_to_training(tmp_path: Path) -> None:
+    """In the idle class, in the training process's session. In a session of its own it would
+    be an autogroup of its own, which Linux serves as an equal of training's whatever its class:
+    it took time slices of 4 ms from the training thread on a busy machine (bench_logger_cost)."""
+    run = runview.init(project="p", dir=tmp_path, console=False, system_interval=None, quiet=True)
+    helper = run._writer.columns_helper
+    assert helper is not None
+    try:
+        assert os.getsid(helper.pid) == os.getsid(0)
+        assert os.getpgid(helper.pid) == helper.pid  # a group of its own: Ctrl-C is not for it
+        if hasattr(os, "SCHED_IDLE"):
+            deadline = time.monotonic() + 30  # it may set the class itself once it runs
+            while os.sched_getscheduler(helper.pid) != os.SCHED_IDLE:
+                assert time.monotonic() < deadline, "the helper never entered the idle class"
+                time.sleep(0.05)
+    finally:
+        run.finish()

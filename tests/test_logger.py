@@ -164,6 +164,61 @@ def test_summary_last_value_explicit_and_defined(run_root: Path) -> None:
     assert RunReader(run.dir).refresh().summary["val/acc"] == 0.9
 
 
+def test_summary_encoded_at_once_is_the_one_built_value_by_value(run_root: Path) -> None:
+    """The heartbeat encodes summary.json in one C call while no metric is defined (holding the
+    GIL ~20x less than converting each value in Python): it must write the same document."""
+    run = start(run_root)
+    for step in range(3):
+        run.log({f"layer_{i:04d}/norm": step + i / 7 for i in range(3_000)})
+    run.log({"f32": np.float32(2.5), "i64": np.int64(7), "flag": True, "name": "text"})
+    run.log({"nan": float("nan"), "nested": {"a": 1}, "big": 2**70, "t0d": torch_scalar()})
+    run.summary["best"] = Path("/best.pt")  # not JSON: str() as the last resort, both ways
+    encoded = run._summaries.encoded()
+    assert encoded is not None
+    expected = run._summaries.values() | {"_explicit": ["best"]}
+    assert json.loads(encoded) == expected and expected["nan"] == {"$float": "nan"}
+    run.finish()
+    assert json.loads((run.dir / "summary.json").read_text()) == expected
+    run.define_metric("f32", summary="max")  # aggregates: only the value-by-value path
+    assert run._summaries.encoded() is None
+
+
+def test_the_heartbeats_python_work_does_not_grow_with_the_number_of_metrics(
+    run_root: Path,
+) -> None:
+    """The heartbeat thread holds the GIL for what it does in Python: writing the summary of
+    10,000 metrics must take no more Python calls than writing that of 10 (counted, not timed;
+    value-by-value conversion made ~3 calls per metric and held the GIL ~30 ms)."""
+    import sys
+
+    def python_calls(metrics: int) -> int:
+        run = start(run_root)
+        run.log({f"m/{i:05d}": i / 3 for i in range(metrics)})
+        run._writer.flush_summary()  # the first write: the version moved
+        run.log({"m/00000": 1.0})
+        calls = 0
+
+        def count(frame: object, event: str, arg: object) -> None:
+            nonlocal calls
+            calls += event == "call"
+
+        sys.setprofile(count)
+        try:
+            run._writer.flush_summary()
+        finally:
+            sys.setprofile(None)
+        run.finish()
+        return calls
+
+    few, many = python_calls(10), python_calls(10_000)
+    assert 0 < many <= few + 2, (few, many)
+
+
+def torch_scalar() -> object:
+    torch = pytest.importorskip("torch")
+    return torch.tensor(1.5)
+
+
 def test_module_level_api_and_context_manager(run_root: Path) -> None:
     with runview.init(project="p", dir=run_root, console=False, system_interval=None) as run:
         runview.log({"x": 1})

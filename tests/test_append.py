@@ -1,0 +1,159 @@
+"""The append-only streams under history.jsonl and system.jsonl: order, whole records, bounded
+copies, and what a full or size-limited disk leaves behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import tracemalloc
+from pathlib import Path
+
+from runview.store.append import CHUNK_BYTES, AppendStream
+
+RECORD = b'{"x":' + b"1" * 500 + b"}\n"
+
+
+def stream_at(path: Path) -> tuple[AppendStream, list[OSError]]:
+    errors: list[OSError] = []
+    return AppendStream(path, lambda _path, exc: errors.append(exc)), errors
+
+
+def test_records_keep_their_order_across_chunks_and_flushes(tmp_path: Path) -> None:
+    stream, errors = stream_at(tmp_path / "h.jsonl")
+    expected = []
+    for i in range(30_000):  # many chunks; flushes land at every kind of point in between
+        record = b'{"i":%d,"pad":"%s"}\n' % (i, b"y" * (i % 97))
+        stream.append(record)
+        expected.append(record)
+        if i % 1_733 == 0:
+            stream.flush()
+    stream.close()
+    assert (tmp_path / "h.jsonl").read_bytes() == b"".join(expected)
+    assert not errors and stream.dropped == 0
+
+
+def test_a_record_larger_than_a_chunk_is_written_whole(tmp_path: Path) -> None:
+    stream, _ = stream_at(tmp_path / "h.jsonl")
+    big = b'{"big":"' + b"z" * (3 * CHUNK_BYTES) + b'"}\n'
+    for record in (RECORD, big, RECORD):
+        stream.append(record)
+    stream.flush()
+    stream.append(big)
+    stream.close()
+    assert (tmp_path / "h.jsonl").read_bytes() == RECORD + big + RECORD + big
+
+
+def test_threads_appending_while_another_flushes_lose_nothing(tmp_path: Path) -> None:
+    stream, errors = stream_at(tmp_path / "h.jsonl")
+    stop = threading.Event()
+
+    def flusher() -> None:
+        while not stop.is_set():
+            stream.flush()
+
+    def producer(name: int) -> None:
+        for i in range(20_000):
+            stream.append(b'{"t":%d,"i":%d,"pad":"%s"}\n' % (name, i, b"p" * 300))
+
+    threads = [threading.Thread(target=producer, args=(n,)) for n in range(3)]
+    flushing = threading.Thread(target=flusher)
+    flushing.start()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stop.set()
+    flushing.join()
+    stream.close()
+    rows = [json.loads(line) for line in (tmp_path / "h.jsonl").read_bytes().splitlines()]
+    for name in range(3):  # every record of each thread, whole and in that thread's order
+        assert [row["i"] for row in rows if row["t"] == name] == list(range(20_000))
+    assert len(rows) == 60_000 and not errors
+
+
+def test_no_buffer_grows_past_a_chunk_however_much_is_queued(tmp_path: Path) -> None:
+    """What one append may copy (a buffer outgrowing its allocation is copied whole) and what a
+    flush copies under the GIL are bounded by the chunk size, not by the queue: the stalls of
+    several milliseconds a single growing buffer caused in log()."""
+    stream, _ = stream_at(tmp_path / "h.jsonl")
+    tracemalloc.start()
+    try:
+        for _ in range(20_000):  # ~10 MB queued, nothing flushed
+            stream.append(RECORD)
+        blocks = [trace.size for trace in tracemalloc.take_snapshot().traces]
+        assert sum(blocks) >= 20_000 * len(RECORD)
+        assert max(blocks) <= CHUNK_BYTES * 1.2 + len(RECORD)  # bytearray over-allocates 1/8
+        before, _ = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        written = stream.flush()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert written == 20_000 * len(RECORD)
+    # Only what the open chunk held was copied; the full chunks went to writev as they were.
+    assert peak - before <= CHUNK_BYTES + 64 * 1024
+    stream.close()
+
+
+def test_a_full_disk_counts_the_records_it_drops_and_writing_resumes(tmp_path: Path) -> None:
+    path = tmp_path / "h.jsonl"
+    stream, errors = stream_at(path)
+    stream.append(b'{"before":1}\n')
+    stream.flush()
+    good = os.dup(stream.fileno())
+    full = os.open("/dev/full", os.O_WRONLY)  # every write fails with ENOSPC
+    os.dup2(full, stream.fileno())
+    os.close(full)
+    for i in range(2_000):  # several chunks and the open one
+        stream.append(b'{"lost":%d,"pad":"%s"}\n' % (i, b"q" * 200))
+    stream.flush()
+    assert stream.dropped == 2_000 and errors and all(e.errno == 28 for e in errors)
+    os.dup2(good, stream.fileno())  # space again
+    os.close(good)
+    stream.append(b'{"after":1}\n')
+    stream.close()
+    assert path.read_bytes() == b'{"before":1}\n{"after":1}\n'
+
+
+TORN = textwrap.dedent(
+    """
+    import os, resource, signal, sys
+    from pathlib import Path
+    from runview.store.append import AppendStream
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails with EFBIG instead
+    path = Path(sys.argv[1])
+    errors = []
+    stream = AppendStream(path, lambda p, exc: errors.append(exc.errno))
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    records = [b'{"i":%d,"pad":"%s"}\\n' % (i, b"w" * 90) for i in range(10)]
+    for record in records[:5]:
+        stream.append(record)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (250, hard))  # the file may not grow past 250 bytes
+    stream.flush()  # stops in the middle of the third record
+    resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    for record in records[5:]:
+        stream.append(record)
+    stream.close()
+    print(stream.dropped, errors)
+    """
+)
+
+
+def test_a_write_cut_short_leaves_one_corrupt_line_and_counts_the_rest(tmp_path: Path) -> None:
+    """A file size limit (RLIMIT_FSIZE) makes the kernel write part of a record, as a disk
+    filling up can: the torn record stays one bad line; the next records start on their own."""
+    path = tmp_path / "h.jsonl"
+    out = subprocess.run(
+        [sys.executable, "-c", TORN, str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    dropped, errors = out.stdout.split(" ", 1)
+    assert int(dropped) == 3 and "27" in errors  # the torn record and the two after it; EFBIG
+    lines = path.read_bytes().split(b"\n")
+    assert len(lines[2]) < 100 and not lines[2].endswith(b"}")  # the torn one
+    whole = [json.loads(line) for index, line in enumerate(lines) if line and index != 2]
+    assert [row["i"] for row in whole] == [0, 1, 5, 6, 7, 8, 9]
