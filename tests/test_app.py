@@ -38,15 +38,18 @@ def make_run(run_root: Path, finish: bool = True) -> runview.Run:
     return run
 
 
+def tab_name(app: RunviewApp) -> str | None:
+    tab = page(app).current_tab
+    return tab.tab_name if tab is not None else None
+
+
 async def test_overview_shows_identity_status_config_and_summary(run_root: Path) -> None:
     run = make_run(run_root)
     app = RunviewApp(run.dir)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: page(app).snapshot is not None)
-        await pilot.pause(0.1)
-        screen = screen_text(app)
-        for expected in ("baseline", "first try", "cnn, [bold]x", "finished", "Python", "10 steps"):
-            assert expected in screen, expected  # a tag's markup is shown as typed, not obeyed
+        expected = ("baseline", "first try", "cnn, [bold]x", "finished", "Python", "10 steps")
+        # a tag's markup is shown as typed, not obeyed
+        await wait_for(pilot, lambda: all(text in screen_text(app) for text in expected))
         config = app.screen.query_one("#config-table", KeyValueTable)
         summary = app.screen.query_one("#summary-table", KeyValueTable)
         assert config.shown_keys == ["lr", "model/depth", "optimizer"]
@@ -90,17 +93,13 @@ async def test_number_keys_brackets_help_and_quit(run_root: Path) -> None:
             ("1", "overview"),
         ):
             await pilot.press(key)
-            await pilot.pause(0.05)
-            assert page(app).current_tab is not None and page(app).current_tab.tab_name == name
+            await wait_for(pilot, lambda name=name: tab_name(app) == name)
         await pilot.press("right_square_bracket")
-        await pilot.pause(0.05)
-        assert page(app).current_tab.tab_name == "charts"
+        await wait_for(pilot, lambda: tab_name(app) == "charts")
         await pilot.press("left_square_bracket", "left_square_bracket")
-        await pilot.pause(0.05)
-        assert page(app).current_tab.tab_name == "artifacts"
+        await wait_for(pilot, lambda: tab_name(app) == "artifacts")
         await pilot.press("question_mark")
-        await pilot.pause(0.05)
-        assert type(app.screen).__name__ == "HelpScreen"
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "HelpScreen")
         await pilot.press("escape")
         assert isinstance(app.screen, RunPage)
         await pilot.press("q")
@@ -111,8 +110,7 @@ async def test_opens_on_the_requested_tab(run_root: Path) -> None:
     run = make_run(run_root)
     app = RunviewApp(run.dir, tab="logs")
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.2)
-        assert page(app).current_tab.tab_name == "logs"
+        await wait_for(pilot, lambda: tab_name(app) == "logs")
 
 
 async def test_live_run_updates_while_open(run_root: Path) -> None:
@@ -125,11 +123,9 @@ async def test_live_run_updates_while_open(run_root: Path) -> None:
             assert app.screen.query_one("#badge").has_class("-running")
             run.log({"train/new_metric": 42.0})
             summary = app.screen.query_one("#summary-table", KeyValueTable)
-            await wait_for(pilot, lambda: "train/new_metric" in summary.shown_keys, timeout=3)
+            await wait_for(pilot, lambda: "train/new_metric" in summary.shown_keys)
             run.finish()
-            await wait_for(
-                pilot, lambda: app.screen.query_one("#badge").has_class("-finished"), timeout=3
-            )
+            await wait_for(pilot, lambda: app.screen.query_one("#badge").has_class("-finished"))
     finally:
         run.finish()
 
@@ -140,10 +136,11 @@ async def test_problems_line_says_what_was_skipped(run_root: Path) -> None:
         fh.write(b"\x1b]0;pwned\x07 not json\n")
     app = RunviewApp(run.dir)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: page(app).snapshot is not None)
-        await pilot.pause(0.05)
         problems = app.screen.query_one("#problems")
-        assert problems.display and "skipped 1 corrupt line" in str(problems.render())
+        await wait_for(
+            pilot,
+            lambda: problems.display and "skipped 1 corrupt line" in str(problems.render()),
+        )
 
 
 async def test_no_color_is_honoured_and_state_stays_readable(run_root: Path, monkeypatch) -> None:

@@ -15,7 +15,7 @@ from runview.tui.run_page import RunPage
 from runview.tui.widgets.chart import Chart
 from runview.tui.widgets.chart_board import ChartBoard
 from runview.tui.widgets.chart_spec import reduced_size
-from tests.pilot import wait_for
+from tests.pilot import page, wait_for
 
 KEYS = ("train/loss", "train/acc", "val/loss", "lr")
 
@@ -245,10 +245,14 @@ async def test_no_history_says_how_to_add_charts(run_root: Path) -> None:
         await wait_for(
             pilot, lambda: isinstance(app.screen, RunPage) and app.screen.snapshot is not None
         )
-        await pilot.pause(0.2)
         empty = board(app).query_one(".board-empty")
-        assert empty.display
-        assert "no metrics logged yet — run.log({...}) adds charts here" in str(empty.render())
+        await wait_for(
+            pilot,
+            lambda: (
+                empty.display
+                and "no metrics logged yet — run.log({...}) adds charts here" in str(empty.render())
+            ),
+        )
         # nothing to act on: the keys change only what they can (smoothing, columns, the search)
         await pilot.press("j", "enter", "p", "s", "c", "slash", "x", "escape")
         status = str(app.screen.query_one(".charts-status").render())
@@ -268,9 +272,15 @@ async def test_footer_keeps_quit_and_help_at_80_columns_with_media(run_root: Pat
         footer = screen_text(app).splitlines()[-1]
         assert "q Quit" in footer and "? Help" in footer and "e Edit" in footer
         await pilot.press("m")  # the media panel's own keys must not push them out either
-        await pilot.pause(0.2)
-        footer = screen_text(app).splitlines()[-1]
-        assert "q Quit" in footer and "? Help" in footer
+        charts_tab = page(app).query_one("#pane-charts")
+        await wait_for(
+            pilot,
+            lambda: (
+                charts_tab.showing_media
+                and "q Quit" in screen_text(app).splitlines()[-1]
+                and "? Help" in screen_text(app).splitlines()[-1]
+            ),
+        )
 
 
 async def test_keys_that_arrive_together_go_where_the_user_means(run_root: Path) -> None:

@@ -98,9 +98,10 @@ async def test_charts_overlay_every_run_in_its_colour_with_a_legend(run_root: Pa
         assert loss.data.legend
         assert float(loss.data.series[0].y[0]) == pytest.approx(1.0)  # lr 0.1: 0.1 * 10
         assert float(loss.data.series[1].y[0]) == pytest.approx(0.1)
-        await pilot.pause(0.2)
-        screen = screen_text(app)
-        assert "1 lr0.1-s0" in screen and "2 lr0.01-s0" in screen  # legend and the chart's own
+        # the legend's and the chart's own
+        await wait_for(
+            pilot, lambda: "1 lr0.1-s0" in screen_text(app) and "2 lr0.01-s0" in screen_text(app)
+        )
 
 
 async def test_twenty_runs_overlaid_and_runs_hidden_from_the_legend(run_root: Path) -> None:
@@ -164,9 +165,9 @@ async def test_overview_is_a_table_of_the_values_that_differ(run_root: Path) -> 
         tab = page_of(app).current_tab
         await wait_for(pilot, lambda: tab.shown_keys != [])
         assert tab.shown_keys == ["config:seed", "summary:train/loss", "summary:val/acc"]
-        screen = screen_text(app)
-        assert "1 lr0.1-s0" in screen and "2 lr0.1-s1" in screen and "config seed" in screen
-        assert "config lr" not in screen  # the same in both: not a difference
+        shown = ("1 lr0.1-s0", "2 lr0.1-s1", "config seed")
+        await wait_for(pilot, lambda: all(text in screen_text(app) for text in shown))
+        assert "config lr" not in screen_text(app)  # the same in both: not a difference
         await pilot.press("a")  # every value
         await wait_for(pilot, lambda: "config:lr" in tab.shown_keys)
         await pilot.press("slash", *"^opt")
