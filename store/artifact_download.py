@@ -16,22 +16,17 @@ from urllib.parse import unquote, urlparse
 from runview.store.artifact_manifest import Manifest
 from runview.store.artifact_store import ArtifactCorrupt, ArtifactStore
 from runview.store.blob_io import FileChanged, copy_file, sha256_file
+from runview.store.cache import DOWNLOADS, default_root
 
-CACHE_ENV = "RUNVIEW_CACHE_DIR"  # shared with the viewer's column cache: a folder, or "off"
 READ_ONLY_DIR = 0o555
 
 
 def downloads_home() -> Path | None:
-    """Where ``Artifact.download()`` puts versions: the ``artifacts`` area of runview's cache
-    home (``$RUNVIEW_CACHE_DIR``, else ``$XDG_CACHE_HOME/runview``, else ``~/.cache/runview``);
-    None when the cache is ``off``. The one place to repoint when the cache home moves."""
-    configured = os.environ.get(CACHE_ENV)
-    if configured == "off":
-        return None
-    if configured:
-        return Path(configured) / "artifacts"
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "runview" / "artifacts"
+    """Where ``Artifact.download()`` puts versions: ``artifacts/`` in runview's cache home (see
+    ``cache.default_root``); None when the cache is ``off``. Not cache entries: never pruned, as
+    a training script may be reading them (hard links to the blobs, they cost little space)."""
+    root = default_root()
+    return None if root is None else root / DOWNLOADS
 
 
 def default_target(store: ArtifactStore, manifest: Manifest) -> Path:

@@ -1,9 +1,9 @@
 """runview's one cache outside the run directories: its home, areas, size cap and prune rule.
 
 Everything the viewer keeps to open things faster (columns of runs written without them, the run
-table's rows, artifact downloads, what readers of other formats derive) lives under one root, in
-named areas, as *entries*: one folder per cached thing, ``<root>/<area>/<32 hex digits>``. An entry
-holds a marker file (``cache-entry.json``) whose mtime says when it was last used; the least
+table's rows, what readers of other formats derive) lives under one root, in named areas, as
+*entries*: one folder per cached thing, ``<root>/<area>/<32 hex digits>``. An entry holds a
+marker file (``cache-entry.json``) whose mtime says when it was last used; the least
 recently used entries go first once the whole cache passes ``max_bytes``.
 
 An entry is written whole: a temporary folder beside it (``.<name>.<token>.tmp``) whose marker the
@@ -35,7 +35,10 @@ DEFAULT_MAX_BYTES = 4 * 1024**3
 MARKER = "cache-entry.json"
 MARKER_FIELD = "runview_cache"
 # Areas are named by what uses them; a new reader adds its name here (and to docs/run-format.md).
-AREAS = frozenset({"columns", "runs", "artifacts", "wandb", "tensorboard", "mlflow"})
+# Artifact downloads share the root (``DOWNLOADS``) but are not entries: a training script holds
+# paths into them, so no size cap may delete one under it.
+AREAS = frozenset({"columns", "runs", "wandb", "tensorboard", "mlflow"})
+DOWNLOADS = "artifacts"
 ENTRY_NAME = re.compile(r"[0-9a-f]{32}")
 WORK_NAME = re.compile(r"\.([0-9a-f]{32})\.[0-9a-z]+\.(tmp|old)")
 # A temporary folder whose writer died before it could create its marker holds nothing; it is

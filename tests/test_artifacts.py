@@ -15,6 +15,7 @@ import pytest
 
 import runview
 from runview.store.artifact_store import ArtifactStore
+from runview.store.cache import Cache
 from tests.conftest import only_run_dir
 
 MB = 1024 * 1024
@@ -432,3 +433,24 @@ def test_files_artifacts_and_code_state_import_no_viewer_stack_and_no_numpy(
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == ""
+
+
+def test_downloads_share_the_cache_home_but_no_size_cap_removes_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RUNVIEW_CACHE_DIR", str(tmp_path / "cache"))
+    source = tmp_path / "labels.txt"
+    source.write_text("cat\ndog\n")
+    run = start(tmp_path / "runs")
+    art = runview.Artifact("labels", type="dataset")
+    art.add_file(source)
+    run.log_artifact(art).wait()
+    folder = Path(run.use_artifact("labels:v0").download())
+    run.finish()
+    assert folder.is_relative_to(tmp_path / "cache" / "artifacts")
+    # A training script may be reading it: pruning the cache down to nothing leaves it whole.
+    cache = Cache(tmp_path / "cache", max_bytes=0)
+    cache.write("columns", "/some/run", lambda entry: (entry / "c0001.f64").write_bytes(bytes(64)))
+    cache.prune()
+    assert cache.lookup("columns", "/some/run") is None  # the cap applies to entries
+    assert (folder / "labels.txt").read_text() == "cat\ndog\n"

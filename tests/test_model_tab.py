@@ -151,7 +151,7 @@ async def test_watch_records_a_real_cnn_with_shapes(tmp_path: Path) -> None:
         # The detail line explains the frozen weights of the layer under the cursor.
         await pilot.press("j", "j")
         assert tree(app).layer_at_cursor().name == "features.0"  # type: ignore[union-attr]
-        assert "own 160 (16 trainable)" in screen_text(app)
+        await wait_for(pilot, lambda: "own 160 (16 trainable)" in screen_text(app))
 
 
 async def test_search_narrows_to_matches_and_their_ancestors(tmp_path: Path) -> None:

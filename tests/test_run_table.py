@@ -64,10 +64,8 @@ async def test_rows_newest_first_with_automatic_columns(root: Path) -> None:
         ids = [c.id for c in table_of(app).columns]
         assert ids[:4] == ["name", "state", "start", "runtime"]
         assert {"config:lr", "config:seed", "summary:val/acc", "tags"} <= set(ids)
-        await pilot.pause(0.1)
-        screen = screen_text(app)
-        for text in ("✘ failed", "✘ crashed", "✔ finished", "val/acc", "4 runs"):
-            assert text in screen, text
+        expected = ("✘ failed", "✘ crashed", "✔ finished", "val/acc", "4 runs")
+        await wait_for(pilot, lambda: all(text in screen_text(app) for text in expected))
 
 
 async def test_sort_by_any_column_and_reverse(root: Path) -> None:
