@@ -13,6 +13,7 @@ included), so no writer ever sees EPIPE; signals that would stop it earlier are 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import selectors
@@ -186,10 +187,8 @@ class Pump:
 
 def _close(fd: int) -> None:
     if fd >= 0:
-        try:
+        with contextlib.suppress(OSError):
             os.close(fd)
-        except OSError:
-            pass
 
 
 def parse_args(argv: list[str]) -> tuple[dict[int, tuple[int, bool]], int, int, int]:

@@ -27,6 +27,7 @@ this very runview, numpy and orjson, unaffected by ``PYTHON*`` variables.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -198,10 +199,8 @@ def _read_all(fd: int) -> bytes:
 
 def _close(fd: int) -> None:
     if fd >= 0:
-        try:
+        with contextlib.suppress(OSError):
             os.close(fd)
-        except OSError:
-            pass
 
 
 def main(argv: list[str]) -> int:

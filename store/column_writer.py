@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from runview.store import format as fmt
+from runview.store.atomic import write_all
 from runview.store.columns import (
     INDEX_NAME,
     OTHER_NAME,
@@ -197,9 +198,7 @@ class ColumnWriter:
         tmp = f".{INDEX_NAME}.{os.getpid()}.tmp"
         fd = os.open(tmp, _CREATE, 0o644, dir_fd=self._dir_fd)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
+            write_all(fd, data)
         finally:
             os.close(fd)
         os.replace(tmp, INDEX_NAME, src_dir_fd=self._dir_fd, dst_dir_fd=self._dir_fd)
