@@ -199,26 +199,20 @@ def _pick_untracked(top: str, paths: list[str], state: CodeState) -> list[str]:
     chosen, total = [], 0
     for path in sorted(paths):
         full = os.path.join(top, path)
-        try:
-            st = os.lstat(full)
-            if os.path.islink(full):
-                chosen.append(path)  # a link's diff is its target's name
-                continue
-            if st.st_size > FILE_LIMIT:
-                state.skip(path, f"untracked, larger than {FILE_LIMIT >> 20} MB")
-                continue
-            with open(full, "rb") as fh:
-                head = fh.read(BINARY_SNIFF)
-        except OSError as exc:
-            state.skip(path, f"untracked, unreadable ({exc.strerror or exc})")
+        if os.path.islink(full):
+            chosen.append(path)  # a link's diff is its target's name
             continue
+        read = _read_capped(full, path, FILE_LIMIT, BINARY_SNIFF, "untracked,", state)
+        if read is None:
+            continue
+        size, head = read
         if b"\0" in head:
             state.skip(path, "untracked, binary")
             continue
-        if total + st.st_size > TOTAL_LIMIT:
+        if total + size > TOTAL_LIMIT:
             state.skip(path, f"untracked, the {TOTAL_LIMIT >> 20} MB limit of the diff was reached")
             continue
-        total += st.st_size
+        total += size
         chosen.append(path)
     return chosen
 
@@ -401,17 +395,28 @@ def _remote_ref(top: str, refs: list[str]) -> str:
     return next((r for r in refs if not r.endswith("/HEAD")), refs[0])
 
 
-def _keep_entry_script(folder: Path, script: str, state: CodeState) -> None:
+def _read_capped(
+    full: str, shown: str, size_limit: int, read_bytes: int, what: str, state: CodeState
+) -> tuple[int, bytes] | None:
+    """``(size, first read_bytes bytes)`` of a file of at most ``size_limit`` bytes; otherwise,
+    or when it cannot be read, None, the file skipped as ``shown`` with the reason."""
     try:
-        size = os.path.getsize(script)
-        if size > ENTRY_LIMIT:
-            state.skip(script, f"entry script larger than {ENTRY_LIMIT >> 20} MB")
-            return
-        with open(script, "rb") as fh:
-            data = fh.read(ENTRY_LIMIT)
+        size = os.stat(full).st_size
+        if size > size_limit:
+            state.skip(shown, f"{what} larger than {size_limit >> 20} MB")
+            return None
+        with open(full, "rb") as fh:
+            return size, fh.read(read_bytes)
     except OSError as exc:
-        state.skip(script, f"entry script unreadable ({exc.strerror or exc})")
+        state.skip(shown, f"{what} unreadable ({exc.strerror or exc})")
+        return None
+
+
+def _keep_entry_script(folder: Path, script: str, state: CodeState) -> None:
+    read = _read_capped(script, script, ENTRY_LIMIT, ENTRY_LIMIT, "entry script", state)
+    if read is None:
         return
+    _size, data = read
     name = f"{ENTRY_DIR}/{os.path.basename(script)}"
     (folder / ENTRY_DIR).mkdir(exist_ok=True)
     _write(folder / name, data)
