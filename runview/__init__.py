@@ -102,25 +102,16 @@ def init(
     One line on stderr says where the run is and how to view it; ``quiet=True`` (or
     ``RUNVIEW_QUIET=1``) leaves it out.
     """
-    from runview._run import Run
+    from runview._run import Run, RunOptions
 
+    options = RunOptions(
+        project, name, notes, tags, config, dir, id,
+        console, system_interval, heartbeat_interval, save_code, quiet,
+    )  # fmt: skip
     previous = _lifecycle.current()
     if previous is not None:
         previous.finish()
-    run = Run(
-        project=project,
-        name=name,
-        notes=notes,
-        tags=tags,
-        config=config,
-        dir=dir,
-        id=id,
-        console=console,
-        system_interval=system_interval,
-        heartbeat_interval=heartbeat_interval,
-        save_code=save_code,
-        quiet=quiet,
-    )
+    run = Run(options)
     _lifecycle.adopt(run)
     return run
 

@@ -12,7 +12,7 @@ import traceback
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import runview
 from runview._docs import Config, Summary
@@ -46,25 +46,33 @@ def new_run_id() -> str:
     return "".join(chars[:8])
 
 
+class RunOptions(NamedTuple):
+    """``runview.init``'s arguments, as it received them."""
+
+    project: str | None
+    name: str | None
+    notes: str | None
+    tags: Sequence[str] | None
+    config: Mapping[str, Any] | None
+    dir: str | os.PathLike[str] | None
+    id: str | None
+    console: bool
+    system_interval: float | None
+    heartbeat_interval: float
+    save_code: bool
+    quiet: bool
+
+
 class Run:
     """One training run. Create it with ``runview.init``; every method is safe inside training."""
 
-    def __init__(
-        self,
-        *,
-        project: str | None = None,
-        name: str | None = None,
-        notes: str | None = None,
-        tags: Sequence[str] | None = None,
-        config: Mapping[str, Any] | None = None,
-        dir: str | os.PathLike[str] | None = None,
-        id: str | None = None,
-        console: bool = True,
-        system_interval: float | None = 2.0,
-        heartbeat_interval: float = 2.0,
-        save_code: bool = True,
-        quiet: bool = False,
-    ) -> None:
+    def __init__(self, options: RunOptions) -> None:
+        """``runview.init`` makes runs: its signature is the one place options are documented
+        and defaulted."""
+        (
+            project, name, notes, tags, config, dir, id,
+            console, system_interval, heartbeat_interval, save_code, quiet,
+        ) = options  # fmt: skip
         self.start_time = time.time()
         self.id = _safe_name(id) if id else new_run_id()
         self.project = project or os.environ.get("RUNVIEW_PROJECT") or "default"
