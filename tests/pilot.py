@@ -14,7 +14,7 @@ from runview.tui.run_page import RunPage
 from runview.tui.textual_private import screen_strips
 
 
-async def wait_for(pilot: Any, predicate: Callable[[], object], timeout: float = 10.0) -> None:
+async def wait_for(pilot: Any, predicate: Callable[[], object], timeout: float = 30.0) -> None:
     """Let the app run until ``predicate()`` holds; fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

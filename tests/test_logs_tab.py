@@ -91,13 +91,13 @@ async def test_new_lines_appear_live_and_are_followed(tmp_path: Path) -> None:
         await wait_for(pilot, lambda: "step 299 " in screen_text(app))
         with open(run / "console.log", "ab") as fh:
             fh.write(b"a brand new line\n")
-        await wait_for(pilot, lambda: "a brand new line" in screen_text(app), timeout=2.0)
+        await wait_for(pilot, lambda: "a brand new line" in screen_text(app))
         with open(run / "console.log", "ab") as fh:
             fh.write(b"half a li")
-        await wait_for(pilot, lambda: "half a li" in screen_text(app), timeout=2.0)
+        await wait_for(pilot, lambda: "half a li" in screen_text(app))
         with open(run / "console.log", "ab") as fh:
             fh.write(b"ne, then done\n")
-        await wait_for(pilot, lambda: "half a line, then done" in screen_text(app), timeout=2.0)
+        await wait_for(pilot, lambda: "half a line, then done" in screen_text(app))
         assert pane(app).line_count == 302
         assert pane(app).following
 
@@ -114,7 +114,7 @@ async def test_scrolling_up_pauses_following_and_end_resumes(tmp_path: Path) -> 
         held = log.scroll_y
         with open(run / "console.log", "ab") as fh:
             fh.write(b"arrived while paused\n")
-        await wait_for(pilot, lambda: log.line_count == 301, timeout=2.0)
+        await wait_for(pilot, lambda: log.line_count == 301)
         await pilot.pause(0.1)
         assert log.scroll_y == held and "arrived while paused" not in screen_text(app)
         await pilot.press("end")
@@ -139,9 +139,7 @@ async def test_pager_gets_the_whole_log_sanitised_from_outside_the_run(
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: "prog 99%" in screen_text(app))
         await pilot.press("p")
-        await wait_for(
-            pilot, lambda: received.exists() and received.stat().st_size > 0, timeout=5.0
-        )
+        await wait_for(pilot, lambda: received.exists() and received.stat().st_size > 0)
     out = received.read_text(encoding="utf-8")
     assert out.startswith("step 0 loss \x1b[32m0.5\x1b[0m\n")  # all of it, not the 1000-line window
     assert "step 1999 loss" in out and "prog 99%\n" in out and "prog 1%" not in out
@@ -181,7 +179,7 @@ async def test_truncation_while_open_starts_over(tmp_path: Path) -> None:
     async with app.run_test(size=(100, 24)) as pilot:
         await wait_for(pilot, lambda: "step 49 " in screen_text(app))
         (run / "console.log").write_bytes(b"fresh start\n")
-        await wait_for(pilot, lambda: "fresh start" in screen_text(app), timeout=2.0)
+        await wait_for(pilot, lambda: "fresh start" in screen_text(app))
         assert pane(app).line_count == 1
         assert "truncated or replaced" in screen_text(app)
         assert os.path.getsize(run / "console.log") == len(b"fresh start\n")
