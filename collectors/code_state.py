@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runview.collectors.own_children import own_child, run_own
+
 GIT_TIMEOUT_S = 5.0
 FILE_LIMIT = 1024 * 1024  # an untracked file, or one file's diff, larger than this is skipped
 TOTAL_LIMIT = 10 * 1024 * 1024  # diff.patch stops growing here
@@ -126,14 +128,8 @@ def git(
 ) -> bytes:
     """stdout of one read-only git call; GitError when it fails or runs past ``timeout``."""
     try:
-        done = subprocess.run(
-            [*_GIT, *args],
-            cwd=cwd,
-            env=git_env(index_file),
-            input=stdin,
-            stdin=None if stdin is not None else subprocess.DEVNULL,
-            capture_output=True,
-            timeout=timeout,
+        done = run_own(
+            [*_GIT, *args], cwd=cwd, env=git_env(index_file), input=stdin, timeout=timeout
         )
     except subprocess.TimeoutExpired:
         raise GitError(f"git {args[0]} timed out after {timeout:g} s") from None
@@ -279,33 +275,34 @@ def _stream_diff(
     timer.start()
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     written = 0
-    try:
-        with open(tmp, "wb") as out:
-            assert proc.stdout is not None
-            for path, section, reason in _sections(proc.stdout):
-                if reason is None and written + len(section) > TOTAL_LIMIT:
-                    reason = f"the {TOTAL_LIMIT >> 20} MB limit of the diff was reached"
-                if reason is not None:
-                    state.skip(path, reason)
-                    continue
-                out.write(section)
-                written += len(section)
-        proc.wait()
-        if not timer.is_alive():
-            raise GitError(f"git diff timed out after {GIT_TIMEOUT_S:g} s")
-        if proc.returncode != 0:
-            raise GitError(f"git diff failed ({proc.returncode})")
-        if written:
-            os.replace(tmp, target)
-    finally:
-        timer.cancel()
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    with own_child(proc):
         try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+            with open(tmp, "wb") as out:
+                assert proc.stdout is not None
+                for path, section, reason in _sections(proc.stdout):
+                    if reason is None and written + len(section) > TOTAL_LIMIT:
+                        reason = f"the {TOTAL_LIMIT >> 20} MB limit of the diff was reached"
+                    if reason is not None:
+                        state.skip(path, reason)
+                        continue
+                    out.write(section)
+                    written += len(section)
+            proc.wait()
+            if not timer.is_alive():
+                raise GitError(f"git diff timed out after {GIT_TIMEOUT_S:g} s")
+            if proc.returncode != 0:
+                raise GitError(f"git diff failed ({proc.returncode})")
+            if written:
+                os.replace(tmp, target)
+        finally:
+            timer.cancel()
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
     return written
 
 
@@ -364,12 +361,10 @@ def _capture_upstream(folder: Path, top: str, state: CodeState) -> None:
     base = git(["merge-base", "HEAD", remote_ref], top).decode().strip()
     state.git["checkout"] = base
     state.git["upstream_base"] = base
-    proc = subprocess.run(
+    proc = run_own(
         [*_GIT, "diff", "--binary", "--full-index", *_DIFF_OPTIONS, base, "HEAD"],
         cwd=top,
         env=git_env(),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
         timeout=GIT_TIMEOUT_S,
     )
     if proc.returncode != 0:
@@ -437,11 +432,8 @@ def _write_packages(folder: Path, state: CodeState) -> None:
         "print(json.dumps(package_lines()))\n"
     )
     try:
-        done = subprocess.run(
-            [sys.executable, "-I", "-c", child, json.dumps(sys.path)],
-            capture_output=True,
-            timeout=GIT_TIMEOUT_S,
-            stdin=subprocess.DEVNULL,
+        done = run_own(
+            [sys.executable, "-I", "-c", child, json.dumps(sys.path)], timeout=GIT_TIMEOUT_S
         )
         if done.returncode != 0:
             tail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:]

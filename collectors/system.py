@@ -16,6 +16,8 @@ from typing import Any
 
 import psutil
 
+from runview.collectors.own_children import running
+
 MIN_RATE_WINDOW = 0.02  # seconds; shorter windows give quantised, meaningless rates
 
 
@@ -56,16 +58,17 @@ class ProcessTree:
         self._fast_children = os.path.exists(f"/proc/{os.getpid()}/task/{os.getpid()}/children")
 
     def pids(self) -> list[int]:
-        """The root pid and all its descendants that are alive now."""
+        """The root pid and all its descendants that are alive now, runview's own left out."""
+        exclude = self.exclude | running()
         if self._fast_children:
             try:
-                return [pid for pid in self._walk_proc() if pid not in self.exclude]
+                return [pid for pid in self._walk_proc() if pid not in exclude]
             except OSError:
                 pass  # the root exited, or /proc is odd: psutil's walk says which
         try:
             root = psutil.Process(self.pid)
-            excluded = set(self.exclude)
-            for pid in self.exclude:
+            excluded = set(exclude)
+            for pid in exclude:
                 try:
                     excluded.update(c.pid for c in psutil.Process(pid).children(recursive=True))
                 except psutil.Error:
