@@ -162,10 +162,10 @@ class LogsTab(RunTab):
     def _matches_changed(self, event: LogPane.MatchesChanged) -> None:
         text = Text()
         if not self._search_valid:
-            text.append("invalid regex, matching as text · ", style="bold")
+            text.append("not a regex: as text · ", style="bold")
         held = self.query_one(LogPane).line_count
         if not event.total:
-            text.append(f"no match in the last {held:,} lines · p: whole log")
+            text.append(f"no match in the last {held:,} lines (p: all)")
         elif event.current:
             text.append(f"{event.current:,}/{event.total:,} matches")
         else:

@@ -350,17 +350,21 @@ class LogPane(ScrollView, can_focus=True):
             line = self._first + (self._bottom_line() if origin is None else origin)
             found = self._marks.nearest(line, forward=False)
             if found is not None:
-                self._go_to_match(found)
+                self._go_to_match(found, explicit=False)
                 return
         self._report_matches(force=True)
 
-    def _go_to_match(self, position: Position, note: str = "") -> None:
+    def _go_to_match(self, position: Position, note: str = "", explicit: bool = True) -> None:
+        """Highlight the match at ``position`` and bring it into view. Moving there with a key
+        (``explicit``), or scrolling to it, pauses following so that it stays put; a match found
+        on screen while typing leaves a followed log following."""
         previous, self._current = self._current, position
         for changed in (previous, position):
             if changed is not None:
                 self._strips.discard(changed[0])
         index = position[0] - self._first
-        if not self._visible(position[0]):  # out of view: put it a third of the way down
+        moved = not self._visible(position[0])
+        if moved:  # out of view: put it a third of the way down
             self._scroll_to_row(
                 max(0, self._row_of(index) - self.scrollable_content_region.height // 3)
             )
@@ -371,7 +375,9 @@ class LogPane(ScrollView, can_focus=True):
             width = self.scrollable_content_region.width
             if left < self.scroll_x or right > self.scroll_x + width - 1:
                 self.scroll_to(x=max(0, left - width // 4), animate=False, immediate=True)
-        self._pause()
+                moved = True
+        if explicit or moved:
+            self._pause()
         self.refresh()
         self._report_matches(note, force=True)
 
