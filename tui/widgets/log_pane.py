@@ -352,6 +352,8 @@ class LogPane(ScrollView, can_focus=True):
             if found is not None:
                 self._go_to_match(found, explicit=False)
                 return
+        elif round(self.scroll_y) >= self.max_scroll_y:
+            self._set_following(True)  # the search held the view at the end: follow again
         self._report_matches(force=True)
 
     def _go_to_match(self, position: Position, note: str = "", explicit: bool = True) -> None:
