@@ -16,7 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import var
 from textual.widgets import DataTable, Input, Static
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker
 
 from runview.store import format as fmt
 from runview.store.artifact_reader import (
@@ -167,19 +167,15 @@ class ArtifactsTab(RunTab):
             return not self.detail_open and self.has_rows and not self.text_box_focused()
         return True
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        # (Textual calls ReportsWorkerFailures' handler too: the error reaches the run page.)
-        if event.state in (WorkerState.ERROR, WorkerState.CANCELLED):
-            # the worker posts no answer then: what waited for one may go again
-            if event.worker.group == "artifacts":
-                self._loading = False  # a live run reads again on its interval
-                if self._artifacts is None:
-                    error = event.worker.error
-                    self.query_one("#artifacts-empty", Static).update(
-                        safe_text(f"cannot read this run's artifacts: {error}", style="bold red")
-                    )
-            elif event.worker.group == "artifact-verify":
-                self._verifying = False
+    def worker_ended_unanswered(self, worker: Worker[Any]) -> None:
+        if worker.group == "artifacts":
+            self._loading = False  # a live run reads again on its interval
+            if self._artifacts is None:
+                self.query_one("#artifacts-empty", Static).update(
+                    safe_text(f"cannot read this run's artifacts: {worker.error}", style="bold red")
+                )
+        elif worker.group == "artifact-verify":
+            self._verifying = False
 
     # loading
     def show_snapshot(self, snapshot: RunSnapshot) -> None:

@@ -17,7 +17,7 @@ from textual.message import Message
 from textual.reactive import var
 from textual.timer import Timer
 from textual.widgets import Static, Tree
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker
 
 from runview.store import format as fmt
 from runview.store.reader import RunSnapshot
@@ -225,20 +225,16 @@ class FilesTab(RunTab):
         if preview.image is not None:
             self.query_one("#preview-image", Static).update(preview.image)
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        # (Textual calls ReportsWorkerFailures' handler too: the error reaches the run page.)
-        if event.state in (WorkerState.ERROR, WorkerState.CANCELLED):
-            # the worker posts no answer then: what waited for one may go again
-            if event.worker.group == "files-list":
-                self._listing_busy = False  # a live run lists again on its interval
-                if self._listing is None:
-                    error = event.worker.error
-                    self.query_one("#files-empty", Static).update(
-                        safe_text(f"cannot list this run's files: {error}", style="bold red")
-                    )
-                    self.has_problems = True
-            elif event.worker.group == "files-pager":
-                self._exporting = False
+    def worker_ended_unanswered(self, worker: Worker[Any]) -> None:
+        if worker.group == "files-list":
+            self._listing_busy = False  # a live run lists again on its interval
+            if self._listing is None:
+                self.query_one("#files-empty", Static).update(
+                    safe_text(f"cannot list this run's files: {worker.error}", style="bold red")
+                )
+                self.has_problems = True
+        elif worker.group == "files-pager":
+            self._exporting = False
 
     # keys
     def _selected_file(self) -> FileNode | None:
