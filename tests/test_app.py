@@ -330,3 +330,17 @@ async def test_at_80x24_the_keyboard_reaches_every_fact(tmp_path: Path) -> None:
             await pilot.press("tab")
         await pilot.press("end")
         await wait_for(pilot, lambda: "directory" in screen_text(app))
+
+
+async def test_ctrl_c_quits_from_a_focused_text_box_where_q_is_typed(run_root: Path) -> None:
+    run = make_run(run_root)
+    app = RunviewApp(run.dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: page(app).snapshot is not None)
+        await pilot.press("slash", "q")  # q in a text box is a letter, not Quit
+        box = app.screen.query_one("#kv-filter")
+        await wait_for(pilot, lambda: box.has_focus and box.value == "q")
+        assert app.is_running
+        await pilot.press("ctrl+c")
+        await wait_for(pilot, lambda: not app.is_running)
+    assert app.return_code == 0

@@ -7,11 +7,13 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 import runview
 from runview.store.artifact_store import ArtifactStore
 from runview.tui.app import RunviewApp
 from runview.tui.run_page import RunPage
-from tests.pilot import page, screen_text, wait_for
+from tests.pilot import Notices, page, screen_text, wait_for
 
 
 def start(root: Path, name: str) -> runview.Run:
@@ -184,3 +186,51 @@ async def test_a_live_run_shows_artifacts_as_they_are_logged(tmp_path: Path) -> 
             assert "v0" in screen_text(app)
     finally:
         run.finish()
+
+
+async def test_help_lists_the_artifact_keys_from_their_bindings(tmp_path: Path) -> None:
+    prep, _train = make_lineage(tmp_path)
+    app = RunviewApp(prep, tab="artifacts")
+    async with app.run_test(size=(120, 50)) as pilot:
+        await wait_for(pilot, lambda: "weights" in screen_text(app))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "Lineage" in screen_text(app))
+        await wait_for(pilot, lambda: "v Verify digests" in screen_text(app).splitlines()[-1])
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "HelpScreen")
+        await pilot.pause(0.1)
+        text = " ".join(screen_text(app).split())
+        for expected in (
+            "Verify digests — every file's sha256",
+            "Filter — a case-insensitive regex",
+            "Move between artifacts",
+            "Open version — the version under the cursor",
+            "Open run — the producing or consuming run's page",
+            "Show version — that one instead",
+            "Next / previous table",
+        ):
+            assert expected in text, expected
+
+
+async def test_a_failing_artifacts_worker_is_reported_not_a_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from runview.tui.tabs import artifacts as artifacts_tab
+
+    prep, _train = make_lineage(tmp_path)
+
+    def read_badly(run_dir: Path) -> object:
+        raise RuntimeError("store exploded")  # a fault inside the worker
+
+    monkeypatch.setattr(artifacts_tab, "read_run_artifacts", read_badly)
+    notices = Notices()
+    app = RunviewApp(prep, tab="artifacts")
+    async with app.run_test(size=(100, 30), message_hook=notices.hook) as pilot:
+        await wait_for(pilot, lambda: notices.shown)
+        assert notices.messages == ["read artifacts.json failed: RuntimeError: store exploded"]
+        await wait_for(
+            pilot, lambda: "cannot read this run's artifacts: store exploded" in screen_text(app)
+        )
+        await pilot.press("1")  # the page goes on
+        await wait_for(pilot, lambda: "prep" in screen_text(app))
+        assert app.is_running

@@ -16,6 +16,7 @@ from runview.tui.run_page import RunPage
 from runview.tui.view_state import ChartEdit
 from runview.tui.widgets.chart import Chart
 from runview.tui.widgets.chart_board import ChartBoard
+from tests.pilot import screen_text
 from tests.test_charts_tab import make_run, open_charts, wait_for
 
 
@@ -75,6 +76,8 @@ async def pick_x(pilot, screen: ChartEditScreen, downs: int) -> None:
     await pilot.press("down")  # opens the menu
     await pilot.pause()
     await pilot.press(*(["down"] * downs), "enter")
+    await pilot.pause()
+    await pilot.press("tab")  # enter on the drop-down opens it again: apply from the next field
     await pilot.pause()
 
 
@@ -301,3 +304,61 @@ async def test_an_x_metric_without_common_steps_says_so(run_root: Path) -> None:
             np.size(chart.data.series) == 0
             and ChartEdit() != app.screen.query_one("#pane-charts").view.charts["a"]
         )
+
+
+async def test_enter_on_the_x_axis_drop_down_opens_and_picks_without_applying(
+    run_root: Path,
+) -> None:
+    run = make_run(run_root)
+    app = RunviewApp(run.dir, tab="charts")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_editor(pilot, app)
+        x_axis = screen.query_one("#edit-x", Select)
+        x_axis.focus()
+        await pilot.pause()
+        await pilot.press("enter")  # opens the drop-down; the editor stays open
+        await wait_for(pilot, lambda: x_axis.expanded)
+        assert app.screen is screen
+        overlay = x_axis.query_one("SelectOverlay")
+        await wait_for(pilot, lambda: overlay.region.height > 0)
+        # framed, and ending above the metric list rather than drawn over it
+        assert overlay.styles.border_top[0] == "round"
+        assert not overlay.region.overlaps(screen.query_one(MetricList).region)
+        await pilot.press("down", "enter")  # picks wall time, and only that
+        await wait_for(pilot, lambda: not x_axis.expanded)
+        assert app.screen is screen and x_axis.value == ("wall", "")
+        await pilot.press("enter")  # on the (closed) drop-down again: opens it, applies nothing
+        await wait_for(pilot, lambda: x_axis.expanded)
+        assert app.screen is screen
+        await pilot.press("escape", "tab")
+        await wait_for(pilot, lambda: not x_axis.expanded and not x_axis.has_focus)
+        chart = await apply(pilot, app)  # enter from any other field applies
+        assert chart.data.x_time
+
+
+async def test_ticked_boxes_are_visible_without_colour(
+    run_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    run = make_run(run_root)
+    app = RunviewApp(run.dir, tab="charts")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_editor(pilot, app)
+        rows = screen_text(app).splitlines()
+        ticked = next(row for row in rows if "train/loss" in row and "▌" in row)
+        unticked = next(row for row in rows if "val/loss" in row and "▌" in row)
+        assert "✓" in ticked and "✓" not in unticked
+        log_row = next(row for row in rows if "log y" in row)
+        assert "✓" not in log_row.split("log y")[0].split("to")[-1]
+        screen.query_one("#edit-log", Checkbox).focus()
+        await pilot.press("space")
+        await wait_for(pilot, lambda: screen.query_one("#edit-log", Checkbox).value)
+        await pilot.pause()
+        log_row = next(row for row in screen_text(app).splitlines() if "log y" in row)
+        assert "▐✓▌ log y" in log_row
+        screen.query_one(MetricList).focus()
+        await pilot.press("down", "space")  # tick the next metric: its box shows it
+        await wait_for(pilot, lambda: len(screen.selected) == 2)
+        await pilot.pause()
+        ticks = [row for row in screen_text(app).splitlines() if "▐✓▌" in row]
+        assert len(ticks) == 3  # two metrics and log y

@@ -232,3 +232,24 @@ async def test_system_overlays_runs_against_time_since_each_start(run_root: Path
         assert [s.label for s in chart.data.series] == ["1 early", "2 late"]
         for series in chart.data.series:  # each run's own start is 0: both begin near it
             assert 0.0 <= float(series.x[0]) < 5.0
+
+
+async def test_the_legend_shows_hidden_runs_without_colour(
+    run_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    paths = sweep(run_root, seeds=(0,), steps=10)
+    app = RunviewApp(compare=paths)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await charts_drawn(pilot, app)
+        legend = page_of(app).query_one(RunLegend)
+        await pilot.press("l")
+        await wait_for(pilot, lambda: legend.display and legend.region.height > 0)
+        legend.focus()
+        await pilot.press("space")  # hide the first run: its box is empty, the other's ticked
+        await wait_for(pilot, lambda: "1 hidden" in screen_text(app))
+        await pilot.pause(0.1)
+        rows = screen_text(app).splitlines()
+        first = next(row for row in rows if "▌" in row and "lr0.1-s0" in row)
+        second = next(row for row in rows if "▌" in row and "lr0.01-s0" in row)
+        assert "▐ ▌" in first and "▐✓▌" in second

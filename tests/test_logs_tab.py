@@ -222,3 +222,184 @@ async def test_model_tab_without_a_summary_keeps_quit_and_help_and_no_other_tabs
         await wait_for(pilot, lambda: "q Quit" in screen_text(app).splitlines()[-1])
         footer = screen_text(app).splitlines()[-1]
         assert "q Quit" in footer and "? Help" in footer and "Filter" not in footer
+
+
+def lines_with(n: int, extra: dict[int, bytes]) -> bytes:
+    """``n`` numbered lines, with ``extra[i]`` printed after line ``i``."""
+    out = []
+    for i in range(n):
+        out.append(b"step %d loss %d.5\n" % (i, i))
+        if i in extra:
+            out.append(extra[i])
+    return b"".join(out)
+
+
+def rows_with(app: RunviewApp, needle: str) -> list[int]:
+    return [row for row, line in enumerate(screen_text(app).splitlines()) if needle in line]
+
+
+def matches_label(app: RunviewApp) -> str:
+    return str(app.screen.query_one("#logs-matches").render())
+
+
+async def test_a_long_line_is_marked_where_it_is_cut_scrolls_sideways_and_wraps(
+    tmp_path: Path,
+) -> None:
+    bar = b"epoch 3: 100%|" + b"#" * 90 + b"| 500/500 UserWarning: lr too high\n"
+    run = make_run(tmp_path, lines_with(40, {30: bar}))
+    app = RunviewApp(run, tab="logs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "step 39 " in screen_text(app))
+        [row] = rows_with(app, "epoch 3: 100%")
+        line = screen_text(app).splitlines()[row]
+        assert "UserWarning" not in screen_text(app)
+        assert line.rstrip().endswith("›")  # the cut is marked at the edge
+        assert "›" not in "".join(screen_text(app).splitlines()[row + 1 :])  # short lines: none
+        await pilot.press(*["right"] * 4)  # sideways to the end, a quarter of the width a key
+        await wait_for(pilot, lambda: "lr too high" in screen_text(app))
+        line = screen_text(app).splitlines()[row]
+        assert line.startswith("‹") and "›" not in line  # cut on the left now, not the right
+        await pilot.press("home", "end", "w")  # wrap: the whole line, no sideways scrolling
+        await wait_for(pilot, lambda: "lr too high" in screen_text(app))
+        text = screen_text(app)
+        assert "‹" not in text and "›" not in text
+        rows = text.splitlines()
+        [start] = rows_with(app, "epoch 3: 100%")
+        assert "UserWarning" in rows[start + 1] and rows[start + 2].startswith("step 31 ")
+        assert rows_with(app, "step 39 ")  # still following the end
+        assert pane(app).following
+        await pilot.press("w")  # and back
+        await wait_for(pilot, lambda: "UserWarning" not in screen_text(app))
+        assert any(line.rstrip().endswith("›") for line in screen_text(app).splitlines())
+
+
+async def test_search_counts_highlights_and_moves_between_matches_as_lines_arrive(
+    tmp_path: Path,
+) -> None:
+    errors = {i: b"ERROR code %d\n" % i for i in (50, 150, 250)}
+    run = make_run(tmp_path, lines_with(300, errors), state="running")
+    app = RunviewApp(run, tab="logs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "step 299 " in screen_text(app))
+        log = pane(app)
+        await pilot.press("slash", *"error code \\d+")  # typed in one burst, regex, any case
+        box = app.screen.query_one("#logs-search")
+        await wait_for(pilot, lambda: box.value == "error code \\d+")
+        # the nearest match above the bottom of the view: the last of three
+        await wait_for(pilot, lambda: matches_label(app) == "3/3 matches")
+        assert rows_with(app, "ERROR code 250")
+        await pilot.press("enter")  # back in the log: enter and n / N move
+        await wait_for(pilot, lambda: log.has_focus)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: matches_label(app).startswith("1/3 matches"))
+        assert "wrapped to the first match" in matches_label(app)
+        [row] = rows_with(app, "ERROR code 50")
+        segments = [list(strip) for strip in screen_strips(app.screen)][row]
+        current = [seg for seg in segments if seg.text == "ERROR code 50"]
+        assert current and current[0].style.reverse  # the match the view is on stands out
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: matches_label(app) == "2/3 matches")
+        assert rows_with(app, "ERROR code 150") and not log.following
+        await pilot.press("N")
+        await wait_for(pilot, lambda: matches_label(app) == "1/3 matches")
+        # lines arriving count, and never move the view away from the match
+        held = log.scroll_y
+        with open(run / "console.log", "ab") as fh:
+            fh.write(b"ERROR code 999\nstep 300 loss 1\n")
+        await wait_for(pilot, lambda: matches_label(app) == "1/4 matches")
+        assert log.scroll_y == held and rows_with(app, "ERROR code 50")
+        await pilot.press("escape")  # clears the search and its highlights
+        await wait_for(pilot, lambda: not app.screen.query_one("#logs-search-bar").display)
+        assert not log.searching and "matches" not in screen_text(app)
+
+
+async def test_search_with_an_invalid_regex_matches_text_and_q_is_typed(tmp_path: Path) -> None:
+    run = make_run(tmp_path, lines_with(20, {5: b"odd (q token\n"}))
+    app = RunviewApp(run, tab="logs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "step 19 " in screen_text(app))
+        await pilot.press("slash", *"(q")
+        box = app.screen.query_one("#logs-search")
+        await wait_for(pilot, lambda: box.value == "(q" and box.has_class("-invalid"))
+        await wait_for(pilot, lambda: "1/1 matches" in matches_label(app))
+        assert "not a regex: as text" in matches_label(app) and app.is_running
+        await pilot.press("backspace", "backspace", *"nothing-like-this")
+        await wait_for(pilot, lambda: "no match in the last 21 lines" in matches_label(app))
+
+
+async def test_traceback_keys_jump_between_tracebacks(tmp_path: Path) -> None:
+    traceback = b'Traceback (most recent call last):\n  File "t.py", line 1\nValueError: %d\n'
+    run = make_run(tmp_path, lines_with(300, {i: traceback % i for i in (40, 120, 200)}))
+    app = RunviewApp(run, tab="logs")
+    notices = Notices()
+    async with app.run_test(size=(80, 24), message_hook=notices.hook) as pilot:
+        await wait_for(pilot, lambda: "step 299 " in screen_text(app))
+        await wait_for(pilot, lambda: "t Next traceback" in screen_text(app).splitlines()[-1])
+        log = pane(app)
+
+        def top() -> str:
+            return log.lines[log.top_line].plain
+
+        await pilot.press("T")  # up from the end: the last traceback, at the top of the view
+        await wait_for(pilot, lambda: top().startswith("Traceback"))
+        assert "ValueError: 200" in screen_text(app) and not log.following
+        await pilot.press("T")
+        await wait_for(pilot, lambda: "ValueError: 120" in screen_text(app))
+        assert top().startswith("Traceback")
+        await pilot.press("T", "T")  # the first one, then nothing above: said, not moved
+        await wait_for(pilot, lambda: any("no traceback above" in m for m in notices.messages))
+        assert top().startswith("Traceback") and "ValueError: 40" in screen_text(app)
+        await pilot.press("t")
+        await wait_for(pilot, lambda: "ValueError: 120" in screen_text(app) and top() != "")
+        assert top().startswith("Traceback")
+
+
+async def test_a_log_without_tracebacks_offers_no_traceback_key(tmp_path: Path) -> None:
+    run = make_run(tmp_path, lines(30))
+    app = RunviewApp(run, tab="logs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "w Wrap" in screen_text(app).splitlines()[-1])
+        footer = screen_text(app).splitlines()[-1]
+        assert "traceback" not in footer.lower() and "Match" not in footer
+
+
+async def test_the_pager_opens_less_at_the_search(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = make_run(tmp_path, lines_with(2000, {10: b"needle in the old part\n"}))
+    seen = tmp_path / "pager-args.txt"
+    fake_less = tmp_path / "bin" / "less"
+    fake_less.parent.mkdir()
+    fake_less.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {shlex.quote(str(seen))}\n')
+    fake_less.chmod(0o755)
+    monkeypatch.setenv("PAGER", f"{fake_less} -R")
+    app = RunviewApp(run, tab="logs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "step 1999 " in screen_text(app))
+        await pilot.press("slash", *"need+le", "enter")
+        # not in the 1000 lines held: the pager has the whole log
+        await wait_for(pilot, lambda: "no match in the last 1,000 lines" in matches_label(app))
+        await pilot.press("p")
+        await wait_for(pilot, lambda: seen.exists(), timeout=5.0)
+    args = seen.read_text().splitlines()
+    assert args[:3] == ["-R", "-I", "+/need+le"] and args[3].endswith(".log")
+
+
+async def test_wrapped_lines_keep_their_place_while_old_lines_drop_out(tmp_path: Path) -> None:
+    long = b"warning: " + b"x" * 150 + b"\n"
+    run = make_run(tmp_path, lines_with(1200, {i: long for i in range(0, 1200, 7)}), "running")
+    app = RunviewApp(run, tab="logs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "step 1199 " in screen_text(app))
+        log = pane(app)
+        await pilot.press("w", "pageup", "pageup")
+        await wait_for(pilot, lambda: not log.following)
+        await pilot.pause(0.1)
+        before = [row[:78] for row in screen_text(app).splitlines()[3:20]]  # less the scrollbar
+        top = log.lines[log.top_line].plain
+        with open(run / "console.log", "ab") as fh:
+            fh.write(lines_with(60, {i: long for i in range(0, 60, 3)}))
+        await wait_for(pilot, lambda: "step 59 " in log.lines[-1].plain)
+        await pilot.pause(0.1)
+        assert log.lines[log.top_line].plain == top and log.line_count == 1000
+        assert [row[:78] for row in screen_text(app).splitlines()[3:20]] == before  # none moved

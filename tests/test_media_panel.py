@@ -17,7 +17,7 @@ from runview.tui.run_page import RunPage
 from runview.tui.tabs.charts import ChartsTab
 from runview.tui.widgets.halfblock import SHADES, UPPER_HALF, HalfBlockImage, fit_cells, resize
 from runview.tui.widgets.media_panel import MediaPanel, grid_shape
-from tests.pilot import wait_for
+from tests.pilot import screen_text, wait_for
 
 STEPS = (0, 10, 20)
 
@@ -207,3 +207,34 @@ def test_halfblock_fit_and_scale() -> None:
     first = image.lines[0][0]
     assert first.text == UPPER_HALF * 4 and first.style.color.triplet == (255, 255, 255)
     assert grid_shape(6, 100, 30, 1.5)[0] in (2, 3)
+
+
+async def test_media_footer_offers_only_keys_that_work_there(run_root: Path) -> None:
+    run = make_media_run(run_root)
+    app = RunviewApp(run.dir, tab="charts")
+    async with app.run_test(size=(160, 30)) as pilot:
+        tab = app.screen.query_one(ChartsTab)
+        await open_media(pilot, app)
+        await wait_for(pilot, lambda: "Media" in screen_text(app).splitlines()[-1])
+        footer = screen_text(app).splitlines()[-1]
+        assert "Step" in footer and "? Help" in footer and "q Quit" in footer
+        for hidden in ("Search", "Smooth", "Edit"):
+            assert hidden not in footer, footer  # the charts' keys act on the hidden board
+        view = tab.view
+        await pilot.press("s", "c", "e")
+        await pilot.pause(0.1)
+        assert tab.view == view and isinstance(app.screen, RunPage)
+        await pilot.press("m")  # back to the charts: their keys return
+        await wait_for(pilot, lambda: "Smooth" in screen_text(app).splitlines()[-1])
+
+
+async def test_a_key_logged_at_one_step_offers_no_step_keys(run_root: Path) -> None:
+    run = runview.init(project="m", dir=run_root, console=False, system_interval=None)
+    shade = np.full((16, 24, 3), 128, dtype=np.uint8)
+    run.log({"loss": 1.0, "val/examples": [runview.Image(shade, caption="once")]}, step=0)
+    run.finish()
+    app = RunviewApp(run.dir, tab="charts")
+    async with app.run_test(size=(160, 30)) as pilot:
+        await open_media(pilot, app)
+        await wait_for(pilot, lambda: "Media" in screen_text(app).splitlines()[-1])
+        assert "Step" not in screen_text(app).splitlines()[-1]

@@ -207,3 +207,26 @@ def test_runview_with_no_path_opens_the_table_of_runs_and_back(tmp_path: Path) -
         assert "2 runs" not in term.screen()  # quit: the terminal is the shell's again
     finally:
         term.close()
+
+
+def test_ctrl_c_in_a_text_box_quits_and_restores_the_terminal(tmp_path: Path) -> None:
+    import runview
+
+    run = runview.init(
+        project="p", name="ctrl-c", dir=tmp_path / "runs", console=False, system_interval=None
+    )
+    run.log({"loss": 1.0})
+    run.finish()
+    command = f"TERM=xterm-256color {sys.executable} -m runview {run.dir}"
+    term = Tmux(80, 24, f"sh -c 'echo BEFORE-VIEWER; {command}; echo VIEWER-EXITED-$?; sleep 30'")
+    try:
+        term.wait_for("ctrl-c")
+        term.keys("/")
+        term.keys("q")  # typed into the filter box, where ctrl+c would copy in a bare Textual app
+        term.wait_for("▊  q ")
+        term.keys("C-c")
+        screen = term.wait_for("VIEWER-EXITED-0")
+        shown = [line for line in screen.splitlines() if line.strip()]
+        assert shown == ["BEFORE-VIEWER", "VIEWER-EXITED-0"], screen
+    finally:
+        term.close()

@@ -34,6 +34,9 @@ class RunviewApp(App[None]):
     ENABLE_COMMAND_PALETTE = False
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", tooltip="the terminal is restored"),
+        # As in every terminal tool: ctrl+c quits from anywhere, a focused text box included
+        # (Textual's default copies there, or asks for ctrl+q).
+        Binding("ctrl+c", "quit", show=False, priority=True, system=True),
         # Esc already clears filters and leaves a maximised chart; backspace is free on every
         # page (a focused text box keeps it for deleting, as it should).
         Binding(

@@ -25,6 +25,7 @@ from runview.tui.key_help import hint_line, key_group, key_sections
 from runview.tui.text_filter import read_filter
 from runview.tui.view_state import X_METRIC, X_RELATIVE, X_STEP, X_WALL, Bound, ChartEdit
 from runview.tui.widgets.chart import NAMED_COLORS, PALETTE
+from runview.tui.widgets.ticks import TickBox, TickList
 
 AUTO = ""
 COLOR_CHOICES = (AUTO, *NAMED_COLORS)
@@ -60,7 +61,7 @@ def swatch(name: str, fallback: str) -> Text:
     return Text.assemble(("■ ", style), (name or f"auto ({fallback})", "dim" if not name else ""))
 
 
-class MetricList(SelectionList[str]):
+class MetricList(TickList[str]):
     """The y metrics: space toggles; c / C asks the editor to cycle the highlighted metric's
     colour."""
 
@@ -93,7 +94,13 @@ class ChartEditScreen(ModalScreen["ChartEdit | None"]):
 
     HELP_TITLE = HELP_TITLE
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "apply", "Apply", priority=True),
+        Binding(
+            "enter",
+            "apply",
+            "Apply",
+            priority=True,
+            tooltip="from any field but the x-axis drop-down, where enter opens it and picks",
+        ),
         # outside a text field q closes too (it does not quit runview)
         Binding("escape,q", "cancel", "Cancel"),
         Binding("ctrl+r", "reset", "Reset", tooltip="the chart as drawn unedited"),
@@ -150,8 +157,8 @@ class ChartEditScreen(ModalScreen["ChartEdit | None"]):
             with Horizontal(classes="edit-row"):
                 yield Label("y range", classes="edit-label")
                 yield from self._bounds("y", edit.y_range)
-                yield Checkbox("log y", edit.log_y, compact=True, id="edit-log")
-                yield Checkbox("legend", edit.legend, compact=True, id="edit-legend")
+                yield TickBox("log y", edit.log_y, compact=True, id="edit-log")
+                yield TickBox("legend", edit.legend, compact=True, id="edit-legend")
             with Horizontal(classes="edit-row"):
                 yield Label("y metrics", classes="edit-label")
                 yield Input(placeholder="filter metrics (regex)", id="edit-filter", compact=True)
@@ -300,8 +307,10 @@ class ChartEditScreen(ModalScreen["ChartEdit | None"]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "apply":
-            # An open drop-down takes enter itself (to pick its option).
-            return not any(select.expanded for select in self.query(Select))
+            # Enter on the x-axis drop-down is the drop-down's: it opens it, then picks an option.
+            return not isinstance(self.focused, Select) and not any(
+                select.expanded for select in self.query(Select)
+            )
         return True
 
     def action_apply(self) -> None:

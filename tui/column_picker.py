@@ -17,6 +17,7 @@ from textual.widgets.selection_list import Selection
 from runview.store.run_columns import column
 from runview.tui.safe_text import visible
 from runview.tui.text_filter import read_filter
+from runview.tui.widgets.ticks import TickList
 
 AUTOMATIC = "auto"  # what the picker returns for "choose automatically" (no column has this id)
 HINT = "type to search · tab to the list · space toggles · enter applies · esc cancels"
@@ -53,7 +54,7 @@ class ColumnPicker(ModalScreen[tuple[str, ...] | None]):
             hint = HINT + (AUTOMATIC_HINT if self.automatic else "")
             yield Static(Text(hint), id="picker-hint")
             yield Input(placeholder="search columns (regex)", id="picker-search")
-            yield SelectionList[str](id="picker-list")
+            yield TickList[str](id="picker-list")
 
     def on_mount(self) -> None:
         self.query_one("#picker-dialog").border_title = Text(self.title_text)

@@ -40,6 +40,7 @@ from runview.tui.safe_text import safe_text
 from runview.tui.tabbed_page import TabbedPage, tab_page_bindings
 from runview.tui.table_state import compare_writer, load_group_by, save_group_by
 from runview.tui.tabs.base import RunTab
+from runview.tui.widgets.ticks import TickList
 from runview.tui.worker_failures import ReportsWorkerFailures, thread_worker
 
 LIVE_POLL_S = 0.5
@@ -52,7 +53,7 @@ TABS = (
 )
 
 
-class RunLegend(SelectionList[int]):
+class RunLegend(TickList[int]):
     """One line per compared run, in its colour; unticked runs are hidden from every tab."""
 
     HELP_TITLE = "Legend"

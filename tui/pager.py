@@ -101,9 +101,23 @@ def pager_command() -> str:
     return os.environ.get("PAGER") or DEFAULT_PAGER
 
 
-def run_pager(app: object, path: Path) -> int:
-    """Run $PAGER on ``path`` with the app suspended; returns its exit code."""
-    command = f"{pager_command()} {shlex.quote(str(path))}"
+def pager_line_for(path: Path, search: str = "") -> str:
+    """The shell command that pages ``path``; ``less`` also opens at the first match of
+    ``search`` (ignoring case, as the Logs search does), with n / N to move between matches."""
+    command = pager_command()
+    try:
+        program = os.path.basename(shlex.split(command)[0])
+    except (ValueError, IndexError):
+        program = ""
+    if search and program == "less":
+        command += f" -I {shlex.quote('+/' + search)}"
+    return f"{command} {shlex.quote(str(path))}"
+
+
+def run_pager(app: object, path: Path, search: str = "") -> int:
+    """Run $PAGER on ``path`` with the app suspended (``less`` at the first match of
+    ``search``); returns its exit code."""
+    command = pager_line_for(path, search)
     env = dict(os.environ)
     env.setdefault("LESS", "-R")  # a bare `less` would show colour codes as text
     try:

@@ -44,3 +44,9 @@ class ReportsWorkerFailures:
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
             self.post_message(WorkerFailed(event.worker))  # type: ignore[attr-defined]
+        if event.state in (WorkerState.ERROR, WorkerState.CANCELLED):
+            self.worker_ended_unanswered(event.worker)
+
+    def worker_ended_unanswered(self, worker: Worker[Any]) -> None:
+        """``worker`` failed or was cancelled, so it posted no answer: override to let what
+        waited for one go again (a "busy" flag) and to say in place what is missing."""

@@ -6,15 +6,17 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
+from textual.reactive import var
 from textual.widgets import DataTable, Input, Static
+from textual.worker import Worker
 
 from runview.store import format as fmt
 from runview.store.artifact_reader import (
@@ -26,12 +28,15 @@ from runview.store.artifact_reader import (
 )
 from runview.store.artifact_store import ArtifactStore
 from runview.store.reader import RunSnapshot
+from runview.tui.focus import focus_now
 from runview.tui.format import format_bytes
 from runview.tui.messages import OpenRunRequested
 from runview.tui.safe_text import safe_text, visible
 from runview.tui.tabs.base import RunTab
-from runview.tui.text_filter import read_filter
+from runview.tui.text_filter import filter_key, read_filter
 from runview.tui.widgets.artifact_detail import ArtifactDetailView, when
+from runview.tui.widgets.artifact_tables import ArtifactTable
+from runview.tui.worker_failures import thread_worker
 
 LIVE_RELOAD_S = 2.0
 COLUMNS = ("", "name", "type", "version", "aliases", "size", "files", "created")
@@ -72,21 +77,30 @@ def row_matches(row: ArtifactRow, pattern: re.Pattern[str] | None) -> bool:
 
 class ArtifactsTab(RunTab):
     tab_name = "artifacts"
-    HELP_KEYS = [
-        ("↑ ↓", "move between artifacts"),
-        ("enter", "open the version under the cursor: files, metadata, versions, lineage"),
-        ("/", "filter by a case-insensitive regex over direction, name, type, version, aliases"),
-        ("esc", "back to the table from a version (in the table: clear the filter)"),
-        ("enter (lineage)", "open the producing or consuming run's page; backspace comes back"),
-        ("enter (versions)", "show that version instead"),
-        ("v", "verify every file's sha256 of the version shown (reads every byte)"),
-        ("tab / shift+tab", "move between the tables of a version"),
+    BINDINGS: ClassVar[list[BindingType]] = [
+        filter_key(
+            "filter",
+            "Filter",
+            "a case-insensitive regex over direction, name, type, version, aliases",
+        ),
+        Binding(
+            "escape",
+            "back_to_table",
+            "Back to table",
+            show=False,
+            tooltip="from a version (in the table: clears the filter)",
+        ),
+        Binding(
+            "v",
+            "verify",
+            "Verify digests",
+            tooltip="every file's sha256 of the version shown (reads every byte)",
+        ),
     ]
-    BINDINGS = [
-        Binding("slash", "filter", "Filter", key_display="/"),
-        Binding("escape", "back_to_table", "Back to table", show=False),
-        Binding("v", "verify", "Verify digests"),
-    ]
+
+    has_rows: var[bool] = var(False, toggle_class="-has-rows", bindings=True)
+    detail_open: var[bool] = var(False, toggle_class="-detail", bindings=True)  # one version
+    has_problems: var[bool] = var(False, toggle_class="-problems")
 
     class Loaded(Message):
         def __init__(self, artifacts: RunArtifacts) -> None:
@@ -123,14 +137,12 @@ class ArtifactsTab(RunTab):
             with Horizontal(id="artifacts-bar"):
                 yield Input(placeholder="/ filter artifacts (regex)", id="artifacts-filter")
                 yield Static("", id="artifacts-count")
-            yield DataTable(id="artifacts-table", cursor_type="row", zebra_stripes=True)
+            yield ArtifactTable(id="artifacts-table", cursor_type="row", zebra_stripes=True)
             yield Static("", id="artifacts-problems")
         yield ArtifactDetailView(id="artifact-detail")
 
     def on_mount(self) -> None:
         self.query_one("#artifacts-table", DataTable).add_columns(*COLUMNS)
-        self.query_one("#artifact-detail").display = False
-        self.query_one("#artifacts-list").display = False
         # artifacts.json changes without a new snapshot (the reader does not watch it).
         self.set_interval(LIVE_RELOAD_S, self._reload_if_live)
 
@@ -141,20 +153,29 @@ class ArtifactsTab(RunTab):
             self._load(self._run_dir)
 
     def focus_default(self) -> None:
-        if self.query_one("#artifact-detail").display:
+        if self.detail_open:
             self.query_one("#detail-lineage", DataTable).focus()
-        elif self.query_one("#artifacts-list").display:
+        elif self.has_rows:
             self.query_one("#artifacts-table", DataTable).focus()
         else:
             self.screen.set_focus(None)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        detail = self.query_one("#artifact-detail").display
         if action == "verify":
-            return detail
+            return self.detail_open
         if action == "filter":
-            return not detail and bool(self._artifacts and self._artifacts.rows)
+            return not self.detail_open and self.has_rows and not self.text_box_focused()
         return True
+
+    def worker_ended_unanswered(self, worker: Worker[Any]) -> None:
+        if worker.group == "artifacts":
+            self._loading = False  # a live run reads again on its interval
+            if self._artifacts is None:
+                self.query_one("#artifacts-empty", Static).update(
+                    safe_text(f"cannot read this run's artifacts: {worker.error}", style="bold red")
+                )
+        elif worker.group == "artifact-verify":
+            self._verifying = False
 
     # loading
     def show_snapshot(self, snapshot: RunSnapshot) -> None:
@@ -166,7 +187,7 @@ class ArtifactsTab(RunTab):
             self._loaded_at = time.monotonic()
             self._load(snapshot.path)
 
-    @work(thread=True, exclusive=True, group="artifacts", description="read artifacts.json")
+    @thread_worker(group="artifacts", description="read artifacts.json")
     def _load(self, run_dir: Path) -> None:
         self.post_message(self.Loaded(read_run_artifacts(run_dir)))
 
@@ -177,19 +198,16 @@ class ArtifactsTab(RunTab):
         if artifacts == self._artifacts:
             return
         self._artifacts = artifacts
-        empty = self.query_one("#artifacts-empty", Static)
-        listing = self.query_one("#artifacts-list")
-        had_list = listing.display
-        listing.display = bool(artifacts.rows)
-        empty.display = not artifacts.rows
+        had_rows = self.has_rows
+        self.has_rows = bool(artifacts.rows)
         if not artifacts.rows:
+            empty = self.query_one("#artifacts-empty", Static)
             empty.update(safe_text(" · ".join([NONE_YET, *artifacts.problems])))
         problems = self.query_one("#artifacts-problems", Static)
         problems.update(safe_text(" · ".join(artifacts.problems), style="yellow"))
-        problems.display = bool(artifacts.problems)
+        self.has_problems = bool(artifacts.problems)
         self._fill_table()
-        self.refresh_bindings()
-        if listing.display and not had_list and not self.query_one("#artifact-detail").display:
+        if self.has_rows and not had_rows and not self.detail_open:
             self.focus_default()
 
     def _fill_table(self) -> None:
@@ -210,8 +228,8 @@ class ArtifactsTab(RunTab):
 
     # the filter
     def action_filter(self) -> None:
-        if self.query_one("#artifacts-list").display:
-            self.query_one("#artifacts-filter", Input).focus()
+        if self.has_rows and not self.detail_open:
+            focus_now(self.query_one("#artifacts-filter", Input))
 
     @on(Input.Changed, "#artifacts-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -225,10 +243,8 @@ class ArtifactsTab(RunTab):
         self.query_one("#artifacts-table", DataTable).focus()
 
     def action_back_to_table(self) -> None:
-        if self.query_one("#artifact-detail").display:
-            self.query_one("#artifact-detail").display = False
-            self.query_one("#artifacts-list").display = True
-            self.refresh_bindings()
+        if self.detail_open:
+            self.detail_open = False
             self.query_one("#artifacts-table", DataTable).focus()
             return
         box = self.query_one("#artifacts-filter", Input)
@@ -253,7 +269,7 @@ class ArtifactsTab(RunTab):
         if self._run_dir is not None:
             self._detail(self._run_dir.parent.parent, message.name, message.version)
 
-    @work(thread=True, exclusive=True, group="artifact-detail", description="read a version")
+    @thread_worker(group="artifact-detail", description="read an artifact version")
     def _detail(self, root: Path, name: str, version: int) -> None:
         try:
             detail, error = read_detail(root, name, version), None
@@ -266,12 +282,9 @@ class ArtifactsTab(RunTab):
         if message.detail is None:
             self.notify(visible(message.error or "cannot read"), severity="error", markup=False)
             return
-        view = self.query_one(ArtifactDetailView)
-        was_open = view.display
-        view.show(message.detail)
-        view.display = True
-        self.query_one("#artifacts-list").display = False
-        self.refresh_bindings()
+        was_open = self.detail_open
+        self.query_one(ArtifactDetailView).show(message.detail)
+        self.detail_open = True
         if not was_open:
             self.query_one("#detail-lineage", DataTable).focus()
 
@@ -289,7 +302,7 @@ class ArtifactsTab(RunTab):
         self.notify(f"checking the sha256 of {len(detail.manifest.files)} file(s)…")
         self._verify(self._run_dir.parent.parent, detail)
 
-    @work(thread=True, exclusive=True, group="artifact-verify", description="verify digests")
+    @thread_worker(group="artifact-verify", description="verify an artifact's digests")
     def _verify(self, root: Path, detail: ArtifactDetail) -> None:
         problems = ArtifactStore(root).check(detail.manifest, digests=True)
         self.post_message(self.Verified(f"{detail.name}:v{detail.version}", problems))

@@ -25,6 +25,8 @@ from runview.tui.widgets.media_panel import MediaPanel
 
 OTHER = "other"
 EMPTY = "no metrics logged yet — run.log({...}) adds charts here"
+# The chart tabs' own keys (``ChartTab.BINDINGS``), which work on the board the media panel hides.
+BOARD_ACTIONS = frozenset({"search", "clear_search", "smoothing", "pin", "cycle_columns", "edit"})
 
 
 def section_of(key: str) -> str:
@@ -123,6 +125,8 @@ class ChartsTab(ChartTab):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "toggle_media":
             return self.has_media or self.showing_media
+        if self.showing_media and action in BOARD_ACTIONS:
+            return False  # the board is hidden: its keys would act on charts no one sees
         return super().check_action(action, parameters)
 
     def action_toggle_media(self) -> None:

@@ -7,15 +7,17 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
+from textual.reactive import var
 from textual.timer import Timer
 from textual.widgets import Static, Tree
+from textual.worker import Worker
 
 from runview.store import format as fmt
 from runview.store.reader import RunSnapshot
@@ -26,6 +28,7 @@ from runview.tui.safe_text import safe_text, visible
 from runview.tui.tabs.base import RunTab
 from runview.tui.widgets.file_tree import FileTree
 from runview.tui.widgets.text_view import TextView
+from runview.tui.worker_failures import thread_worker
 
 LIVE_RELIST_S = 2.0  # a running run's folder is listed again at most this often
 PREVIEW_DELAY_S = 0.08  # wait for the cursor to settle before reading a file
@@ -34,17 +37,25 @@ HEADER_ROWS = 4
 
 class FilesTab(RunTab):
     tab_name = "files"
-    HELP_KEYS = [
-        ("↑ ↓ j k", "move between files; the preview follows the cursor"),
-        ("enter / space", "open or close a folder"),
-        ("tab", "move focus to the preview to scroll it (arrows, PgUp/PgDn, g/G)"),
-        ("p", "open the file in $PAGER (text sanitised as in Logs; binaries as a hex dump)"),
-        ("c", "copy the file's full path to the clipboard (OSC 52: works over SSH)"),
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "p",
+            "pager",
+            "Pager",
+            tooltip="the file in $PAGER (text sanitised as in Logs; binaries as a hex dump)",
+        ),
+        Binding(
+            "c",
+            "copy_path",
+            "Copy path",
+            tooltip="the file's full path to the clipboard (OSC 52: works over SSH)",
+        ),
     ]
-    BINDINGS = [
-        Binding("p", "pager", "Pager"),
-        Binding("c", "copy_path", "Copy path"),
-    ]
+
+    # The listing had problems (an unreadable folder...): say them above the tree.
+    has_problems: var[bool] = var(False, toggle_class="-problems")
+    # The preview is an image (else lines of text, maybe none).
+    image_preview: var[bool] = var(False, toggle_class="-image-preview")
 
     class Listed(Message):
         """The run folder was listed off the UI thread."""
@@ -101,8 +112,6 @@ class FilesTab(RunTab):
                     yield Static("", id="preview-image")
 
     def on_mount(self) -> None:
-        self.query_one("#files-empty").display = False
-        self.query_one("#preview-image-scroll").display = False
         # Saved files and copies change without a new snapshot (the reader does not watch them).
         self.set_interval(LIVE_RELIST_S, self._relist_if_live)
 
@@ -124,7 +133,7 @@ class FilesTab(RunTab):
             self._listed_at = time.monotonic()
             self._list(snapshot.path)
 
-    @work(thread=True, exclusive=True, group="files-list", description="list the run's files")
+    @thread_worker(group="files-list", description="list the run's files")
     def _list(self, run_dir: Path) -> None:
         try:
             listing = list_run(run_dir)
@@ -141,9 +150,8 @@ class FilesTab(RunTab):
             return
         self._listing = listing
         self.query_one(FileTree).show_listing(listing)
-        empty = self.query_one("#files-empty", Static)
-        empty.display = bool(listing.problems)
-        empty.update(safe_text(" · ".join(listing.problems)))
+        self.query_one("#files-empty", Static).update(safe_text(" · ".join(listing.problems)))
+        self.has_problems = bool(listing.problems)
         self._schedule_preview()
 
     # preview
@@ -177,7 +185,7 @@ class FilesTab(RunTab):
         saved = self._listing.saved.get(node.path)
         self._build(self._run_dir, node, saved, cells, "NO_COLOR" in os.environ)
 
-    @work(thread=True, exclusive=True, group="files-preview", description="preview a file")
+    @thread_worker(group="files-preview", description="preview a file")
     def _build(
         self,
         run_dir: Path,
@@ -212,14 +220,21 @@ class FilesTab(RunTab):
             return  # the cursor moved on; its own preview is coming
         self._preview = preview
         self.query_one("#preview-header", Static).update(preview.header)
-        text_view = self.query_one(TextView)
-        image_scroll = self.query_one("#preview-image-scroll")
-        text_view.display = preview.lines is not None
-        image_scroll.display = preview.image is not None
-        if preview.lines is not None:
-            text_view.show(preview.lines, preview.width)
+        self.image_preview = preview.image is not None
+        self.query_one(TextView).show(preview.lines or [], preview.width)  # or nothing
         if preview.image is not None:
             self.query_one("#preview-image", Static).update(preview.image)
+
+    def worker_ended_unanswered(self, worker: Worker[Any]) -> None:
+        if worker.group == "files-list":
+            self._listing_busy = False  # a live run lists again on its interval
+            if self._listing is None:
+                self.query_one("#files-empty", Static).update(
+                    safe_text(f"cannot list this run's files: {worker.error}", style="bold red")
+                )
+                self.has_problems = True
+        elif worker.group == "files-pager":
+            self._exporting = False
 
     # keys
     def _selected_file(self) -> FileNode | None:
@@ -250,7 +265,7 @@ class FilesTab(RunTab):
         kind = self._preview.kind if self._preview and self._preview.rel == node.path else "text"
         self._export(self._run_dir, node.path, kind)
 
-    @work(thread=True, exclusive=True, group="files-pager", description="export for the pager")
+    @thread_worker(group="files-pager", description="export the file for the pager")
     def _export(self, run_dir: Path, rel: str, kind: str) -> None:
         fd, name = tempfile.mkstemp(prefix="runview-file-", suffix=".txt")
         try:

@@ -1,5 +1,5 @@
-"""Logs: the last lines of the run's stdout/stderr, tailing live; the whole log in $PAGER
-(``tui.pager``)."""
+"""Logs: the last lines of the run's stdout/stderr, tailing live, searchable; the whole log in
+$PAGER (``tui.pager``), opened at the search."""
 
 from __future__ import annotations
 
@@ -14,18 +14,24 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.reactive import var
-from textual.widgets import Static
+from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
 from runview.store import format as fmt
 from runview.store.console_tail import ConsoleSnapshot
 from runview.store.reader import RunSnapshot
+from runview.tui.focus import focus_now
 from runview.tui.format import format_bytes
 from runview.tui.pager import export_for_pager, pager_command, remove_file, run_pager
 from runview.tui.tabs.base import RunTab
+from runview.tui.text_filter import filter_key, read_filter
 from runview.tui.widgets.log_pane import LogPane
 from runview.tui.worker_failures import thread_worker
 
+SEARCH_TIP = (
+    "the lines held, by a case-insensitive regex (an invalid one: as plain text); enter or n / N "
+    "move between matches, esc clears"
+)
 NO_CONSOLE = (
     "no console.log in this run — the logger captures stdout/stderr unless init(console=False)"
 )
@@ -34,16 +40,21 @@ NO_CONSOLE = (
 class LogsTab(RunTab):
     tab_name = "logs"
     BINDINGS: ClassVar[list[BindingType]] = [
+        filter_key("search", "Search", SEARCH_TIP),
+        Binding("escape", "clear_search", "Clear search", show=False),
         Binding(
             "p",
             "pager",
             "Pager",
-            tooltip="the whole log in $PAGER (default less -R), control codes removed",
+            tooltip="the whole log in $PAGER (default less -R), control codes removed; less opens "
+            "at the search",
         ),
     ]
 
     empty: var[bool] = var(False, toggle_class="-empty")  # no lines to show: say why instead
     paused: var[bool] = var(False, toggle_class="-paused")  # scrolled up: not following the end
+    # the search bar is open (a search is typed or being typed)
+    searching: var[bool] = var(False, toggle_class="-searching", bindings=True)
 
     class PagerProgressed(Message):
         """The pager export moved on: ``done`` of ``total`` bytes sanitised."""
@@ -68,10 +79,15 @@ class LogsTab(RunTab):
         self._log_path: Path | None = None
         self._status_text: Text | None = None
         self._export_note = ""
+        self._search_origin: int | None = None  # the line a search looks up from
+        self._search_valid = True
 
     def compose(self) -> ComposeResult:
         yield Static("", id="logs-empty", classes="empty-tab")
         yield LogPane(id="log-pane")
+        with Horizontal(id="logs-search-bar"):
+            yield Input(placeholder="search the log (regex)", id="logs-search", compact=True)
+            yield Static("", id="logs-matches")
         with Horizontal(id="logs-bar"):
             yield Static("", id="logs-status")
             yield Static("⏸ paused — End to follow", id="logs-paused")
@@ -104,6 +120,59 @@ class LogsTab(RunTab):
     @on(LogPane.FollowChanged)
     def _on_follow_changed(self, event: LogPane.FollowChanged) -> None:
         self.paused = not event.following
+
+    # -- search ---------------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "search":
+            return not self.text_box_focused()
+        if action == "clear_search":
+            return self.searching
+        return True
+
+    def action_search(self) -> None:
+        pane = self.query_one(LogPane)
+        if not pane.searching:  # a new search looks up from the bottom of what is on screen
+            self._search_origin = pane.bottom_line
+        self.searching = True
+        box = self.query_one("#logs-search", Input)
+        focus_now(box)
+        box.select_all()
+
+    def action_clear_search(self) -> None:
+        box = self.query_one("#logs-search", Input)
+        box.value = ""  # Input.Changed clears the highlights
+        self.searching = False
+        focus_now(self.query_one(LogPane))
+
+    @on(Input.Changed, "#logs-search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        pattern, self._search_valid = read_filter(event.input, literal_fallback=True)
+        if pattern is None:
+            self.query_one("#logs-matches", Static).update("")
+        self.query_one(LogPane).search(pattern, self._search_origin)
+
+    @on(Input.Submitted, "#logs-search")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if not event.value.strip():
+            self.searching = False
+        focus_now(self.query_one(LogPane))
+
+    @on(LogPane.MatchesChanged)
+    def _matches_changed(self, event: LogPane.MatchesChanged) -> None:
+        text = Text()
+        if not self._search_valid:
+            text.append("not a regex: as text · ", style="bold")
+        held = self.query_one(LogPane).line_count
+        if not event.total:
+            text.append(f"no match in the last {held:,} lines (p: all)")
+        elif event.current:
+            text.append(f"{event.current:,}/{event.total:,} matches")
+        else:
+            text.append(f"{event.total:,} matches")
+        if event.note:
+            text.append(f" · {event.note}", style="italic")
+        self.query_one("#logs-matches", Static).update(text)
 
     def action_pager(self) -> None:
         console = self._shown
@@ -158,7 +227,8 @@ class LogsTab(RunTab):
         self._export_note = ""
         self._update_status()
         try:
-            code = run_pager(self.app, message.path)
+            search = self.query_one("#logs-search", Input).value.strip()
+            code = run_pager(self.app, message.path, search if self._search_valid else "")
         finally:
             remove_file(str(message.path))
         if code == 127:

@@ -6,17 +6,22 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
+from textual.reactive import var
 from textual.widgets import DataTable, Static
 
 from runview.store.artifact_reader import ArtifactDetail, LineageRun, VersionRow
 from runview.tui.format import format_bytes
+from runview.tui.key_help import key_group
 from runview.tui.safe_text import safe_text, visible
+from runview.tui.widgets.artifact_tables import LineageTable, VersionTable
 
 MAX_FILE_ROWS = 2000  # the files table of a huge version shows this many, then says how many more
 
@@ -69,6 +74,16 @@ def metadata_text(detail: ArtifactDetail) -> Text:
 class ArtifactDetailView(VerticalScroll):
     """The detail of one version; posts ``OpenRun`` and ``OpenVersion`` for Enter on a row."""
 
+    HELP_TITLE = "In a version"
+    # Screen's own focus keys, declared again so that ? lists them here.
+    BINDINGS: ClassVar[list[BindingType]] = key_group(
+        "Next / previous table",
+        ("tab", "app.focus_next", "Next table"),
+        ("shift+tab", "app.focus_previous", "Previous table"),
+    )
+
+    more_files: var[bool] = var(False, toggle_class="-more-files")  # files beyond the table
+
     class OpenRun(Message):
         """Enter on a lineage row that names a run of this root."""
 
@@ -92,9 +107,9 @@ class ArtifactDetailView(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield Static("", id="detail-summary")
         yield Static("Lineage — enter opens the run", classes="section-title")
-        yield DataTable(id="detail-lineage", cursor_type="row", zebra_stripes=True)
+        yield LineageTable(id="detail-lineage", cursor_type="row", zebra_stripes=True)
         yield Static("Versions — enter shows one", classes="section-title")
-        yield DataTable(id="detail-versions", cursor_type="row", zebra_stripes=True)
+        yield VersionTable(id="detail-versions", cursor_type="row", zebra_stripes=True)
         yield Static("Files", classes="section-title")
         yield DataTable(id="detail-files", cursor_type="row", zebra_stripes=True)
         yield Static("", id="detail-files-more")
@@ -174,7 +189,7 @@ class ArtifactDetailView(VerticalScroll):
         more = self.query_one("#detail-files-more", Static)
         hidden = max(0, len(files) - MAX_FILE_ROWS)
         more.update(Text(f"… and {hidden:,} more files", style="dim") if hidden else "")
-        more.display = bool(hidden)
+        self.more_files = bool(hidden)
 
     @on(DataTable.RowSelected, "#detail-lineage")
     def _open_run(self, event: DataTable.RowSelected) -> None:

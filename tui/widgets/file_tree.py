@@ -4,14 +4,17 @@ which folders are open or where the cursor is."""
 from __future__ import annotations
 
 import time
+from typing import ClassVar
 
 from rich.text import Text
+from textual.binding import Binding, BindingType
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from runview.store import format as fmt
 from runview.store.run_files import FileListing, FileNode
 from runview.tui.format import format_bytes
+from runview.tui.key_help import key_group
 from runview.tui.safe_text import visible
 
 OPEN_ON_START = (fmt.FILES_DIR, fmt.CODE_DIR)  # saved files and the code state
@@ -40,6 +43,28 @@ def short_time(stamp: float, now: float) -> str:
 
 class FileTree(Tree[FileNode]):
     """A tree of one run's files."""
+
+    HELP_TITLE = "In the file tree"
+    # Tree's own keys (and j / k) declared again, with what they do here, so that ? lists them.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *key_group(
+            "Move between files (the preview follows)",
+            ("up,k", "cursor_up", "Up"),
+            ("down,j", "cursor_down", "Down"),
+        ),
+        *key_group(
+            "Open / close a folder",
+            ("enter", "select_cursor", "Open / close"),
+            ("space", "toggle_node", "Open / close"),
+        ),
+        Binding(
+            "tab",
+            "app.focus_next",
+            "To the preview",
+            show=False,
+            tooltip="to scroll it (arrows, PgUp / PgDn, g / G); shift+tab comes back",
+        ),
+    ]
 
     _restore_to: TreeNode[FileNode] | None = None  # the cursor's place after a rebuild
 

@@ -182,6 +182,7 @@ class MediaPanel(ReportsWorkerFailures, Container):
         """New snapshot: refresh the key list, keep the chosen step (or follow the newest)."""
         self.run_dir = run_dir
         keys_changed = list(media) != list(self.media)
+        steps_before = len(self.steps)
         self.media = media
         self.has_media = bool(media)
         if keys_changed:
@@ -193,6 +194,8 @@ class MediaPanel(ReportsWorkerFailures, Container):
                 self.index = -1
             if self.key is not None:
                 options.highlighted = keys.index(self.key)
+        if (steps_before > 1) != (len(self.steps) > 1):
+            self.refresh_bindings()  # the step keys appear with a second step
         self.refresh_view()
 
     def _kind(self, key: str) -> str:
@@ -205,7 +208,13 @@ class MediaPanel(ReportsWorkerFailures, Container):
         key = event.option.id
         if key != self.key and key in self.media:
             self.key, self.index = key, -1
+            self.refresh_bindings()
             self.refresh_view()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("step", "edge"):
+            return len(self.steps) > 1  # one step (or none): nothing to step through
+        return True
 
     def action_step(self, delta: int) -> None:
         current = self.current

@@ -6,13 +6,17 @@ rows on screen, from a cache of strips, so a 20,000-line preview scrolls as fast
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.segment import Segment
 from rich.text import Text
-from textual.binding import Binding
+from textual.binding import BindingType
 from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+
+from runview.tui.key_help import PAGE_KEYS, key_group
 
 
 class TextView(ScrollView, can_focus=True):
@@ -25,11 +29,20 @@ class TextView(ScrollView, can_focus=True):
     }
     """
 
-    BINDINGS = [
-        Binding("home,g", "scroll_home", "Top", show=False),
-        Binding("end,G", "scroll_end", "Bottom", show=False),
-        Binding("j", "scroll_down", "Down", show=False),
-        Binding("k", "scroll_up", "Up", show=False),
+    HELP_TITLE = "In the preview"
+    # ScrollView's own keys are declared again, with what they do here, so that ? lists them.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *key_group(
+            "Scroll",
+            ("up,k", "scroll_up", "Up"),
+            ("down,j", "scroll_down", "Down"),
+            ("left", "scroll_left", "Left"),
+            ("right", "scroll_right", "Right"),
+        ),
+        *PAGE_KEYS,
+        *key_group(
+            "Top / bottom", ("home,g", "scroll_home", "Top"), ("end,G", "scroll_end", "Bottom")
+        ),
     ]
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
