@@ -137,7 +137,8 @@ async def test_a_damaged_store_is_shown_as_errors_and_never_followed(tmp_path: P
     blob.unlink()  # a missing blob
     (store.name_dir("mnist") / "lineage.jsonl").open("a").write("not json\n")
     app = RunviewApp(prep, tab="artifacts")
-    async with app.run_test(size=(120, 40)) as pilot:
+    notices = Notices()
+    async with app.run_test(size=(120, 40), message_hook=notices.hook) as pilot:
         await wait_for(pilot, lambda: "weights" in screen_text(app))
         await pilot.press("enter")
         await wait_for(pilot, lambda: "Lineage" in screen_text(app))
@@ -149,9 +150,7 @@ async def test_a_damaged_store_is_shown_as_errors_and_never_followed(tmp_path: P
         await pilot.pause(0.2)
         assert len(app.screen_stack) == 2
         await pilot.press("v")
-        await wait_for(
-            pilot, lambda: "blob missing" in " ".join(str(n.message) for n in app._notifications)
-        )
+        await wait_for(pilot, lambda: "blob missing" in " ".join(notices.messages))
 
 
 async def test_a_run_without_artifacts_says_how_to_log_them(tmp_path: Path) -> None:

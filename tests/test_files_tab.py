@@ -14,6 +14,7 @@ import runview
 from runview._media import encode_png
 from runview.tui.app import RunviewApp
 from runview.tui.safe_text import visible
+from runview.tui.textual_private import screen_strips
 from runview.tui.widgets.file_tree import FileTree
 from runview.tui.widgets.text_view import TextView
 from tests.conftest import final_index
@@ -83,7 +84,7 @@ def _all_nodes(widget: FileTree) -> list:
 
 
 def segments(app: RunviewApp) -> list[Segment]:
-    return [seg for strip in app.screen._compositor.render_strips() for seg in strip]
+    return [seg for strip in screen_strips(app.screen) for seg in strip]
 
 
 async def test_the_tree_opens_on_saved_files_and_code(tmp_path: Path) -> None:
