@@ -164,7 +164,7 @@ def test_an_abandoned_write_keeps_the_old_entry(tmp_path: Path) -> None:
     cache = Cache(tmp_path / "cache")
     assert cache.lookup("columns", "/run") is None
     entry = cache.write("columns", "/run", lambda folder: (folder / "a").write_text("old"))
-    assert cache.lookup("columns", "/run") == entry and cache.lookup("artifacts", "/run") is None
+    assert cache.lookup("columns", "/run") == entry and cache.lookup("runs", "/run") is None
 
     def fail(folder: Path) -> None:
         (folder / "a").write_text("new")
