@@ -191,7 +191,12 @@ async def test_large_history_shows_rows_read_while_loading(run_root: Path, monke
 
     app = RunviewApp(run.dir)
     async with app.run_test(size=(80, 24), message_hook=hook) as pilot:
+        # the first rows are shown while the rest loads, marked partial
         await wait_for(pilot, lambda: page(app).snapshot is not None)
+        first = page(app).snapshot
+        assert first.loading is not None and 0 < first.loading < 1
+        assert 0 < first.history.rows < 20_000
+        await wait_for(pilot, lambda: page(app).snapshot.loading is None, timeout=60)
         assert page(app).snapshot.history.rows == 20_000
         # gone once loaded
         await wait_for(pilot, lambda: not app.screen.query_one("#load-progress").display)

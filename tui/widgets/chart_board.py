@@ -10,6 +10,7 @@ thread worker, and posts the reduced series back; charts build plotext output on
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import ClassVar
@@ -32,13 +33,25 @@ from runview.tui.key_help import key_group
 from runview.tui.view_state import ViewState
 from runview.tui.widgets.chart import Chart, ChartData
 from runview.tui.widgets.chart_nav import ChartGrid, neighbour
-from runview.tui.widgets.chart_spec import ChartSpec, prepare_chart, source_stamp
+from runview.tui.widgets.chart_spec import (
+    ChartSpec,
+    Sources,
+    prepare_chart,
+    sampled,
+    source_stamp,
+    unread_columns,
+)
 from runview.tui.worker_failures import ReportsWorkerFailures, thread_worker
 
 MAX_KEY = "\0max"  # the result key of the maximised chart
 COLUMN_CLASSES = ("-columns-auto", "-columns-1", "-columns-2", "-columns-3", "-columns-4")
 HIDDEN = "-filtered-out"  # a chart or section the search hides
 MAXIMISE_TIP = "the focused chart fills the tab; esc returns"
+# A long run's first look: every visible chart drawn at once from about this many points of each
+# column, marked partial, while the whole columns are read; results then go out this often.
+SAMPLE_POINTS = 4096
+SAMPLED = "sampled"  # first item of the stamp of a chart drawn from a sample
+POST_EVERY_S = 0.1
 
 
 class ChartBoard(ReportsWorkerFailures, Container):
@@ -62,13 +75,26 @@ class ChartBoard(ReportsWorkerFailures, Container):
     view: reactive[ViewState] = reactive(ViewState, init=False)  # bound to the tab's
     maximised: var[str | None] = var(None, toggle_class="-maximised")  # its chart id
     empty: var[bool] = var(True, toggle_class="-empty")
+    # While a long run's columns are read: the share of the charts on screen drawn whole (0-1),
+    # the rest drawn from samples; None when every chart shows all its points.
+    loading: var[float | None] = var(None)
 
     @dataclass
     class Reduced(Message):
-        """The worker reduced some charts' series: ``results`` maps a chart id to its data."""
+        """The worker reduced some charts' series: ``results`` maps a chart id to its data.
+
+        ``partial``: the ids drawn from a sample of their columns (the whole is being read);
+        ``done`` of ``total``: the request's charts drawn from all their points so far."""
 
         results: dict[str, ChartData]
         seq: int
+        partial: frozenset[str] = frozenset()
+        done: int = 0
+        total: int = 0
+
+    @dataclass
+    class Loading(Message):
+        """Charts on screen are drawn from samples while columns load (``loading`` changed)."""
 
     @dataclass
     class Folded(Message):
@@ -92,6 +118,7 @@ class ChartBoard(ReportsWorkerFailures, Container):
         self._seq = 0
         self._scheduled = False
         self.requests = 0  # worker starts so far (tests read it to check idle is free)
+        self.partial_charts: set[str] = set()  # result keys drawn from a sample of their columns
 
     def compose(self) -> ComposeResult:
         yield Static(self.empty_text, classes="board-empty")
@@ -242,6 +269,7 @@ class ChartBoard(ReportsWorkerFailures, Container):
         if source is None or not self.is_mounted:
             return
         jobs: list[tuple[str, ChartSpec, int, Hashable]] = []
+        sampled_already: set[str] = set()  # drawn from a sample of the same data: not again
         for key, chart in self.visible_charts():
             spec = self._specs.get(self.maximised if key == MAX_KEY else key)  # type: ignore[arg-type]
             if spec is None:
@@ -250,10 +278,14 @@ class ChartBoard(ReportsWorkerFailures, Container):
             stamp = (source_stamp(spec, source), width, self.smoothing, spec)
             if chart.data is None or chart.data.stamp != stamp:
                 jobs.append((key, spec, width, stamp))
-        if jobs:
+                if chart.data is not None and chart.data.stamp == (SAMPLED, stamp):
+                    sampled_already.add(key)
+        if not jobs:
+            self.loading = None  # nothing on screen is waiting for its columns
+        else:
             self._seq += 1
             self.requests += 1
-            self._reduce(source, jobs, self.smoothing, self._seq)
+            self._reduce(source, jobs, self.smoothing, self._seq, frozenset(sampled_already))
 
     @on(Chart.Resized)
     def _on_chart_resized(self, message: Chart.Resized) -> None:
@@ -274,23 +306,43 @@ class ChartBoard(ReportsWorkerFailures, Container):
         jobs: list[tuple[str, ChartSpec, int, Hashable]],
         smoothing: float,
         seq: int,
+        sampled_already: frozenset[str] = frozenset(),
     ) -> None:
         worker = get_current_worker()
+        total = len(jobs)
+        slow = [job for job in jobs if unread_columns(job[1], source)]
+        if slow:
+            # Columns not read yet (a long run just opened): every chart at once from a sample,
+            # marked partial (its stamp differs from the whole's), then the whole, chart by chart.
+            sample = sampled(source, SAMPLE_POINTS)
+            previews = {
+                key: _reduced(spec, sample, width, smoothing, (SAMPLED, stamp))
+                for key, spec, width, stamp in slow
+                if key not in sampled_already
+            }
+            self.post_message(
+                self.Reduced(previews, seq, frozenset(previews), total - len(slow), total)
+            )
         results: dict[str, ChartData] = {}
+        posted, done = time.monotonic(), 0
         for key, spec, width, stamp in jobs:
             if worker.is_cancelled:
                 break  # a newer request covers the rest; what is done is still posted
-            try:
-                results[key] = prepare_chart(spec, source, width, smoothing, stamp)
-            # a column that cannot be read shows as such, never crashes the tab
-            except Exception as exc:
-                results[key] = ChartData(stamp=stamp, note=f"cannot read this series: {exc}")
-        if results:
-            self.post_message(self.Reduced(results, seq))
+            results[key] = _reduced(spec, source, width, smoothing, stamp)
+            done += 1
+            if slow and done < total and time.monotonic() - posted > POST_EVERY_S:
+                self.post_message(self.Reduced(results, seq, done=done, total=total))
+                results, posted = {}, time.monotonic()
+        if results or slow:
+            self.post_message(self.Reduced(results, seq, done=done, total=total))
 
     @on(Reduced)
     def _on_reduced(self, message: Reduced) -> None:
         message.stop()
+        if message.total:
+            self.loading = message.done / message.total if message.done < message.total else None
+        self.partial_charts.difference_update(message.results)
+        self.partial_charts.update(message.partial)
         for key, data in message.results.items():
             if key == MAX_KEY:
                 self.max_chart.set_data(data, message.seq)
@@ -299,6 +351,9 @@ class ChartBoard(ReportsWorkerFailures, Container):
             chart = self._charts.get(key)
             if chart is not None:
                 chart.set_data(data, message.seq)
+
+    def watch_loading(self) -> None:
+        self.post_message(self.Loading())
 
     # -- focus and keys -------------------------------------------------------------------------
     @property
@@ -369,3 +424,13 @@ class ChartBoard(ReportsWorkerFailures, Container):
         if action == "restore":
             return self.maximised is not None
         return True
+
+
+def _reduced(
+    spec: ChartSpec, source: Sources, width: int, smoothing: float, stamp: Hashable
+) -> ChartData:
+    try:
+        return prepare_chart(spec, source, width, smoothing, stamp)
+    # a column that cannot be read shows as such, never crashes the tab
+    except Exception as exc:
+        return ChartData(stamp=stamp, note=f"cannot read this series: {exc}")
