@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -33,6 +34,7 @@ LIVE_POLL_S = 0.5  # while running: the floor under event delivery (NFS sends no
 IDLE_POLL_S = 5.0  # finished runs: still picked up if someone appends, at almost no cost
 LOAD_CHUNK = 32 * 1024 * 1024
 FIRST_CHUNK = 2 * 1024 * 1024  # a long history's first rows, shown at once while the rest loads
+NAME_PAINT_WAIT_S = 0.5  # the longest the reader waits for the name to be painted
 PARTIAL_EVERY_S = 2.0  # while it loads, the rows read so far are shown this often
 
 
@@ -52,6 +54,7 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
         self.initial_tab = tab
         self.snapshot: RunSnapshot | None = None
         self._signal = ChangeSignal(run_path)
+        self._named = threading.Event()  # the run's name is on screen (the reader may start)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="run-header"):
@@ -78,6 +81,7 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
         self.read_run()
 
     def on_unmount(self) -> None:
+        self._named.set()
         self._signal.stop()
 
     # -- reading, off the UI thread ---------------------------------------------------------------
@@ -86,6 +90,8 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
         title = read_title(self.run_path)  # the name first: on screen before the reader's import
         if title is not None:
             self.post_message(RunNamed(title))
+            # Imports hold the GIL: the UI thread paints the page and its name before they start.
+            self._named.wait(timeout=NAME_PAINT_WAIT_S)
         # Imported here, not with the page: the reader brings numpy, which the first frame does
         # not need (the page's skeleton is painted while this thread imports it).
         from runview.store.reader import RunReader
@@ -134,6 +140,7 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
         message.stop()
         if self.snapshot is None:  # a snapshot's title is as new or newer
             self.query_one("#run-title", Static).update(safe_text(message.title))
+        self.call_after_refresh(self._named.set)
 
     @on(LoadProgressed)
     def _on_load_progress(self, message: LoadProgressed) -> None:

@@ -258,7 +258,8 @@ class ChartTab(RunTab):
         parts.append(f"smoothing {view.smoothing:g}" if view.smoothing else "no smoothing")
         if view.pinned:
             parts.append(f"{len(view.pinned)} pinned")
-        loading = self._snapshot.loading if self._snapshot is not None else None
+        # a run's history still being read (a comparison's snapshot has no such state)
+        loading = getattr(self._snapshot, "loading", None)
         if loading is None:
             loading = self.board.loading  # charts drawn from samples while columns are read
         if loading is not None:
