@@ -34,7 +34,7 @@ LIVE_POLL_S = 0.5  # while running: the floor under event delivery (NFS sends no
 IDLE_POLL_S = 5.0  # finished runs: still picked up if someone appends, at almost no cost
 LOAD_CHUNK = 32 * 1024 * 1024
 FIRST_CHUNK = 2 * 1024 * 1024  # a long history's first rows, shown at once while the rest loads
-NAME_PAINT_WAIT_S = 0.5  # the longest the reader waits for the name to be painted
+PAINT_WAIT_S = 0.5  # the longest the reader waits for the UI to paint what it posted
 PARTIAL_EVERY_S = 2.0  # while it loads, the rows read so far are shown this often
 
 
@@ -54,7 +54,8 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
         self.initial_tab = tab
         self.snapshot: RunSnapshot | None = None
         self._signal = ChangeSignal(run_path)
-        self._named = threading.Event()  # the run's name is on screen (the reader may start)
+        # The last title or snapshot posted is on screen: the reader's next heavy step may start.
+        self._painted = threading.Event()
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="run-header"):
@@ -81,7 +82,7 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
         self.read_run()
 
     def on_unmount(self) -> None:
-        self._named.set()
+        self._painted.set()
         self._signal.stop()
 
     # -- reading, off the UI thread ---------------------------------------------------------------
@@ -91,7 +92,7 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
         if title is not None:
             self.post_message(RunNamed(title))
             # Imports hold the GIL: the UI thread paints the page and its name before they start.
-            self._named.wait(timeout=NAME_PAINT_WAIT_S)
+            self._painted.wait(timeout=PAINT_WAIT_S)
         # Imported here, not with the page: the reader brings numpy, which the first frame does
         # not need (the page's skeleton is painted while this thread imports it).
         from runview.store.reader import RunReader
@@ -112,10 +113,12 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
                 shown = time.monotonic()
             snapshot = reader.refresh(max_bytes=self.load_chunk)
         self.post_message(LoadProgressed(total, total))
+        self._painted.clear()
         self.post_message(RunUpdated(snapshot))
         posted = snapshot
-        # Watching starts once the run is on screen (the mount-table scan and the observer thread
-        # cost tens of milliseconds); a change made meanwhile is caught by the first poll below.
+        # Watching starts once the run is on screen (the mount-table scan, watchdog's import and
+        # its thread cost tens of milliseconds); a change made meanwhile is caught at once below.
+        self._painted.wait(timeout=PAINT_WAIT_S)
         self._signal.start()
         self._signal.event.set()
         # The viewer's cache step, after the charts have their data: a run that had to be parsed
@@ -140,7 +143,7 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
         message.stop()
         if self.snapshot is None:  # a snapshot's title is as new or newer
             self.query_one("#run-title", Static).update(safe_text(message.title))
-        self.call_after_refresh(self._named.set)
+        self.call_after_refresh(self._painted.set)
 
     @on(LoadProgressed)
     def _on_load_progress(self, message: LoadProgressed) -> None:
@@ -165,6 +168,7 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
         problems.update(safe_text(" · ".join(message.snapshot.problems)))
         self.has_problems = bool(message.snapshot.problems)
         self._feed_visible_tab()
+        self.call_after_refresh(self._painted.set)
 
     def tab_class(self, name: str) -> type[RunTab]:
         return load_tab(name)
