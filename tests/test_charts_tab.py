@@ -301,6 +301,7 @@ async def test_a_long_run_shows_sampled_charts_at_once_marked_partial_then_whole
     import threading
 
     from runview.store.column_reader import LazyColumn
+    from runview.tui.widgets import chart_board
     from tests.conftest import final_index
 
     run = runview.init(project="t", dir=run_root, console=False, system_interval=None)
@@ -318,6 +319,7 @@ async def test_a_long_run_shows_sampled_charts_at_once_marked_partial_then_whole
         return read(self)
 
     monkeypatch.setattr(LazyColumn, "_read", held_read)
+    monkeypatch.setattr(chart_board, "SAMPLE_ABOVE", 50_000)  # 120,000 unread points here
     app = RunviewApp(run.dir, tab="charts")
     try:
         async with app.run_test(size=(160, 48)) as pilot:

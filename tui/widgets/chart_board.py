@@ -47,11 +47,14 @@ MAX_KEY = "\0max"  # the result key of the maximised chart
 COLUMN_CLASSES = ("-columns-auto", "-columns-1", "-columns-2", "-columns-3", "-columns-4")
 HIDDEN = "-filtered-out"  # a chart or section the search hides
 MAXIMISE_TIP = "the focused chart fills the tab; esc returns"
-# A long run's first look: every visible chart drawn at once from about this many points of each
-# column, marked partial, while the whole columns are read; results then go out this often.
+# A long run's first look: when the charts on screen would read more than SAMPLE_ABOVE points
+# from disk, each is drawn at once from about SAMPLE_POINTS of its column's points, marked
+# partial, while the whole columns are read; their results then go out this often (each post
+# draws its charts again, so not more often).
+SAMPLE_ABOVE = 4_000_000
 SAMPLE_POINTS = 4096
 SAMPLED = "sampled"  # first item of the stamp of a chart drawn from a sample
-POST_EVERY_S = 0.1
+POST_EVERY_S = 0.25
 
 
 class ChartBoard(ReportsWorkerFailures, Container):
@@ -310,7 +313,11 @@ class ChartBoard(ReportsWorkerFailures, Container):
     ) -> None:
         worker = get_current_worker()
         total = len(jobs)
-        slow = [job for job in jobs if unread_columns(job[1], source)]
+        unread = {key: unread_columns(spec, source) for key, spec, _width, _stamp in jobs}
+        # Few points to read: drawn whole at once, sooner than a sample and a second drawing.
+        slow = (
+            [job for job in jobs if unread[job[0]]] if sum(unread.values()) > SAMPLE_ABOVE else []
+        )
         if slow:
             # Columns not read yet (a long run just opened): every chart at once from a sample,
             # marked partial (its stamp differs from the whole's), then the whole, chart by chart.

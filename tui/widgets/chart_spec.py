@@ -114,13 +114,15 @@ def source_stamp(spec: ChartSpec, source: Sources) -> Hashable:
     return tuple(stamp)
 
 
-def unread_columns(spec: ChartSpec, source: Sources) -> bool:
-    """Whether drawing ``spec`` would read a column from disk first (a long run's first look)."""
+def unread_columns(spec: ChartSpec, source: Sources) -> int:
+    """Points that drawing ``spec`` would read from disk first (a long run's first look)."""
     keys = [key for key, _label in spec.series]
     x_key = x_source(spec)
     if x_key is not None:
         keys.append(x_key)
-    return any(s.series.unread(key) for s in as_sources(source) for key in keys)
+    return sum(
+        len(s.series.raw(key)) for s in as_sources(source) for key in keys if s.series.unread(key)
+    )
 
 
 def sampled(source: Sources, points: int) -> Sources:
