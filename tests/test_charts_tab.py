@@ -319,7 +319,9 @@ async def test_a_long_run_shows_sampled_charts_at_once_marked_partial_then_whole
         return read(self)
 
     monkeypatch.setattr(LazyColumn, "_read", held_read)
-    monkeypatch.setattr(chart_board, "SAMPLE_ABOVE", 50_000)  # 120,000 unread points here
+    # here: 120,000 unread points, and previews at once (reading is held, so it is "slow")
+    monkeypatch.setattr(chart_board, "SAMPLE_ABOVE", 50_000)
+    monkeypatch.setattr(chart_board, "SAMPLE_AFTER_S", -1.0)
     app = RunviewApp(run.dir, tab="charts")
     try:
         async with app.run_test(size=(160, 48)) as pilot:

@@ -47,11 +47,12 @@ MAX_KEY = "\0max"  # the result key of the maximised chart
 COLUMN_CLASSES = ("-columns-auto", "-columns-1", "-columns-2", "-columns-3", "-columns-4")
 HIDDEN = "-filtered-out"  # a chart or section the search hides
 MAXIMISE_TIP = "the focused chart fills the tab; esc returns"
-# A long run's first look: when the charts on screen would read more than SAMPLE_ABOVE points
-# from disk, each is drawn at once from about SAMPLE_POINTS of its column's points, marked
-# partial, while the whole columns are read; their results then go out this often (each post
-# draws its charts again, so not more often).
-SAMPLE_ABOVE = 4_000_000
+# A long run's first look: when drawing the charts on screen has taken SAMPLE_AFTER_S and those
+# left would read more than SAMPLE_ABOVE points from disk, each is drawn at once from about
+# SAMPLE_POINTS of its column's points, marked partial, while the whole columns are read; their
+# results then go out this often (each post draws its charts again, so not more often).
+SAMPLE_AFTER_S = 0.2
+SAMPLE_ABOVE = 2_000_000
 SAMPLE_POINTS = 4096
 SAMPLED = "sampled"  # first item of the stamp of a chart drawn from a sample
 POST_EVERY_S = 0.25
@@ -122,6 +123,7 @@ class ChartBoard(ReportsWorkerFailures, Container):
         self._scheduled = False
         self.requests = 0  # worker starts so far (tests read it to check idle is free)
         self.partial_charts: set[str] = set()  # result keys drawn from a sample of their columns
+        self._in_flight: frozenset[tuple[str, Hashable]] = frozenset()  # the worker's jobs
 
     def compose(self) -> ComposeResult:
         yield Static(self.empty_text, classes="board-empty")
@@ -283,9 +285,11 @@ class ChartBoard(ReportsWorkerFailures, Container):
                 jobs.append((key, spec, width, stamp))
                 if chart.data is not None and chart.data.stamp == (SAMPLED, stamp):
                     sampled_already.add(key)
+        wanted = frozenset((key, stamp) for key, _spec, _width, stamp in jobs)
         if not jobs:
             self.loading = None  # nothing on screen is waiting for its columns
-        else:
+        elif not wanted <= self._in_flight:  # else the running worker is drawing these already
+            self._in_flight = wanted
             self._seq += 1
             self.requests += 1
             self._reduce(source, jobs, self.smoothing, self._seq, frozenset(sampled_already))
@@ -313,43 +317,56 @@ class ChartBoard(ReportsWorkerFailures, Container):
     ) -> None:
         worker = get_current_worker()
         total = len(jobs)
-        unread = {key: unread_columns(spec, source) for key, spec, _width, _stamp in jobs}
-        # Few points to read: drawn whole at once, sooner than a sample and a second drawing.
-        slow = (
-            [job for job in jobs if unread[job[0]]] if sum(unread.values()) > SAMPLE_ABOVE else []
-        )
-        if slow:
-            # Columns not read yet (a long run just opened): every chart at once from a sample,
-            # marked partial (its stamp differs from the whole's), then the whole, chart by chart.
-            sample = sampled(source, SAMPLE_POINTS)
-            previews = {
-                key: _reduced(spec, sample, width, smoothing, (SAMPLED, stamp))
-                for key, spec, width, stamp in slow
-                if key not in sampled_already
-            }
-            self.post_message(
-                self.Reduced(previews, seq, frozenset(previews), total - len(slow), total)
-            )
         results: dict[str, ChartData] = {}
-        posted, done = time.monotonic(), 0
-        for key, spec, width, stamp in jobs:
+        started = posted = time.monotonic()
+        done, sampling = 0, True
+        for index, (key, spec, width, stamp) in enumerate(jobs):
             if worker.is_cancelled:
                 break  # a newer request covers the rest; what is done is still posted
+            if sampling and time.monotonic() - started > SAMPLE_AFTER_S:
+                # Slow going (a long run's columns, a busy machine): the charts still waiting
+                # are drawn at once from samples of their columns, marked partial.
+                sampling = False
+                previews = self._previews(jobs[index:], source, smoothing, sampled_already)
+                if previews:
+                    results.update(previews)
+                    self.post_message(self.Reduced(results, seq, frozenset(previews), done, total))
+                    results, posted = {}, time.monotonic()
             results[key] = _reduced(spec, source, width, smoothing, stamp)
             done += 1
-            if slow and done < total and time.monotonic() - posted > POST_EVERY_S:
+            if not sampling and done < total and time.monotonic() - posted > POST_EVERY_S:
                 self.post_message(self.Reduced(results, seq, done=done, total=total))
                 results, posted = {}, time.monotonic()
-        if results or slow:
-            self.post_message(self.Reduced(results, seq, done=done, total=total))
+        self.post_message(self.Reduced(results, seq, done=done, total=total))
+
+    def _previews(
+        self,
+        jobs: list[tuple[str, ChartSpec, int, Hashable]],
+        source: Sources,
+        smoothing: float,
+        sampled_already: frozenset[str],
+    ) -> dict[str, ChartData]:
+        """Charts of ``jobs`` drawn from samples of their unread columns (worker thread)."""
+        unread = {key: unread_columns(spec, source) for key, spec, _width, _stamp in jobs}
+        if sum(unread.values()) <= SAMPLE_ABOVE:
+            return {}  # little left to read: drawn whole sooner than sampled and drawn twice
+        sample = sampled(source, SAMPLE_POINTS)
+        return {
+            key: _reduced(spec, sample, width, smoothing, (SAMPLED, stamp))
+            for key, spec, width, stamp in jobs
+            if unread[key] and key not in sampled_already
+        }
 
     @on(Reduced)
     def _on_reduced(self, message: Reduced) -> None:
         message.stop()
-        if message.total:
-            self.loading = message.done / message.total if message.done < message.total else None
+        if message.seq == self._seq and message.done == message.total:
+            self._in_flight = frozenset()  # the last worker is done
         self.partial_charts.difference_update(message.results)
         self.partial_charts.update(message.partial)
+        if message.seq == self._seq:
+            partial = self.partial_charts and message.done < message.total
+            self.loading = message.done / message.total if partial else None
         for key, data in message.results.items():
             if key == MAX_KEY:
                 self.max_chart.set_data(data, message.seq)
