@@ -88,13 +88,15 @@ class ChartBoard(ReportsWorkerFailures, Container):
         """The worker reduced some charts' series: ``results`` maps a chart id to its data.
 
         ``partial``: the ids drawn from a sample of their columns (the whole is being read);
-        ``done`` of ``total``: the request's charts drawn from all their points so far."""
+        ``done`` of ``total``: the request's charts drawn from all their points so far;
+        ``final``: the worker's last message (it has stopped, done or not)."""
 
         results: dict[str, ChartData]
         seq: int
         partial: frozenset[str] = frozenset()
         done: int = 0
         total: int = 0
+        final: bool = False
 
     @dataclass
     class Loading(Message):
@@ -320,24 +322,27 @@ class ChartBoard(ReportsWorkerFailures, Container):
         results: dict[str, ChartData] = {}
         started = posted = time.monotonic()
         done, sampling = 0, True
-        for index, (key, spec, width, stamp) in enumerate(jobs):
-            if worker.is_cancelled:
-                break  # a newer request covers the rest; what is done is still posted
-            if sampling and time.monotonic() - started > SAMPLE_AFTER_S:
-                # Slow going (a long run's columns, a busy machine): the charts still waiting
-                # are drawn at once from samples of their columns, marked partial.
-                sampling = False
-                previews = self._previews(jobs[index:], source, smoothing, sampled_already)
-                if previews:
-                    results.update(previews)
-                    self.post_message(self.Reduced(results, seq, frozenset(previews), done, total))
+        try:
+            for index, (key, spec, width, stamp) in enumerate(jobs):
+                if worker.is_cancelled:
+                    break  # a newer request covers the rest; what is done is still posted
+                if sampling and time.monotonic() - started > SAMPLE_AFTER_S:
+                    # Slow going (a long run's columns, a busy machine): the charts still
+                    # waiting are drawn at once from samples of their columns, marked partial.
+                    sampling = False
+                    previews = self._previews(jobs[index:], source, smoothing, sampled_already)
+                    if previews:
+                        results.update(previews)
+                        partial = frozenset(previews)
+                        self.post_message(self.Reduced(results, seq, partial, done, total))
+                        results, posted = {}, time.monotonic()
+                results[key] = _reduced(spec, source, width, smoothing, stamp)
+                done += 1
+                if not sampling and done < total and time.monotonic() - posted > POST_EVERY_S:
+                    self.post_message(self.Reduced(results, seq, done=done, total=total))
                     results, posted = {}, time.monotonic()
-            results[key] = _reduced(spec, source, width, smoothing, stamp)
-            done += 1
-            if not sampling and done < total and time.monotonic() - posted > POST_EVERY_S:
-                self.post_message(self.Reduced(results, seq, done=done, total=total))
-                results, posted = {}, time.monotonic()
-        self.post_message(self.Reduced(results, seq, done=done, total=total))
+        finally:  # also after an error: the board must not wait for this worker any longer
+            self.post_message(self.Reduced(results, seq, done=done, total=total, final=True))
 
     def _previews(
         self,
@@ -360,8 +365,8 @@ class ChartBoard(ReportsWorkerFailures, Container):
     @on(Reduced)
     def _on_reduced(self, message: Reduced) -> None:
         message.stop()
-        if message.seq == self._seq and message.done == message.total:
-            self._in_flight = frozenset()  # the last worker is done
+        if message.seq == self._seq and message.final:
+            self._in_flight = frozenset()  # the last worker has stopped
         self.partial_charts.difference_update(message.results)
         self.partial_charts.update(message.partial)
         if message.seq == self._seq:
