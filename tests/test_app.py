@@ -338,3 +338,28 @@ async def test_at_80x24_the_keyboard_reaches_every_fact(tmp_path: Path) -> None:
             await pilot.press("tab")
         await pilot.press("end")
         await wait_for(pilot, lambda: "directory" in screen_text(app))
+
+
+async def test_the_runs_name_is_on_screen_before_the_run_is_read(
+    run_root: Path, monkeypatch
+) -> None:
+    """Start-up: the page is headed with the run's name (meta.json alone) while the reader still
+    reads; the rest follows when it is done."""
+    run = make_run(run_root)
+    release = threading.Event()
+    read = RunReader.refresh
+
+    def held(self: RunReader, max_bytes: int | None = None) -> RunSnapshot:
+        release.wait(timeout=30)
+        return read(self, max_bytes)
+
+    monkeypatch.setattr(RunReader, "refresh", held)
+    app = RunviewApp(run.dir)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: "mnist / baseline" in screen_text(app))
+            assert page(app).snapshot is None  # nothing read yet but the name
+            release.set()
+            await wait_for(pilot, lambda: page(app).snapshot is not None)
+    finally:
+        release.set()
