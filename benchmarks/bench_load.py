@@ -9,7 +9,9 @@
 2. In fresh subprocesses, ``RunReader`` to a full snapshot: from the run's columns, from the JSONL
    only (no columns, no cache), and from the viewer's cache outside the run (second open).
 3. ``runview PATH --tab charts`` in a pty at 160x48 until the charts' x axis shows the last step
-   (the tick label ``1M``), with the peak RSS summed over the viewer's processes (50 ms samples).
+   (the tick label ``1M``: the first charts, drawn from samples of the columns while they are
+   read), then until the status line no longer says "partial · loading" (every chart drawn from
+   all its points), with the peak RSS summed over the viewer's processes (50 ms samples).
 4. With tensorboard and tensorboardX importable: the same metrics at 100k steps written as an
    event file, loaded by ``EventAccumulator(size_guidance={'scalars': 0}).Reload()``, vs runview.
 """
@@ -171,6 +173,10 @@ def reader_open(path: Path, cache: str, python: str = sys.executable) -> dict:
 
 # when each viewer_open first showed its tab bar (the app's start-up, before any chart)
 FIRST_PAINTS: list[float | None] = []
+PARTIAL: list[float | None] = []  # when "partial · loading" was first on screen, per open
+WHOLE: list[float | None] = []  # when the status line lost it again (every chart whole)
+# the status line ending after its smoothing part (" · partial · loading" no longer follows)
+WHOLE_STATUS = re.compile(rb"smoothing( [0-9.]+)? (?!\xc2)")
 ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Za-z0-9]|\x1b[=>]")
 
 
@@ -186,6 +192,8 @@ def viewer_open(
     (30 s at most), as a user who keeps looking."""
     env = dict(os.environ, TERM="xterm-256color", RUNVIEW_CACHE_DIR=cache)
     FIRST_PAINTS.append(None)
+    PARTIAL.append(None)
+    WHOLE.append(None)
     started = time.monotonic()
     pid, fd = pty.fork()
     if pid == 0:
@@ -218,8 +226,15 @@ def viewer_open(
             if seen is None and pattern.search(screen):
                 seen = time.monotonic() - started
                 settle = time.monotonic() + 1.0  # keep sampling RSS for a second after the frame
+            # Charts drawn from samples say so in the status line until every one is whole.
+            if PARTIAL[-1] is None and b"partial \xc2\xb7 loading" in screen:
+                PARTIAL[-1] = time.monotonic() - started
+                screen = screen[screen.rindex(b"partial \xc2\xb7 loading") :]
+            if PARTIAL[-1] is not None and WHOLE[-1] is None and WHOLE_STATUS.search(screen):
+                WHOLE[-1] = time.monotonic() - started
+        whole = PARTIAL[-1] is None or WHOLE[-1] is not None
         if seen is not None and time.monotonic() >= settle:
-            if settle_until() or time.monotonic() >= settle + 29:
+            if (settle_until() and whole) or time.monotonic() >= settle + 29:
                 break
     os.kill(pid, signal.SIGTERM)
     end = time.monotonic() + 2
@@ -356,11 +371,14 @@ def main() -> None:
         shutil.rmtree(cold, ignore_errors=True)
         seen, peak = viewer_open(run, str(cold), needle=tick.encode() if tick else b"1M")
         shown = f"{seen:6.2f} s" if seen is not None else "  never"
-        up = FIRST_PAINTS[-1]
+        up, partial, whole = FIRST_PAINTS[-1], PARTIAL[-1], WHOLE[-1]
         start_up = f"  (tab bar on screen after {up:.2f} s)" if up is not None else ""
         print(
             f"  columns, open {attempt + 1} (cold)     {shown}  peak RSS {peak:4.0f} MB{start_up}"
         )
+        if partial is not None:
+            done = f"{whole:.2f} s" if whole is not None else "never"
+            print(f"    marked partial from {partial:.2f} s; every chart whole at {done}")
     if args.columns_only:
         return
 

@@ -12,7 +12,8 @@ variant: peak RSS of the training process (``ru_maxrss``, imports included) and 
 the baseline, the call's p50 / p99 / p99.9 / max and how many calls took over 1 ms, how long the
 training thread was off its core during the loop (wall minus its CPU time: preempted, or
 waiting for the GIL) with its voluntary / involuntary context switches (waits / preemptions; all
-ten passes for threads-only), ``init()`` and ``finish()`` times, whether ``columns/`` covered all
+ten passes for threads-only), the garbage collections (per generation) during the loop,
+``init()`` and ``finish()`` times, whether ``columns/`` covered all
 of history.jsonl when ``finish()`` returned and how long after it the column helper finished,
 and the helper's CPU seconds. The baseline's own figures show the timer's and the machine's
 noise: a baseline preempted for milliseconds means other processes wanted both cores.
@@ -35,7 +36,7 @@ sys.path.insert(0, str(HERE))
 from machine_info import machine  # noqa: E402 - a sibling script, found through the path above
 
 CHILD = r"""
-import bisect, json, os, resource, sys, time
+import bisect, gc, json, os, resource, sys, time
 from array import array
 
 steps, variant, root = int(sys.argv[1]), sys.argv[2], sys.argv[3]
@@ -61,6 +62,9 @@ loop_started = clock()
 # scheduler giving the core to another thread or process.
 cpu_started = time.thread_time_ns()
 usage = resource.getrusage(resource.RUSAGE_THREAD)
+# Garbage collections during the loop (any thread's allocations can start one on the training
+# thread): a full collection of a large heap is a stall of its own.
+gc_before = [g["collections"] for g in gc.get_stats()]
 # threads-only: ten passes, several seconds, so the sampler's and heartbeat's turns fall inside;
 # each figure is the worst pass's.
 passes = 10 if variant == "threads-only" else 1
@@ -83,6 +87,7 @@ for done in range(passes):
         log(row)
         timings[step] = clock() - t0
 result["loop_s"] = (clock() - loop_started) / 1e9
+result["gc"] = [g["collections"] - b for g, b in zip(gc.get_stats(), gc_before)]
 result["off_cpu_ms"] = ((clock() - loop_started) - (time.thread_time_ns() - cpu_started)) / 1e6
 after = resource.getrusage(resource.RUSAGE_THREAD)
 result["switches"] = (after.ru_nvcsw - usage.ru_nvcsw, after.ru_nivcsw - usage.ru_nivcsw)
@@ -171,7 +176,8 @@ def main() -> int:
     base_rss = min(r["rss_mb"] for r in results.get("baseline", [])) if "baseline" in results else 0
     print(
         f"{'variant':12s} {'peak RSS':>9s} {'+RSS':>7s} {'p50':>6s} {'p99':>6s} {'p99.9':>7s} "
-        f"{'max':>8s} {'>1ms':>5s} {'off-CPU':>8s} {'vol/invol':>10s}  {'init':>6s} {'finish':>7s}"
+        f"{'max':>8s} {'>1ms':>5s} {'off-CPU':>8s} {'vol/invol':>10s} {'gc 0/1/2':>9s}"
+        f"  {'init':>6s} {'finish':>7s}"
         "  columns at finish / helper done after / CPU"
     )
     for variant in variants:
@@ -180,7 +186,7 @@ def main() -> int:
                 f"{variant:12s} {r['rss_mb']:7.1f}MB {r['rss_mb'] - base_rss:+6.1f} "
                 f"{r['p50_us']:5.2f}µ {r['p99_us']:5.2f}µ {r['p999_us']:6.1f}µ "
                 f"{r['max_us'] / 1000:6.2f}ms {r['over_1ms']:5d} {r['off_cpu_ms']:6.0f}ms "
-                f"{'/'.join(map(str, r['switches'])):>10s}"
+                f"{'/'.join(map(str, r['switches'])):>10s} {'/'.join(map(str, r['gc'])):>9s}"
             )
             if "run" in r and variant != "threads-only":
                 covered = r["covered_at_finish"] / max(1, r["history_bytes"])

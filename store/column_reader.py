@@ -96,6 +96,7 @@ class LoadedColumns:
 # more keys than this are read at open: each lazy column holds a file descriptor
 LAZY_MAX_FILES = 256
 _CHUNK_PAIRS = 1 << 16  # columns are read through a 1 MiB buffer, straight into their final arrays
+SAMPLE_WINDOW = 8  # neighbouring pairs per read of a sample (``LazyColumn.sample``)
 
 
 def load_columns(index: ColumnIndex) -> LoadedColumns:
@@ -212,6 +213,41 @@ class LazyColumn:
 
     def close(self) -> None:
         self._close()
+
+    @property
+    def read(self) -> bool:
+        """Whether ``arrays()`` has read the column (then it costs nothing more)."""
+        return self._arrays is not None
+
+    def sample(self, points: int) -> tuple[np.ndarray, np.ndarray]:
+        """About ``points`` pairs spread evenly over the column, read without reading the rest.
+
+        What a chart draws while its column loads: windows of ``SAMPLE_WINDOW`` neighbouring
+        pairs (one ``pread`` each), the first and the last pair included. A spike between two
+        windows is missed, so a sample is shown marked as partial. The whole column when it is
+        already read or not much longer than ``points``.
+        """
+        count = self.count
+        windows = max(2, points // SAMPLE_WINDOW)
+        if count <= 2 * windows * SAMPLE_WINDOW:
+            return self.arrays()
+        starts = np.linspace(0, count - 1 - SAMPLE_WINDOW, windows).astype(np.int64).tolist()
+        pairs = np.empty((windows * SAMPLE_WINDOW + 1, 2), dtype=PAIR)
+        with self._lock:
+            if self._arrays is not None:
+                return self._arrays
+            got = 0
+            for start in starts:
+                window = memoryview(pairs[got : got + SAMPLE_WINDOW]).cast("B")
+                read = os.preadv(self._fd, [window], start * PAIR_BYTES) // PAIR_BYTES
+                got += read
+                if read < SAMPLE_WINDOW:
+                    raise ColumnsUnusable(f"{self.name} shrank after it was opened")
+        pairs[got] = np.frombuffer(self._last, dtype=PAIR)  # the last pair, as read at load
+        x, y = pairs[: got + 1, 0].copy(), pairs[: got + 1, 1].copy()
+        x.flags.writeable = False
+        y.flags.writeable = False
+        return x, y
 
     def _read(self) -> tuple[np.ndarray, np.ndarray]:
         count, index_x = self.count, self.index_x

@@ -46,6 +46,9 @@ class RunSnapshot:
     console: ConsoleSnapshot | None
     problems: tuple[str, ...] = field(default_factory=tuple)
     version: int = 0  # grows whenever data (not just the clock) changed
+    # During the first read of a long history: the share of history.jsonl read so far (0-1), the
+    # history being its first rows only. None once it is all read.
+    loading: float | None = None
 
     @property
     def runtime(self) -> float | None:
@@ -266,6 +269,13 @@ class RunReader:
         self._fast = FastLoad()
         self._loading, self._jsonl_parsed = True, 0
 
+    def _load_fraction(self) -> float | None:
+        if not self._loading:
+            return None
+        offset = self._history_tail.offset
+        pending = self.history_pending
+        return offset / (offset + pending) if pending else None
+
     @property
     def history_pending(self) -> int:
         """Bytes of history.jsonl not read yet (for a progress bar while a large run loads)."""
@@ -299,6 +309,7 @@ class RunReader:
             console=self._console_snapshot,
             problems=self._problems(),
             version=self._version,
+            loading=self._load_fraction(),
         )
         self._last = snapshot
         return snapshot

@@ -38,6 +38,27 @@ def check_run_dir(path: Path) -> Path:
     return path.resolve()
 
 
+def run_title(meta: dict[str, object], path: Path) -> str:
+    """What a run page is headed with: ``project / name`` from meta.json, the folder's name
+    without one."""
+    name = str(meta.get("name") or path.name)
+    project = meta.get("project")
+    return f"{project} / {name}" if project else name
+
+
+def read_title(path: Path) -> str | None:
+    """``run_title`` from the run's meta.json alone (the page's first frame needs nothing else), or
+    None when it cannot be read yet."""
+    from runview.store.jsonio import DECODE_ERRORS, loads
+
+    try:
+        with open(path / fmt.META_FILE, "rb") as fh:
+            meta = loads(fh.read(1 << 20))
+    except (OSError, *DECODE_ERRORS):
+        return None
+    return run_title(meta, path) if isinstance(meta, dict) else None
+
+
 def hidden(name: str) -> bool:
     """Names beginning with ``.`` are never runs or projects (``.artifacts``, temporary files)."""
     return name.startswith(".")

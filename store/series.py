@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import chain
 from types import MappingProxyType
 from typing import Any
@@ -137,6 +137,22 @@ class SeriesMap(Mapping[str, tuple[np.ndarray, np.ndarray]]):
     def __contains__(self, key: object) -> bool:
         return key in self._items
 
+    def unread(self, key: str) -> bool:
+        """Whether ``key`` is a lazily loaded column not read yet (reading it takes time)."""
+        item = self._items.get(key)
+        return item is not None and type(item) is not tuple and not item.read
+
+    def sampled(self, points: int) -> SeriesMap:
+        """The same series, each unread column replaced by about ``points`` of its pairs spread
+        over its length (``LazyColumn.sample``), read on first lookup. What charts show at once
+        while the full columns load; series already in memory are handed out whole."""
+        return SeriesMap(
+            {
+                key: item if type(item) is tuple or item.read else _Sample(item, points)
+                for key, item in self._items.items()
+            }
+        )
+
     def raw(self, key: str) -> Any:
         """The (x, y) views, or the lazy column itself, without reading it."""
         return self._items[key]
@@ -159,6 +175,25 @@ class SeriesMap(Mapping[str, tuple[np.ndarray, np.ndarray]]):
         return f"<SeriesMap of {len(self._items)} series>"
 
 
+class _Sample:
+    """A lazy column's sample, as a SeriesMap item: read on first ``view``."""
+
+    __slots__ = ("column", "points")
+
+    def __init__(self, column: Any, points: int) -> None:
+        self.column, self.points = column, points
+
+    def view(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.column.sample(self.points)
+
+    def fingerprint(self) -> tuple[int, bytes]:
+        return self.column.fingerprint()
+
+    @property
+    def read(self) -> bool:
+        return self.column.read
+
+
 @dataclass(frozen=True)
 class SeriesSnapshot:
     """Every metric of one stream at one moment. Arrays are read-only: safe to share by threads."""
@@ -177,6 +212,10 @@ class SeriesSnapshot:
     @property
     def keys(self) -> list[str]:
         return sorted(self.series)
+
+    def sampled(self, points: int) -> SeriesSnapshot:
+        """This snapshot with its unread columns sampled (``SeriesMap.sampled``)."""
+        return replace(self, series=self.series.sampled(points))
 
 
 @dataclass

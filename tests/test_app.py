@@ -188,7 +188,12 @@ async def test_large_history_shows_rows_read_while_loading(run_root: Path, monke
 
     app = RunviewApp(run.dir)
     async with app.run_test(size=(80, 24), message_hook=hook) as pilot:
+        # the first rows are shown while the rest loads, marked partial
         await wait_for(pilot, lambda: page(app).snapshot is not None)
+        first = page(app).snapshot
+        assert first.loading is not None and 0 < first.loading < 1
+        assert 0 < first.history.rows < 20_000
+        await wait_for(pilot, lambda: page(app).snapshot.loading is None, timeout=60)
         assert page(app).snapshot.history.rows == 20_000
         # gone once loaded
         await wait_for(pilot, lambda: not app.screen.query_one("#load-progress").display)
@@ -344,3 +349,28 @@ async def test_ctrl_c_quits_from_a_focused_text_box_where_q_is_typed(run_root: P
         await pilot.press("ctrl+c")
         await wait_for(pilot, lambda: not app.is_running)
     assert app.return_code == 0
+
+
+async def test_the_runs_name_is_on_screen_before_the_run_is_read(
+    run_root: Path, monkeypatch
+) -> None:
+    """Start-up: the page is headed with the run's name (meta.json alone) while the reader still
+    reads; the rest follows when it is done."""
+    run = make_run(run_root)
+    release = threading.Event()
+    read = RunReader.refresh
+
+    def held(self: RunReader, max_bytes: int | None = None) -> RunSnapshot:
+        release.wait(timeout=30)
+        return read(self, max_bytes)
+
+    monkeypatch.setattr(RunReader, "refresh", held)
+    app = RunviewApp(run.dir)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: "mnist / baseline" in screen_text(app))
+            assert page(app).snapshot is None  # nothing read yet but the name
+            release.set()
+            await wait_for(pilot, lambda: page(app).snapshot is not None)
+    finally:
+        release.set()

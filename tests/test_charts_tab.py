@@ -301,3 +301,63 @@ async def test_keys_that_arrive_together_go_where_the_user_means(run_root: Path)
         search = app.screen.query_one("#charts-search", Input)
         await wait_for(pilot, lambda: search.value == "loss")  # typed into the search box
         assert shown(b) == ["train/loss", "val/loss"] and b.smoothing == 0.0
+
+
+async def test_a_long_run_shows_sampled_charts_at_once_marked_partial_then_whole(
+    run_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Columns not read yet: every chart on screen is drawn at once from a sample and marked
+    partial (the status line says how far loading is), then drawn from all its points."""
+    import threading
+
+    from runview.store.column_reader import LazyColumn
+    from runview.tui.widgets import chart_board
+    from tests.conftest import final_index
+
+    run = runview.init(project="t", dir=run_root, console=False, system_interval=None)
+    for step in range(40_000):
+        run.log({"train/loss": 1 / (step + 1), "train/acc": step / 40_000, "val/loss": 0.5})
+    run.finish()
+    final_index(run.dir)
+    # Reading a whole column waits for the test: what is on screen meanwhile is the sample.
+    release = threading.Event()
+    read = LazyColumn._read
+
+    def held_read(self: LazyColumn):
+        if self.index_x is not None:  # a metric's column (the steps are read at open)
+            release.wait(timeout=60)
+        return read(self)
+
+    monkeypatch.setattr(LazyColumn, "_read", held_read)
+    # here: 120,000 unread points, and previews at once (reading is held, so it is "slow")
+    monkeypatch.setattr(chart_board, "SAMPLE_ABOVE", 50_000)
+    monkeypatch.setattr(chart_board, "SAMPLE_AFTER_S", -1.0)
+    app = RunviewApp(run.dir, tab="charts")
+    try:
+        async with app.run_test(size=(160, 48)) as pilot:
+            b = await open_charts(pilot, app)
+            visible = {key for key, _chart in b.visible_charts()}
+            assert visible and b.partial_charts == visible
+            assert all(0 < c.data.points < 40_000 for _key, c in b.visible_charts())
+            await wait_for(
+                pilot,
+                lambda: (
+                    "partial · loading 0%" in str(app.screen.query_one(".charts-status").render())
+                ),
+            )
+            release.set()
+            await wait_for(
+                pilot,
+                lambda: (
+                    b.loading is None
+                    and not b.partial_charts
+                    and all(c.data.points == 40_000 for _key, c in b.visible_charts())
+                ),
+                timeout=30,
+            )
+            await wait_for(
+                pilot,
+                lambda: "partial" not in str(app.screen.query_one(".charts-status").render()),
+            )
+    finally:
+        release.set()

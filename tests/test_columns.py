@@ -437,3 +437,34 @@ def test_columns_are_read_on_first_lookup_as_they_were_at_open(
         x is snapshot.history.series["count"][0] and not x.flags.writeable and not y.flags.writeable
     )
     assert np.shares_memory(x, reader.history.buffers[fmt.STEP_KEY].x)  # steps still held once
+
+
+def test_a_sample_of_an_unread_column_is_its_own_points_read_without_the_rest(
+    tmp_path: Path,
+) -> None:
+    """What a long run's charts show at once: evenly spread pairs of the column, first and last
+    included, each exactly the column's; the column itself stays unread (and reads whole later)."""
+    run = runview.init(project="cols", dir=tmp_path / "runs", console=False, system_interval=None)
+    for i in range(30_000):
+        run.log({"loss": math.sin(i / 500), "sparse": float(i)} if i % 3 == 0 else {"loss": 0.5})
+    run.finish()
+    final_index(run.dir)
+    plain = RunReader(jsonl_only(run.dir, tmp_path), cache=False).refresh().history
+    snapshot = RunReader(run.dir, cache=False).refresh().history
+    assert snapshot.series.unread("loss") and snapshot.series.unread("sparse")
+    sample = snapshot.sampled(4096)
+    for key in ("loss", "sparse"):
+        full_x, full_y = plain.series[key]
+        x, y = sample.series[key]
+        assert 4096 <= x.size < full_x.size // 2, key
+        assert x[0] == full_x[0] and x[-1] == full_x[-1], key
+        assert (np.diff(x) > 0).all(), key
+        # spread over the whole run, not its beginning
+        assert np.histogram(x, bins=8, range=(full_x[0], full_x[-1]))[0].min() > x.size // 16
+        at = np.searchsorted(full_x, x)
+        assert np.array_equal(full_x[at], x) and np.array_equal(full_y[at], y), key
+        assert snapshot.series.unread(key), "sampling must not read the column"
+    assert_same(snapshot, plain)  # read whole afterwards, as before
+    assert not snapshot.series.unread("loss")
+    whole_x, _ = snapshot.sampled(4096).series["loss"]
+    assert whole_x.size == plain.series["loss"][0].size  # once read, a sample is the whole

@@ -130,3 +130,20 @@ def test_a_run_imports_nothing_heavy_into_the_training_process(tmp_path: Path) -
     result = python("-c", code, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ""
+
+
+def test_the_run_pages_first_frame_imports_nothing_it_does_not_show(tmp_path: Path) -> None:
+    """Start-up: what the page and its Overview import on the UI thread before the first frame.
+
+    numpy (with the reader), plotext (charts), psutil and watchdog (liveness, watching) are
+    imported by the page's reader worker, after the skeleton and the run's name are on screen.
+    """
+    code = (
+        "import sys, runview.tui.cli, runview.tui.app, runview.tui.run_page\n"
+        "import runview.tui.tabs.overview\n"
+        "heavy = ('numpy', 'plotext', 'psutil', 'watchdog', 'runview.store.reader')\n"
+        "print(','.join(m for m in heavy if m in sys.modules))\n"
+    )
+    result = python("-c", code, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""

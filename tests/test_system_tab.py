@@ -98,6 +98,7 @@ async def test_gpu_metrics_overlay_one_series_per_device_with_legend(run_root: P
         ):
             assert part in header, (part, header)
         # The same keys as Charts: move, maximise, restore.
+        # the first chart takes the focus after the first layout, which may follow the data
         await wait_for(pilot, lambda: isinstance(app.focused, Chart))
         assert app.focused.chart_id == "gpu/mem_percent"
         await pilot.press("l", "enter")

@@ -22,6 +22,14 @@ class RunUpdated(Message):
         return isinstance(message, RunUpdated)
 
 
+class RunNamed(Message):
+    """The run's title was read (meta.json alone), before the rest of the run."""
+
+    def __init__(self, title: str) -> None:
+        super().__init__()
+        self.title = title
+
+
 class LoadProgressed(Message):
     """The first read of a large run moved on: ``done`` of ``total`` bytes, ``rows`` steps read."""
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -15,9 +16,9 @@ from textual.widgets import ContentSwitcher, Footer, ProgressBar, Static, Tab, T
 from textual.worker import get_current_worker
 
 from runview.store import format as fmt
-from runview.store.reader import RunReader, RunSnapshot
+from runview.store.run_dirs import read_title, run_title
 from runview.store.watch import ChangeSignal
-from runview.tui.messages import LoadProgressed, RunUpdated
+from runview.tui.messages import LoadProgressed, RunNamed, RunUpdated
 from runview.tui.safe_text import safe_text
 from runview.tui.tabbed_page import TabbedPage, tab_page_bindings
 from runview.tui.tabs import TAB_NAMES, TABS, load_tab
@@ -25,10 +26,16 @@ from runview.tui.tabs.base import RunTab
 from runview.tui.widgets.status_badge import StatusBadge
 from runview.tui.worker_failures import ReportsWorkerFailures, thread_worker
 
+if TYPE_CHECKING:
+    from runview.store.reader import RunSnapshot
+
 MIN_REFRESH_S = 0.25  # at most four screen updates a second, however often the logger flushes
 LIVE_POLL_S = 0.5  # while running: the floor under event delivery (NFS sends none)
 IDLE_POLL_S = 5.0  # finished runs: still picked up if someone appends, at almost no cost
 LOAD_CHUNK = 32 * 1024 * 1024
+FIRST_CHUNK = 2 * 1024 * 1024  # a long history's first rows, shown at once while the rest loads
+PAINT_WAIT_S = 0.5  # the longest the reader waits for the UI to paint what it posted
+PARTIAL_EVERY_S = 2.0  # while it loads, the rows read so far are shown this often
 
 
 class RunPage(ReportsWorkerFailures, TabbedPage):
@@ -47,6 +54,8 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
         self.initial_tab = tab
         self.snapshot: RunSnapshot | None = None
         self._signal = ChangeSignal(run_path)
+        # The last title or snapshot posted is on screen: the reader's next heavy step may start.
+        self._painted = threading.Event()
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="run-header"):
@@ -73,24 +82,45 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
         self.read_run()
 
     def on_unmount(self) -> None:
+        self._painted.set()
         self._signal.stop()
 
     # -- reading, off the UI thread ---------------------------------------------------------------
     @thread_worker(group="reader", description="read the run")
     def read_run(self) -> None:
+        title = read_title(self.run_path)  # the name first: on screen before the reader's import
+        if title is not None:
+            self.post_message(RunNamed(title))
+            # Imports hold the GIL: the UI thread paints the page and its name before they start.
+            self._painted.wait(timeout=PAINT_WAIT_S)
+        # Imported here, not with the page: the reader brings numpy, which the first frame does
+        # not need (the page's skeleton is painted while this thread imports it).
+        from runview.store.reader import RunReader
+
         worker = get_current_worker()
-        self._signal.start()  # mount-table scan and observer start: not on the UI thread
         reader = RunReader(self.run_path)
         total = reader.history_pending
-        snapshot = reader.refresh(max_bytes=self.load_chunk)
+        snapshot = reader.refresh(max_bytes=min(FIRST_CHUNK, self.load_chunk))
+        shown = -PARTIAL_EVERY_S
         while reader.history_pending and not worker.is_cancelled:
             self.post_message(
                 LoadProgressed(total - reader.history_pending, total, reader.history.rows)
             )
+            if time.monotonic() - shown >= PARTIAL_EVERY_S:
+                # The rows read so far, marked partial (snapshot.loading): tabs show something
+                # at once instead of waiting for a history that takes seconds to parse.
+                self.post_message(RunUpdated(snapshot))
+                shown = time.monotonic()
             snapshot = reader.refresh(max_bytes=self.load_chunk)
         self.post_message(LoadProgressed(total, total))
+        self._painted.clear()
         self.post_message(RunUpdated(snapshot))
         posted = snapshot
+        # Watching starts once the run is on screen (the mount-table scan, watchdog's import and
+        # its thread cost tens of milliseconds); a change made meanwhile is caught at once below.
+        self._painted.wait(timeout=PAINT_WAIT_S)
+        self._signal.start()
+        self._signal.event.set()
         # The viewer's cache step, after the charts have their data: a run that had to be parsed
         # gets an entry outside it, so the next open is fast (reading alone never writes).
         cache_work = reader.cache_work()
@@ -107,6 +137,13 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
             if snapshot.version != posted.version:
                 posted = snapshot
                 self.post_message(RunUpdated(snapshot))
+
+    @on(RunNamed)
+    def _on_run_named(self, message: RunNamed) -> None:
+        message.stop()
+        if self.snapshot is None:  # a snapshot's title is as new or newer
+            self.query_one("#run-title", Static).update(safe_text(message.title))
+        self.call_after_refresh(self._painted.set)
 
     @on(LoadProgressed)
     def _on_load_progress(self, message: LoadProgressed) -> None:
@@ -125,15 +162,13 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
         message.stop()
         self.snapshot = message.snapshot
         self.query_one(StatusBadge).show(message.snapshot)
-        self.query_one("#run-title", Static).update(safe_text(self._title(message.snapshot)))
+        title = run_title(message.snapshot.meta, message.snapshot.path)
+        self.query_one("#run-title", Static).update(safe_text(title))
         problems = self.query_one("#problems", Static)
         problems.update(safe_text(" · ".join(message.snapshot.problems)))
         self.has_problems = bool(message.snapshot.problems)
         self._feed_visible_tab()
-
-    def _title(self, snapshot: RunSnapshot) -> str:
-        project = snapshot.meta.get("project")
-        return f"{project} / {snapshot.name}" if project else snapshot.name
+        self.call_after_refresh(self._painted.set)
 
     def tab_class(self, name: str) -> type[RunTab]:
         return load_tab(name)

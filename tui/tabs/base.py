@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.containers import Container
 from textual.widgets import Input
 
-from runview.store.reader import RunSnapshot
 from runview.tui.key_help import KeySection, key_sections
 from runview.tui.worker_failures import ReportsWorkerFailures
+
+if TYPE_CHECKING:  # the reader (numpy) is imported by the page's worker, after the first paint
+    from runview.store.reader import RunSnapshot
 
 
 class RunTab(ReportsWorkerFailures, Container):

@@ -189,6 +189,11 @@ class ChartTab(RunTab):
         if self.ready and self.keeper is not None:
             self.keeper.changed(new.to_json(self.keeper.project))
 
+    @on(ChartBoard.Loading)
+    def _on_board_loading(self, message: ChartBoard.Loading) -> None:
+        message.stop()
+        self._update_status()
+
     @on(ChartBoard.Folded)
     def _on_folded(self, message: ChartBoard.Folded) -> None:
         message.stop()
@@ -253,6 +258,12 @@ class ChartTab(RunTab):
         parts.append(f"smoothing {view.smoothing:g}" if view.smoothing else "no smoothing")
         if view.pinned:
             parts.append(f"{len(view.pinned)} pinned")
+        # a run's history still being read (a comparison's snapshot has no such state)
+        loading = getattr(self._snapshot, "loading", None)
+        if loading is None:
+            loading = self.board.loading  # charts drawn from samples while columns are read
+        if loading is not None:
+            parts.append(f"partial · loading {loading:.0%}")
         text = " · ".join(parts)
         if text != self._status_text:
             self._status_text = text

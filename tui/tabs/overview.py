@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.table import Table
 from rich.text import Text
@@ -16,13 +16,15 @@ from textual.reactive import var
 from textual.widgets import Input, Label, Static
 
 from runview.store.failure import Failure
-from runview.store.reader import RunSnapshot
 from runview.tui.focus import focus_now
 from runview.tui.safe_text import safe_text, visible
 from runview.tui.tabs.base import RunTab
 from runview.tui.text_filter import filter_key, read_filter
 from runview.tui.widgets.kv_table import KeyValueTable
 from runview.tui.widgets.status_badge import format_duration
+
+if TYPE_CHECKING:
+    from runview.store.reader import RunSnapshot
 
 
 class OverviewTab(RunTab):

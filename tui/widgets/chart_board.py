@@ -10,6 +10,7 @@ thread worker, and posts the reduced series back; charts build plotext output on
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import ClassVar
@@ -32,13 +33,29 @@ from runview.tui.key_help import key_group
 from runview.tui.view_state import ViewState
 from runview.tui.widgets.chart import Chart, ChartData
 from runview.tui.widgets.chart_nav import ChartGrid, neighbour
-from runview.tui.widgets.chart_spec import ChartSpec, prepare_chart, source_stamp
+from runview.tui.widgets.chart_spec import (
+    ChartSpec,
+    Sources,
+    prepare_chart,
+    sampled,
+    source_stamp,
+    unread_columns,
+)
 from runview.tui.worker_failures import ReportsWorkerFailures, thread_worker
 
 MAX_KEY = "\0max"  # the result key of the maximised chart
 COLUMN_CLASSES = ("-columns-auto", "-columns-1", "-columns-2", "-columns-3", "-columns-4")
 HIDDEN = "-filtered-out"  # a chart or section the search hides
 MAXIMISE_TIP = "the focused chart fills the tab; esc returns"
+# A long run's first look: when drawing the charts on screen has taken SAMPLE_AFTER_S and those
+# left would read more than SAMPLE_ABOVE points from disk, each is drawn at once from about
+# SAMPLE_POINTS of its column's points, marked partial, while the whole columns are read; their
+# results then go out this often (each post draws its charts again, so not more often).
+SAMPLE_AFTER_S = 0.2
+SAMPLE_ABOVE = 2_000_000
+SAMPLE_POINTS = 4096
+SAMPLED = "sampled"  # first item of the stamp of a chart drawn from a sample
+POST_EVERY_S = 0.25
 
 
 class ChartBoard(ReportsWorkerFailures, Container):
@@ -62,13 +79,28 @@ class ChartBoard(ReportsWorkerFailures, Container):
     view: reactive[ViewState] = reactive(ViewState, init=False)  # bound to the tab's
     maximised: var[str | None] = var(None, toggle_class="-maximised")  # its chart id
     empty: var[bool] = var(True, toggle_class="-empty")
+    # While a long run's columns are read: the share of the charts on screen drawn whole (0-1),
+    # the rest drawn from samples; None when every chart shows all its points.
+    loading: var[float | None] = var(None)
 
     @dataclass
     class Reduced(Message):
-        """The worker reduced some charts' series: ``results`` maps a chart id to its data."""
+        """The worker reduced some charts' series: ``results`` maps a chart id to its data.
+
+        ``partial``: the ids drawn from a sample of their columns (the whole is being read);
+        ``done`` of ``total``: the request's charts drawn from all their points so far;
+        ``final``: the worker's last message (it has stopped, done or not)."""
 
         results: dict[str, ChartData]
         seq: int
+        partial: frozenset[str] = frozenset()
+        done: int = 0
+        total: int = 0
+        final: bool = False
+
+    @dataclass
+    class Loading(Message):
+        """Charts on screen are drawn from samples while columns load (``loading`` changed)."""
 
     @dataclass
     class Folded(Message):
@@ -92,6 +124,8 @@ class ChartBoard(ReportsWorkerFailures, Container):
         self._seq = 0
         self._scheduled = False
         self.requests = 0  # worker starts so far (tests read it to check idle is free)
+        self.partial_charts: set[str] = set()  # result keys drawn from a sample of their columns
+        self._in_flight: frozenset[tuple[str, Hashable]] = frozenset()  # the worker's jobs
 
     def compose(self) -> ComposeResult:
         yield Static(self.empty_text, classes="board-empty")
@@ -242,6 +276,7 @@ class ChartBoard(ReportsWorkerFailures, Container):
         if source is None or not self.is_mounted:
             return
         jobs: list[tuple[str, ChartSpec, int, Hashable]] = []
+        sampled_already: set[str] = set()  # drawn from a sample of the same data: not again
         for key, chart in self.visible_charts():
             spec = self._specs.get(self.maximised if key == MAX_KEY else key)  # type: ignore[arg-type]
             if spec is None:
@@ -250,10 +285,16 @@ class ChartBoard(ReportsWorkerFailures, Container):
             stamp = (source_stamp(spec, source), width, self.smoothing, spec)
             if chart.data is None or chart.data.stamp != stamp:
                 jobs.append((key, spec, width, stamp))
-        if jobs:
+                if chart.data is not None and chart.data.stamp == (SAMPLED, stamp):
+                    sampled_already.add(key)
+        wanted = frozenset((key, stamp) for key, _spec, _width, stamp in jobs)
+        if not jobs:
+            self.loading = None  # nothing on screen is waiting for its columns
+        elif not wanted <= self._in_flight:  # else the running worker is drawing these already
+            self._in_flight = wanted
             self._seq += 1
             self.requests += 1
-            self._reduce(source, jobs, self.smoothing, self._seq)
+            self._reduce(source, jobs, self.smoothing, self._seq, frozenset(sampled_already))
 
     @on(Chart.Resized)
     def _on_chart_resized(self, message: Chart.Resized) -> None:
@@ -274,23 +315,63 @@ class ChartBoard(ReportsWorkerFailures, Container):
         jobs: list[tuple[str, ChartSpec, int, Hashable]],
         smoothing: float,
         seq: int,
+        sampled_already: frozenset[str] = frozenset(),
     ) -> None:
         worker = get_current_worker()
+        total = len(jobs)
         results: dict[str, ChartData] = {}
-        for key, spec, width, stamp in jobs:
-            if worker.is_cancelled:
-                break  # a newer request covers the rest; what is done is still posted
-            try:
-                results[key] = prepare_chart(spec, source, width, smoothing, stamp)
-            # a column that cannot be read shows as such, never crashes the tab
-            except Exception as exc:
-                results[key] = ChartData(stamp=stamp, note=f"cannot read this series: {exc}")
-        if results:
-            self.post_message(self.Reduced(results, seq))
+        started = posted = time.monotonic()
+        done, sampling = 0, True
+        try:
+            for index, (key, spec, width, stamp) in enumerate(jobs):
+                if worker.is_cancelled:
+                    break  # a newer request covers the rest; what is done is still posted
+                if sampling and time.monotonic() - started > SAMPLE_AFTER_S:
+                    # Slow going (a long run's columns, a busy machine): the charts still
+                    # waiting are drawn at once from samples of their columns, marked partial.
+                    sampling = False
+                    previews = self._previews(jobs[index:], source, smoothing, sampled_already)
+                    if previews:
+                        results.update(previews)
+                        partial = frozenset(previews)
+                        self.post_message(self.Reduced(results, seq, partial, done, total))
+                        results, posted = {}, time.monotonic()
+                results[key] = _reduced(spec, source, width, smoothing, stamp)
+                done += 1
+                if not sampling and done < total and time.monotonic() - posted > POST_EVERY_S:
+                    self.post_message(self.Reduced(results, seq, done=done, total=total))
+                    results, posted = {}, time.monotonic()
+        finally:  # also after an error: the board must not wait for this worker any longer
+            self.post_message(self.Reduced(results, seq, done=done, total=total, final=True))
+
+    def _previews(
+        self,
+        jobs: list[tuple[str, ChartSpec, int, Hashable]],
+        source: Sources,
+        smoothing: float,
+        sampled_already: frozenset[str],
+    ) -> dict[str, ChartData]:
+        """Charts of ``jobs`` drawn from samples of their unread columns (worker thread)."""
+        unread = {key: unread_columns(spec, source) for key, spec, _width, _stamp in jobs}
+        if sum(unread.values()) <= SAMPLE_ABOVE:
+            return {}  # little left to read: drawn whole sooner than sampled and drawn twice
+        sample = sampled(source, SAMPLE_POINTS)
+        return {
+            key: _reduced(spec, sample, width, smoothing, (SAMPLED, stamp))
+            for key, spec, width, stamp in jobs
+            if unread[key] and key not in sampled_already
+        }
 
     @on(Reduced)
     def _on_reduced(self, message: Reduced) -> None:
         message.stop()
+        if message.seq == self._seq and message.final:
+            self._in_flight = frozenset()  # the last worker has stopped
+        self.partial_charts.difference_update(message.results)
+        self.partial_charts.update(message.partial)
+        if message.seq == self._seq:
+            partial = self.partial_charts and message.done < message.total
+            self.loading = message.done / message.total if partial else None
         for key, data in message.results.items():
             if key == MAX_KEY:
                 self.max_chart.set_data(data, message.seq)
@@ -299,6 +380,9 @@ class ChartBoard(ReportsWorkerFailures, Container):
             chart = self._charts.get(key)
             if chart is not None:
                 chart.set_data(data, message.seq)
+
+    def watch_loading(self) -> None:
+        self.post_message(self.Loading())
 
     # -- focus and keys -------------------------------------------------------------------------
     @property
@@ -369,3 +453,13 @@ class ChartBoard(ReportsWorkerFailures, Container):
         if action == "restore":
             return self.maximised is not None
         return True
+
+
+def _reduced(
+    spec: ChartSpec, source: Sources, width: int, smoothing: float, stamp: Hashable
+) -> ChartData:
+    try:
+        return prepare_chart(spec, source, width, smoothing, stamp)
+    # a column that cannot be read shows as such, never crashes the tab
+    except Exception as exc:
+        return ChartData(stamp=stamp, note=f"cannot read this series: {exc}")

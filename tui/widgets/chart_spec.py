@@ -114,6 +114,24 @@ def source_stamp(spec: ChartSpec, source: Sources) -> Hashable:
     return tuple(stamp)
 
 
+def unread_columns(spec: ChartSpec, source: Sources) -> int:
+    """Points that drawing ``spec`` would read from disk first (a long run's first look)."""
+    keys = [key for key, _label in spec.series]
+    x_key = x_source(spec)
+    if x_key is not None:
+        keys.append(x_key)
+    return sum(
+        len(s.series.raw(key)) for s in as_sources(source) for key in keys if s.series.unread(key)
+    )
+
+
+def sampled(source: Sources, points: int) -> Sources:
+    """``source`` with every unread column sampled to about ``points`` points (read at once)."""
+    if isinstance(source, tuple):
+        return tuple(s.sampled(points) for s in source)
+    return source.sampled(points)
+
+
 def join_on_step(
     steps: np.ndarray, values: np.ndarray, by_steps: np.ndarray, by_values: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.widgets import Static
 
 from runview.store import format as fmt
-from runview.store.reader import RunSnapshot
 from runview.tui.format import format_duration
+
+if TYPE_CHECKING:
+    from runview.store.reader import RunSnapshot
 
 _SYMBOLS = {
     fmt.STATE_RUNNING: "●",
