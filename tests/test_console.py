@@ -113,7 +113,7 @@ def test_pipe_mode_tees_every_writer_and_passes_output_through(tmp_path: Path) -
     ):
         assert log.count(line) == 1, (line, log)
     assert b"step 1\rstep 2\rstep 3\n" in log  # raw: the viewer interprets \r
-    assert result["stop_s"] < 1.0
+    assert result["stop_s"] < 10.0  # it does not hang (its cost: benchmarks/bench_logger_cost.py)
 
 
 def test_pty_mode_keeps_a_terminal_for_the_program(tmp_path: Path) -> None:
@@ -180,7 +180,7 @@ result["size"] = list(os.get_terminal_size())
 LATE_CHILD = """
 child = (
     "import os, sys, time, pathlib\\n"
-    "time.sleep(0.6)\\n"
+    "time.sleep(4.0)\\n"
     "print('late-line', flush=True)\\n"
     "gone = os.getppid() != int(sys.argv[2])\\n"
     "pathlib.Path(sys.argv[1]).write_text('ok' if gone else 'parent-still-alive')\\n"
@@ -205,7 +205,7 @@ def test_child_outliving_the_run_gets_no_epipe(tmp_path: Path, where: str) -> No
         time.sleep(0.05)
     # the child wrote after its parent had stopped the capture and exited, and survived it
     assert marker.read_text() == "ok"
-    assert result_of(tmp_path)["stop_s"] < 1.0  # stop() did not wait for the child
+    assert result_of(tmp_path)["stop_s"] < 3.0  # stop() did not wait for the child's 4 s
     assert b"late-line" in shown
     deadline = time.monotonic() + 30
     log = tmp_path / "console.log"

