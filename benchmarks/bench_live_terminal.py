@@ -28,6 +28,7 @@ TRAIN = textwrap.dedent(
     """
     import math, sys, time, runview
     run = runview.init(project="live", name="live-bench", dir=sys.argv[1])
+    history = int(sys.argv[2])  # steps logged at once first: a run that has trained a while
     step = 0
     start = time.monotonic()
     while True:
@@ -43,23 +44,27 @@ TRAIN = textwrap.dedent(
             "perf/step_ms": 48 + 2 * math.cos(step / 5),
         })
         step += 1
-        time.sleep(max(0.0, start + step / 20 - time.monotonic()))
+        if step == history:
+            open(sys.argv[1] + ".live", "w").close()  # the history is in: live from here
+            start = time.monotonic() - step / 20
+        if step >= history:
+            time.sleep(max(0.0, start + step / 20 - time.monotonic()))
     """
 )
 
 
-def start_training(root: Path) -> tuple[subprocess.Popen[bytes], Path]:
+def start_training(root: Path, history: int = 0) -> tuple[subprocess.Popen[bytes], Path]:
     script = root / "train.py"
     script.write_text(TRAIN)
     process = subprocess.Popen(
-        [sys.executable, str(script), str(root / "runs")],
+        [sys.executable, str(script), str(root / "runs"), str(history)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         found = list((root / "runs").glob("live/*/runview.json"))
-        if found:
+        if found and (history == 0 or (root / "runs.live").exists()):
             return process, found[0].parent
         time.sleep(0.05)
     process.kill()

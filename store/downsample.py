@@ -77,7 +77,8 @@ def bucket_starts(
     if not (math.isfinite(x0) and math.isfinite(x1) and x1 > x0):
         return np.zeros(1, dtype=np.intp)
     edges = x0 + (x1 - x0) * (np.arange(1, buckets, dtype=np.float64) / buckets)
-    return np.unique(np.concatenate(([0], np.searchsorted(x, edges, "left"))))
+    starts = np.unique(np.concatenate(([0], np.searchsorted(x, edges, "left"))))
+    return starts[starts < x.size]  # buckets past the data (a span reaching ahead) hold nothing
 
 
 def ema(y: np.ndarray, alpha: float) -> np.ndarray:

@@ -47,6 +47,8 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
         self.initial_tab = tab
         self.snapshot: RunSnapshot | None = None
         self._signal = ChangeSignal(run_path)
+        self._shown_title = ""
+        self._shown_problems = ""
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="run-header"):
@@ -125,9 +127,15 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
         message.stop()
         self.snapshot = message.snapshot
         self.query_one(StatusBadge).show(message.snapshot)
-        self.query_one("#run-title", Static).update(safe_text(self._title(message.snapshot)))
-        problems = self.query_one("#problems", Static)
-        problems.update(safe_text(" · ".join(message.snapshot.problems)))
+        # Set only when they change: each update repaints its whole row on the terminal.
+        title = self._title(message.snapshot)
+        if title != self._shown_title:
+            self._shown_title = title
+            self.query_one("#run-title", Static).update(safe_text(title))
+        problems = " · ".join(message.snapshot.problems)
+        if problems != self._shown_problems:
+            self._shown_problems = problems
+            self.query_one("#problems", Static).update(safe_text(problems))
         self.has_problems = bool(message.snapshot.problems)
         self._feed_visible_tab()
 

@@ -12,6 +12,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
+from rich.console import Console
+from rich.control import Control
+from textual._compositor import ChopsUpdate
 from textual.screen import Screen
 from textual.strip import Strip
 from textual.widgets import Tree
@@ -51,3 +54,34 @@ def screen_strips(screen: Screen[object]) -> list[Strip]:
     output is that SVG.
     """
     return screen._compositor.render_strips()
+
+
+def _changed_cells_only(self: ChopsUpdate, console: Console) -> str:
+    """``ChopsUpdate.render_segments`` cropped on both sides of each span, not only the right.
+
+    Textual sends a partial repaint from the left edge of the widget it falls in (its "TODO:
+    crop to x extents"): a chart whose last three columns changed resent its whole width.
+    """
+    sequences: list[str] = []
+    append = sequences.append
+    move_to = Control.move_to
+    chops, chop_ends = self.chops, self.chop_ends
+    last_y = self.spans[-1][0]
+    for y, x1, x2 in self.spans:
+        for end, (x, strip) in zip(chop_ends[y], chops[y].items()):
+            if strip is None or x >= x2 or end <= x1:
+                continue
+            start, stop = max(x, x1), min(end, x2)
+            if start > x or stop < end:
+                strip = strip.crop(start - x, stop - x)
+            append(move_to(start, y).segment.text)
+            append(strip.render(console))
+        if y != last_y:
+            append("\n")
+    return "".join(sequences)
+
+
+def send_changed_cells_only() -> None:
+    """Make every partial screen update send only the cells it repaints (over a slow SSH link,
+    every byte counts). Idempotent."""
+    ChopsUpdate.render_segments = _changed_cells_only  # type: ignore[method-assign]

@@ -15,6 +15,7 @@ from rich.text import Text
 from textual.events import Resize
 from textual.geometry import Region
 from textual.message import Message
+from textual.strip import Strip
 from textual.widget import Widget
 
 from runview.tui.widgets.chart_axes import stable_y
@@ -135,6 +136,7 @@ class Chart(Widget, can_focus=True):
         self._cache_key: tuple[object, ...] | None = None
         self._cache: Text = Text("")
         self._lines: list[str] | None = None  # the cached drawing's lines, as plotext wrote them
+        self._cuts: dict[int, tuple[int, int]] = {}  # row: the columns of its last change
         self.builds = 0  # plotext builds so far (tests and benchmarks read it)
 
     def set_title(self, title: str) -> None:
@@ -174,9 +176,18 @@ class Chart(Widget, can_focus=True):
         if new is None or len(new) != len(old):
             self.refresh()
             return
-        regions = [Region(x, y, span, 1) for y, x, span in changed_spans(old, new)]
-        if regions:
-            self.refresh(*regions)
+        spans = changed_spans(old, new)
+        self._cuts = {y: (x, x + width) for y, x, width in spans}
+        if spans:
+            self.refresh(*(Region(x, y, width, 1) for y, x, width in spans))
+
+    def render_line(self, y: int) -> Strip:
+        # Textual sends a repainted span from the start of the segment it falls in to the end of
+        # the one it ends in, and a chart's segments are long runs of one colour: cut them where
+        # the change starts and ends, so only the changed cells go to the terminal.
+        line = super().render_line(y)
+        cut = self._cuts.get(y)
+        return Strip.join(line.divide(cut)) if cut is not None else line
 
     def on_resize(self, event: Resize) -> None:
         self.post_message(self.Resized())
