@@ -17,6 +17,7 @@ from rich.control import Control
 from textual._compositor import ChopsUpdate
 from textual.screen import Screen
 from textual.strip import Strip
+from textual.widget import Widget
 from textual.widgets import Tree
 
 NodeData = TypeVar("NodeData")
@@ -85,3 +86,12 @@ def send_changed_cells_only() -> None:
     """Make every partial screen update send only the cells it repaints (over a slow SSH link,
     every byte counts). Idempotent."""
     ChopsUpdate.render_segments = _changed_cells_only  # type: ignore[method-assign]
+
+
+def next_update(screen: Screen[object], *widgets: Widget) -> str:
+    """What the next screen update would write to the terminal for ``widgets``' pending repaints
+    (tests read it: there is no public view of it, and a headless app writes nothing)."""
+    compositor = screen._compositor
+    compositor.update_widgets(set(widgets))
+    update = compositor.render_update()
+    return "" if update is None else update.render_segments(screen.app.console)

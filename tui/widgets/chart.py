@@ -138,6 +138,8 @@ class Chart(Widget, can_focus=True):
         self._lines: list[str] | None = None  # the cached drawing's lines, as plotext wrote them
         self._cuts: dict[int, tuple[int, int]] = {}  # row: the columns of its last change
         self.builds = 0  # plotext builds so far (tests and benchmarks read it)
+        # (row, column, width) of the cells the last new data repainted; None: all of them
+        self.repainted: list[tuple[int, int, int]] | None = None
 
     def set_title(self, title: str) -> None:
         """Titles come from metric names and user input: set as Text, never parsed as markup."""
@@ -168,6 +170,7 @@ class Chart(Widget, can_focus=True):
         """
         old = self._lines
         width, height = self.content_size
+        self.repainted = None
         if old is None or self._cache_key is None or self._cache_key[1:3] != (width, height):
             self.refresh()
             return
@@ -176,10 +179,10 @@ class Chart(Widget, can_focus=True):
         if new is None or len(new) != len(old):
             self.refresh()
             return
-        spans = changed_spans(old, new)
-        self._cuts = {y: (x, x + width) for y, x, width in spans}
+        spans = self.repainted = changed_spans(old, new)
+        self._cuts = {y: (x, x + span) for y, x, span in spans}
         if spans:
-            self.refresh(*(Region(x, y, width, 1) for y, x, width in spans))
+            self.refresh(*(Region(x, y, span, 1) for y, x, span in spans))
 
     def render_line(self, y: int) -> Strip:
         # Textual sends a repainted span from the start of the segment it falls in to the end of
@@ -187,7 +190,7 @@ class Chart(Widget, can_focus=True):
         # the change starts and ends, so only the changed cells go to the terminal.
         line = super().render_line(y)
         cut = self._cuts.get(y)
-        return Strip.join(line.divide(cut)) if cut is not None else line
+        return Strip.join(line.divide((*cut, line.cell_length))) if cut is not None else line
 
     def on_resize(self, event: Resize) -> None:
         self.post_message(self.Resized())
