@@ -1,17 +1,33 @@
-"""Bytes a live viewer sends to its terminal, and the CPU it takes, as over a slow SSH link.
+"""Bytes a live viewer sends to its terminal, its CPU, and how soon a new value shows, as over a
+slow SSH link.
 
     python benchmarks/bench_live_terminal.py [--seconds 10] [--tabs charts overview system]
+        [--sizes 160x48 80x24] [--history 12000] [--probes 20] [--baseline DIR]
 
-A training process logs 8 metrics at 20 steps a second (system metrics at the default 2 s);
-the viewer runs in a real pty at 160x48 and at 80x24, on each tab in turn, and everything it
-writes to the terminal is counted over ``--seconds`` after the first paint. Alongside: the
+A training process logs 8 metrics at 20 steps a second (system metrics at the default 2 s),
+after ``--history`` steps logged at once (a run that has trained a while: 12000 steps is ten
+minutes). The viewer runs in a real pty at each size, on each tab in turn; everything it writes
+to the terminal is counted over ``--seconds`` once its first paint has settled. Alongside: the
 viewer's CPU (user + system) over the same window.
+
+Newest value on screen: on the Charts tab at the first size, the training process logs a new
+metric ``a/pNN`` on request (its chart sorts first, at the top of the tab) and notes when
+``log()`` returned; the latency is until the viewer has drawn that chart's title. ``--probes``
+trials, p50 / p95 / max.
+
+``--baseline DIR`` measures another version of the viewer in the same run, for comparison: DIR
+holds a ``runview`` package, e.g. main's code laid out as installed::
+
+    git archive main | tar -x -C /tmp/base && mkdir /tmp/base-pkg && cp -r /tmp/base/runview \
+        /tmp/base-pkg/ && for d in tui store collectors; do ln -s /tmp/base/$d \
+        /tmp/base-pkg/runview/$d; done     # then: --baseline /tmp/base-pkg
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -26,7 +42,7 @@ from machine_info import machine  # noqa: E402 - benchmarks run as scripts from 
 
 TRAIN = textwrap.dedent(
     """
-    import math, sys, time, runview
+    import math, os, sys, time, runview
     run = runview.init(project="live", name="live-bench", dir=sys.argv[1])
     history = int(sys.argv[2])  # steps logged at once first: a run that has trained a while
     step = 0
@@ -43,6 +59,13 @@ TRAIN = textwrap.dedent(
             "perf/samples_per_s": 5000 + 100 * math.sin(step / 13),
             "perf/step_ms": 48 + 2 * math.cos(step / 5),
         })
+        probe = sys.argv[1] + ".probe"
+        if os.path.exists(probe):  # the benchmark asks for a new metric: log it now
+            name = open(probe).read()
+            os.remove(probe)
+            run.log({name: 1.0})
+            with open(probe + ".logged", "a") as out:
+                out.write(f"{name} {time.monotonic()}\\n")
         step += 1
         if step == history:
             open(sys.argv[1] + ".live", "w").close()  # the history is in: live from here
@@ -71,11 +94,25 @@ def start_training(root: Path, history: int = 0) -> tuple[subprocess.Popen[bytes
     raise SystemExit("the training process did not start")
 
 
-def measure(run_dir: Path, tab: str, cols: int, rows: int, seconds: float) -> tuple[float, float]:
+def settle(fd: int, limit: float = 60.0) -> None:
+    """Read until the first paint is over: a full screen's worth, then a second with under 8 KiB
+    (on a loaded machine the first paint can take many seconds)."""
+    deadline = time.monotonic() + limit
+    total = 0
+    while time.monotonic() < deadline:
+        sent, _ = drain(fd, 1.0)
+        total += sent
+        if total >= 16 * 1024 and sent < 8 * 1024:
+            return
+
+
+def measure(
+    run_dir: Path, tab: str, cols: int, rows: int, seconds: float, code: str | None
+) -> tuple[float, float]:
     """(bytes per second to the terminal, % of one core) over ``seconds`` after start-up."""
-    pid, fd = spawn_viewer(run_dir, tab, cols, rows)
+    pid, fd = spawn_viewer(run_dir, tab, cols, rows, code)
     try:
-        drain(fd, 4.0)  # start-up, first paint, the first refreshes
+        settle(fd)
         process = psutil.Process(pid)
         cpu0 = sum(process.cpu_times()[:2])
         sent, _ = drain(fd, seconds)
@@ -85,23 +122,96 @@ def measure(run_dir: Path, tab: str, cols: int, rows: int, seconds: float) -> tu
     return sent / seconds, 100 * cpu / seconds
 
 
+def shown_at(fd: int, needle: bytes, timeout: float) -> float | None:
+    """When ``needle`` was first written to the terminal (monotonic), reading until then."""
+    buffer = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.01)
+        if ready:
+            try:
+                buffer = (buffer + os.read(fd, 65536))[-65536:]
+            except OSError:
+                return None
+            if needle in buffer:
+                return time.monotonic()
+    return None
+
+
+def probe_latency(
+    root: Path, run_dir: Path, size: tuple[int, int], trials: int, code: str | None, label: str
+) -> list[float]:
+    """Seconds from ``log()`` of a new metric to its chart's title on the Charts tab."""
+    request = root / "runs.probe"
+    logged = root / "runs.probe.logged"
+    pid, fd = spawn_viewer(run_dir, "charts", *size, code)
+    results = []
+    try:
+        settle(fd)
+        for trial in range(trials):
+            name = f"a/p{label}{99 - trial:02d}"  # each sorts before the last: the first chart
+            request.write_text(name)
+            seen = shown_at(fd, name.encode(), 5.0)
+            lines = logged.read_text().splitlines() if logged.exists() else []
+            at = next((float(t) for n, t in (ln.split() for ln in lines) if n == name), None)
+            if at is None:
+                continue  # the training process never logged it: nothing to time
+            results.append((time.monotonic() if seen is None else seen) - at)
+            drain(fd, 0.5)
+    finally:
+        stop(pid, fd)
+    return sorted(results)
+
+
+def percentile(values: list[float], q: float) -> float:
+    return values[min(len(values) - 1, max(0, round(q * (len(values) - 1))))]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--tabs", nargs="+", default=["charts", "overview", "system"])
     parser.add_argument("--sizes", nargs="+", default=["160x48", "80x24"])
+    parser.add_argument("--history", type=int, default=12_000)
+    parser.add_argument("--probes", type=int, default=20)
+    parser.add_argument("--baseline", default=None, help="a folder holding another runview")
     args = parser.parse_args()
     print(f"machine: {machine()}")
-    print("live run: 8 metrics at 20 steps/s, system metrics every 2 s")
+    print(
+        f"live run: 8 metrics at 20 steps/s after {args.history} steps of history, "
+        "system metrics every 2 s"
+    )
+    versions: list[tuple[str, str | None]] = [("this tree", None)]
+    if args.baseline:
+        versions.append(("baseline", args.baseline))
     root = Path(tempfile.mkdtemp(prefix="runview-bench-live-"))
-    process, run_dir = start_training(root)
+    process, run_dir = start_training(root, args.history)
     try:
-        print(f"{'tab':10s} {'size':>7s} {'KiB/s to terminal':>18s} {'viewer CPU':>11s}")
+        print(
+            f"{'viewer':10s} {'tab':9s} {'size':>7s} {'KiB/s to terminal':>18s} {'viewer CPU':>11s}"
+        )
         for size in args.sizes:
             cols, rows = (int(n) for n in size.split("x"))
             for tab in args.tabs:
-                rate, cpu = measure(run_dir, tab, cols, rows, args.seconds)
-                print(f"{tab:10s} {size:>7s} {rate / 1024:18.2f} {cpu:10.1f}%")
+                for name, code in versions:
+                    rate, cpu = measure(run_dir, tab, cols, rows, args.seconds, code)
+                    print(
+                        f"{name:10s} {tab:9s} {size:>7s} {rate / 1024:18.2f} {cpu:10.1f}%",
+                        flush=True,
+                    )
+        if args.probes:
+            cols, rows = (int(n) for n in args.sizes[0].split("x"))
+            for index, (name, code) in enumerate(versions):
+                found = probe_latency(root, run_dir, (cols, rows), args.probes, code, "ab"[index])
+                if not found:
+                    print(f"{name:10s} newest value on screen: no probe was logged")
+                    continue
+                print(
+                    f"{name:10s} newest value on screen (charts, {args.sizes[0]}, "
+                    f"{len(found)} probes): p50 {percentile(found, 0.5) * 1000:.0f} ms, "
+                    f"p95 {percentile(found, 0.95) * 1000:.0f} ms, max {found[-1] * 1000:.0f} ms",
+                    flush=True,
+                )
     finally:
         process.send_signal(signal.SIGINT)
         try:

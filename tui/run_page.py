@@ -18,6 +18,7 @@ from runview.store import format as fmt
 from runview.store.reader import RunReader, RunSnapshot
 from runview.store.watch import ChangeSignal
 from runview.tui.messages import LoadProgressed, RunUpdated
+from runview.tui.refresh_pace import RefreshPace
 from runview.tui.safe_text import safe_text
 from runview.tui.tabbed_page import TabbedPage, tab_page_bindings
 from runview.tui.tabs import TAB_NAMES, TABS, load_tab
@@ -25,7 +26,6 @@ from runview.tui.tabs.base import RunTab
 from runview.tui.widgets.status_badge import StatusBadge
 from runview.tui.worker_failures import ReportsWorkerFailures, thread_worker
 
-MIN_REFRESH_S = 0.25  # at most four screen updates a second, however often the logger flushes
 LIVE_POLL_S = 0.5  # while running: the floor under event delivery (NFS sends none)
 IDLE_POLL_S = 5.0  # finished runs: still picked up if someone appends, at almost no cost
 LOAD_CHUNK = 32 * 1024 * 1024
@@ -93,6 +93,7 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
         self.post_message(LoadProgressed(total, total))
         self.post_message(RunUpdated(snapshot))
         posted = snapshot
+        pace = RefreshPace()
         # The viewer's cache step, after the charts have their data: a run that had to be parsed
         # gets an entry outside it, so the next open is fast (reading alone never writes).
         cache_work = reader.cache_work()
@@ -103,8 +104,9 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
             self._signal.wait(LIVE_POLL_S if running else IDLE_POLL_S)
             if worker.is_cancelled or self._signal.stopped:
                 break
-            # The logger flushes ten times a second; a screen needs no more than a few updates.
-            time.sleep(max(0.0, posted.taken_at + MIN_REFRESH_S - time.time()))
+            # The logger flushes ten times a second; a screen needs no more than a few updates,
+            # and fewer while the terminal is behind (a slow link).
+            time.sleep(max(0.0, posted.taken_at + pace.next_interval() - time.time()))
             snapshot = reader.refresh()
             if snapshot.version != posted.version:
                 posted = snapshot

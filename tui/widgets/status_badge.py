@@ -58,5 +58,7 @@ class StatusBadge(Static):
         label = f" {_SYMBOLS.get(state, '?')} {state} "
         clock = f" {format_duration(runtime)} "
         if label + clock != self._label:  # a snapshot between two ticks changes nothing shown
+            # The same length: the same size, so no layout of the whole screen (every second).
+            same_size = len(label + clock) == len(self._label)
             self._label = label + clock
-            self.update(Text(label).append(clock))
+            self.update(Text(label).append(clock), layout=not same_size)
