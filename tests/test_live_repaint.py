@@ -13,7 +13,7 @@ from runview.store.downsample import reduce_minmax
 from runview.tui.textual_private import next_update, send_changed_cells_only
 from runview.tui.widgets.chart import Chart, ChartData, ChartSeries, build_chart
 from runview.tui.widgets.chart_axes import round_up, stable_x, stable_y
-from runview.tui.widgets.chart_diff import changed_spans
+from runview.tui.widgets.chart_diff import changed_spans, same_pixels
 
 from .pilot import wait_for
 
@@ -52,10 +52,10 @@ def test_a_new_point_on_a_fixed_span_changes_only_the_last_bucket() -> None:
     assert after[1][-1] == 5.0  # the spike is kept
 
 
-def chart_data(steps: int) -> ChartData:
+def chart_data(steps: int, noise: float = 0.05) -> ChartData:
     """What the board hands a chart: reduced on the stable axis, with the axis as its range."""
     x = np.arange(float(steps))
-    y = 2.0 * np.exp(-x / 400) + 0.05 * np.sin(x)
+    y = 2.0 * np.exp(-x / 400) + noise * np.sin(x)
     axis = stable_x(0.0, x[-1])
     rx, ry = reduce_minmax(x, y, 76, span=axis)
     return ChartData((ChartSeries("loss", rx, ry),), x_label="step", x_range=axis)
@@ -124,3 +124,18 @@ def test_changed_spans_cover_exactly_the_cells_that_differ() -> None:
     new = ["ab\x1b[31mcX\x1b[0mef", "same", "x\x1b[32my\x1b[0mz"]
     # a colour change counts as a change; equal rows are skipped
     assert changed_spans(old, new) == [(0, 3, 1), (2, 1, 1)]
+
+
+def test_points_on_the_same_pixels_are_not_drawn_again_and_only_when_the_drawing_is_the_same() -> (
+    None
+):
+    for noise, size in ((0.0, (50, 14)), (0.05, (50, 14)), (0.05, (76, 20)), (0.05, (30, 8))):
+        skipped = 0
+        for steps in range(12_000, 12_080):
+            old, new = chart_data(steps, noise), chart_data(steps + 1, noise)
+            same = build_chart(old, *size).plain == build_chart(new, *size).plain
+            if same_pixels(old, new, *size):
+                skipped += 1
+                assert same, f"declared the same at step {steps}, {size}, but the drawing moved"
+        if noise == 0.0:
+            assert skipped > 60, "a new step on a long smooth series usually moves no pixel"

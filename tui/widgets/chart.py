@@ -19,7 +19,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from runview.tui.widgets.chart_axes import stable_y
-from runview.tui.widgets.chart_diff import changed_spans, same_drawing
+from runview.tui.widgets.chart_diff import changed_spans, same_drawing, same_pixels
 
 # One colour per series (plotext names); raw series behind a smoothed one are drawn in FAINT.
 PALETTE = (
@@ -154,8 +154,13 @@ class Chart(Widget, can_focus=True):
         self.applied_seq = seq
         if data is self.data:
             return
-        if same_drawing(self.data, data):
-            self.data = data  # a new stamp (more points) that draws exactly the same picture
+        if same_drawing(self.data, data) or (
+            self._lines is not None
+            and self._cache_key is not None
+            and self._cache_key[1:3] == tuple(self.content_size)
+            and same_pixels(self.data, data, *self.content_size, no_color())
+        ):
+            self.data = data  # more points that draw exactly the same picture: nothing to do
             return
         self.data = data
         self._version += 1
