@@ -10,10 +10,11 @@ minutes). The viewer runs in a real pty at each size, on each tab in turn; every
 to the terminal is counted over ``--seconds`` once its first paint has settled. Alongside: the
 viewer's CPU (user + system) over the same window.
 
-Newest value on screen: on the Charts tab at the first size, the training process logs a new
-metric ``a/pNN`` on request (its chart sorts first, at the top of the tab) and notes when
-``log()`` returned; the latency is until the viewer has drawn that chart's title. ``--probes``
-trials, p50 / p95 / max.
+Newest value on screen, at the first size: on request the training process logs a value and
+notes when ``log()`` returned; the latency is until the terminal, as modelled from what the
+viewer wrote to it, shows it. Overview: a new value of ``a/probe`` in the summary table. Charts:
+a new metric ``a/pNN``, until its chart's title shows (its chart sorts first, at the top of the
+tab; a new chart is laid out, the heavier path). ``--probes`` trials each, p50 / p95 / max.
 
 ``--baseline DIR`` measures another version of the viewer in the same run, for comparison: DIR
 holds a ``runview`` package, e.g. main's code laid out as installed::
@@ -26,7 +27,9 @@ holds a ``runview`` package, e.g. main's code laid out as installed::
 from __future__ import annotations
 
 import argparse
+import codecs
 import os
+import re
 import select
 import signal
 import subprocess
@@ -61,9 +64,9 @@ TRAIN = textwrap.dedent(
         })
         probe = sys.argv[1] + ".probe"
         if os.path.exists(probe):  # the benchmark asks for a new metric: log it now
-            name = open(probe).read()
+            name, value = open(probe).read().split()
             os.remove(probe)
-            run.log({name: 1.0})
+            run.log({name: float(value)})
             with open(probe + ".logged", "a") as out:
                 out.write(f"{name} {time.monotonic()}\\n")
         step += 1
@@ -122,42 +125,105 @@ def measure(
     return sent / seconds, 100 * cpu / seconds
 
 
-def shown_at(fd: int, needle: bytes, timeout: float) -> float | None:
-    """When ``needle`` was first written to the terminal (monotonic), reading until then."""
-    buffer = b""
+TOKEN = re.compile(
+    r"\x1b\[([0-9;?]*)([A-Za-z])|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b.|[\r\n]|[^\x1b\r\n]+"
+)
+
+
+class Screen:
+    """The characters a terminal shows, from what was written to it: enough of a terminal for
+    Textual's output (cursor moves, text, clears). The viewer writes only the cells that change,
+    so a word on screen need not appear whole in the bytes: it is looked for here."""
+
+    def __init__(self, cols: int, rows: int) -> None:
+        self.cols, self.rows = cols, rows
+        self.cells = [[" "] * cols for _ in range(rows)]
+        self.row = self.col = 0
+        self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
+
+    def feed(self, data: bytes) -> None:
+        for match in TOKEN.finditer(self.decoder.decode(data)):
+            text = match.group(0)
+            if match.group(2) == "H":
+                row, _, col = (match.group(1) or "1;1").partition(";")
+                self.row, self.col = int(row or 1) - 1, int(col or 1) - 1
+            elif match.group(2) == "J" and match.group(1) in ("2", "3"):
+                self.cells = [[" "] * self.cols for _ in range(self.rows)]
+            elif text == "\r":
+                self.col = 0
+            elif text == "\n":
+                self.row += 1
+            elif not text.startswith("\x1b"):
+                for char in text:
+                    if 0 <= self.row < self.rows and 0 <= self.col < self.cols:
+                        self.cells[self.row][self.col] = char
+                    self.col += 1
+
+    def shows(self, needle: str) -> bool:
+        return any(needle in "".join(row) for row in self.cells)
+
+
+def shown_at(fd: int, screen: Screen, needle: str, timeout: float) -> float | None:
+    """When ``needle`` was first on the screen (monotonic), reading the terminal until then."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         ready, _, _ = select.select([fd], [], [], 0.01)
         if ready:
             try:
-                buffer = (buffer + os.read(fd, 65536))[-65536:]
+                screen.feed(os.read(fd, 65536))
             except OSError:
                 return None
-            if needle in buffer:
+            if screen.shows(needle):
                 return time.monotonic()
     return None
 
 
+def feed_for(fd: int, screen: Screen, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.05)
+        if ready:
+            try:
+                screen.feed(os.read(fd, 65536))
+            except OSError:
+                return
+
+
 def probe_latency(
-    root: Path, run_dir: Path, size: tuple[int, int], trials: int, code: str | None, label: str
+    root: Path, run_dir: Path, tab: str, size: tuple[int, int], trials: int, code: str | None
 ) -> list[float]:
-    """Seconds from ``log()`` of a new metric to its chart's title on the Charts tab."""
+    """Seconds from ``log()`` to the value on screen. Overview: a metric's newest value in the
+    summary table (``a/probe``, a new number each trial). Charts: a new metric's chart (its
+    title), the heavier path of a new chart laid out; each sorts first, at the top of the tab."""
     request = root / "runs.probe"
     logged = root / "runs.probe.logged"
-    pid, fd = spawn_viewer(run_dir, "charts", *size, code)
+    pid, fd = spawn_viewer(run_dir, tab, *size, code)
+    screen = Screen(*size)
     results = []
     try:
-        settle(fd)
+        feed_for(fd, screen, 4.0)
+        ready = "step" if tab == "charts" else "train/loss"
+        deadline = time.monotonic() + 60
+        while not screen.shows(ready) and time.monotonic() < deadline:  # the first paint is in
+            feed_for(fd, screen, 1.0)
+        feed_for(fd, screen, 2.0)
         for trial in range(trials):
-            name = f"a/p{label}{99 - trial:02d}"  # each sorts before the last: the first chart
-            request.write_text(name)
-            seen = shown_at(fd, name.encode(), 5.0)
+            if tab == "charts":
+                name = f"a/p{code is not None:d}{99 - trial:02d}"  # each before the last
+                value, needle = 1.0, name
+            else:
+                name = "a/probe"
+                value = 31415.9 + 100 * (trial + 1) + 1000 * (code is not None)
+                needle = f"{value:.6g}"
+            request.write_text(f"{name} {value!r}")
+            seen = shown_at(fd, screen, needle, 5.0)
             lines = logged.read_text().splitlines() if logged.exists() else []
             at = next((float(t) for n, t in (ln.split() for ln in lines) if n == name), None)
+            logged.unlink(missing_ok=True)
             if at is None:
                 continue  # the training process never logged it: nothing to time
             results.append((time.monotonic() if seen is None else seen) - at)
-            drain(fd, 0.5)
+            feed_for(fd, screen, 0.5)
     finally:
         stop(pid, fd)
     return sorted(results)
@@ -201,17 +267,19 @@ def main() -> int:
                     )
         if args.probes:
             cols, rows = (int(n) for n in args.sizes[0].split("x"))
-            for index, (name, code) in enumerate(versions):
-                found = probe_latency(root, run_dir, (cols, rows), args.probes, code, "ab"[index])
-                if not found:
-                    print(f"{name:10s} newest value on screen: no probe was logged")
-                    continue
-                print(
-                    f"{name:10s} newest value on screen (charts, {args.sizes[0]}, "
-                    f"{len(found)} probes): p50 {percentile(found, 0.5) * 1000:.0f} ms, "
-                    f"p95 {percentile(found, 0.95) * 1000:.0f} ms, max {found[-1] * 1000:.0f} ms",
-                    flush=True,
-                )
+            for tab, what in (("overview", "newest value"), ("charts", "a new metric's chart")):
+                for name, code in versions:
+                    found = probe_latency(root, run_dir, tab, (cols, rows), args.probes, code)
+                    if not found:
+                        print(f"{name:10s} {tab}: no probe was logged")
+                        continue
+                    print(
+                        f"{name:10s} {tab:9s} {args.sizes[0]:>7s} log() to {what} on screen, "
+                        f"{len(found)} probes: p50 {percentile(found, 0.5) * 1000:.0f} ms, "
+                        f"p95 {percentile(found, 0.95) * 1000:.0f} ms, "
+                        f"max {found[-1] * 1000:.0f} ms",
+                        flush=True,
+                    )
     finally:
         process.send_signal(signal.SIGINT)
         try:
