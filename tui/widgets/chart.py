@@ -15,7 +15,6 @@ from rich.text import Text
 from textual.events import Resize
 from textual.geometry import Region
 from textual.message import Message
-from textual.strip import Strip
 from textual.widget import Widget
 
 from runview.tui.widgets.chart_axes import stable_y
@@ -136,7 +135,6 @@ class Chart(Widget, can_focus=True):
         self._cache_key: tuple[object, ...] | None = None
         self._cache: Text = Text("")
         self._lines: list[str] | None = None  # the cached drawing's lines, as plotext wrote them
-        self._cuts: dict[int, tuple[int, int]] = {}  # row: the columns of its last change
         self.builds = 0  # plotext builds so far (tests and benchmarks read it)
         # (row, column, width) of the cells the last new data repainted; None: all of them
         self.repainted: list[tuple[int, int, int]] | None = None
@@ -171,7 +169,8 @@ class Chart(Widget, can_focus=True):
 
         The drawing is built now, not on the next paint, so it can be compared with the one on
         screen. On a stable axis (``chart_axes``) a live run's new point changes only the last
-        columns of a few rows.
+        columns of a few rows; the app's partial updates then send only those cells
+        (``send_changed_cells_only``).
         """
         old = self._lines
         width, height = self.content_size
@@ -185,17 +184,8 @@ class Chart(Widget, can_focus=True):
             self.refresh()
             return
         spans = self.repainted = changed_spans(old, new)
-        self._cuts = {y: (x, x + span) for y, x, span in spans}
         if spans:
             self.refresh(*(Region(x, y, span, 1) for y, x, span in spans))
-
-    def render_line(self, y: int) -> Strip:
-        # Textual sends a repainted span from the start of the segment it falls in to the end of
-        # the one it ends in, and a chart's segments are long runs of one colour: cut them where
-        # the change starts and ends, so only the changed cells go to the terminal.
-        line = super().render_line(y)
-        cut = self._cuts.get(y)
-        return Strip.join(line.divide((*cut, line.cell_length))) if cut is not None else line
 
     def on_resize(self, event: Resize) -> None:
         self.post_message(self.Resized())
