@@ -58,7 +58,7 @@ def chart_data(steps: int, noise: float = 0.05) -> ChartData:
     y = 2.0 * np.exp(-x / 400) + noise * np.sin(x)
     axis = stable_x(0.0, x[-1])
     rx, ry = reduce_minmax(x, y, 76, span=axis)
-    return ChartData((ChartSeries("loss", rx, ry),), x_label="step", x_range=axis)
+    return ChartData((ChartSeries("loss", rx, ry),), x_label="step", x_span=axis)
 
 
 class OneChart(App[None]):

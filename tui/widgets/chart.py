@@ -86,6 +86,8 @@ class ChartData:
     note: str = ""  # shown when there is nothing to draw
     points: int = 0  # raw points behind the reduced ones
     x_range: tuple[float | None, float | None] = (None, None)  # axis limits; None: follow the data
+    # the x axis drawn where x_range is None: the data's start to a round end (``chart_axes``)
+    x_span: tuple[float, float] | None = None
     y_range: tuple[float | None, float | None] = (None, None)
     log_y: bool = False
     legend: bool = True  # label the series when there are two or more
@@ -257,6 +259,8 @@ def plot_chart(
     if not drawn:
         note = data.note or ("no positive values for a log scale" if log_y else "no finite values")
         return Text(note, style="dim")
+    if data.x_span is not None:
+        lo, hi = data.x_span
     lo, hi = (v if v is not None else auto for v, auto in zip(data.x_range, (lo, hi)))
     if hi > lo:
         plt.xlim(lo, hi)

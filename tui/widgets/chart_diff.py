@@ -84,6 +84,7 @@ def _options(data: ChartData) -> tuple[object, ...]:
         data.x_label,
         data.note,
         data.x_range,
+        data.x_span,
         data.y_range,
         data.log_y,
         data.legend,
@@ -151,7 +152,9 @@ def _pixels(values: np.ndarray, lim: tuple[float, float], bins: int) -> np.ndarr
 
 
 def _limits_x(data: ChartData) -> tuple[float, float] | None:
-    lo, hi = data.x_range
+    """The x limits ``build_chart`` sets: the user's where set, else the stable axis."""
+    lo, hi = data.x_span if data.x_span is not None else (None, None)
+    lo, hi = (want if want is not None else auto for want, auto in zip(data.x_range, (lo, hi)))
     return None if lo is None or hi is None or not hi > lo else (float(lo), float(hi))
 
 
