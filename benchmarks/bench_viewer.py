@@ -29,10 +29,16 @@ from machine_info import machine  # noqa: E402 - benchmarks run as scripts from 
 import runview
 
 
-def spawn_viewer(run_dir: Path, tab: str, cols: int = 160, rows: int = 48) -> tuple[int, int]:
+def spawn_viewer(
+    run_dir: Path, tab: str, cols: int = 160, rows: int = 48, code: str | None = None
+) -> tuple[int, int]:
+    """The viewer in a pty of ``cols`` x ``rows``; ``code``: a folder holding another ``runview``
+    package to run instead of the installed one (a baseline)."""
     pid, fd = pty.fork()
     if pid == 0:
         os.environ["TERM"] = "xterm-256color"
+        if code is not None:
+            os.environ["PYTHONPATH"] = code
         os.execv(sys.executable, [sys.executable, "-m", "runview", str(run_dir), "--tab", tab])
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
     return pid, fd

@@ -16,14 +16,20 @@ _EMPTY = np.empty(0, dtype=np.float64)
 
 
 def reduce_minmax(
-    x: np.ndarray, y: np.ndarray, buckets: int, x_range: tuple[float, float] | None = None
+    x: np.ndarray,
+    y: np.ndarray,
+    buckets: int,
+    x_range: tuple[float, float] | None = None,
+    span: tuple[float, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """At most ``2 * buckets + 2`` points of (x, y), in x order, keeping each bucket's min and max.
 
     Buckets split the x range into equal widths (a point on an edge belongs to the upper bucket).
     Non-finite y values are skipped in the min/max; a bucket holding only non-finite values gives
     one NaN point, which a chart draws as a gap. The first and last points are always kept.
-    ``x_range`` (lo, hi) reduces only the points inside it, for a zoomed view.
+    ``x_range`` (lo, hi) reduces only the points inside it, for a zoomed view. ``span`` (lo, hi)
+    fixes the buckets' edges (the chart's x axis) instead of the data's extent: a point added
+    at the end then changes only the last bucket, and every other stays exactly as it was.
     """
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
@@ -43,7 +49,7 @@ def reduce_minmax(
         return _EMPTY, _EMPTY
     if n <= 2 * buckets:
         return x.copy(), np.where(np.isfinite(y), y, np.nan)
-    starts = bucket_starts(x, buckets)
+    starts = bucket_starts(x, buckets, span)
     finite = np.isfinite(y)
     low = np.where(finite, y, np.inf)
     high = np.where(finite, y, -np.inf)
@@ -62,13 +68,17 @@ def reduce_minmax(
     return x[chosen], np.where(np.isfinite(out_y), out_y, np.nan)
 
 
-def bucket_starts(x: np.ndarray, buckets: int) -> np.ndarray:
-    """Start index of each non-empty bucket of sorted ``x`` cut into ``buckets`` equal widths."""
-    x0, x1 = float(x[0]), float(x[-1])
-    if not x1 > x0:
+def bucket_starts(
+    x: np.ndarray, buckets: int, span: tuple[float, float] | None = None
+) -> np.ndarray:
+    """Start index of each non-empty bucket of sorted ``x`` cut into ``buckets`` equal widths of
+    ``span`` (default: from the first x to the last)."""
+    x0, x1 = (float(x[0]), float(x[-1])) if span is None else span
+    if not (math.isfinite(x0) and math.isfinite(x1) and x1 > x0):
         return np.zeros(1, dtype=np.intp)
     edges = x0 + (x1 - x0) * (np.arange(1, buckets, dtype=np.float64) / buckets)
-    return np.unique(np.concatenate(([0], np.searchsorted(x, edges, "left"))))
+    starts = np.unique(np.concatenate(([0], np.searchsorted(x, edges, "left"))))
+    return starts[starts < x.size]  # buckets past the data (a span reaching ahead) hold nothing
 
 
 def ema(y: np.ndarray, alpha: float) -> np.ndarray:
@@ -122,6 +132,7 @@ def reduce_band(
     series: Sequence[tuple[np.ndarray, np.ndarray]],
     buckets: int,
     x_range: tuple[float, float] | None = None,
+    span: tuple[float, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Several series of one metric (runs that differ only in a seed) as a mean and a min-max band.
 
@@ -129,7 +140,8 @@ def reduce_band(
     that has finite values there gives its mean; the mean line is the mean of those, the band
     the lowest and the highest value any series has in the bucket. Returns (bucket centres,
     mean, low, high), only for buckets some series reaches. ``x_range`` (lo, hi) keeps only the
-    points inside it.
+    points inside it; ``span`` (lo, hi), when it covers the data, fixes the buckets' edges (the
+    chart's x axis), so a point added at the end changes only the last bucket.
     """
     buckets = max(1, int(buckets))
     clean: list[tuple[np.ndarray, np.ndarray]] = []
@@ -150,6 +162,8 @@ def reduce_band(
         return _EMPTY, _EMPTY, _EMPTY, _EMPTY
     lo = min(float(x[0]) for x, _ in clean)
     hi = max(float(x[-1]) for x, _ in clean)
+    if span is not None and span[0] <= lo and hi <= span[1]:
+        lo, hi = span
     if not hi > lo:
         buckets = 1
     edges = lo + (hi - lo) * (np.arange(buckets + 1, dtype=np.float64) / buckets)

@@ -9,7 +9,12 @@ from pathlib import Path
 from textual.app import App, ComposeResult
 from textual.widgets import Static
 
-from runview.tui.textual_private import BulkTree, screen_strips
+from runview.tui.textual_private import (
+    BulkTree,
+    next_update,
+    screen_strips,
+    send_changed_cells_only,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 PRIVATE_IMPORT = re.compile(
@@ -82,3 +87,29 @@ def test_no_other_module_imports_a_private_textual_name() -> None:
     assert not found, "private Textual names go through runview.tui.textual_private:\n" + "\n".join(
         found
     )
+
+
+class ValuesApp(App[None]):
+    def __init__(self) -> None:
+        super().__init__()
+        send_changed_cells_only()  # as RunviewApp does
+
+    def compose(self) -> ComposeResult:
+        yield Static("loss     1.2345\nacc      0.5000\nsteps    1200", id="values")
+
+
+async def test_a_widget_repainted_whole_sends_only_the_cells_that_differ_from_the_screen() -> None:
+    app = ValuesApp()
+    async with app.run_test(size=(40, 6)) as pilot:
+        await pilot.pause()
+        full = next_update(app.screen, full=True)  # what the terminal shows from here
+        assert "1.2345" in full and "1200" in full
+        values = app.query_one("#values", Static)
+        values.update("loss     1.2346\nacc      0.5000\nsteps    1201")
+        sent = next_update(app.screen, values)  # Textual repaints all three rows of the widget
+        # If this fails, Textual no longer writes partial updates through
+        # ChopsUpdate.render_segments, and every repaint resends whole widgets.
+        plain = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", sent)
+        assert plain.split() == ["6", "1"], repr(sent)  # the two changed digits, nothing else
+        assert "0.5000" not in sent and "loss" not in sent
+        assert next_update(app.screen, values) == ""  # nothing pending: nothing sent

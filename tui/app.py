@@ -23,6 +23,7 @@ from textual.screen import ModalScreen, Screen
 
 from runview.tui.messages import OpenRunRequested
 from runview.tui.safe_text import ControlCharacterFilter
+from runview.tui.textual_private import send_changed_cells_only
 from runview.tui.worker_failures import WorkerFailed
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ class RunviewApp(App[None]):
         """Open the run page of ``run_path``, the table of the runs under ``table``, or the runs in
         ``compare`` side by side (one of the three)."""
         super().__init__()
+        send_changed_cells_only()
         self.run_path = run_path
         self.initial_tab = tab
         self.table_root = table

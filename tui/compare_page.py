@@ -34,6 +34,7 @@ from runview.tui.compare_snapshot import CompareSnapshot
 from runview.tui.focus import focus_now
 from runview.tui.key_help import KeySection, key_sections
 from runview.tui.messages import OpenRunRequested
+from runview.tui.refresh_pace import RefreshPace
 from runview.tui.run_cells import STATE_MARKS
 from runview.tui.run_colors import run_style
 from runview.tui.safe_text import safe_text
@@ -45,7 +46,6 @@ from runview.tui.worker_failures import ReportsWorkerFailures, thread_worker
 
 LIVE_POLL_S = 0.5
 IDLE_POLL_S = 5.0
-MIN_REFRESH_S = 0.25
 TABS = (
     ("overview", "Overview", "runview.tui.tabs.compare_overview", "CompareOverviewTab"),
     ("charts", "Charts", "runview.tui.tabs.compare_charts", "CompareChartsTab"),
@@ -164,6 +164,7 @@ class ComparePage(ReportsWorkerFailures, TabbedPage):
             work_ = reader.cache_work()
             if work_ is not None and not worker.is_cancelled:
                 work_.run(cancelled=lambda: worker.is_cancelled)
+        pace = RefreshPace()  # slower while the terminal is behind (a slow link)
         while not worker.is_cancelled:
             running = any(s.liveness.state == fmt.STATE_RUNNING for s in snapshots)
             if self._stop.wait(LIVE_POLL_S if running else IDLE_POLL_S):
@@ -173,7 +174,7 @@ class ComparePage(ReportsWorkerFailures, TabbedPage):
             if any(a.version != b.version for a, b in zip(fresh, snapshots)):
                 snapshots = fresh
                 self.post_message(self.RunsRead(tuple(snapshots), None))
-            self._stop.wait(max(0.0, MIN_REFRESH_S - (time.monotonic() - started)))
+            self._stop.wait(max(0.0, pace.next_interval() - (time.monotonic() - started)))
 
     def _reading(self, number: int) -> None:
         self.query_one("#compare-title", Static).update(

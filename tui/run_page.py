@@ -19,6 +19,7 @@ from runview.store import format as fmt
 from runview.store.run_dirs import read_title, run_title
 from runview.store.watch import ChangeSignal
 from runview.tui.messages import LoadProgressed, RunNamed, RunUpdated
+from runview.tui.refresh_pace import RefreshPace
 from runview.tui.safe_text import safe_text
 from runview.tui.tabbed_page import TabbedPage, tab_page_bindings
 from runview.tui.tabs import TAB_NAMES, TABS, load_tab
@@ -29,7 +30,6 @@ from runview.tui.worker_failures import ReportsWorkerFailures, thread_worker
 if TYPE_CHECKING:
     from runview.store.reader import RunSnapshot
 
-MIN_REFRESH_S = 0.25  # at most four screen updates a second, however often the logger flushes
 LIVE_POLL_S = 0.5  # while running: the floor under event delivery (NFS sends none)
 IDLE_POLL_S = 5.0  # finished runs: still picked up if someone appends, at almost no cost
 LOAD_CHUNK = 32 * 1024 * 1024
@@ -56,6 +56,8 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
         self._signal = ChangeSignal(run_path)
         # The last title or snapshot posted is on screen: the reader's next heavy step may start.
         self._painted = threading.Event()
+        self._shown_title = ""
+        self._shown_problems = ""
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="run-header"):
@@ -77,7 +79,7 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#run-title", Static).update(safe_text(self.run_path.name))
+        self._show_title(self.run_path.name)
         self.query_one(Tabs).active = f"tab-{self.initial_tab}"
         self.read_run()
 
@@ -121,6 +123,7 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
         self._painted.wait(timeout=PAINT_WAIT_S)
         self._signal.start()
         self._signal.event.set()
+        pace = RefreshPace()
         # The viewer's cache step, after the charts have their data: a run that had to be parsed
         # gets an entry outside it, so the next open is fast (reading alone never writes).
         cache_work = reader.cache_work()
@@ -131,8 +134,9 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
             self._signal.wait(LIVE_POLL_S if running else IDLE_POLL_S)
             if worker.is_cancelled or self._signal.stopped:
                 break
-            # The logger flushes ten times a second; a screen needs no more than a few updates.
-            time.sleep(max(0.0, posted.taken_at + MIN_REFRESH_S - time.time()))
+            # The logger flushes ten times a second; a screen needs no more than a few updates,
+            # and fewer while the terminal is behind (a slow link).
+            time.sleep(max(0.0, posted.taken_at + pace.next_interval() - time.time()))
             snapshot = reader.refresh()
             if snapshot.version != posted.version:
                 posted = snapshot
@@ -142,7 +146,7 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
     def _on_run_named(self, message: RunNamed) -> None:
         message.stop()
         if self.snapshot is None:  # a snapshot's title is as new or newer
-            self.query_one("#run-title", Static).update(safe_text(message.title))
+            self._show_title(message.title)
         self.call_after_refresh(self._painted.set)
 
     @on(LoadProgressed)
@@ -162,13 +166,20 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
         message.stop()
         self.snapshot = message.snapshot
         self.query_one(StatusBadge).show(message.snapshot)
-        title = run_title(message.snapshot.meta, message.snapshot.path)
-        self.query_one("#run-title", Static).update(safe_text(title))
-        problems = self.query_one("#problems", Static)
-        problems.update(safe_text(" · ".join(message.snapshot.problems)))
+        # Set only when they change: each update repaints its whole row on the terminal.
+        self._show_title(run_title(message.snapshot.meta, message.snapshot.path))
+        problems = " · ".join(message.snapshot.problems)
+        if problems != self._shown_problems:
+            self._shown_problems = problems
+            self.query_one("#problems", Static).update(safe_text(problems))
         self.has_problems = bool(message.snapshot.problems)
         self._feed_visible_tab()
         self.call_after_refresh(self._painted.set)
+
+    def _show_title(self, title: str) -> None:
+        if title != self._shown_title:
+            self._shown_title = title
+            self.query_one("#run-title", Static).update(safe_text(title))
 
     def tab_class(self, name: str) -> type[RunTab]:
         return load_tab(name)

@@ -11,9 +11,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TypeVar
+from weakref import WeakKeyDictionary
 
+from rich.cells import cell_len
+from rich.console import Console
+from rich.control import Control
+from rich.segment import Segment
+from rich.style import Style
+from textual._compositor import ChopsUpdate, LayoutUpdate
 from textual.screen import Screen
 from textual.strip import Strip
+from textual.widget import Widget
 from textual.widgets import Tree
 
 NodeData = TypeVar("NodeData")
@@ -51,3 +59,125 @@ def screen_strips(screen: Screen[object]) -> list[Strip]:
     output is that SVG.
     """
     return screen._compositor.render_strips()
+
+
+Cell = tuple[str, "Style | None"] | None  # (text, style); None: the right half of a wide character
+
+# What each console's terminal shows, row by row, as of the last update written to it: a partial
+# update is compared with it and sends only the cells that differ.
+_shown: WeakKeyDictionary[Console, dict[int, list[Cell]]] = WeakKeyDictionary()
+_NEAR = 4  # unchanged cells between two changes cheaper to resend than a cursor move
+_UNKNOWN: Cell = ("", None)  # a cell never written: differs from every real one
+
+
+def _cells(strip: Strip) -> list[Cell]:
+    out: list[Cell] = []
+    for text, style, control in strip:
+        if control:
+            continue
+        for char in text:
+            width = cell_len(char)
+            if width == 0 and out and out[-1] is not None:
+                out[-1] = (out[-1][0] + char, out[-1][1])  # a combining mark joins its cell
+            elif width:
+                out.append((char, style))
+                if width == 2:
+                    out.append(None)
+    return out
+
+
+def _changed_runs(new: list[Cell], old: list[Cell], start: int) -> list[tuple[int, int]]:
+    """[first, end) of the runs of ``new`` (placed at column ``start``) that differ from ``old``,
+    runs a few cells apart joined, never splitting a wide character."""
+    runs: list[tuple[int, int]] = []
+    for index, cell in enumerate(new):
+        column = start + index
+        if column < len(old) and old[column] == cell:
+            continue
+        first = index - 1 if cell is None and index else index  # the whole wide character
+        if runs and first - runs[-1][1] <= _NEAR:
+            runs[-1] = (runs[-1][0], index + 1)
+        else:
+            runs.append((first, index + 1))
+    return [(first, end + 1 if end < len(new) and new[end] is None else end) for first, end in runs]
+
+
+def _changed_cells_only(self: ChopsUpdate, console: Console) -> str:
+    """``ChopsUpdate.render_segments`` that sends only the cells that differ from the screen.
+
+    Textual sends a partial repaint from the left edge of the widget it falls in (its "TODO:
+    crop to x extents"), and a widget that changed one value repaints whole: a chart whose last
+    three columns changed resent its whole width, a table whose one value changed resent every
+    row. Each span is cropped to itself and compared, cell by cell, with what the terminal
+    shows; only the differing runs are written.
+    """
+    sequences: list[str] = []
+    append = sequences.append
+    move_to = Control.move_to
+    chops, chop_ends = self.chops, self.chop_ends
+    shown = _shown.setdefault(console, {})
+    last_y = self.spans[-1][0]
+    for y, x1, x2 in self.spans:
+        wrote = False
+        row = shown.setdefault(y, [])
+        for end, (x, strip) in zip(chop_ends[y], chops[y].items()):
+            if strip is None or x >= x2 or end <= x1:
+                continue
+            start, stop = max(x, x1), min(end, x2)
+            if start > x or stop < end:
+                strip = strip.crop(start - x, stop - x)
+            cells = _cells(strip)
+            for first, last in _changed_runs(cells, row, start):
+                append(move_to(start + first, y).segment.text)
+                append(_render_cells(cells[first:last], console))
+                wrote = True
+            if len(row) < start + len(cells):
+                row.extend([_UNKNOWN] * (start + len(cells) - len(row)))
+            row[start : start + len(cells)] = cells
+        if wrote and y != last_y:
+            append("\n")
+    return "".join(sequences)
+
+
+def _render_cells(cells: list[Cell], console: Console) -> str:
+    segments: list[Segment] = []
+    for cell in cells:
+        if cell is None:
+            continue
+        text, style = cell
+        if segments and segments[-1].style == style:
+            segments[-1] = Segment(segments[-1].text + text, style)
+        else:
+            segments.append(Segment(text, style))
+    return Strip(segments).render(console)
+
+
+_full_update = LayoutUpdate.render_segments
+
+
+def _full_update_remembered(self: LayoutUpdate, console: Console) -> str:
+    """A full update, as Textual writes it, remembered as what the terminal now shows."""
+    shown = _shown.setdefault(console, {})
+    if self.region.x == 0:
+        for y, line in enumerate(self.strips, self.region.y):
+            shown[y] = [cell for strip in line for cell in _cells(strip)]
+    else:  # pragma: no cover - Textual's full updates start at the left edge
+        shown.clear()
+    return _full_update(self, console)
+
+
+def send_changed_cells_only() -> None:
+    """Make every partial screen update send only the cells that differ from what the terminal
+    shows (over a slow SSH link, every byte counts). Idempotent."""
+    ChopsUpdate.render_segments = _changed_cells_only  # type: ignore[method-assign]
+    LayoutUpdate.render_segments = _full_update_remembered  # type: ignore[method-assign]
+
+
+def next_update(screen: Screen[object], *widgets: Widget, full: bool = False) -> str:
+    """What the next screen update would write to the terminal for ``widgets``' pending repaints,
+    or for the whole screen (tests read it: there is no public view of it, and a headless app
+    writes nothing)."""
+    compositor = screen._compositor
+    compositor.update_widgets(set(widgets))
+    update = compositor.render_update(full=full)
+    return "" if update is None else update.render_segments(screen.app.console)

@@ -13,8 +13,12 @@ import numpy as np
 import plotext as plt
 from rich.text import Text
 from textual.events import Resize
+from textual.geometry import Region
 from textual.message import Message
 from textual.widget import Widget
+
+from runview.tui.widgets.chart_axes import stable_y
+from runview.tui.widgets.chart_diff import changed_spans, same_drawing, same_pixels
 
 # One colour per series (plotext names); raw series behind a smoothed one are drawn in FAINT.
 PALETTE = (
@@ -82,6 +86,8 @@ class ChartData:
     note: str = ""  # shown when there is nothing to draw
     points: int = 0  # raw points behind the reduced ones
     x_range: tuple[float | None, float | None] = (None, None)  # axis limits; None: follow the data
+    # the x axis drawn where x_range is None: the data's start to a round end (``chart_axes``)
+    x_span: tuple[float, float] | None = None
     y_range: tuple[float | None, float | None] = (None, None)
     log_y: bool = False
     legend: bool = True  # label the series when there are two or more
@@ -130,7 +136,10 @@ class Chart(Widget, can_focus=True):
         self._version = 0
         self._cache_key: tuple[object, ...] | None = None
         self._cache: Text = Text("")
+        self._lines: list[str] | None = None  # the cached drawing's lines, as plotext wrote them
         self.builds = 0  # plotext builds so far (tests and benchmarks read it)
+        # (row, column, width) of the cells the last new data repainted; None: all of them
+        self.repainted: list[tuple[int, int, int]] | None = None
 
     def set_title(self, title: str) -> None:
         """Titles come from metric names and user input: set as Text, never parsed as markup."""
@@ -145,9 +154,40 @@ class Chart(Widget, can_focus=True):
         self.applied_seq = seq
         if data is self.data:
             return
+        if same_drawing(self.data, data) or (
+            self._lines is not None
+            and self._cache_key is not None
+            and self._cache_key[1:3] == tuple(self.content_size)
+            and same_pixels(self.data, data, *self.content_size, no_color())
+        ):
+            self.data = data  # more points that draw exactly the same picture: nothing to do
+            return
         self.data = data
         self._version += 1
-        self.refresh()
+        self._repaint()
+
+    def _repaint(self) -> None:
+        """Repaint only the cells the new data changes: over a slow link, that is what is sent.
+
+        The drawing is built now, not on the next paint, so it can be compared with the one on
+        screen. On a stable axis (``chart_axes``) a live run's new point changes only the last
+        columns of a few rows; the app's partial updates then send only those cells
+        (``send_changed_cells_only``).
+        """
+        old = self._lines
+        width, height = self.content_size
+        self.repainted = None
+        if old is None or self._cache_key is None or self._cache_key[1:3] != (width, height):
+            self.refresh()
+            return
+        self.render()
+        new = self._lines
+        if new is None or len(new) != len(old):
+            self.refresh()
+            return
+        spans = self.repainted = changed_spans(old, new)
+        if spans:
+            self.refresh(*(Region(x, y, span, 1) for y, x, span in spans))
 
     def on_resize(self, event: Resize) -> None:
         self.post_message(self.Resized())
@@ -158,7 +198,9 @@ class Chart(Widget, can_focus=True):
         key = (self._version, width, height, log_y, no_color())
         if key != self._cache_key:
             self._cache_key = key
-            self._cache = build_chart(self.data, width, height, log_y, key[-1])
+            drawn = plot_chart(self.data, width, height, log_y, key[-1])
+            self._lines = None if isinstance(drawn, Text) else drawn.split("\n")
+            self._cache = drawn if isinstance(drawn, Text) else Text.from_ansi(drawn, no_wrap=True)
             self.builds += 1
         return self._cache
 
@@ -168,6 +210,14 @@ def build_chart(
 ) -> Text:
     """Plot ``data`` with plotext at ``width`` x ``height`` cells. Uses plotext's global figure: UI
     thread only."""
+    drawn = plot_chart(data, width, height, log_y, colorless)
+    return drawn if isinstance(drawn, Text) else Text.from_ansi(drawn, no_wrap=True)
+
+
+def plot_chart(
+    data: ChartData | None, width: int, height: int, log_y: bool = False, colorless: bool = False
+) -> str | Text:
+    """plotext's drawing of ``data`` (text with ANSI styles), or a Text saying why there is none."""
     if data is None:
         return Text("…", style="dim")
     if width < 12 or height < 4:
@@ -209,6 +259,8 @@ def build_chart(
     if not drawn:
         note = data.note or ("no positive values for a log scale" if log_y else "no finite values")
         return Text(note, style="dim")
+    if data.x_span is not None:
+        lo, hi = data.x_span
     lo, hi = (v if v is not None else auto for v, auto in zip(data.x_range, (lo, hi)))
     if hi > lo:
         plt.xlim(lo, hi)
@@ -221,14 +273,18 @@ def build_chart(
             # plotext takes log-scale limits as exponents
             plt.ylim(math.log10(y_lo), math.log10(y_hi))
     elif y_hi > y_lo:
-        if data.y_range != (None, None):
-            plt.ylim(y_lo, y_hi)
+        # Rounded out to the tick step where the user set no limit: a new value inside them
+        # leaves every row where it was.
+        round_lo, round_hi = stable_y(y_lo, y_hi, max(2, height // 3))
+        y_lo = y_lo if data.y_range[0] is not None else round_lo
+        y_hi = y_hi if data.y_range[1] is not None else round_hi
+        plt.ylim(y_lo, y_hi)
         ticks = nice_ticks(y_lo, y_hi, max(2, height // 3))
         plt.yticks(ticks, [format_tick(t) for t in ticks])
     if data.x_label and height >= 12:
         plt.xlabel(data.x_label)
     try:
-        return Text.from_ansi(plt.build(), no_wrap=True)
+        return plt.build()
     except Exception as exc:  # plotext has corner cases; a chart must never take the app down
         return Text(f"cannot draw this chart: {exc}", style="dim")
 

@@ -18,6 +18,7 @@ from runview.store.downsample import ema, reduce_band, reduce_minmax
 from runview.store.series import SeriesSnapshot
 from runview.tui.view_state import X_METRIC, X_RELATIVE, X_STEP, X_WALL, Bound, ChartEdit
 from runview.tui.widgets.chart import ChartData, ChartSeries
+from runview.tui.widgets.chart_axes import stable_x
 
 TIME_KEY = "_time"  # (step, unix time) of every history row
 _EMPTY = np.empty(0, dtype=np.float64)
@@ -188,8 +189,8 @@ def prepare_chart(
         if lo is None and hi is None
         else (-math.inf if lo is None else lo, math.inf if hi is None else hi)
     )
+    gathered = []
     for index, (key, label) in enumerate(spec.series):
-        color = spec.colors[index] if index < len(spec.colors) else ""
         pairs = []
         for member in spec.series_members(index):
             pair = (
@@ -199,18 +200,21 @@ def prepare_chart(
             )
             if pair is not None and pair[0].size:
                 pairs.append(pair)
-        if not pairs:
-            continue
+        if pairs:
+            gathered.append((index, label, pairs))
+    axis = x_axis_of(spec.x_range, [pair for *_, pairs in gathered for pair in pairs])
+    for index, label, pairs in gathered:
+        color = spec.colors[index] if index < len(spec.colors) else ""
         points += sum(x.size for x, _y in pairs)
         if len(spec.series_members(index)) > 1:
-            out.extend(_band(pairs, label, index, color, width, smoothing, x_range))
+            out.extend(_band(pairs, label, index, color, width, smoothing, x_range, axis))
             continue
         x, y = pairs[0]
         if smoothing > 0:
-            rx, ry = reduce_minmax(x, y, width, x_range)
+            rx, ry = reduce_minmax(x, y, width, x_range, axis)
             out.append(ChartSeries(label, rx, ry, index=index, faint=True))
             y = ema(y, smoothing)
-        rx, ry = reduce_minmax(x, y, width, x_range)
+        rx, ry = reduce_minmax(x, y, width, x_range, axis)
         out.append(ChartSeries(label, rx, ry, index=index, color=color))
     # Faint raw lines and band edges first, so the lines they belong to are drawn over them.
     out.sort(key=lambda s: not (s.faint or s.band))
@@ -230,6 +234,7 @@ def prepare_chart(
         note=note,
         points=points,
         x_range=spec.x_range,
+        x_span=axis,
         y_range=spec.y_range,
         log_y=spec.log_y,
         legend=spec.legend,
@@ -245,16 +250,44 @@ def _band(
     width: int,
     smoothing: float,
     x_range: tuple[float, float] | None,
+    axis: tuple[float, float] | None,
 ) -> list[ChartSeries]:
     """A group's mean line and the two edges of its min-max band (each member smoothed first)."""
     if smoothing > 0:
         pairs = [(x, ema(y, smoothing)) for x, y in pairs]
-    x, mean, low, high = reduce_band(pairs, width, x_range)
+    x, mean, low, high = reduce_band(pairs, width, x_range, axis)
     return [
         ChartSeries("", x, low, index=index, color=color, band=True),
         ChartSeries("", x, high, index=index, color=color, band=True),
         ChartSeries(label, x, mean, index=index, color=color),
     ]
+
+
+def x_axis_of(
+    wanted: tuple[Bound, Bound], pairs: list[tuple[np.ndarray, np.ndarray]]
+) -> tuple[float, float] | None:
+    """The chart's x axis: the user's limits where set, else the data's start and a round end past
+    its last x (``stable_x``), so the buckets stay put while a live run grows. None: no data."""
+    lo, hi = math.inf, -math.inf
+    for x, _y in pairs:
+        first, last = float(x.min()), float(x.max())
+        if not (math.isfinite(first) and math.isfinite(last)):
+            finite = x[np.isfinite(x)]
+            if not finite.size:
+                continue
+            first, last = float(finite.min()), float(finite.max())
+        lo, hi = min(lo, first), max(hi, last)
+    if hi < lo:
+        return None
+    want_lo, want_hi = wanted
+    if want_lo is not None and want_hi is not None:
+        return None  # the user's range: nothing to stabilise
+    if want_lo is not None:
+        lo = want_lo
+    start, end = stable_x(lo, hi)
+    if want_hi is not None:
+        end = want_hi
+    return (start, end) if end > start else None
 
 
 def reduced_size(data: ChartData) -> int:

@@ -29,6 +29,7 @@ class StatusBadge(Static):
         super().__init__("", **kwargs)  # type: ignore[arg-type]
         self._snapshot: RunSnapshot | None = None
         self._timer = None
+        self._label = ""
 
     def show(self, snapshot: RunSnapshot) -> None:
         self._snapshot = snapshot
@@ -57,6 +58,10 @@ class StatusBadge(Static):
         runtime = snapshot.runtime
         if state == fmt.STATE_RUNNING and runtime is not None:
             runtime += time.time() - snapshot.taken_at
-        label = Text(f" {_SYMBOLS.get(state, '?')} {state} ")
-        label.append(f" {format_duration(runtime)} ")
-        self.update(label)
+        label = f" {_SYMBOLS.get(state, '?')} {state} "
+        clock = f" {format_duration(runtime)} "
+        if label + clock != self._label:  # a snapshot between two ticks changes nothing shown
+            # The same length: the same size, so no layout of the whole screen (every second).
+            same_size = len(label + clock) == len(self._label)
+            self._label = label + clock
+            self.update(Text(label).append(clock), layout=not same_size)

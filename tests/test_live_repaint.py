@@ -1,0 +1,141 @@
+"""A live chart on a stable axis: a new point changes only the chart's last columns, and only those
+cells are sent to the terminal (what a slow SSH link carries)."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+from textual.app import App, ComposeResult
+from textual.widgets import Static
+
+from runview.store.downsample import reduce_minmax
+from runview.tui.textual_private import next_update, send_changed_cells_only
+from runview.tui.widgets.chart import Chart, ChartData, ChartSeries, build_chart
+from runview.tui.widgets.chart_axes import round_up, stable_x, stable_y
+from runview.tui.widgets.chart_diff import changed_spans, same_pixels
+
+from .pilot import wait_for
+
+MOVE_TO = re.compile(r"\x1b\[(\d+);(\d+)H")
+
+
+def test_the_x_axis_ends_on_a_round_number_and_extends_rarely() -> None:
+    ends = {stable_x(0.0, float(hi))[1] for hi in range(1000, 10_001)}
+    # 1000 to 10000 steps: ten extensions, each about a quarter, never short of the data
+    assert sorted(ends) == [1000, 1200, 1500, 2000, 2500, 3000, 4000, 5000, 6000, 8000, 10000]
+    assert all(stable_x(0.0, hi)[1] >= hi for hi in (0.3, 7.0, 123.0, 99_999.0))
+    assert round_up(0.0123) == 0.015
+    start, end = stable_x(1.7e9, 1.7e9 + 130)  # wall time: the span is rounded, not the time
+    assert start == 1.7e9 and end == 1.7e9 + 150
+
+
+def test_the_y_axis_is_rounded_out_to_its_ticks_and_keeps_still_for_values_inside() -> None:
+    assert stable_y(0.13, 0.97, 4) == (0.0, 1.0)
+    assert stable_y(4901.0, 5099.0, 4) == (4900.0, 5100.0)
+    # a value inside the limits does not move them
+    assert stable_y(0.13, 0.95, 4) == stable_y(0.13, 0.97, 4)
+
+
+def test_a_new_point_on_a_fixed_span_changes_only_the_last_bucket() -> None:
+    rng = np.random.default_rng(0)
+    x, y = np.arange(1000.0), rng.normal(size=1000)
+    span = stable_x(0.0, 1000.0)
+    before = reduce_minmax(x, y, 60, span=span)
+    after = reduce_minmax(np.append(x, 1000.0), np.append(y, 5.0), 60, span=span)
+    bucket = (span[1] - span[0]) / 60
+    last_start = span[0] + bucket * np.floor(999 / bucket)
+    old = before[0] < last_start
+    assert old.sum() > 50
+    assert np.array_equal(before[0][old], after[0][after[0] < last_start])
+    assert np.array_equal(before[1][old], after[1][after[0] < last_start])
+    assert after[1][-1] == 5.0  # the spike is kept
+
+
+def chart_data(steps: int, noise: float = 0.05) -> ChartData:
+    """What the board hands a chart: reduced on the stable axis, with the axis as its range."""
+    x = np.arange(float(steps))
+    y = 2.0 * np.exp(-x / 400) + noise * np.sin(x)
+    axis = stable_x(0.0, x[-1])
+    rx, ry = reduce_minmax(x, y, 76, span=axis)
+    return ChartData((ChartSeries("loss", rx, ry),), x_label="step", x_span=axis)
+
+
+class OneChart(App[None]):
+    def __init__(self) -> None:
+        super().__init__()
+        send_changed_cells_only()  # as RunviewApp does
+
+    def compose(self) -> ComposeResult:
+        yield Static("header")
+        yield Chart("train/loss")
+
+
+async def test_new_points_repaint_and_send_only_the_last_columns() -> None:
+    app = OneChart()
+    async with app.run_test(size=(80, 24)) as pilot:
+        chart = app.query_one(Chart)
+        chart.styles.height = 20
+        await pilot.pause()
+        chart.set_data(chart_data(900))
+        await wait_for(pilot, lambda: chart.builds >= 1 and chart.content_size.width > 0)
+        await pilot.pause()
+        width = chart.content_size.width
+
+        # ten steps: a cell of this chart is about seven steps wide, so the line moves on a cell
+        chart.set_data(chart_data(910))
+        spans = chart.repainted
+        assert spans, "new points repaint something"
+        assert all(column >= 0.8 * width for _row, column, _width in spans), spans
+        assert len(spans) <= 6, spans  # a few rows, not the whole chart
+        sent = next_update(app.screen, chart)
+        moves = [(int(row), int(column)) for row, column in MOVE_TO.findall(sent)]
+        left = chart.content_region.x
+        assert moves and all(column - 1 >= left + 0.8 * width for _row, column in moves), repr(sent)
+        assert len(sent.encode()) < 600, len(sent.encode())
+
+        await pilot.pause()
+        # what is on screen is the whole new drawing: nothing of the old one is left behind
+        shown = [
+            "".join(segment.text for segment in chart.render_line(y))
+            for y in range(chart.content_size.height)
+        ]
+        fresh = build_chart(chart.data, width, chart.content_size.height).plain.split("\n")
+        assert shown[: len(fresh)] == [line.ljust(width) for line in fresh][: len(shown)]
+
+
+async def test_data_that_draws_the_same_picture_repaints_nothing() -> None:
+    app = OneChart()
+    async with app.run_test(size=(80, 24)) as pilot:
+        chart = app.query_one(Chart)
+        chart.set_data(chart_data(500))
+        await wait_for(pilot, lambda: chart.builds >= 1)
+        await pilot.pause()
+        next_update(app.screen, chart)  # whatever else was pending (the focus)
+        builds = chart.builds
+        again = chart_data(500)
+        chart.set_data(again)
+        assert chart.data is again and chart.builds == builds
+        assert next_update(app.screen, chart) == ""
+
+
+def test_changed_spans_cover_exactly_the_cells_that_differ() -> None:
+    old = ["ab\x1b[31mcd\x1b[0mef", "same", "xyz"]
+    new = ["ab\x1b[31mcX\x1b[0mef", "same", "x\x1b[32my\x1b[0mz"]
+    # a colour change counts as a change; equal rows are skipped
+    assert changed_spans(old, new) == [(0, 3, 1), (2, 1, 1)]
+
+
+def test_points_on_the_same_pixels_are_not_drawn_again_and_only_when_the_drawing_is_the_same() -> (
+    None
+):
+    for noise, size in ((0.0, (50, 14)), (0.05, (50, 14)), (0.05, (76, 20)), (0.05, (30, 8))):
+        skipped = 0
+        for steps in range(12_000, 12_080):
+            old, new = chart_data(steps, noise), chart_data(steps + 1, noise)
+            same = build_chart(old, *size).plain == build_chart(new, *size).plain
+            if same_pixels(old, new, *size):
+                skipped += 1
+                assert same, f"declared the same at step {steps}, {size}, but the drawing moved"
+        if noise == 0.0:
+            assert skipped > 60, "a new step on a long smooth series usually moves no pixel"
