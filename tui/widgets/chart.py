@@ -16,6 +16,17 @@ from textual.events import Resize
 from textual.message import Message
 from textual.widget import Widget
 
+from runview.tui.widgets.chart_ticks import (
+    all_integers,
+    flat_limits,
+    format_tick,
+    format_ticks,
+    is_flat,
+    nice_ticks,
+)
+
+__all__ = ["Chart", "ChartData", "ChartSeries", "build_chart", "format_tick", "nice_ticks"]
+
 # One colour per series (plotext names); raw series behind a smoothed one are drawn in FAINT.
 PALETTE = (
     "blue+",
@@ -180,6 +191,8 @@ def build_chart(
         data.legend and sum(bool(s.label) and not s.faint and not s.band for s in data.series) > 1
     )
     drawn = 0
+    drawn_x: list[np.ndarray] = []
+    drawn_y: list[np.ndarray] = []
     lo, hi = math.inf, -math.inf
     y_lo, y_hi = math.inf, -math.inf
     for series in data.series:
@@ -204,6 +217,8 @@ def build_chart(
             lo, hi = min(lo, float(xs[0])), max(hi, float(xs[-1]))
             y_lo, y_hi = min(y_lo, float(ys.min())), max(y_hi, float(ys.max()))
             plt.plot(xs.tolist(), ys.tolist(), color=color, marker=marker, label=label)
+            drawn_x.append(xs)
+            drawn_y.append(ys)
             label = None
             drawn += 1
     if not drawn:
@@ -212,19 +227,28 @@ def build_chart(
     lo, hi = (v if v is not None else auto for v, auto in zip(data.x_range, (lo, hi)))
     if hi > lo:
         plt.xlim(lo, hi)
-    ticks = nice_ticks(lo, hi, max(2, width // (14 if data.x_time else 12)))
-    plt.xticks(ticks, [format_time(t, hi - lo) if data.x_time else format_tick(t) for t in ticks])
+    ticks = nice_ticks(lo, hi, max(2, width // (14 if data.x_time else 12)), all_integers(drawn_x))
+    plt.xticks(
+        ticks, [format_time(t, hi - lo) for t in ticks] if data.x_time else format_ticks(ticks)
+    )
     y_lo, y_hi = (v if v is not None else auto for v, auto in zip(data.y_range, (y_lo, y_hi)))
+    integer = all_integers(drawn_y)
     if log_y:
         plt.yscale("log")
         if y_hi > y_lo > 0 and data.y_range != (None, None):
             # plotext takes log-scale limits as exponents
             plt.ylim(math.log10(y_lo), math.log10(y_hi))
+    elif data.y_range == (None, None) and is_flat(y_lo, y_hi):
+        # plotext would spread float noise over the full height: the line goes mid-chart
+        y_lo, y_hi = flat_limits((y_lo + y_hi) / 2, integer)
+        plt.ylim(y_lo, y_hi)
+        ticks = nice_ticks(y_lo, y_hi, max(2, height // 3), integer)
+        plt.yticks(ticks, format_ticks(ticks))
     elif y_hi > y_lo:
         if data.y_range != (None, None):
             plt.ylim(y_lo, y_hi)
-        ticks = nice_ticks(y_lo, y_hi, max(2, height // 3))
-        plt.yticks(ticks, [format_tick(t) for t in ticks])
+        ticks = nice_ticks(y_lo, y_hi, max(2, height // 3), integer)
+        plt.yticks(ticks, format_ticks(ticks))
     if data.x_label and height >= 12:
         plt.xlabel(data.x_label)
     try:
@@ -245,17 +269,6 @@ def finite_runs(x: np.ndarray, y: np.ndarray) -> Iterator[tuple[np.ndarray, np.n
         yield x[start:stop], y[start:stop]
 
 
-def nice_ticks(lo: float, hi: float, count: int) -> list[float]:
-    """About ``count`` round ticks (1, 2, 2.5 or 5 times a power of ten) inside [lo, hi]."""
-    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
-        return [lo] if math.isfinite(lo) else []
-    raw = (hi - lo) / max(1, count)
-    power = 10 ** math.floor(math.log10(raw))
-    step = min((m * power for m in (1, 2, 2.5, 5, 10)), key=lambda v: abs(math.log(v / raw)))
-    first = math.ceil(lo / step) * step
-    return [first + i * step for i in range(int((hi - first) / step + 1e-9) + 1)]
-
-
 def format_time(value: float, span: float) -> str:
     """A unix time as a local clock time; seconds shown only over a short span."""
     try:
@@ -265,12 +278,3 @@ def format_time(value: float, span: float) -> str:
         )
     except (OverflowError, OSError, ValueError):
         return format_tick(value)
-
-
-def format_tick(value: float) -> str:
-    """Short tick labels: 1500 -> 1.5k, 2000000 -> 2M, 0.25 -> 0.25."""
-    magnitude = abs(value)
-    for limit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if magnitude >= limit:
-            return f"{value / limit:.4g}{suffix}"
-    return f"{value:.4g}"
