@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import plotext as plt
+from rich.color import Color
+from rich.style import Style
 from rich.text import Text
 from textual.events import Resize
 from textual.message import Message
@@ -24,6 +26,7 @@ from runview.tui.widgets.chart_ticks import (
     is_flat,
     nice_ticks,
 )
+from runview.tui.widgets.chart_values import latest_values
 
 __all__ = ["Chart", "ChartData", "ChartSeries", "build_chart", "format_tick", "nice_ticks"]
 
@@ -43,6 +46,7 @@ PALETTE = (
     "magenta",
 )
 FAINT = "gray"
+CURSOR = "white"
 # plotext 5's named colours and their ANSI codes: the choices a user has per series.
 NAMED_COLORS = {
     "blue+": 12,
@@ -97,6 +101,7 @@ class ChartData:
     log_y: bool = False
     legend: bool = True  # label the series when there are two or more
     x_time: bool = False  # x is unix time: ticks read as clock times
+    unit: str = ""  # what y is in ("GiB", "%"), for the values a chart reads out
 
 
 def no_color() -> bool:
@@ -142,6 +147,7 @@ class Chart(Widget, can_focus=True):
         self._cache_key: tuple[object, ...] | None = None
         self._cache: Text = Text("")
         self.builds = 0  # plotext builds so far (tests and benchmarks read it)
+        self.cursor: float | None = None  # x of a cursor line (a maximised chart's)
 
     def set_title(self, title: str) -> None:
         """Titles come from metric names and user input: set as Text, never parsed as markup."""
@@ -158,6 +164,7 @@ class Chart(Widget, can_focus=True):
             return
         self.data = data
         self._version += 1
+        self.border_subtitle = latest_values(data, series_style)
         self.refresh()
 
     def on_resize(self, event: Resize) -> None:
@@ -169,16 +176,21 @@ class Chart(Widget, can_focus=True):
         key = (self._version, width, height, log_y, no_color())
         if key != self._cache_key:
             self._cache_key = key
-            self._cache = build_chart(self.data, width, height, log_y, key[-1])
+            self._cache = build_chart(self.data, width, height, log_y, key[-1], self.cursor)
             self.builds += 1
         return self._cache
 
 
 def build_chart(
-    data: ChartData | None, width: int, height: int, log_y: bool = False, colorless: bool = False
+    data: ChartData | None,
+    width: int,
+    height: int,
+    log_y: bool = False,
+    colorless: bool = False,
+    cursor: float | None = None,
 ) -> Text:
-    """Plot ``data`` with plotext at ``width`` x ``height`` cells. Uses plotext's global figure: UI
-    thread only."""
+    """Plot ``data`` with plotext at ``width`` x ``height`` cells, with a vertical line at x =
+    ``cursor``. Uses plotext's global figure: UI thread only."""
     if data is None:
         return Text("…", style="dim")
     if width < 12 or height < 4:
@@ -249,12 +261,21 @@ def build_chart(
             plt.ylim(y_lo, y_hi)
         ticks = nice_ticks(y_lo, y_hi, max(2, height // 3), integer)
         plt.yticks(ticks, format_ticks(ticks))
+    if cursor is not None and lo <= cursor <= hi:
+        plt.vline(cursor, "default" if colorless else CURSOR)
     if data.x_label and height >= 12:
         plt.xlabel(data.x_label)
     try:
         return Text.from_ansi(plt.build(), no_wrap=True)
     except Exception as exc:  # plotext has corner cases; a chart must never take the app down
         return Text(f"cannot draw this chart: {exc}", style="dim")
+
+
+def series_style(series: ChartSeries) -> Style:
+    """The colour a series is drawn in, for text that names it (its latest value, a readout)."""
+    color = series.color if series.color != "" else PALETTE[series.index % len(PALETTE)]
+    code = color if isinstance(color, int) else NAMED_COLORS.get(color)
+    return Style(color=Color.from_ansi(code)) if code is not None else Style()
 
 
 def finite_runs(x: np.ndarray, y: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:

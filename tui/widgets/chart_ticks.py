@@ -79,7 +79,8 @@ def flat_limits(value: float, integer: bool = False) -> tuple[float, float]:
     pad = abs(value) * FLAT_PAD or 1.0
     if integer:
         pad = max(1.0, math.ceil(pad))
-    return value - pad, value + pad
+    # zero stays the floor of a series that never went below it (an idle network is not -1 B/s)
+    return max(value - pad, 0.0) if value >= 0 else value - pad, value + pad
 
 
 def all_integers(arrays: Iterable[np.ndarray]) -> bool:
