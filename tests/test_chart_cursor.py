@@ -115,6 +115,12 @@ async def test_cursor_reads_every_series_at_a_step(run_root: Path) -> None:
         before = str(chart.render())
         await pilot.press("left")
         assert str(chart.render()) != before
+        # smoothed: the line's value, and the raw value logged there
+        await pilot.press("s")
+        await wait_for(pilot, lambda: any(s.faint for s in chart.data.series))
+        assert chart.cursor == STEPS - 1 - 21
+        await wait_for(pilot, lambda: "(raw 1.178k)" in readout(app))
+        assert readout(app).startswith("step 178 · a/loss 1.17")
         # the board's own arrows do not move the focus away from a maximised chart
         await pilot.press("down", "up", "z")
         assert b.maximised == "a/loss" and app.focused is chart
