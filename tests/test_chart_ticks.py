@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
+import pytest
 
+import runview
 from runview.store.downsample import ema
+from runview.tui.app import RunviewApp
+from runview.tui.run_page import RunPage
 from runview.tui.widgets.chart import ChartData, ChartSeries, build_chart
+from runview.tui.widgets.chart_board import ChartBoard
 from runview.tui.widgets.chart_ticks import format_ticks, nice_ticks
+from tests.pilot import wait_for
 
 LABEL = re.compile(r"^\s*(-?[0-9][0-9.]*[kMGT]?)(?=\S|\s|$)")
 
@@ -75,3 +82,34 @@ def test_a_smoothed_constant_is_one_flat_line_mid_chart() -> None:
 def test_a_constant_count_sits_between_whole_ticks() -> None:
     text = chart(np.full(30, 2.0))
     assert y_labels(text) == ["3", "2", "1"], text
+
+
+async def test_smoothing_a_constant_lr_in_the_app_draws_one_flat_line(
+    run_root: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("RUNVIEW_STATE_DIR", str(tmp_path / "state"))
+    run = runview.init(project="t", dir=run_root, console=False, system_interval=None)
+    for step in range(300):
+        run.log({"opt/lr": 3e-4, "loss": 1 / (step + 1)})
+    run.finish()
+    app = RunviewApp(run.dir, tab="charts")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(
+            pilot,
+            lambda: (
+                isinstance(app.screen, RunPage)
+                and "opt/lr" in app.screen.query_one(".charts-board", ChartBoard).charts
+            ),
+        )
+        lr = app.screen.query_one(".charts-board", ChartBoard).charts["opt/lr"]
+        lr.focus()
+        await pilot.press("enter", "s", "s", "s")  # maximised, smoothing 0.9
+        b = app.screen.query_one(".charts-board", ChartBoard)
+        chart = b.max_chart
+        await wait_for(
+            pilot, lambda: chart.data is not None and any(s.faint for s in chart.data.series)
+        )
+        text = chart.render().plain
+        labels = y_labels(text)
+        assert len(set(labels)) == len(labels) >= 3, text
+        assert len(plotted_rows(text)) == 1, text
