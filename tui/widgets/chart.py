@@ -28,8 +28,6 @@ from runview.tui.widgets.chart_ticks import (
 )
 from runview.tui.widgets.chart_values import latest_values
 
-__all__ = ["Chart", "ChartData", "ChartSeries", "build_chart", "format_tick", "nice_ticks"]
-
 # One colour per series (plotext names); raw series behind a smoothed one are drawn in FAINT.
 PALETTE = (
     "blue+",

@@ -192,9 +192,7 @@ class CursorChart(Chart):
 
     def _report(self) -> None:
         data = self.data
-        if data is None or not data.series:
-            readout = Text(HINT, style="dim")
-        elif self.cursor is None:
+        if data is None or not data.series or self.cursor is None:
             readout = Text(HINT, style="dim")
         else:
             readout = values_at(data, self.cursor, series_style)
