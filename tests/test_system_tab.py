@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 
 import pytest
+from rich.text import Text
 from textual.widgets import Collapsible, Input, OptionList, Select
 
 import runview
@@ -333,6 +335,11 @@ async def test_a_cpu_only_box_shows_the_overview_first_and_folds_the_rest(
             assert f"({b.spec(chart_id).unit}" in str(chart.border_title), chart.border_title
         assert str(b.charts["mem/used"].border_title) == "memory used (GiB)"
         assert str(b.charts["proc/count"].border_title) == "proc/count (processes)"
+        # each chart's latest values, each with its unit
+        io = b.charts["disk/io"]
+        await wait_for(pilot, lambda: io.data is not None)
+        latest_io = Text.from_markup(str(io.border_subtitle)).plain
+        assert re.fullmatch(r"last read \S+ MiB/s · write \S+ MiB/s", latest_io), latest_io
         # the header's memory is the chart's: same unit, same figure
         mem = b.charts["mem/used"]
         await wait_for(pilot, lambda: mem.data is not None)
@@ -346,6 +353,9 @@ async def test_a_cpu_only_box_shows_the_overview_first_and_folds_the_rest(
         assert "more" in str(app.focused.parent.title)  # the section's title bar
         await pilot.press("enter")
         await wait_for(pilot, lambda: not boxes["more"].collapsed)
+        # down from the title of the section just opened: its first chart
+        await pilot.press("j")
+        assert b.focused_chart_id == "cpu/core"
         free, count = b.charts["disk/free"], b.charts["proc/count"]
         free.scroll_visible(animate=False)
         await wait_for(

@@ -339,11 +339,23 @@ class ChartBoard(ReportsWorkerFailures, Container):
             return
         current = self.app.focused
         if current not in targets:
-            focus_now(targets[0])
+            focus_now(self._entry(current, targets, direction))
             return
         target = neighbour(targets, targets.index(current), direction)
         if target is not None:
             focus_now(target)
+
+    def _entry(self, current: Widget | None, targets: list[Widget], direction: str) -> Widget:
+        """Where a move starts from a focus that is not a target: from the title of a section
+        just opened, its first chart (or, going up, the chart before it); else the first chart."""
+        box = current.parent if isinstance(current, CollapsibleTitle) else None
+        if isinstance(box, Collapsible) and box in self._sections.values():
+            inside = [i for i, t in enumerate(targets) if box in t.ancestors]
+            if inside:
+                if direction in ("down", "right"):
+                    return targets[inside[0]]
+                return targets[max(inside[0] - 1, 0)]
+        return targets[0]
 
     def action_fold(self) -> None:
         focused = self.app.focused

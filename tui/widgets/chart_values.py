@@ -48,7 +48,8 @@ def value_at(series: ChartSeries, x: float) -> float | None:
 
 
 def latest_values(data: ChartData | None, style_of: StyleOf) -> Text:
-    """``last 0.5235``; ``last read 1.2 · write 0.3 MiB/s`` for several series; a range for many.
+    """``last 0.5235``; ``last read 1.2 MiB/s · write 0.3 MiB/s`` for a few series; a range for
+    many.
 
     Raw values (smoothing changes the line, not what was logged), in the series' colours."""
     if data is None:
@@ -67,8 +68,9 @@ def latest_values(data: ChartData | None, style_of: StyleOf) -> Text:
             out.append(" · ", style="dim")
         if len(found) > 1 and line.label:
             out.append(f"{line.label} ", style=style_of(line))
-        unit = data.unit if i == len(found) - 1 else ""
-        out.append(with_unit(format_tick(value), unit), style=style_of(line) + Style(bold=True))
+        out.append(
+            with_unit(format_tick(value), data.unit), style=style_of(line) + Style(bold=True)
+        )
     return out
 
 
