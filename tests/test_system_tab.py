@@ -106,7 +106,9 @@ async def test_gpu_metrics_overlay_one_series_per_device_with_legend(run_root: P
         ):
             assert part in header, (part, header)
         # The same keys as Charts: move, maximise, restore.
-        assert isinstance(app.focused, Chart) and app.focused.chart_id == "gpu/util"
+        # the first chart takes the focus once the board is laid out
+        await wait_for(pilot, lambda: isinstance(app.focused, Chart))
+        assert app.focused.chart_id == "gpu/util"
         await pilot.press("l", "enter")
         assert b.maximised == "gpu/mem_percent"
         await pilot.press("escape")
