@@ -99,7 +99,11 @@ def ema(y: np.ndarray, alpha: float) -> np.ndarray:
     raw = _ema_undebiased(values, alpha)
     with np.errstate(under="ignore"):
         debias = -np.expm1(np.arange(1, m + 1, dtype=np.float64) * math.log(alpha))
-    out[finite] = raw / debias
+    # A weighted mean of the values so far never leaves their range; rounding could step out
+    # (a constant came back as c * (1 +- 1e-16), which a chart then drew as full-height noise).
+    out[finite] = np.clip(
+        raw / debias, np.minimum.accumulate(values), np.maximum.accumulate(values)
+    )
     return out
 
 

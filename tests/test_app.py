@@ -252,7 +252,7 @@ async def test_a_tab_widgets_worker_error_reaches_the_page(
     run_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The Charts tab's worker that loads the saved view state fails in a way it does not handle.
-    def load_view_state(project: str, section: str) -> None:
+    def load_view_state(*args: object) -> None:
         raise RuntimeError("state store exploded")
 
     monkeypatch.setattr(chart_state, "load_view_state", load_view_state)

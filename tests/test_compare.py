@@ -230,6 +230,10 @@ async def test_system_overlays_runs_against_time_since_each_start(run_root: Path
         )
         chart = next(c for c in page.query(Chart) if c.chart_id == "cpu/percent")
         assert [s.label for s in chart.data.series] == ["1 early", "2 late"]
+        # each chart names its unit, as on a run's System tab
+        assert str(chart.border_title) == "cpu/percent (%)"
+        mem = next(c for c in page.query(Chart) if c.chart_id == "mem/used")
+        assert str(mem.border_title) in ("mem/used (MiB)", "mem/used (GiB)", "mem/used (TiB)")
         for series in chart.data.series:  # each run's own start is 0: both begin near it
             assert 0.0 <= float(series.x[0]) < 5.0
 

@@ -99,8 +99,9 @@ def test_charts_at_160x48(fixed_run: Path, snap_compare: Snap) -> None:
 
 
 def test_a_maximised_chart(fixed_run: Path, snap_compare: Snap) -> None:
+    """With its cursor moved back from the latest point: the line and the readout under it."""
     app = viewer(fixed_run, "charts")
-    run_before = waiting_for("charts", "l", "enter")
+    run_before = waiting_for("charts", "l", "enter", "left", "pageup")
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
 
 

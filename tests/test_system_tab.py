@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import time
 from pathlib import Path
 
 import pytest
+from rich.text import Text
 from textual.widgets import Collapsible, Input, OptionList, Select
 
 import runview
@@ -17,6 +21,7 @@ from runview.tui.view_state import state_path
 from runview.tui.widgets.chart import Chart
 from runview.tui.widgets.chart_board import ChartBoard
 from tests.pilot import page, screen_text, wait_for
+from tests.test_chart_ticks import y_labels
 
 
 @pytest.fixture(autouse=True)
@@ -83,8 +88,11 @@ async def test_gpu_metrics_overlay_one_series_per_device_with_legend(run_root: P
         assert float(util.data.series[0].x[0]) == 0.0 and float(util.data.series[0].x[-1]) == 58.0
         text = str(util.render())
         assert "0 H100" in text and "1 H200" in text
-        assert list(b.charts)[:4] == ["gpu/mem_percent", "gpu/power_w", "gpu/temp", "gpu/util"]
-        assert "cpu/core" in b.charts and b.charts["cpu/core"].border_title == "cpu/core (2 cores)"
+        # the overview first: GPU util, memory, temperature, power, each saying its unit
+        assert list(b.charts)[:4] == ["gpu/util", "gpu/mem_percent", "gpu/temp", "gpu/power_w"]
+        titles = [str(b.charts[c].border_title) for c in list(b.charts)[:4]]
+        assert titles == ["GPU util (%)", "GPU memory (%)", "GPU temperature (°C)", "GPU power (W)"]
+        assert b.charts["cpu/core"].border_title == "cpu/core (%, 2 cores)"
         header = str(app.screen.query_one(".system-header").render())
         for part in (
             "CPU 51%",
@@ -98,13 +106,13 @@ async def test_gpu_metrics_overlay_one_series_per_device_with_legend(run_root: P
         ):
             assert part in header, (part, header)
         # The same keys as Charts: move, maximise, restore.
-        # the first chart takes the focus after the first layout, which may follow the data
+        # the first chart takes the focus once the board is laid out
         await wait_for(pilot, lambda: isinstance(app.focused, Chart))
-        assert app.focused.chart_id == "gpu/mem_percent"
+        assert app.focused.chart_id == "gpu/util"
         await pilot.press("l", "enter")
-        assert b.maximised == "gpu/power_w"
+        assert b.maximised == "gpu/mem_percent"
         await pilot.press("escape")
-        assert b.maximised is None and b.focused_chart_id == "gpu/power_w"
+        assert b.maximised is None and b.focused_chart_id == "gpu/mem_percent"
 
 
 async def test_no_samples_says_so_with_the_gpu_reason(run_root: Path) -> None:
@@ -242,7 +250,7 @@ async def test_system_editor_offers_seconds_or_a_metric_and_keeps_the_gpu_overla
             ),
         )
         await wait_for(pilot, lambda: util.data is not None and util.data.x_label == "seconds")
-        assert str(util.border_title) == "gpu/util"
+        assert str(util.border_title) == "GPU util (%)"
 
 
 async def test_system_layout_is_saved_apart_from_the_charts_layout(
@@ -283,3 +291,93 @@ async def test_system_layout_is_saved_apart_from_the_charts_layout(
         b = await open_system(pilot, app)
         assert sections(b)[0] == "pinned" and list(b.charts)[0] == "cpu/percent"
         assert b.columns == 2 and b.smoothing == 0.6
+
+
+def cpu_only_run(root: Path, samples: int = 4) -> Path:
+    """A run whose system.jsonl holds what the real collector records on this (GPU-less) box."""
+    from runview.collectors.system import MIN_RATE_WINDOW, SystemCollector
+
+    run = runview.init(project="t", dir=root, console=False, system_interval=None)
+    run.log({"loss": 1.0})
+    run.finish()
+    path = Path(run.dir)
+    start = json.loads((path / "meta.json").read_text())["start_time"]
+    collector = SystemCollector(pid=os.getpid(), disk_path=path)
+    collector.sample()  # rates and CPU percentages are differences: they start from the second
+    with open(path / "system.jsonl", "w") as fh:
+        for i in range(samples):
+            time.sleep(MIN_RATE_WINDOW)  # the collector's shortest window for a rate
+            row = collector.sample()
+            # counts that move, and free space that moves by a few MB: the cases to read
+            row |= {"proc/count": 3 + i % 2, "disk/free": 78.27 * 2**30 + i * 2**20}
+            fh.write(json.dumps({"_time": start + 2.0 * i, **row}) + "\n")
+    return path
+
+
+async def test_a_cpu_only_box_shows_the_overview_first_and_folds_the_rest(
+    run_root: Path, state_dir: Path
+) -> None:
+    path = cpu_only_run(run_root)
+    app = RunviewApp(path, tab="system")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, RunPage) and "cpu/percent" in board(app).charts
+        )
+        b = board(app)
+        boxes = {str(c.title): c for c in b.query(Collapsible)}
+        assert list(boxes) == ["host", "more"]
+        assert not boxes["host"].collapsed and boxes["more"].collapsed
+        overview = [cid for cid, chart in b.charts.items() if chart in boxes["host"].query(Chart)]
+        assert overview == ["cpu/percent", "mem/used", "disk/io", "net/io"]
+        assert len(b.charts) > 12  # the rest is there, folded
+        assert [s for s, _ in b.spec("disk/io").series] == ["disk/read_bps", "disk/write_bps"]
+        # every chart says its unit
+        for chart_id, chart in b.charts.items():
+            assert b.spec(chart_id).unit, chart_id
+            assert f"({b.spec(chart_id).unit}" in str(chart.border_title), chart.border_title
+        assert str(b.charts["mem/used"].border_title) == "memory used (GiB)"
+        assert str(b.charts["proc/count"].border_title) == "proc/count (processes)"
+        # each chart's latest values, each with its unit
+        io = b.charts["disk/io"]
+        await wait_for(pilot, lambda: io.data is not None)
+        latest_io = Text.from_markup(str(io.border_subtitle)).plain
+        assert re.fullmatch(r"last read \S+ MiB/s · write \S+ MiB/s", latest_io), latest_io
+        # the header's memory is the chart's: same unit, same figure
+        mem = b.charts["mem/used"]
+        await wait_for(pilot, lambda: mem.data is not None)
+        latest = float(mem.data.series[0].y[-1])
+        header = str(app.screen.query_one(".system-header").render())
+        assert f"mem {latest:.1f} GiB" in header, (latest, header)
+
+        # open the rest: the keyboard reaches the folded section's title
+        for _ in range(4):
+            await pilot.press("j")
+        assert "more" in str(app.focused.parent.title)  # the section's title bar
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not boxes["more"].collapsed)
+        # down from the title of the section just opened: its first chart
+        await pilot.press("j")
+        assert b.focused_chart_id == "cpu/core"
+        free, count = b.charts["disk/free"], b.charts["proc/count"]
+        free.scroll_visible(animate=False)
+        await wait_for(
+            pilot, lambda: free.data is not None and "78.27" in str(free.render())
+        )  # GiB
+        labels = y_labels(str(free.render()))
+        assert len(labels) >= 3 and len(set(labels)) == len(labels), labels
+        count.scroll_visible(animate=False)
+        await wait_for(pilot, lambda: count.data is not None)
+        labels = y_labels(str(count.render()))
+        assert labels and all(label.isdigit() for label in labels), labels
+        keeper = system_tab(app).keeper
+        await wait_for(pilot, lambda: keeper.writer.writes >= 1 and not keeper.pending)
+    assert "more" not in json.loads(state_path("t").read_text())["system"]["folded"]
+
+    # opened once, it stays open for the project
+    app = RunviewApp(path, tab="system")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, RunPage) and "cpu/percent" in board(app).charts
+        )
+        boxes = {str(c.title): c for c in board(app).query(Collapsible)}
+        assert not boxes["more"].collapsed

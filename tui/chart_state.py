@@ -25,8 +25,10 @@ class ViewStateKeeper:
         project: str,
         loaded: Callable[[ViewState, str | None], None],
         section: str = CHARTS,
+        default: ViewState | None = None,
     ) -> None:
         self.owner = owner
+        self.default = default  # before anything was saved (load_view_state)
         self.writer = StateWriter(project, section)
         self._loaded = loaded
         self._saved: dict[str, Any] | None = None  # the last state handed to the writer
@@ -53,7 +55,7 @@ class ViewStateKeeper:
         )
 
     def _load(self) -> None:
-        state, problem = load_view_state(self.project, self.writer.section)
+        state, problem = load_view_state(self.project, self.writer.section, self.default)
         self.owner.app.call_from_thread(self._loaded, state, problem)
 
     def loaded_as(self, state: dict[str, Any]) -> None:

@@ -121,14 +121,18 @@ def state_path(project: str) -> Path:
     return state_dir() / "projects" / f"{safe}-{digest}.json"
 
 
-def load_view_state(project: str, section: str = CHARTS) -> tuple[ViewState, str | None]:
+def load_view_state(
+    project: str, section: str = CHARTS, default: ViewState | None = None
+) -> tuple[ViewState, str | None]:
     """One section of the project's saved state, or defaults and a one-line reason when the file is
-    unreadable."""
+    unreadable. ``default`` is what a tab shows before anything was saved (System folds its
+    ``more`` section); once a section is saved, what was saved wins."""
     path = state_path(project)
+    default = default or ViewState()
     try:
         raw = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return ViewState(), None
+        return default, None
     except (OSError, UnicodeDecodeError) as exc:
         return ViewState(), f"view settings not loaded ({path}): {exc}"
     try:
@@ -137,7 +141,8 @@ def load_view_state(project: str, section: str = CHARTS) -> tuple[ViewState, str
             raise ValueError("not a JSON object")
         if section != CHARTS:
             data = data.get(section)
-            data = data if isinstance(data, dict) else {}
+            if not isinstance(data, dict):
+                return default, None
         return state_from_json(data), None
     except (ValueError, TypeError) as exc:
         return ViewState(), f"view settings ignored, unreadable file {path}: {exc}"

@@ -68,6 +68,7 @@ class ChartTab(RunTab):
     board_class: ClassVar[str] = "charts-board"
     empty_text: ClassVar[str] = "no charts"
     editor: ClassVar[type[ChartEditScreen]] = ChartEditScreen
+    default_view: ClassVar[ViewState] = ViewState()  # until the project's layout is saved
 
     # Footer room at 80 columns: only / s e show; ? lists the rest.
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -150,7 +151,9 @@ class ChartTab(RunTab):
             self._pending = snapshot  # laid out once the project's saved state is in
             if self.keeper is None:
                 project = str(snapshot.meta.get("project") or "")
-                self.keeper = ViewStateKeeper(self, project, self._state_loaded, self.state_section)
+                self.keeper = ViewStateKeeper(
+                    self, project, self._state_loaded, self.state_section, self.default_view
+                )
                 self.keeper.load()
             return
         self.call_later(self._apply_snapshot, snapshot)
@@ -215,6 +218,7 @@ class ChartTab(RunTab):
 
     # -- search ---------------------------------------------------------------------------------
     def action_search(self) -> None:
+        self.board.action_restore()  # the search shows its matches in the grid
         focus_now(self.search)
 
     @on(Input.Changed, ".charts-search")
@@ -242,6 +246,9 @@ class ChartTab(RunTab):
             return bool(self.search.value) or self.search.has_focus
         if action == "search":
             return not self.text_box_focused()
+        if action == "cycle_columns":
+            # one chart fills the tab: no columns to change
+            return all(board.maximised is None for board in self.query(ChartBoard))
         return True
 
     def _update_status(self, invalid: bool = False) -> None:

@@ -23,6 +23,7 @@ from runview.tui.tabs.system import (
     SKIP,
     SystemChartEditScreen,
     apply_system_edit,
+    chart_unit,
 )
 from runview.tui.view_state import CHARTS, SYSTEM, X_METRIC, X_RELATIVE, ChartEdit
 from runview.tui.widgets.chart_spec import ChartSpec
@@ -133,13 +134,22 @@ class CompareSystemTab(ChartTab):
             rank = SECTION_ORDER.index(section) if section in SECTION_ORDER else len(SECTION_ORDER)
             return (rank, key)
 
+        # one unit per metric for every run: bytes scaled for the largest run's latest value
+        latest: dict[str, float] = {}
+        for index in compare.shown:
+            for key, value in compare.runs[index].system.latest.items():
+                if type(value) in (int, float) and abs(value) >= abs(latest.get(key, 0.0)):
+                    latest[key] = value
+        units = {key: chart_unit([key], latest) for key in keys}
         specs = [
             ChartSpec(
                 key,
-                key,
+                f"{key} ({units[key].name})" if units[key].name else key,
                 PINNED if key in pinned else system_section(key),
                 ((key, key),),
                 x_label="seconds since start",  # samples' own x is their time
+                unit=units[key].name,
+                y_scale=units[key].scale,
             )
             for key in sorted(keys, key=order)
         ]

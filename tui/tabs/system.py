@@ -20,10 +20,10 @@ from textual.widgets import Select, Static
 from runview.store.reader import RunSnapshot
 from runview.store.series import SeriesSnapshot
 from runview.tui.chart_edit import ChartEditScreen
-from runview.tui.format import format_bytes
 from runview.tui.safe_text import visible
+from runview.tui.system_units import Unit, shared_unit, unit_for
 from runview.tui.tabs.chart_tab import PINNED, ChartTab
-from runview.tui.view_state import SYSTEM, X_METRIC, X_RELATIVE, ChartEdit
+from runview.tui.view_state import SYSTEM, X_METRIC, X_RELATIVE, ChartEdit, ViewState
 from runview.tui.widgets.chart_spec import ChartSpec
 
 GPU_KEY = re.compile(r"^gpu/(\d+)/(.+)$")
@@ -48,13 +48,31 @@ def gpu_names(meta: dict[str, Any]) -> dict[int, str]:
     return names
 
 
+# What a user looks at first, in this order; every other metric waits in a folded section.
+# (chart id, title, series (key, label); a "gpu/<metric>" id overlays that metric of every GPU)
+OVERVIEW: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
+    ("gpu/util", "GPU util", ()),
+    ("gpu/mem_percent", "GPU memory", ()),
+    ("gpu/temp", "GPU temperature", ()),
+    ("gpu/power_w", "GPU power", ()),
+    ("cpu/percent", "CPU", (("cpu/percent", "cpu/percent"),)),
+    ("mem/used", "memory used", (("mem/used", "mem/used"),)),
+    ("disk/io", "disk I/O", (("disk/read_bps", "read"), ("disk/write_bps", "write"))),
+    ("net/io", "network", (("net/recv_bps", "received"), ("net/sent_bps", "sent"))),
+)
+MORE = "more"  # the section of every other metric, folded until the user opens it
+HOST = "host"  # the overview's CPU, memory, disk and network charts
+
+
 def system_specs(
     system: SeriesSnapshot,
     meta: dict[str, Any],
     pinned: Set[str] | None = None,
     edits: Mapping[str, ChartEdit] | None = None,
 ) -> list[ChartSpec]:
-    """One chart per metric; GPU metrics overlaid one series per device; all cores on one chart.
+    """The overview's charts (GPUs, CPU, memory, disk and network I/O), then every other metric in
+    the folded ``more`` section: one chart per metric, GPU metrics overlaid one series per device,
+    all cores on one chart. Each chart's title names its unit.
 
     Pinned charts come first, in a ``pinned`` section; ``edits`` are applied
     (``apply_system_edit``).
@@ -76,44 +94,83 @@ def system_specs(
             )
         else:
             grouped.setdefault(key, []).append((0, key, key))
+    latest = system.latest
 
-    def section(chart_id: str) -> str:
-        prefix = chart_id.partition("/")[0] if "/" in chart_id else "other"
-        return prefix
+    def spec(
+        chart_id: str, title: str, section: str, series: tuple[tuple[str, str], ...], note: str = ""
+    ) -> ChartSpec:
+        unit = chart_unit([key for key, _label in series], latest)
+        notes = ", ".join(n for n in (unit.name, note) if n)
+        return ChartSpec(
+            chart_id,
+            f"{title} ({notes})" if notes else title,
+            section,
+            series,
+            x_offset=offset,
+            x_label="seconds",
+            unit=unit.name,
+            y_scale=unit.scale,
+        )
+
+    specs = []
+    shown: set[str] = set()
+    for chart_id, title, series in OVERVIEW:
+        if chart_id.startswith("gpu/"):
+            members = sorted(grouped.get(chart_id, ()))
+            series = tuple((key, label) for _i, key, label in members)
+        series = tuple((key, label) for key, label in series if key in system.keys)
+        if series:
+            section = "gpu" if chart_id.startswith("gpu/") else HOST
+            specs.append(spec(chart_id, title, section, series))
+            shown.update(key for key, _label in series)
 
     def order(chart_id: str) -> tuple[int, str]:
-        name = section(chart_id)
+        name = chart_id.partition("/")[0]
         return (
             SECTION_ORDER.index(name) if name in SECTION_ORDER else len(SECTION_ORDER),
             chart_id,
         )
 
-    specs = []
     for chart_id in sorted(grouped, key=order):
         members = sorted(grouped[chart_id])
+        if all(key in shown for _i, key, _label in members):
+            continue
         legend = len(members) <= MAX_LEGEND
         series = tuple((key, label if legend else "") for _i, key, label in members)
-        title = f"{chart_id} ({len(members)} cores)" if chart_id == "cpu/core" else chart_id
-        specs.append(
-            ChartSpec(
-                chart_id, title, section(chart_id), series, x_offset=offset, x_label="seconds"
-            )
-        )
+        note = f"{len(members)} cores" if chart_id == "cpu/core" else ""
+        specs.append(spec(chart_id, chart_id, MORE, series, note))
     pinned, edits = pinned or set(), edits or {}
     specs = [replace(s, section=PINNED) for s in specs if s.chart_id in pinned] + [
         s for s in specs if s.chart_id not in pinned
     ]
-    return [apply_system_edit(s, edits[s.chart_id]) if s.chart_id in edits else s for s in specs]
+    return [
+        apply_system_edit(s, edits[s.chart_id], latest) if s.chart_id in edits else s for s in specs
+    ]
 
 
-def apply_system_edit(spec: ChartSpec, edit: ChartEdit) -> ChartSpec:
+def chart_unit(keys: Sequence[str], latest: Mapping[str, Any]) -> Unit:
+    """One unit for a chart's metrics (bytes scaled for the largest of them now), or none when
+    they differ."""
+    sizes = [abs(v) for key in keys if (v := _num(latest.get(key))) is not None]
+    return shared_unit([unit_for(key, max(sizes, default=0.0)) for key in keys])
+
+
+def apply_system_edit(
+    spec: ChartSpec, edit: ChartEdit, latest: Mapping[str, Any] | None = None
+) -> ChartSpec:
     """``spec`` as the user edited it. x stays seconds since the start unless it is another metric.
 
     The chart's own series keep their labels (``0 H100``), so the per-GPU overlay survives an edit.
+    Other y metrics bring their own unit (none when they differ).
     """
     labels = dict(spec.series)
     y_keys = edit.y_keys or tuple(labels)
     x_metric = edit.x_axis == X_METRIC and bool(edit.x_key)
+    unit = (
+        Unit(spec.unit, spec.y_scale)
+        if set(y_keys) <= set(labels)
+        else chart_unit(y_keys, latest or {})
+    )
     return replace(
         spec,
         title=edit.title or spec.title,
@@ -127,12 +184,21 @@ def apply_system_edit(spec: ChartSpec, edit: ChartEdit) -> ChartSpec:
         log_y=edit.log_y,
         legend=edit.legend,
         colors=tuple(edit.color_of(key) for key in y_keys),
+        unit=unit.name,
+        y_scale=unit.scale,
     )
 
 
-def current_values(system: SeriesSnapshot, meta: dict[str, Any]) -> Text:
-    """A line of the latest values: CPU, memory, process, then each GPU."""
+def current_values(
+    system: SeriesSnapshot, meta: dict[str, Any], units: Mapping[str, Unit] | None = None
+) -> Text:
+    """A line of the latest values: CPU, memory, process, then each GPU.
+
+    Each figure is in the unit its chart shows (``units``: metric -> unit, from the charts), so
+    the header and the charts read the same.
+    """
     latest = system.latest
+    units = units or {}
     out = Text()
 
     def part(label: str, value: str) -> None:
@@ -141,41 +207,36 @@ def current_values(system: SeriesSnapshot, meta: dict[str, Any]) -> Text:
         out.append(f"{label} ", style="bold")
         out.append(value)
 
-    if (cpu := _num(latest.get("cpu/percent"))) is not None:
-        part("CPU", f"{cpu:.0f}%")
-    used, percent = _num(latest.get("mem/used")), _num(latest.get("mem/percent"))
-    if used is not None or percent is not None:
-        part(
-            "mem",
-            " ".join(
-                p
-                for p in (format_bytes(used), f"({percent:.0f}%)" if percent is not None else "")
-                if p
-            ),
-        )
-    rss, proc_cpu = _num(latest.get("proc/rss")), _num(latest.get("proc/cpu_percent"))
-    if rss is not None or proc_cpu is not None:
-        part(
-            "proc",
-            " ".join(
-                p
-                for p in (f"{proc_cpu:.0f}%" if proc_cpu is not None else "", format_bytes(rss))
-                if p
-            ),
-        )
+    def figure(key: str) -> str:
+        value = _num(latest.get(key))
+        if value is None:
+            return ""
+        unit = units.get(key) or unit_for(key, value)
+        shown = value / unit.scale
+        number = f"{shown:.1f}" if unit.scale != 1 else f"{shown:.0f}"
+        return f"{number}{unit.name}" if unit.name in ("%", "°C", "") else f"{number} {unit.name}"
+
+    if cpu := figure("cpu/percent"):
+        part("CPU", cpu)
+    used, percent = figure("mem/used"), figure("mem/percent")
+    if used or percent:
+        part("mem", " ".join(p for p in (used, f"({percent})" if percent else "") if p))
+    proc_cpu, rss = figure("proc/cpu_percent"), figure("proc/rss")
+    if rss or proc_cpu:
+        part("proc", " ".join(p for p in (proc_cpu, rss) if p))
     indices = sorted({int(m.group(1)) for k in latest if (m := GPU_KEY.match(k))})
     names = gpu_names(meta)
     for index in indices:
         fields = []
-        for metric, fmt in (
-            ("util", "util {:.0f}%"),
-            ("mem_percent", "mem {:.0f}%"),
-            ("temp", "{:.0f}°C"),
-            ("power_w", "{:.0f} W"),
+        for metric, label in (
+            ("util", "util "),
+            ("mem_percent", "mem "),
+            ("temp", ""),
+            ("power_w", ""),
         ):
-            value = _num(latest.get(f"gpu/{index}/{metric}"))
-            if value is not None:
-                fields.append(fmt.format(value))
+            value = figure(f"gpu/{index}/{metric}")
+            if value:
+                fields.append(label + value)
         part(
             f"GPU{index}", " ".join([names.get(index, "")] * bool(names.get(index)) + fields) or "—"
         )
@@ -221,19 +282,21 @@ class SystemTab(ChartTab):
     board_class = "system-board"
     empty_text = EMPTY
     editor = SystemChartEditScreen
+    default_view = ViewState(folded=frozenset({MORE}))  # the overview first, the rest folded
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("e", "edit", "Edit", tooltip=EDIT_TIP)]
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._header = Text()
+        self._units: dict[str, Unit] = {}
 
     def compose(self) -> ComposeResult:
         yield Static("", classes="system-header")
         yield from self.compose_board()
 
     def show_snapshot(self, snapshot: RunSnapshot) -> None:
-        header = current_values(snapshot.system, snapshot.meta)
+        header = current_values(snapshot.system, snapshot.meta, self._units)
         if header != self._header:
             self._header = header
             self.query_one(".system-header", Static).update(header)
@@ -251,7 +314,15 @@ class SystemTab(ChartTab):
         )
 
     def build_specs(self, snapshot: RunSnapshot) -> list[ChartSpec]:
-        return system_specs(snapshot.system, snapshot.meta, self.view.pinned, self.view.charts)
+        specs = system_specs(snapshot.system, snapshot.meta, self.view.pinned, self.view.charts)
+        # the header shows each metric in its chart's unit
+        self._units = {
+            key: Unit(spec.unit, spec.y_scale)
+            for spec in specs
+            if spec.unit
+            for key, _ in spec.series
+        }
+        return specs
 
     def default_edit(self) -> ChartEdit:
         return ChartEdit(x_axis=X_RELATIVE)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import plotext as plt
+from rich.color import Color
+from rich.style import Style
 from rich.text import Text
 from textual.events import Resize
 from textual.geometry import Region
@@ -19,6 +21,15 @@ from textual.widget import Widget
 
 from runview.tui.widgets.chart_axes import stable_y
 from runview.tui.widgets.chart_diff import changed_spans, same_drawing, same_pixels
+from runview.tui.widgets.chart_ticks import (
+    all_integers,
+    flat_limits,
+    format_tick,
+    format_ticks,
+    is_flat,
+    nice_ticks,
+)
+from runview.tui.widgets.chart_values import latest_values
 
 # One colour per series (plotext names); raw series behind a smoothed one are drawn in FAINT.
 PALETTE = (
@@ -36,6 +47,7 @@ PALETTE = (
     "magenta",
 )
 FAINT = "gray"
+CURSOR = "white"
 # plotext 5's named colours and their ANSI codes: the choices a user has per series.
 NAMED_COLORS = {
     "blue+": 12,
@@ -92,6 +104,7 @@ class ChartData:
     log_y: bool = False
     legend: bool = True  # label the series when there are two or more
     x_time: bool = False  # x is unix time: ticks read as clock times
+    unit: str = ""  # what y is in ("GiB", "%"), for the values a chart reads out
 
 
 def no_color() -> bool:
@@ -140,6 +153,7 @@ class Chart(Widget, can_focus=True):
         self.builds = 0  # plotext builds so far (tests and benchmarks read it)
         # (row, column, width) of the cells the last new data repainted; None: all of them
         self.repainted: list[tuple[int, int, int]] | None = None
+        self.cursor: float | None = None  # x of a cursor line (a maximised chart's)
 
     def set_title(self, title: str) -> None:
         """Titles come from metric names and user input: set as Text, never parsed as markup."""
@@ -154,6 +168,10 @@ class Chart(Widget, can_focus=True):
         self.applied_seq = seq
         if data is self.data:
             return
+        # The latest values change with every step, even when the drawing does not.
+        subtitle = latest_values(data, series_style)
+        if subtitle != self.border_subtitle:
+            self.border_subtitle = subtitle
         if same_drawing(self.data, data) or (
             self._lines is not None
             and self._cache_key is not None
@@ -198,7 +216,7 @@ class Chart(Widget, can_focus=True):
         key = (self._version, width, height, log_y, no_color())
         if key != self._cache_key:
             self._cache_key = key
-            drawn = plot_chart(self.data, width, height, log_y, key[-1])
+            drawn = plot_chart(self.data, width, height, log_y, key[-1], self.cursor)
             self._lines = None if isinstance(drawn, Text) else drawn.split("\n")
             self._cache = drawn if isinstance(drawn, Text) else Text.from_ansi(drawn, no_wrap=True)
             self.builds += 1
@@ -206,16 +224,26 @@ class Chart(Widget, can_focus=True):
 
 
 def build_chart(
-    data: ChartData | None, width: int, height: int, log_y: bool = False, colorless: bool = False
+    data: ChartData | None,
+    width: int,
+    height: int,
+    log_y: bool = False,
+    colorless: bool = False,
+    cursor: float | None = None,
 ) -> Text:
-    """Plot ``data`` with plotext at ``width`` x ``height`` cells. Uses plotext's global figure: UI
-    thread only."""
-    drawn = plot_chart(data, width, height, log_y, colorless)
+    """Plot ``data`` with plotext at ``width`` x ``height`` cells, with a vertical line at x =
+    ``cursor``. Uses plotext's global figure: UI thread only."""
+    drawn = plot_chart(data, width, height, log_y, colorless, cursor)
     return drawn if isinstance(drawn, Text) else Text.from_ansi(drawn, no_wrap=True)
 
 
 def plot_chart(
-    data: ChartData | None, width: int, height: int, log_y: bool = False, colorless: bool = False
+    data: ChartData | None,
+    width: int,
+    height: int,
+    log_y: bool = False,
+    colorless: bool = False,
+    cursor: float | None = None,
 ) -> str | Text:
     """plotext's drawing of ``data`` (text with ANSI styles), or a Text saying why there is none."""
     if data is None:
@@ -230,6 +258,8 @@ def plot_chart(
         data.legend and sum(bool(s.label) and not s.faint and not s.band for s in data.series) > 1
     )
     drawn = 0
+    drawn_x: list[np.ndarray] = []
+    drawn_y: list[np.ndarray] = []
     lo, hi = math.inf, -math.inf
     y_lo, y_hi = math.inf, -math.inf
     for series in data.series:
@@ -254,6 +284,8 @@ def plot_chart(
             lo, hi = min(lo, float(xs[0])), max(hi, float(xs[-1]))
             y_lo, y_hi = min(y_lo, float(ys.min())), max(y_hi, float(ys.max()))
             plt.plot(xs.tolist(), ys.tolist(), color=color, marker=marker, label=label)
+            drawn_x.append(xs)
+            drawn_y.append(ys)
             label = None
             drawn += 1
     if not drawn:
@@ -264,29 +296,47 @@ def plot_chart(
     lo, hi = (v if v is not None else auto for v, auto in zip(data.x_range, (lo, hi)))
     if hi > lo:
         plt.xlim(lo, hi)
-    ticks = nice_ticks(lo, hi, max(2, width // (14 if data.x_time else 12)))
-    plt.xticks(ticks, [format_time(t, hi - lo) if data.x_time else format_tick(t) for t in ticks])
+    ticks = nice_ticks(lo, hi, max(2, width // (14 if data.x_time else 12)), all_integers(drawn_x))
+    plt.xticks(
+        ticks, [format_time(t, hi - lo) for t in ticks] if data.x_time else format_ticks(ticks)
+    )
     y_lo, y_hi = (v if v is not None else auto for v, auto in zip(data.y_range, (y_lo, y_hi)))
+    integer = all_integers(drawn_y)
     if log_y:
         plt.yscale("log")
         if y_hi > y_lo > 0 and data.y_range != (None, None):
             # plotext takes log-scale limits as exponents
             plt.ylim(math.log10(y_lo), math.log10(y_hi))
+    elif data.y_range == (None, None) and is_flat(y_lo, y_hi):
+        # plotext would spread float noise over the full height: the line goes mid-chart
+        y_lo, y_hi = flat_limits((y_lo + y_hi) / 2, integer)
+        plt.ylim(y_lo, y_hi)
+        ticks = nice_ticks(y_lo, y_hi, max(2, height // 3), integer)
+        plt.yticks(ticks, format_ticks(ticks))
     elif y_hi > y_lo:
         # Rounded out to the tick step where the user set no limit: a new value inside them
         # leaves every row where it was.
-        round_lo, round_hi = stable_y(y_lo, y_hi, max(2, height // 3))
+        round_lo, round_hi = stable_y(y_lo, y_hi, max(2, height // 3), integer)
         y_lo = y_lo if data.y_range[0] is not None else round_lo
         y_hi = y_hi if data.y_range[1] is not None else round_hi
         plt.ylim(y_lo, y_hi)
-        ticks = nice_ticks(y_lo, y_hi, max(2, height // 3))
-        plt.yticks(ticks, [format_tick(t) for t in ticks])
+        ticks = nice_ticks(y_lo, y_hi, max(2, height // 3), integer)
+        plt.yticks(ticks, format_ticks(ticks))
+    if cursor is not None and lo <= cursor <= hi:
+        plt.vline(cursor, "default" if colorless else CURSOR)
     if data.x_label and height >= 12:
         plt.xlabel(data.x_label)
     try:
         return plt.build()
     except Exception as exc:  # plotext has corner cases; a chart must never take the app down
         return Text(f"cannot draw this chart: {exc}", style="dim")
+
+
+def series_style(series: ChartSeries) -> Style:
+    """The colour a series is drawn in, for text that names it (its latest value, a readout)."""
+    color = series.color if series.color != "" else PALETTE[series.index % len(PALETTE)]
+    code = color if isinstance(color, int) else NAMED_COLORS.get(color)
+    return Style(color=Color.from_ansi(code)) if code is not None else Style()
 
 
 def finite_runs(x: np.ndarray, y: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -301,17 +351,6 @@ def finite_runs(x: np.ndarray, y: np.ndarray) -> Iterator[tuple[np.ndarray, np.n
         yield x[start:stop], y[start:stop]
 
 
-def nice_ticks(lo: float, hi: float, count: int) -> list[float]:
-    """About ``count`` round ticks (1, 2, 2.5 or 5 times a power of ten) inside [lo, hi]."""
-    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
-        return [lo] if math.isfinite(lo) else []
-    raw = (hi - lo) / max(1, count)
-    power = 10 ** math.floor(math.log10(raw))
-    step = min((m * power for m in (1, 2, 2.5, 5, 10)), key=lambda v: abs(math.log(v / raw)))
-    first = math.ceil(lo / step) * step
-    return [first + i * step for i in range(int((hi - first) / step + 1e-9) + 1)]
-
-
 def format_time(value: float, span: float) -> str:
     """A unix time as a local clock time; seconds shown only over a short span."""
     try:
@@ -321,12 +360,3 @@ def format_time(value: float, span: float) -> str:
         )
     except (OverflowError, OSError, ValueError):
         return format_tick(value)
-
-
-def format_tick(value: float) -> str:
-    """Short tick labels: 1500 -> 1.5k, 2000000 -> 2M, 0.25 -> 0.25."""
-    magnitude = abs(value)
-    for limit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if magnitude >= limit:
-            return f"{value / limit:.4g}{suffix}"
-    return f"{value:.4g}"

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import math
 
+from runview.tui.widgets.chart_ticks import tick_step
+
 # Round axis ends (times a power of ten): each about a quarter past the one before, so the data
 # fills at least three quarters of the width and the axis extends about every fifth of the
 # run's age.
 ROUND_ENDS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
-TICK_STEPS = (1.0, 2.0, 2.5, 5.0, 10.0)  # the multiples of a power of ten a y tick falls on
 
 
 def round_up(span: float) -> float:
@@ -39,26 +40,19 @@ def stable_x(lo: float, hi: float) -> tuple[float, float]:
     return lo, lo + round_up(hi - lo)
 
 
-def tick_step(lo: float, hi: float, count: int) -> float:
-    """The round step (1, 2, 2.5 or 5 times a power of ten) closest to ``count`` ticks."""
-    raw = (hi - lo) / max(1, count)
-    power = 10.0 ** math.floor(math.log10(raw))
-    return min((m * power for m in TICK_STEPS), key=lambda v: abs(math.log(v / raw)))
-
-
-def stable_y(lo: float, hi: float, count: int) -> tuple[float, float]:
+def stable_y(lo: float, hi: float, count: int, integer: bool = False) -> tuple[float, float]:
     """The y axis for values from ``lo`` to ``hi``, rounded outward to its tick step.
 
     A new value inside the limits leaves them, and so every row of the chart, where they were.
     """
     if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
         return lo, hi
-    step = tick_step(lo, hi, count)
+    step = tick_step(lo, hi, count, integer)
     # Rounding outward can widen the span past another step size: settle on the wider one.
     for _ in range(2):
         out_lo = math.floor(lo / step + 1e-9) * step
         out_hi = math.ceil(hi / step - 1e-9) * step
-        wider = tick_step(out_lo, out_hi, count)
+        wider = tick_step(out_lo, out_hi, count, integer)
         if wider <= step:
             break
         step = wider

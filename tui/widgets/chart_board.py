@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from textual import on
@@ -32,6 +32,7 @@ from runview.tui.focus import focus_now
 from runview.tui.key_help import key_group
 from runview.tui.view_state import ViewState
 from runview.tui.widgets.chart import Chart, ChartData
+from runview.tui.widgets.chart_cursor import CursorChart
 from runview.tui.widgets.chart_nav import ChartGrid, neighbour
 from runview.tui.widgets.chart_spec import (
     ChartSpec,
@@ -130,7 +131,8 @@ class ChartBoard(ReportsWorkerFailures, Container):
     def compose(self) -> ComposeResult:
         yield Static(self.empty_text, classes="board-empty")
         yield ChartGrid(classes="board-grid")
-        yield Chart(classes="board-max")
+        yield CursorChart(classes="board-max")
+        yield Static("", classes="board-readout")
 
     def on_mount(self) -> None:
         self.set_class(True, COLUMN_CLASSES[0])
@@ -141,8 +143,8 @@ class ChartBoard(ReportsWorkerFailures, Container):
         return self.query_one(".board-grid", ChartGrid)
 
     @property
-    def max_chart(self) -> Chart:
-        return self.query_one(".board-max", Chart)
+    def max_chart(self) -> CursorChart:
+        return self.query_one(".board-max", CursorChart)
 
     @property
     def charts(self) -> dict[str, Chart]:
@@ -281,6 +283,8 @@ class ChartBoard(ReportsWorkerFailures, Container):
             spec = self._specs.get(self.maximised if key == MAX_KEY else key)  # type: ignore[arg-type]
             if spec is None:
                 continue
+            if key == MAX_KEY and chart is self.max_chart and self.max_chart.zoom is not None:
+                spec = replace(spec, x_range=self.max_chart.zoom)
             width = max(8, chart.content_size.width)
             stamp = (source_stamp(spec, source), width, self.smoothing, spec)
             if chart.data is None or chart.data.stamp != stamp:
@@ -419,11 +423,23 @@ class ChartBoard(ReportsWorkerFailures, Container):
             return
         current = self.app.focused
         if current not in targets:
-            focus_now(targets[0])
+            focus_now(self._entry(current, targets, direction))
             return
         target = neighbour(targets, targets.index(current), direction)
         if target is not None:
             focus_now(target)
+
+    def _entry(self, current: Widget | None, targets: list[Widget], direction: str) -> Widget:
+        """Where a move starts from a focus that is not a target: from the title of a section
+        just opened, its first chart (or, going up, the chart before it); else the first chart."""
+        box = current.parent if isinstance(current, CollapsibleTitle) else None
+        if isinstance(box, Collapsible) and box in self._sections.values():
+            inside = [i for i, t in enumerate(targets) if box in t.ancestors]
+            if inside:
+                if direction in ("down", "right"):
+                    return targets[inside[0]]
+                return targets[max(inside[0] - 1, 0)]
+        return targets[0]
 
     def action_fold(self) -> None:
         focused = self.app.focused
@@ -442,6 +458,7 @@ class ChartBoard(ReportsWorkerFailures, Container):
     def watch_maximised(self, old: str | None, new: str | None) -> None:
         if new is not None:
             chart = self.max_chart
+            chart.reset()
             chart.set_title(self._specs[new].title)
             chart.set_data(self._data.get(new), chart.applied_seq)
             focus_now(chart)
@@ -449,9 +466,21 @@ class ChartBoard(ReportsWorkerFailures, Container):
             focus_now(self._charts[old])
         self.call_after_refresh(self.request_reduction)
 
+    @on(CursorChart.Changed)
+    def _on_cursor(self, message: CursorChart.Changed) -> None:
+        message.stop()
+        self.query_one(".board-readout", Static).update(message.readout)
+
+    @on(CursorChart.Zoomed)
+    def _on_zoomed(self, message: CursorChart.Zoomed) -> None:
+        message.stop()
+        self.request_reduction()
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "restore":
             return self.maximised is not None
+        if action in ("move", "fold"):
+            return self.maximised is None  # a maximised chart has no neighbours, no section
         return True
 
 

@@ -9,6 +9,7 @@ import numpy as np
 from rich.cells import cell_len
 
 from runview.tui.widgets.chart_axes import stable_y
+from runview.tui.widgets.chart_ticks import all_integers, format_ticks, is_flat, nice_ticks
 
 if TYPE_CHECKING:
     from runview.tui.widgets.chart import ChartData
@@ -109,10 +110,18 @@ def same_pixels(
         return False
     if _options(old) != _options(new) or len(old.series) != len(new.series):
         return False
-    x_lim, y_lim = _limits_x(old), y_lim_of(old, height)
-    if x_lim is None or x_lim != _limits_x(new) or y_lim is None or y_lim != y_lim_of(new, height):
+    integer = _all_integer_y(old)
+    if integer != _all_integer_y(new):
+        return False  # the ticks change from whole numbers to fractions, or back
+    x_lim, y_lim = _limits_x(old), y_lim_of(old, height, integer)
+    if (
+        x_lim is None
+        or x_lim != _limits_x(new)
+        or y_lim is None
+        or y_lim != y_lim_of(new, height, integer)
+    ):
         return False
-    label_width = _y_label_width(y_lim, height)
+    label_width = _y_label_width(y_lim, height, integer)
     canvas_widths = [
         2 * (width - labels) for labels in range(label_width - 1, label_width + 2) if labels < width
     ]
@@ -137,12 +146,14 @@ def same_pixels(
     return True
 
 
-def _y_label_width(y_lim: tuple[float, float], height: int) -> int:
-    """How wide ``build_chart``'s y tick labels are: the canvas starts right after them."""
-    from runview.tui.widgets.chart import format_tick, nice_ticks  # chart imports this module
+def _all_integer_y(data: ChartData) -> bool:
+    return all_integers(s.y[np.isfinite(s.y)] for s in data.series)
 
-    ticks = nice_ticks(y_lim[0], y_lim[1], max(2, height // 3))
-    return max((len(format_tick(t)) for t in ticks), default=0)
+
+def _y_label_width(y_lim: tuple[float, float], height: int, integer: bool) -> int:
+    """How wide ``build_chart``'s y tick labels are: the canvas starts right after them."""
+    ticks = nice_ticks(y_lim[0], y_lim[1], max(2, height // 3), integer)
+    return max((len(label) for label in format_ticks(ticks)), default=0)
 
 
 def _pixels(values: np.ndarray, lim: tuple[float, float], bins: int) -> np.ndarray:
@@ -158,7 +169,7 @@ def _limits_x(data: ChartData) -> tuple[float, float] | None:
     return None if lo is None or hi is None or not hi > lo else (float(lo), float(hi))
 
 
-def y_lim_of(data: ChartData, height: int) -> tuple[float, float] | None:
+def y_lim_of(data: ChartData, height: int, integer: bool = False) -> tuple[float, float] | None:
     """The y limits ``build_chart`` sets for ``data`` (linear scale), or None where it sets
     none."""
     finite = [s.y[np.isfinite(s.y)] for s in data.series]
@@ -170,9 +181,9 @@ def y_lim_of(data: ChartData, height: int) -> tuple[float, float] | None:
     want_lo, want_hi = data.y_range
     lo = lo if want_lo is None else want_lo
     hi = hi if want_hi is None else want_hi
-    if not hi > lo:
-        return None
-    round_lo, round_hi = stable_y(lo, hi, max(2, height // 3))
+    if not hi > lo or (data.y_range == (None, None) and is_flat(lo, hi)):
+        return None  # flat: drawn mid-chart (``flat_limits``), rare enough to build again
+    round_lo, round_hi = stable_y(lo, hi, max(2, height // 3), integer)
     return (
         lo if want_lo is not None else round_lo,
         hi if want_hi is not None else round_hi,

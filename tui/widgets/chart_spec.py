@@ -50,6 +50,8 @@ class ChartSpec:
     # Per source, what is subtracted from x instead of ``x_offset`` (runs compared on relative
     # time each start at 0). Empty: ``x_offset`` for all.
     x_offsets: tuple[float, ...] = ()
+    unit: str = ""  # what y is in, after dividing by ``y_scale`` ("GiB", "%"); "" when unknown
+    y_scale: float = 1.0
 
     def series_members(self, index: int) -> tuple[int, ...]:
         return self.members[index] if index < len(self.members) else (0,)
@@ -216,6 +218,8 @@ def prepare_chart(
             y = ema(y, smoothing)
         rx, ry = reduce_minmax(x, y, width, x_range, axis)
         out.append(ChartSeries(label, rx, ry, index=index, color=color))
+    if spec.y_scale != 1.0:
+        out = [replace(s, y=s.y / spec.y_scale) for s in out]
     # Faint raw lines and band edges first, so the lines they belong to are drawn over them.
     out.sort(key=lambda s: not (s.faint or s.band))
     note = (
@@ -239,6 +243,7 @@ def prepare_chart(
         log_y=spec.log_y,
         legend=spec.legend,
         x_time=spec.x_axis == X_WALL,
+        unit=spec.unit,
     )
 
 
