@@ -154,6 +154,7 @@ class Chart(Widget, can_focus=True):
         # (row, column, width) of the cells the last new data repainted; None: all of them
         self.repainted: list[tuple[int, int, int]] | None = None
         self.cursor: float | None = None  # x of a cursor line (a maximised chart's)
+        self._subtitle: Text | None = None  # the latest values shown in the bottom border
 
     def set_title(self, title: str) -> None:
         """Titles come from metric names and user input: set as Text, never parsed as markup."""
@@ -169,9 +170,7 @@ class Chart(Widget, can_focus=True):
         if data is self.data:
             return
         # The latest values change with every step, even when the drawing does not.
-        subtitle = latest_values(data, series_style)
-        if subtitle != self.border_subtitle:
-            self.border_subtitle = subtitle
+        self._show_latest(latest_values(data, series_style))
         if same_drawing(self.data, data) or (
             self._lines is not None
             and self._cache_key is not None
@@ -183,6 +182,24 @@ class Chart(Widget, can_focus=True):
         self.data = data
         self._version += 1
         self._repaint()
+
+    def _show_latest(self, subtitle: Text | None) -> None:
+        """The latest values in the bottom border, repainting that row alone."""
+        if subtitle == self._subtitle:
+            return
+        old, self._subtitle = self._subtitle, subtitle
+        # Setting border_subtitle repaints the whole widget (and, over a slow link, resends it):
+        # the refresh it asks for is swallowed and only the border row is marked instead.
+        self.refresh = _no_refresh  # type: ignore[method-assign]
+        try:
+            self.border_subtitle = subtitle
+        finally:
+            del self.refresh
+        # Right-aligned in the border: the cells from the longer one's start to the corner.
+        longest = max(old.cell_len if old else 0, subtitle.cell_len if subtitle else 0)
+        width, height = self.content_size
+        start = max(-1, width - longest - 4)
+        self.refresh(Region(start, height, width + 1 - start, 1))
 
     def _repaint(self) -> None:
         """Repaint only the cells the new data changes: over a slow link, that is what is sent.
@@ -221,6 +238,10 @@ class Chart(Widget, can_focus=True):
             self._cache = drawn if isinstance(drawn, Text) else Text.from_ansi(drawn, no_wrap=True)
             self.builds += 1
         return self._cache
+
+
+def _no_refresh(*regions: Region, **options: bool) -> None:
+    return None
 
 
 def build_chart(
