@@ -8,6 +8,7 @@ import os
 import time
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import plotext as plt
@@ -244,17 +245,9 @@ def _no_refresh(*regions: Region, **options: bool) -> None:
     return None
 
 
-def build_chart(
-    data: ChartData | None,
-    width: int,
-    height: int,
-    log_y: bool = False,
-    colorless: bool = False,
-    cursor: float | None = None,
-) -> Text:
-    """Plot ``data`` with plotext at ``width`` x ``height`` cells, with a vertical line at x =
-    ``cursor``. Uses plotext's global figure: UI thread only."""
-    drawn = plot_chart(data, width, height, log_y, colorless, cursor)
+def build_chart(data: ChartData | None, width: int, height: int, *options: Any) -> Text:
+    """``plot_chart`` as rich Text (its options: log_y, colorless, cursor)."""
+    drawn = plot_chart(data, width, height, *options)
     return drawn if isinstance(drawn, Text) else Text.from_ansi(drawn, no_wrap=True)
 
 
@@ -266,7 +259,9 @@ def plot_chart(
     colorless: bool = False,
     cursor: float | None = None,
 ) -> str | Text:
-    """plotext's drawing of ``data`` (text with ANSI styles), or a Text saying why there is none."""
+    """plotext's drawing of ``data`` at ``width`` x ``height`` cells (text with ANSI styles), with a
+    vertical line at x = ``cursor``, or a Text saying why there is none. Uses plotext's global
+    figure: UI thread only."""
     if data is None:
         return Text("…", style="dim")
     if width < 12 or height < 4:

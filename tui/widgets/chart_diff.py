@@ -12,7 +12,7 @@ from runview.tui.widgets.chart_axes import stable_y
 from runview.tui.widgets.chart_ticks import all_integers, format_ticks, is_flat, nice_ticks
 
 if TYPE_CHECKING:
-    from runview.tui.widgets.chart import ChartData
+    from runview.tui.widgets.chart import ChartData, ChartSeries
 
 _SGR = re.compile(r"(\x1b\[[0-9;]*m)")
 
@@ -67,17 +67,16 @@ def same_drawing(old: ChartData | None, new: ChartData | None) -> bool:
     if _options(old) != _options(new) or len(old.series) != len(new.series):
         return False
     for a, b in zip(old.series, new.series):
-        if (a.label, a.index, a.faint, a.color, a.band) != (
-            b.label,
-            b.index,
-            b.faint,
-            b.color,
-            b.band,
-        ):
+        if _looks(a) != _looks(b):
             return False
         if not (np.array_equal(a.x, b.x) and np.array_equal(a.y, b.y, equal_nan=True)):
             return False
     return True
+
+
+def _looks(series: ChartSeries) -> tuple[object, ...]:
+    """What decides how a series is drawn, besides its points."""
+    return (series.label, series.index, series.faint, series.color, series.band)
 
 
 def _options(data: ChartData) -> tuple[object, ...]:
@@ -127,13 +126,7 @@ def same_pixels(
     ]
     canvas_heights = [f * h for h in range(max(1, height - 2), height + 1) for f in (2, 4)]
     for a, b in zip(old.series, new.series):
-        if (a.label, a.index, a.faint, a.color, a.band) != (
-            b.label,
-            b.index,
-            b.faint,
-            b.color,
-            b.band,
-        ) or a.x.shape != b.x.shape:
+        if _looks(a) != _looks(b) or a.x.shape != b.x.shape:
             return False
         if not np.array_equal(np.isfinite(a.y), np.isfinite(b.y)):
             return False  # a gap opened or closed
