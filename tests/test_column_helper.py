@@ -18,7 +18,7 @@ import pytest
 import runview
 from runview.store import format as fmt
 from runview.store.reader import RunReader
-from tests.conftest import final_index
+from tests.conftest import HELPER_WAIT_S, final_index
 from tests.test_columns import assert_same, jsonl_only
 
 FAST_LOGGER = textwrap.dedent(
@@ -138,7 +138,7 @@ def test_the_terminals_ctrl_c_or_hangup_does_not_cut_the_helper_short(
     # The training process leads its own process group, as a shell job does; the signal goes to
     # the whole group, as the terminal sends it.
     proc, run_dir, helper = start_logger(tmp_path, False, steps=0, start_new_session=True)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + HELPER_WAIT_S
     while (run_dir / fmt.HISTORY_FILE).stat().st_size < 4_000_000 and time.monotonic() < deadline:
         time.sleep(0.02)
     os.killpg(proc.pid, signum)
@@ -192,14 +192,14 @@ def test_the_helper_writes_nothing_into_a_run_directory_that_is_not_its_own(
     helper = run._writer.columns_helper
     for step in range(100):
         run.log({"a": float(step)})
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + HELPER_WAIT_S
     while not (run.dir / fmt.COLUMNS_INDEX).exists() and time.monotonic() < deadline:
         time.sleep(0.02)
     # The directory is removed and another run takes its path, with a history of its own.
     shutil.rmtree(run.dir)
     (run.dir / fmt.COLUMNS_DIR).mkdir(parents=True)
     (run.dir / fmt.HISTORY_FILE).write_bytes(b'{"_step":0,"b":2.0}\n')
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + HELPER_WAIT_S
     while helper.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     assert helper.poll() == 0  # gone on its own, before the old run even finished
@@ -232,7 +232,7 @@ def test_a_helper_that_fails_is_said_once_and_training_goes_on(
     monkeypatch.setattr(sys, "executable", str(fake))
     run = runview.init(project="p", dir=tmp_path / "runs", console=False, system_interval=None)
     helper = run._writer.columns_helper
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + HELPER_WAIT_S
     while helper.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     for step in range(1000):
@@ -274,7 +274,7 @@ def test_the_helper_yields_the_cpu_to_training(tmp_path: Path) -> None:
         assert os.getsid(helper.pid) == os.getsid(0)
         assert os.getpgid(helper.pid) == helper.pid  # a group of its own: Ctrl-C is not for it
         if hasattr(os, "SCHED_IDLE"):
-            deadline = time.monotonic() + 30  # it may set the class itself once it runs
+            deadline = time.monotonic() + HELPER_WAIT_S  # it may set the class itself once it runs
             while os.sched_getscheduler(helper.pid) != os.SCHED_IDLE:
                 assert time.monotonic() < deadline, "the helper never entered the idle class"
                 time.sleep(0.05)
