@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.widgets import Static
 
@@ -14,6 +15,7 @@ from runview.tui.textual_private import (
     next_update,
     screen_strips,
     send_changed_cells_only,
+    set_border_subtitle_quietly,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -113,3 +115,24 @@ async def test_a_widget_repainted_whole_sends_only_the_cells_that_differ_from_th
         assert plain.split() == ["6", "1"], repr(sent)  # the two changed digits, nothing else
         assert "0.5000" not in sent and "loss" not in sent
         assert next_update(app.screen, values) == ""  # nothing pending: nothing sent
+
+
+class OneStatic(App[None]):
+    def compose(self) -> ComposeResult:
+        yield Static("value")
+
+
+async def test_a_border_subtitle_set_quietly_marks_nothing_dirty() -> None:
+    app = OneStatic()
+    async with app.run_test(size=(40, 6)) as pilot:
+        static = app.query_one(Static)
+        static.styles.border = ("round", "white")
+        await pilot.pause()
+        set_border_subtitle_quietly(static, Text("last 0.5"))
+        assert static.border_subtitle == "last 0.5"
+        assert not static._repaint_required  # the setter's own refresh was swallowed
+        static.refresh()
+        await pilot.pause()
+        assert "last 0.5" in "\n".join(
+            "".join(segment.text for segment in strip) for strip in screen_strips(app.screen)
+        )

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.control import Control
 from rich.segment import Segment
 from rich.style import Style
+from rich.text import Text
 from textual._compositor import ChopsUpdate, LayoutUpdate
 from textual.screen import Screen
 from textual.strip import Strip
@@ -181,3 +182,18 @@ def next_update(screen: Screen[object], *widgets: Widget, full: bool = False) ->
     compositor.update_widgets(set(widgets))
     update = compositor.render_update(full=full)
     return "" if update is None else update.render_segments(screen.app.console)
+
+
+def set_border_subtitle_quietly(widget: Widget, subtitle: Text | None) -> None:
+    """``widget.border_subtitle = subtitle`` without the whole-widget refresh the setter asks for
+    (Textual's ``_BorderTitle`` descriptor calls ``refresh()``): the caller refreshes the border
+    row alone. The refresh is swallowed by shadowing the method on the instance for the call."""
+    widget.refresh = _no_refresh  # type: ignore[method-assign]
+    try:
+        widget.border_subtitle = subtitle
+    finally:
+        del widget.refresh
+
+
+def _no_refresh(*regions: object, **options: object) -> Widget | None:
+    return None

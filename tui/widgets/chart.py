@@ -20,6 +20,7 @@ from textual.geometry import Region
 from textual.message import Message
 from textual.widget import Widget
 
+from runview.tui.textual_private import set_border_subtitle_quietly
 from runview.tui.widgets.chart_axes import stable_y
 from runview.tui.widgets.chart_diff import changed_spans, same_drawing, same_pixels
 from runview.tui.widgets.chart_ticks import (
@@ -190,12 +191,8 @@ class Chart(Widget, can_focus=True):
             return
         old, self._subtitle = self._subtitle, subtitle
         # Setting border_subtitle repaints the whole widget (and, over a slow link, resends it):
-        # the refresh it asks for is swallowed and only the border row is marked instead.
-        self.refresh = _no_refresh  # type: ignore[method-assign]
-        try:
-            self.border_subtitle = subtitle
-        finally:
-            del self.refresh
+        # set without that refresh, and only the border row is marked instead.
+        set_border_subtitle_quietly(self, subtitle)
         # Right-aligned in the border: the cells from the longer one's start to the corner.
         longest = max(old.cell_len if old else 0, subtitle.cell_len if subtitle else 0)
         width, height = self.content_size
@@ -239,10 +236,6 @@ class Chart(Widget, can_focus=True):
             self._cache = drawn if isinstance(drawn, Text) else Text.from_ansi(drawn, no_wrap=True)
             self.builds += 1
         return self._cache
-
-
-def _no_refresh(*regions: Region, **options: bool) -> None:
-    return None
 
 
 def build_chart(data: ChartData | None, width: int, height: int, *options: Any) -> Text:
