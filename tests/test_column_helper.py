@@ -23,7 +23,11 @@ from tests.test_columns import assert_same, jsonl_only
 
 FAST_LOGGER = textwrap.dedent(
     """
-    import sys, time
+    import signal, sys, time
+    # What a shell gives a foreground job, whatever the test runner inherited (a runner started
+    # under nohup, or in the background, ignores HUP or INT, and its children would too).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
     import runview
     console = sys.argv[2] == "console"
     run = runview.init(

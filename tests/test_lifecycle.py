@@ -15,7 +15,10 @@ from runview.store.reader import RunReader
 from tests.conftest import only_run_dir, run_script, write_script
 
 TRAIN = """
-import sys, time, runview
+import signal, sys, time
+# A foreground job's Ctrl-C, whatever the test runner inherited (nohup, a background shell).
+signal.signal(signal.SIGINT, signal.default_int_handler)
+import runview
 run = runview.init(project="life", dir=sys.argv[1], system_interval=None, heartbeat_interval=0.5)
 for step in range(5):
     run.log({{"loss": 1.0 / (step + 1)}})
