@@ -142,11 +142,17 @@ def test_the_terminals_ctrl_c_or_hangup_does_not_cut_the_helper_short(
     # The training process leads its own process group, as a shell job does; the signal goes to
     # the whole group, as the terminal sends it.
     proc, run_dir, helper = start_logger(tmp_path, False, steps=0, start_new_session=True)
-    deadline = time.monotonic() + HELPER_WAIT_S
-    while (run_dir / fmt.HISTORY_FILE).stat().st_size < 4_000_000 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    os.killpg(proc.pid, signum)
-    proc.communicate(timeout=60)
+    try:
+        deadline = time.monotonic() + HELPER_WAIT_S
+        while (run_dir / fmt.HISTORY_FILE).stat().st_size < 4_000_000:
+            assert time.monotonic() < deadline, "the logger wrote less than 4 MB"
+            time.sleep(0.02)
+        os.killpg(proc.pid, signum)
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:  # it logs until stopped: never leave it filling the disk
+            proc.kill()
+            proc.communicate()
     assert snapshot_state(run_dir) == "failed"
     assert_columns_agree(run_dir, tmp_path)
     assert helper_gone(helper)
