@@ -261,6 +261,8 @@ async def test_a_bad_run_is_marked_and_its_problem_said_and_the_rest_works(root:
         names = shown_names(app)
         assert names[:2] == ["torn", "newer"]
         assert names[-1] == half.name  # no start time yet: last, named by its folder
+        # The cursor stays on the run it was on while rows arrived: to the top, the torn run.
+        await pilot.press("home")
         await wait_for(pilot, lambda: "config.json: not valid JSON" in screen_text(app))
         await pilot.press("down")
         await wait_for(pilot, lambda: "newer runview (format v9)" in screen_text(app))
