@@ -36,6 +36,17 @@ def screen_text(app: RunviewApp) -> str:
     )
 
 
+async def help_lists(pilot: Any, app: RunviewApp, expected: tuple[str, ...]) -> None:
+    """Open ``?`` and wait until it lists every one of ``expected`` (spaces and wrapping aside)."""
+    await pilot.press("question_mark")
+
+    def shown() -> str:
+        return " ".join(screen_text(app).split())
+
+    await wait_for(pilot, lambda: type(app.screen).__name__ == "HelpScreen")
+    await wait_for(pilot, lambda: all(text in shown() for text in expected))
+
+
 class Notices:
     """The notifications an app shows; pass ``notices.hook`` as ``run_test(message_hook=...)``."""
 

@@ -252,8 +252,12 @@ async def test_the_legend_shows_hidden_runs_without_colour(
         legend.focus()
         await pilot.press("space")  # hide the first run: its box is empty, the other's ticked
         await wait_for(pilot, lambda: "1 hidden" in screen_text(app))
-        await pilot.pause(0.1)
-        rows = screen_text(app).splitlines()
-        first = next(row for row in rows if "▌" in row and "lr0.1-s0" in row)
-        second = next(row for row in rows if "▌" in row and "lr0.01-s0" in row)
-        assert "▐ ▌" in first and "▐✓▌" in second
+
+        def legend_row(name: str) -> str:
+            rows = screen_text(app).splitlines()
+            return next((row for row in rows if "▌" in row and name in row), "")
+
+        await wait_for(
+            pilot,
+            lambda: "▐ ▌" in legend_row("lr0.1-s0") and "▐✓▌" in legend_row("lr0.01-s0"),
+        )

@@ -18,7 +18,7 @@ from runview.tui.textual_private import screen_strips
 from runview.tui.widgets.file_tree import FileTree
 from runview.tui.widgets.text_view import TextView
 from tests.conftest import final_index
-from tests.pilot import Notices, screen_text, wait_for
+from tests.pilot import Notices, help_lists, screen_text, wait_for
 
 EVIL_NAME = "evil\x1b]0;PWNED\x07name.txt"
 EVIL_TEXT = "line one\x1b[2J\x1b]52;c;cm0gLXJmIH4=\x07 still here\x9b31m\nline two\n"
@@ -258,19 +258,18 @@ async def test_help_lists_the_file_keys_from_their_bindings(tmp_path: Path) -> N
     app = RunviewApp(make_run(tmp_path), tab="files")
     async with app.run_test(size=(120, 50)) as pilot:
         await wait_for(pilot, lambda: "c Copy path" in screen_text(app).splitlines()[-1])
-        await pilot.press("question_mark")
-        await wait_for(pilot, lambda: type(app.screen).__name__ == "HelpScreen")
-        await pilot.pause(0.1)
-        text = " ".join(screen_text(app).split())
-        for expected in (
-            "Pager — the file in $PAGER",
-            "Copy path — the file's full path to the clipboard",
-            "Move between files (the preview follows)",
-            "Open / close a folder",
-            "To the preview",
-            "In the preview",
-        ):
-            assert expected in text, expected
+        await help_lists(
+            pilot,
+            app,
+            (
+                "Pager — the file in $PAGER",
+                "Copy path — the file's full path to the clipboard",
+                "Move between files (the preview follows)",
+                "Open / close a folder",
+                "To the preview",
+                "In the preview",
+            ),
+        )
 
 
 async def test_a_failing_listing_worker_is_reported_not_a_crash(
