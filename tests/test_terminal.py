@@ -149,17 +149,29 @@ def footer_on_row(screen: str, row: int) -> bool:
     return len(lines) >= row and "Quit" in lines[row - 1]
 
 
-def test_the_viewer_follows_resizes_and_quits_without_leaving_a_frame(tmp_path: Path) -> None:
+def finished_run(tmp_path: Path, name: str) -> Path:
     import runview
 
     run = runview.init(
-        project="p", name="resized", dir=tmp_path / "runs", console=False, system_interval=None
+        project="p", name=name, dir=tmp_path / "runs", console=False, system_interval=None
     )
     run.log({"loss": 1.0})
     run.finish()
+    return run.dir
+
+
+def viewer_in_tmux(width: int, height: int, command: str) -> Tmux:
+    """``command`` in a shell in tmux, marked before it starts and with its exit status after."""
+    return Tmux(
+        width, height, f"sh -c 'echo BEFORE-VIEWER; {command}; echo VIEWER-EXITED-$?; sleep 30'"
+    )
+
+
+def test_the_viewer_follows_resizes_and_quits_without_leaving_a_frame(tmp_path: Path) -> None:
+    run_dir = finished_run(tmp_path, "resized")
     # Exported COLUMNS and LINES (some shells and tools set them) must not pin the viewer's size.
-    command = f"COLUMNS=80 LINES=24 TERM=xterm-256color {sys.executable} -m runview {run.dir}"
-    term = Tmux(100, 30, f"sh -c 'echo BEFORE-VIEWER; {command}; echo VIEWER-EXITED-$?; sleep 30'")
+    command = f"COLUMNS=80 LINES=24 TERM=xterm-256color {sys.executable} -m runview {run_dir}"
+    term = viewer_in_tmux(100, 30, command)
     try:
         term.wait_for("resized")
         term.tmux("resize-window", "-x", "120", "-y", "40")  # the pane grows while the app is open
@@ -210,15 +222,8 @@ def test_runview_with_no_path_opens_the_table_of_runs_and_back(tmp_path: Path) -
 
 
 def test_ctrl_c_in_a_text_box_quits_and_restores_the_terminal(tmp_path: Path) -> None:
-    import runview
-
-    run = runview.init(
-        project="p", name="ctrl-c", dir=tmp_path / "runs", console=False, system_interval=None
-    )
-    run.log({"loss": 1.0})
-    run.finish()
-    command = f"TERM=xterm-256color {sys.executable} -m runview {run.dir}"
-    term = Tmux(80, 24, f"sh -c 'echo BEFORE-VIEWER; {command}; echo VIEWER-EXITED-$?; sleep 30'")
+    command = f"TERM=xterm-256color {sys.executable} -m runview {finished_run(tmp_path, 'ctrl-c')}"
+    term = viewer_in_tmux(80, 24, command)
     try:
         term.wait_for("ctrl-c")
         term.keys("/")
