@@ -116,20 +116,25 @@ def test_a_normal_install_works_from_inside_the_clone(tmp_path: Path) -> None:
     assert "--steps" in example.stdout
 
 
+def imported_after(code: str, modules: tuple[str, ...], cwd: Path) -> str:
+    """Which of ``modules`` a fresh interpreter has imported once ``code`` ran (comma-separated)."""
+    check = f"import sys\n{code}print(','.join(m for m in {modules!r} if m in sys.modules))\n"
+    result = python("-c", check, cwd=cwd)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
 def test_a_run_imports_nothing_heavy_into_the_training_process(tmp_path: Path) -> None:
     """numpy (columns are built by the helper process), OpenSSL (``secrets``, ``hashlib``) and
     ``importlib.metadata`` cost a training process megabytes; logging plain scalars needs none."""
     code = (
-        "import sys, runview\n"
+        "import runview\n"
         f"run = runview.init(project='p', dir={str(tmp_path)!r}, quiet=True)\n"
         "run.log({'loss': 0.5, 'acc': 1})\n"
         "run.finish()\n"
-        "heavy = ('numpy', '_hashlib', 'importlib.metadata', 'textual', 'rich', 'plotext')\n"
-        "print(','.join(m for m in heavy if m in sys.modules))\n"
     )
-    result = python("-c", code, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == ""
+    heavy = ("numpy", "_hashlib", "importlib.metadata", "textual", "rich", "plotext")
+    assert imported_after(code, heavy, tmp_path) == ""
 
 
 def test_the_run_pages_first_frame_imports_nothing_it_does_not_show(tmp_path: Path) -> None:
@@ -139,11 +144,8 @@ def test_the_run_pages_first_frame_imports_nothing_it_does_not_show(tmp_path: Pa
     imported by the page's reader worker, after the skeleton and the run's name are on screen.
     """
     code = (
-        "import sys, runview.tui.cli, runview.tui.app, runview.tui.run_page\n"
+        "import runview.tui.cli, runview.tui.app, runview.tui.run_page\n"
         "import runview.tui.tabs.overview\n"
-        "heavy = ('numpy', 'plotext', 'psutil', 'watchdog', 'runview.store.reader')\n"
-        "print(','.join(m for m in heavy if m in sys.modules))\n"
     )
-    result = python("-c", code, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == ""
+    heavy = ("numpy", "plotext", "psutil", "watchdog", "runview.store.reader")
+    assert imported_after(code, heavy, tmp_path) == ""
