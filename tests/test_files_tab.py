@@ -103,6 +103,33 @@ async def test_the_tree_opens_on_saved_files_and_code(tmp_path: Path) -> None:
         assert "p Pager" in screen_text(app).splitlines()[-1]
 
 
+async def test_a_long_name_is_shortened_in_its_middle_to_fit_the_tree_never_scrolled_sideways(
+    tmp_path: Path,
+) -> None:
+    long_name = "adam_moment_estimates_part_00001_of_00064.safetensors"
+    (tmp_path / long_name).write_bytes(b"x" * 3000)
+    run = runview.init(project="p", dir=tmp_path / "runs", console=False, system_interval=None)
+    run.save(str(tmp_path / long_name), base_path=str(tmp_path), policy="now")
+    run.finish()
+    app = RunviewApp(run.dir, tab="files")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: long_name in visible_labels(app))
+
+        def row() -> str:
+            return next((ln for ln in screen_text(app).splitlines() if "adam_mom" in ln), "")
+
+        await wait_for(pilot, lambda: "…" in row())
+        name = row().split("└")[-1].strip().split("  ")[0]
+        head, tail = name.split("…")
+        assert long_name.startswith(head) and long_name.endswith(tail) and len(tail) >= 6
+        assert "2.9 KiB" in row()  # its size is still beside it
+        assert tree(app).virtual_size.width <= tree(app).scrollable_content_region.width
+        await pilot.resize_terminal(220, 30)  # room again: the whole name, size and time
+        await wait_for(pilot, lambda: long_name in screen_text(app))
+        line = next(ln for ln in screen_text(app).splitlines() if long_name in ln)
+        assert re.search(re.escape(long_name) + r"  2\.9 KiB  \d\d:\d\d:\d\d", line)
+
+
 async def test_previews_highlight_code_colour_patches_draw_images_and_dump_binaries(
     tmp_path: Path,
 ) -> None:

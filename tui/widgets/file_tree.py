@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 from typing import ClassVar
 
+from rich.cells import cell_len, set_cell_size
+from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import Tree
@@ -18,17 +20,47 @@ from runview.tui.key_help import key_group
 from runview.tui.safe_text import visible
 
 OPEN_ON_START = (fmt.FILES_DIR, fmt.CODE_DIR)  # saved files and the code state
+MIN_NAME = 12  # a shortened name keeps this many cells before the size gives way
 
 
-def node_label(node: FileNode, now: float) -> Text:
-    """``name  12.3 MiB  10:01`` (folders end in ``/``; links show their target)."""
-    label = Text(visible(node.name) + ("/" if node.is_dir else ""), no_wrap=True)
+def node_label(node: FileNode, now: float, room: int | None = None) -> Text:
+    """``name  12.3 MiB  10:01`` (folders end in ``/``; links show their target), fitted into
+    ``room`` cells when given: the time goes first, then the size where the name would keep
+    fewer than ``MIN_NAME`` cells, and a name still too long loses its middle, so that its start
+    and its extension stay readable."""
+    name = visible(node.name) + ("/" if node.is_dir else "")
     if node.link is not None:
+        label = Text(name, no_wrap=True)
         label.append(f" → {visible(node.link)}", style="italic dim")
+        if room is not None and label.cell_len > room:
+            label.truncate(max(room, 1), overflow="ellipsis")
         return label
-    label.append(f"  {format_bytes(node.size)}", style="dim")
-    label.append(f"  {short_time(node.mtime, now)}", style="dim")
+    size, when = f"  {format_bytes(node.size)}", f"  {short_time(node.mtime, now)}"
+    extras: tuple[str, ...] = (size, when)
+    if room is not None and cell_len(name + size + when) > room:
+        extras = (size,) if room - cell_len(size) >= min(cell_len(name), MIN_NAME) else ()
+        name = shortened(name, room - sum(map(cell_len, extras)))
+    label = Text(name, no_wrap=True)
+    for extra in extras:
+        label.append(extra, style="dim")
     return label
+
+
+def shortened(name: str, room: int) -> str:
+    """``name`` in at most ``room`` cells, its middle replaced by ``…`` (at least one cell)."""
+    if cell_len(name) <= room:
+        return name
+    room = max(room, 1)
+    if room == 1:
+        return "…"
+    tail = (room - 1) // 2
+    head = set_cell_size(name, room - 1 - tail).rstrip()
+    end = ""
+    for char in reversed(name):
+        if cell_len(char + end) > tail:
+            break
+        end = char + end
+    return set_cell_size(f"{head}…{end}", room).rstrip()
 
 
 def short_time(stamp: float, now: float) -> str:
@@ -76,13 +108,28 @@ class FileTree(Tree[FileNode]):
         self._by_path: dict[str, TreeNode[FileNode]] = {}
         self._shape: tuple[str, ...] = ()
         self._seen: set[str] = set()  # folders shown before
+        self._now = time.time()  # when the labels were made: today's times show as clock times
+
+    def render_label(self, node: TreeNode[FileNode], base_style: Style, style: Style) -> Text:
+        """The label fitted to the tree's width (Tree re-renders every line on a resize), so that
+        a long name never hides its size and time off to the right, or scrolls the tree sideways."""
+        data = node.data
+        room = self.scrollable_content_region.width - self.guide_depth * _depth(node)
+        room -= cell_len(self.ICON_NODE) if node.allow_expand else 0
+        if data is None or node.label.cell_len <= room or room <= 0:
+            return super().render_label(node, base_style, style)
+        drawn = super().render_label(node, base_style, style)  # the open/close icon, clickable
+        icon = drawn[: drawn.cell_len - node.label.cell_len]
+        label = node_label(data, self._now, room)
+        label.stylize(style)
+        return Text.assemble(icon, label)
 
     def show_listing(self, listing: FileListing) -> None:
         """Show ``listing``: labels updated in place when the same files are there, else the tree
         is rebuilt keeping open folders and the cursor's file."""
         shape = tuple(_paths(listing.root))
+        now = self._now = time.time()
         if shape == self._shape and self._by_path:
-            now = time.time()
             for node in _all(listing.root):
                 tree_node = self._by_path.get(node.path)
                 if tree_node is not None and tree_node.data != node:
@@ -98,7 +145,6 @@ class FileTree(Tree[FileNode]):
             if child.is_dir and child.name in OPEN_ON_START:
                 self._open |= {n.path for n in _folders(child) if n.path not in self._seen}
         self._seen = {n.path for n in _folders(listing.root)}
-        now = time.time()
         self.clear()
         self._by_path = {"": self.root}
         self.root.data = listing.root
@@ -149,6 +195,14 @@ class FileTree(Tree[FileNode]):
                 opened.add(node.data.path)
             stack.extend(node.children)
         return opened
+
+
+def _depth(node: TreeNode[FileNode]) -> int:
+    depth = 0
+    while node.parent is not None:
+        node = node.parent
+        depth += 1
+    return depth
 
 
 def _all(node: FileNode) -> list[FileNode]:
