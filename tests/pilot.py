@@ -21,7 +21,18 @@ async def wait_for(pilot: Any, predicate: Callable[[], object], timeout: float =
         if predicate():
             return
         await pilot.pause(0.05)
-    assert predicate(), "condition not met in time"
+    assert predicate(), (
+        f"condition not met in {timeout:g} s; the screen then:\n{_last_screen(pilot)}"
+    )
+
+
+def _last_screen(pilot: Any) -> str:
+    """What the screen showed when a wait failed, for the failure's message (a CI log is all there
+    is to go on when a test fails only on a loaded machine)."""
+    try:
+        return screen_text(pilot.app)
+    except Exception as exc:  # no screen yet, or one being torn down
+        return f"(unreadable: {exc!r})"
 
 
 def page(app: RunviewApp) -> RunPage:
