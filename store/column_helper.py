@@ -20,6 +20,7 @@ Its lifetime is tied to the run:
   replaced (the run directory deleted or reused); all its writes go through the descriptor of
   the ``columns/`` folder it created.
 * It runs in the idle scheduling class (else at nice 10): on a busy machine training comes first.
+  Once the run has ended it catches up at nice 10, where the system lets it leave the idle class.
 
 The helper runs ``python -I`` with the training process's ``sys.path`` handed over, so it imports
 this very runview, numpy and orjson, unaffected by ``PYTHON*`` variables.
@@ -233,14 +234,30 @@ def _follow(writer: ColumnWriter, liveness: int, parent: int, started: float) ->
         if writer.orphaned():
             return 0  # the run directory is gone or someone else's now: write nothing more
         if ended_at is None and (os.getppid() != parent or _ended(liveness, 0)):
-            ended_at = time.monotonic()
+            ended_at = _run_ended()
         consumed = writer.tick()
         if ended_at is not None:
             if not consumed or time.monotonic() - ended_at > CATCH_UP_MAX_S:
                 writer.finish(cpu_seconds=round(time.process_time() - started, 3))
                 return 0
         elif consumed < writer.tick_bytes and _ended(liveness, POLL_S):
-            ended_at = time.monotonic()
+            ended_at = _run_ended()
+
+
+def _run_ended() -> float:
+    """The run has ended: catch up at nice 10 rather than on idle time only, where allowed.
+
+    Training no longer needs protecting (a process that goes on to another run shares a core with
+    a nice-10 helper for the seconds of catching up at most), and a viewer opened now waits for
+    these columns: on a machine whose cores stay busy, the idle class gets almost no CPU and the
+    catching up took minutes. Linux lets an unprivileged process leave the idle class only within
+    its RLIMIT_NICE (usually 0): it then stays where it is.
+    """
+    try:
+        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))  # keeps its nice of 10
+    except (AttributeError, OSError):
+        pass
+    return time.monotonic()
 
 
 def _step_aside() -> None:

@@ -48,8 +48,9 @@ def only_run_dir(root: Path) -> Path:
     return found[0]
 
 
-# The column helper runs in the idle scheduling class: while other processes keep every core busy
-# it gets almost no CPU (by design: training comes first), so a test waiting on it waits long.
+# The column helper runs in the idle scheduling class while its run lasts: when other processes
+# keep every core busy it gets almost no CPU (by design: training comes first), and where it may
+# not leave that class after the run either (an unprivileged user), a test waiting on it waits long.
 HELPER_WAIT_S = 300.0
 
 

@@ -290,3 +290,38 @@ def test_the_helper_yields_the_cpu_to_training(tmp_path: Path) -> None:
                 time.sleep(0.05)
     finally:
         run.finish()
+
+
+LEAVE_IDLE = (
+    "import os; os.nice(10); os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0)); "
+    "os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))"
+)
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="Linux scheduling classes")
+def test_once_the_run_ends_the_helper_catches_up_out_of_the_idle_class(tmp_path: Path) -> None:
+    """On a machine whose cores stay busy the idle class gets almost no CPU: after the run, with
+    training no longer there to protect, the helper catches up at nice 10 instead."""
+    if subprocess.run([sys.executable, "-c", LEAVE_IDLE], capture_output=True).returncode:
+        pytest.skip("this user may not leave the idle class (RLIMIT_NICE)")
+    proc, run_dir, pid = start_logger(tmp_path, console=False, steps=60_000)
+    try:
+        deadline = time.monotonic() + HELPER_WAIT_S
+        while os.sched_getscheduler(pid) != os.SCHED_IDLE:  # it sets the class once it runs
+            assert time.monotonic() < deadline, "the helper never entered the idle class"
+            time.sleep(0.02)
+        os.kill(pid, signal.SIGSTOP)  # held back while the run logs: a backlog to catch up on
+        proc.communicate(timeout=HELPER_WAIT_S)
+        assert proc.returncode == 0
+        assert os.sched_getscheduler(pid) == os.SCHED_IDLE  # the run ended while it was held
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    classes = set()
+    deadline = time.monotonic() + HELPER_WAIT_S
+    while os.SCHED_OTHER not in classes and time.monotonic() < deadline:
+        try:
+            classes.add(os.sched_getscheduler(pid))
+        except OSError:  # gone (or a zombie) before it was seen out of the idle class
+            break
+    assert os.SCHED_OTHER in classes, "it caught up in the idle class"
+    assert_columns_agree(run_dir, tmp_path)
