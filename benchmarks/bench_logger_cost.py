@@ -9,7 +9,10 @@ console capture and system sampler on; ``no-console``: ``console=False``). ``thr
 starts runview but times the no-op call: what runview's background threads cost a loop that does
 not log (their GIL holds show in its tail; ten passes, the worst pass's figures). Printed per
 variant: peak RSS of the training process (``ru_maxrss``, imports included) and its excess over
-the baseline, the call's p50 / p99 / p99.9 / max and how many calls took over 1 ms, how long the
+the baseline, the call's p50 / p99 / p99.9 / max and how many calls took over 1 ms (``ours/all``:
+of the calls over 1 ms in the whole loop, all ten passes for threads-only, how many overlapped
+runview's background work — a flush, the heartbeat, a system sample, the console flush; the
+others came while runview's threads were asleep, the machine taking the core), how long the
 training thread was off its core during the loop (wall minus its CPU time: preempted, or
 waiting for the GIL) with its voluntary / involuntary context switches (waits / preemptions; all
 ten passes for threads-only), the garbage collections (per generation) during the loop,
@@ -56,6 +59,27 @@ else:
     # "threads-only": runview's background threads run, the loop logs nothing; stalls of the
     # no-op call are then the GIL held by those threads (sampler, heartbeat, console flusher).
     log = nothing if variant == "threads-only" else run.log
+# When runview's background threads were at work (flushing, the heartbeat, a system sample, the
+# console flush), to tell the loop's stalls they overlap (the GIL was theirs, or their wake-up)
+# from the others (the machine took the core).
+busy = []
+if variant != "baseline":
+    from runview.collectors import console as console_module
+    from runview.collectors.sampler import SystemSampler
+    from runview.store.writer import RunWriter
+    def timed(owner, name):
+        inner = getattr(owner, name)
+        def wrapper(*args, **kwargs):
+            started = clock()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                busy.append((started, clock()))
+        setattr(owner, name, wrapper)
+    for owner, name in ((RunWriter, "flush"), (RunWriter, "heartbeat"),
+                        (SystemSampler, "sample"), (console_module, "_flush_std")):
+        timed(owner, name)
+stalls = []  # (start, end) of calls over 1 ms
 loop_started = clock()
 # How long the training thread was off its core (preempted, or waiting for the GIL) during the
 # loop, and its context switches: voluntary ones are waits (the GIL), involuntary ones are the
@@ -85,7 +109,10 @@ for done in range(passes):
         row = {key: base + j for j, key in enumerate(keys)}
         t0 = clock()
         log(row)
-        timings[step] = clock() - t0
+        t1 = clock()
+        timings[step] = t1 - t0
+        if t1 - t0 > 1_000_000:
+            stalls.append((t0, t1))
 result["loop_s"] = (clock() - loop_started) / 1e9
 result["gc"] = [g["collections"] - b for g, b in zip(gc.get_stats(), gc_before)]
 result["off_cpu_ms"] = ((clock() - loop_started) - (time.thread_time_ns() - cpu_started)) / 1e6
@@ -104,6 +131,8 @@ if variant != "baseline":
         result["covered_at_finish"] = index["source_offset"]
     except (OSError, ValueError, KeyError):
         result["covered_at_finish"] = 0
+result["stalls_ours"] = sum(any(a < t1 and b > t0 for a, b in busy) for t0, t1 in stalls)
+result["stalls"] = len(stalls)
 # peak RSS before the percentiles' sorted copy of the timings (threads-only: after a pass's)
 result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 percentiles()
@@ -176,7 +205,8 @@ def main() -> int:
     base_rss = min(r["rss_mb"] for r in results.get("baseline", [])) if "baseline" in results else 0
     print(
         f"{'variant':12s} {'peak RSS':>9s} {'+RSS':>7s} {'p50':>6s} {'p99':>6s} {'p99.9':>7s} "
-        f"{'max':>8s} {'>1ms':>5s} {'off-CPU':>8s} {'vol/invol':>10s} {'gc 0/1/2':>9s}"
+        f"{'max':>8s} {'>1ms':>5s} {'ours/all':>8s} {'off-CPU':>8s} {'vol/invol':>10s}"
+        f" {'gc 0/1/2':>9s}"
         f"  {'init':>6s} {'finish':>7s}"
         "  columns at finish / helper done after / CPU"
     )
@@ -185,7 +215,9 @@ def main() -> int:
             line = (
                 f"{variant:12s} {r['rss_mb']:7.1f}MB {r['rss_mb'] - base_rss:+6.1f} "
                 f"{r['p50_us']:5.2f}µ {r['p99_us']:5.2f}µ {r['p999_us']:6.1f}µ "
-                f"{r['max_us'] / 1000:6.2f}ms {r['over_1ms']:5d} {r['off_cpu_ms']:6.0f}ms "
+                f"{r['max_us'] / 1000:6.2f}ms {r['over_1ms']:5d} "
+                f"{r['stalls_ours']:>4d}/{r['stalls']:<3d} "
+                f"{r['off_cpu_ms']:6.0f}ms "
                 f"{'/'.join(map(str, r['switches'])):>10s} {'/'.join(map(str, r['gc'])):>9s}"
             )
             if "run" in r and variant != "threads-only":
