@@ -11,6 +11,7 @@ plotext. ``tests/test_chart_raster.py`` draws many charts both ways and compares
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -53,6 +54,10 @@ BRAILLE_CHARS = " " + "".join(
 )
 # sub-cells per cell, (across, down), of the markers drawn at a finer grain than a cell
 FINE = {"hd": (2, 2), "fhd": (2, 3), "braille": (2, 4)}
+GLYPHS = {
+    "hd": np.array(list(HD_CHARS), dtype="<U1"),
+    "braille": np.array(list(BRAILLE_CHARS), dtype="<U1"),
+}
 LEGEND_SYMBOLS = {"hd": "▞", "fhd": "🬗", "braille": "⢕"}
 MARKER_CHARS = {"sd": "█", "dot": "•"}  # the named markers runview uses, as plotext draws them
 Y_TICKS = 7  # plotext's own y ticks where a plan sets none
@@ -135,37 +140,22 @@ def raster_draw(plan: ChartPlan) -> Raster | None:
         x_lim = _get_lim(xs, extra)
     y_lim = plan.y_lim if plan.y_lim is not None else _get_lim(ys, [])
     x_lim, y_lim = (float(x_lim[0]), float(x_lim[1])), (float(y_lim[0]), float(y_lim[1]))
-    # Ticks, in the order plotext's ``brush`` leaves them (a set's): labels are placed in turn.
-    x_ticks, x_labels = _brushed(plan.x_ticks, plan.x_labels)
-    if plan.y_ticks is not None:
-        y_ticks, y_labels = _brushed(plan.y_ticks, plan.y_labels or [])
-    else:
-        y_ticks = _linspace(*y_lim, Y_TICKS)
-        y_labels = _get_labels([10**t for t in y_ticks] if plan.log_y else y_ticks)
-    label_width = max((len(label) for label in y_labels), default=0)
-    y_labels = [label.rjust(label_width) for label in y_labels]
-    canvas_width = width - label_width
-    low_bar = x_label is not None
-    x_rows = 1 if x_labels else 0
-    canvas_height = height - x_rows - low_bar
-    col_start = label_width
-    row_start = low_bar + x_rows
+    frame = _frame(
+        width,
+        height,
+        x_lim,
+        y_lim,
+        tuple(plan.x_ticks),
+        tuple(plan.x_labels),
+        None if plan.y_ticks is None else tuple(plan.y_ticks),
+        None if plan.y_labels is None else tuple(plan.y_labels),
+        plan.log_y,
+        x_label,
+    )
+    chars, colors = frame.chars.copy(), frame.colors.copy()
+    col_start, row_start = frame.col_start, frame.row_start
+    canvas_width, canvas_height = frame.canvas_width, frame.canvas_height
     row_end = row_start + canvas_height
-
-    chars = np.full((height, width), " ", dtype="<U1")  # bottom row first, as plotext counts
-    colors = np.full((height, width), NONE, dtype=np.int16)
-    # x tick labels, each where it fits
-    row = min(row_start - 1, height - 1)
-    for tick, label in zip(x_ticks, x_labels):
-        col = col_start + _matrix_index(tick, x_lim, canvas_width)
-        _put_string(chars, colors, row, _correct_coord(chars[row], label, col), label, check=True)
-    if width >= label_width:
-        for tick, label in zip(y_ticks, y_labels):
-            row = _matrix_index(tick, y_lim, canvas_height) + row_start
-            _put_string(chars, colors, row, 0, label)
-    if x_label is not None and height > 0:
-        centre = col_start + canvas_width // 2
-        _put_string(chars, colors, 0, centre - len(x_label) // 2, x_label, check=True)
     if plan.cursor is not None:
         col = _matrix_index(plan.cursor[0], x_lim, canvas_width) + col_start
         if 0 <= col < width:
@@ -192,6 +182,68 @@ def raster_draw(plan: ChartPlan) -> Raster | None:
             _put_string(chars, colors, row, col_start + 1, symbol * 2, code)
             _put_string(chars, colors, row, col_start + 3, label)
     return Raster(chars[::-1].copy(), colors[::-1].copy())
+
+
+@dataclass(frozen=True, eq=False)
+class _Frame:
+    """What a chart shows around its data: tick labels and the x label, and where its canvas
+    lies (rows counted from the bottom, as plotext does)."""
+
+    chars: np.ndarray
+    colors: np.ndarray
+    col_start: int
+    row_start: int
+    canvas_width: int
+    canvas_height: int
+
+
+@functools.lru_cache(maxsize=256)
+def _frame(
+    width: int,
+    height: int,
+    x_lim: tuple[float, float],
+    y_lim: tuple[float, float],
+    x_ticks: tuple[float, ...],
+    x_labels: tuple[str, ...],
+    y_ticks: tuple[float, ...] | None,
+    y_labels: tuple[str, ...] | None,
+    log_y: bool,
+    x_label: str | None,
+) -> _Frame:
+    """The frame of a chart: a live chart's stays the same until an axis extends, so it is
+    kept (keyed by everything it is made from)."""
+    # Ticks, in the order plotext's ``brush`` leaves them (a set's): labels are placed in turn.
+    x_tick_list, x_label_list = _brushed(x_ticks, x_labels)
+    if y_ticks is not None:
+        y_tick_list, y_label_list = _brushed(y_ticks, y_labels or ())
+    else:
+        y_tick_list = _linspace(*y_lim, Y_TICKS)
+        y_label_list = _get_labels([10**t for t in y_tick_list] if log_y else y_tick_list)
+    label_width = max((len(label) for label in y_label_list), default=0)
+    y_label_list = [label.rjust(label_width) for label in y_label_list]
+    canvas_width = width - label_width
+    low_bar = x_label is not None
+    x_rows = 1 if x_label_list else 0
+    canvas_height = height - x_rows - low_bar
+    col_start = label_width
+    row_start = low_bar + x_rows
+
+    chars = np.full((height, width), " ", dtype="<U1")
+    colors = np.full((height, width), NONE, dtype=np.int16)
+    # x tick labels, each where it fits
+    row = min(row_start - 1, height - 1)
+    for tick, label in zip(x_tick_list, x_label_list):
+        col = col_start + _matrix_index(tick, x_lim, canvas_width)
+        _put_string(chars, colors, row, _correct_coord(chars[row], label, col), label, check=True)
+    if width >= label_width:
+        for tick, label in zip(y_tick_list, y_label_list):
+            row = _matrix_index(tick, y_lim, canvas_height) + row_start
+            _put_string(chars, colors, row, 0, label)
+    if x_label is not None and height > 0:
+        centre = col_start + canvas_width // 2
+        _put_string(chars, colors, 0, centre - len(x_label) // 2, x_label, check=True)
+    chars.flags.writeable = colors.flags.writeable = False  # shared: copied before drawing on
+    return _Frame(chars, colors, col_start, row_start, canvas_width, canvas_height)
 
 
 def _label(line: PlanLine) -> str | None:
@@ -240,9 +292,9 @@ def _get_lim(arrays: list[np.ndarray], extra: list[float]) -> tuple[float, float
     return (0.5 * lo, 1.5 * lo) if lo != 0 else (-1.0, 1.0)
 
 
-def _brushed(ticks: list[float], labels: list[str]) -> tuple[list[float], list[str]]:
+def _brushed(ticks: tuple[float, ...], labels: tuple[str, ...]) -> tuple[list[float], list[str]]:
     """plotext's ``brush`` of ticks and labels: duplicates dropped, in a set's order."""
-    pairs = list(set(zip(list(ticks), [str(label) for label in labels])))
+    pairs = list(set(zip(ticks, [str(label) for label in labels])))
     return [tick for tick, _ in pairs], [label for _, label in pairs]
 
 
@@ -272,9 +324,9 @@ def _matrix_indices(values: np.ndarray, lim: tuple[float, float], bins: int) -> 
         change = 0.5 + (bins - 1) * (values - lim[0]) / (lim[1] - lim[0])
         n = change * 100000000
         f = np.floor(n)
-        r = np.where(n - f < 0.5, f, np.ceil(n))
-        out = np.floor(r * _TEN_TO_MINUS_8)
-    if not np.isfinite(out).all() or np.abs(out).max(initial=0) > 2**52:
+        # plotext's round: up from a half (then n is no whole number: its ceiling is f + 1)
+        out = np.floor((f + (n - f >= 0.5)) * _TEN_TO_MINUS_8)
+    if not np.abs(out).max(initial=0) <= 2**52:  # also false for NaN
         return None
     return out.astype(np.int64)
 
@@ -291,7 +343,33 @@ def _line_points(
     count = np.maximum(np.abs(dx), np.abs(dy))  # pixels of each step but its last one
     steps = np.maximum(count, 1).astype(np.float64)
     slope_x, slope_y = dx / steps, dy / steps
-    # Only the stretch of each step near the canvas: a far point's step spans millions of pixels.
+    near = px.min() >= -2 and py.min() >= -2 and px.max() <= width + 2 and py.max() <= height + 2
+    if near:  # the usual case: every step is drawn whole
+        first, sizes = np.zeros_like(count), count
+    else:
+        first, sizes = _near_canvas(x0, y0, slope_x, slope_y, count, width, height)
+    total = int(sizes.sum())
+    step = np.repeat(np.arange(sizes.size), sizes)
+    i = np.arange(total) - np.repeat(np.cumsum(sizes) - sizes - first, sizes)
+    # plotext: int(lower + i * slope), lower an int, the slope (upper - lower) / (length - 1)
+    i = i.astype(np.float64)
+    xs = np.trunc(x0[step].astype(np.float64) + i * slope_x[step]).astype(np.int64)
+    ys = np.trunc(y0[step].astype(np.float64) + i * slope_y[step]).astype(np.int64)
+    return np.append(xs, px[-1]), np.append(ys, py[-1])
+
+
+def _near_canvas(
+    x0: np.ndarray,
+    y0: np.ndarray,
+    slope_x: np.ndarray,
+    slope_y: np.ndarray,
+    count: np.ndarray,
+    width: int,
+    height: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(first step, number of steps) of each line's stretch near the canvas: a point far out
+    makes a line of millions of pixels, of which only these can be drawn. Generous by a pixel
+    and a step each way, so rounding here never drops a pixel plotext would draw."""
     first, last = np.zeros_like(count), count - 1
     for start, slope, size in ((x0, slope_x, width), (y0, slope_y, height)):
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -304,15 +382,7 @@ def _line_points(
         first = np.maximum(first, np.floor(np.clip(low, -1, count + 1)).astype(np.int64) - 1)
         last = np.minimum(last, np.ceil(np.clip(high, -1, count + 1)).astype(np.int64) + 1)
     first = np.maximum(first, 0)
-    sizes = np.maximum(last - first + 1, 0)
-    total = int(sizes.sum())
-    step = np.repeat(np.arange(sizes.size), sizes)
-    offsets = np.cumsum(sizes) - sizes
-    i = (np.arange(total) - np.repeat(offsets, sizes) + np.repeat(first, sizes)).astype(np.float64)
-    # plotext: int(lower + i * slope), lower an int, the slope (upper - lower) / (length - 1)
-    xs = np.trunc(x0[step].astype(np.float64) + i * slope_x[step]).astype(np.int64)
-    ys = np.trunc(y0[step].astype(np.float64) + i * slope_y[step]).astype(np.int64)
-    return np.append(xs, px[-1]), np.append(ys, py[-1])
+    return first, np.maximum(last - first + 1, 0)
 
 
 def _line_cells(
@@ -327,8 +397,8 @@ def _line_cells(
     """The canvas cells a line covers, and the character each shows (``hd_group``), or None
     where plotext must draw it."""
     across, down = FINE.get(marker, (1, 1))
-    empty = np.empty(0, dtype=np.int64)
     if width <= 0 or height <= 0:
+        empty = np.empty(0, dtype=np.int64)
         return empty, empty, np.empty(0, dtype="<U1")
     px = _matrix_indices(x, x_lim, width * across)
     py = _matrix_indices(y, y_lim, height * down)
@@ -342,18 +412,16 @@ def _line_cells(
         cell = np.unique(cell)
         glyphs = np.full(cell.size, _marker_char(marker), dtype="<U1")
     else:
+        table = GLYPHS.get(marker)
+        if table is None:
+            return None
         bits = across * down
         # a sub-cell's place in plotext's code: top row first, left to right
         sub = (down - 1 - py[inside] % down) * across + px[inside] % across
-        keys = np.unique(cell * bits + sub)
-        cell, sub = keys // bits, keys % bits
         codes = np.zeros(width * height, dtype=np.int64)
         np.bitwise_or.at(codes, cell, 1 << (bits - 1 - sub))
-        cell = np.unique(cell)
-        table = HD_CHARS if marker == "hd" else BRAILLE_CHARS if marker == "braille" else None
-        if table is None:
-            return None
-        glyphs = np.array(list(table), dtype="<U1")[codes[cell]]
+        cell = np.flatnonzero(codes)
+        glyphs = table[codes[cell]]
     return cell % width, cell // width, glyphs
 
 
@@ -370,17 +438,17 @@ def _put_string(
     are blank and the whole string fits."""
     height, width = chars.shape
     if check:
-        if not (0 <= row < height) and row >= -height:
+        if -height <= row < 0:
             row %= height  # plotext indexes rows from the end (a Python list)
         b, e = max(col - 1, 0), min(col + len(text) + 1, width)
         if not (col >= 0 and col + len(text) <= width and (chars[row, b:e] == " ").all()):
             return False
     if not 0 <= row < height:
         return True
-    for i, char in enumerate(text):
-        if 0 <= col + i < width:
-            chars[row, col + i] = char
-            colors[row, col + i] = color
+    start, stop = max(col, 0), min(col + len(text), width)
+    if start < stop:
+        chars[row, start:stop] = list(text[start - col : stop - col])
+        colors[row, start:stop] = color
     return True
 
 
@@ -388,7 +456,7 @@ def _correct_coord(row: np.ndarray, label: str, coord: int) -> int:
     """plotext's ``correct_coord``: a label's start, moved off the row's ends and neighbours."""
     length = len(label)
     b, e = max(coord - length + 1, 0), min(coord + length, len(row) - 1)
-    free = [i for i in range(b, e) if row[i] == " "]
+    free = [i for i, char in enumerate(row[b:e].tolist(), b) if char == " "] if b < e else []
     b, e = min(free, default=coord - length + 1), max(free, default=coord + length)
     b, e = e - length + 1, b + length
     return (b + e - length) // 2
