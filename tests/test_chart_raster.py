@@ -203,3 +203,58 @@ def test_text_plotext_cannot_place_by_characters_goes_to_plotext() -> None:
     data = ChartData((ChartSeries("损失", x, np.sin(x)), ChartSeries("b", x, np.cos(x))))
     drawn = draw_chart(data, 60, 14)
     assert isinstance(drawn, Text) and "损失" in drawn.plain
+
+
+async def test_the_chart_widget_paints_its_rows_as_textual_paints_the_same_text() -> None:
+    """The widget paints rows straight from the raster's cells; Textual, given the same drawing
+    as Text (the old path), paints the same characters in the same colours."""
+    from textual.app import App, ComposeResult
+    from textual.visual import Visual, visualize
+
+    from runview.tui.widgets.chart import Chart
+
+    from .pilot import wait_for
+
+    class OneChart(App[None]):
+        def compose(self) -> ComposeResult:
+            yield Chart("loss")
+
+    x = np.arange(200.0)
+    rng = np.random.default_rng(3)
+    data = ChartData(
+        (
+            ChartSeries("train", x, rng.normal(size=200)),
+            ChartSeries("raw", x, rng.normal(size=200), index=1, faint=True),
+            ChartSeries("val", x, rng.normal(size=200) + 2, index=6),  # yellow+: no colour
+            ChartSeries("run b", x, rng.normal(size=200) - 2, index=2, color=208),
+        ),
+        x_label="step",
+    )
+    app = OneChart()
+    async with app.run_test(size=(100, 30)) as pilot:
+        chart = app.query_one(Chart)
+        chart.styles.height = 24
+        chart.set_data(data)
+        await wait_for(pilot, lambda: chart.builds >= 1 and chart.content_size.height == 22)
+        width, height = chart.content_size
+        drawn = draw_chart(data, width, height)
+        assert isinstance(drawn, Raster)
+        via_text = Visual.to_strips(
+            chart, visualize(chart, drawn.to_text()), width, height, chart.visual_style
+        )
+
+        def looks(strips: list) -> list[list[tuple[str, object, object, bool]]]:
+            return [
+                [
+                    (char, seg.style.color, seg.style.bgcolor, bool(seg.style.bold))
+                    for seg in strip
+                    for char in seg.text
+                ]
+                for strip in strips
+            ]
+
+        painted = [chart.render_line(y) for y in range(height)]
+        assert looks(painted) == looks(via_text)
+        # the text's colour, blue+, gray and the compared run's (yellow+ is none in plotext)
+        colors = {seg.style.color for strip in painted for seg in strip if seg.text.strip()}
+        assert len(colors) == 4, colors

@@ -17,6 +17,7 @@ from textual.events import Resize
 from textual.geometry import Region
 from textual.message import Message
 from textual.strip import Strip
+from textual.visual import Visual, visualize
 from textual.widget import Widget
 
 from runview.tui.textual_private import set_border_subtitle_quietly
@@ -212,14 +213,19 @@ class Chart(Widget, can_focus=True):
         return Strip([Segment(text, self._style(code)) for text, code in drawn.runs(y)], width)
 
     def _style(self, code: int) -> Style:
-        """The style of a cell of colour ``code`` (or none): the widget's, coloured as rich
-        colours an ANSI colour code."""
+        """The style of a cell of colour ``code`` (or none): what Textual makes of such a cell
+        of Text in this widget (it turns 256-colour codes into RGB, keeps the 16 ANSI ones),
+        found once per colour by painting one."""
         base = self.visual_style
         if base is not self._styles_for:
             self._styles, self._styles_for = {}, base
         style = self._styles.get(code)
         if style is None:
-            style = self._styles[code] = base.rich_style + (color_style(code) or Style())
+            cell = Text(" ")
+            cell.stylize(color_style(code) or "", 0, 1)
+            strip = Visual.to_strips(self, visualize(self, cell), 1, 1, base)[0]
+            painted = next((segment.style for segment in strip if segment.text), None)
+            style = self._styles[code] = (painted or base.rich_style).clear_meta_and_links()
         return style
 
 
