@@ -117,6 +117,7 @@ class Chart(Widget, can_focus=True):
         self._version = 0
         self._cache_key: tuple[object, ...] | None = None
         self._drawn: Raster | Text = Text("")
+        self._strips: dict[int, Strip] = {}  # rows of ``_drawn`` painted so far
         self._styles: dict[int, Style] = {}  # a cell colour's style, over the widget's own
         self._styles_for: object = None  # the widget style ``_styles`` were made for
         self.builds = 0  # drawings made so far (tests and benchmarks read it)
@@ -194,6 +195,7 @@ class Chart(Widget, can_focus=True):
         if key != self._cache_key:
             self._cache_key = key
             self._drawn = draw_chart(self.data, width, height, log_y, key[-1], self.cursor)
+            self._strips = {}
             self.builds += 1
         return self._drawn
 
@@ -201,16 +203,27 @@ class Chart(Widget, can_focus=True):
         drawn = self._drawing()
         return drawn.to_text() if isinstance(drawn, Raster) else drawn
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._drawing()  # once a frame, not once a row
+        if self.visual_style is not self._styles_for:  # a new theme, or focus: new styles
+            self._styles, self._styles_for, self._strips = {}, self.visual_style, {}
+        return super().render_lines(crop)
+
     def render_line(self, y: int) -> Strip:
         """A row of the drawing as segments straight from its cells (a note or plotext's
         drawing goes through ``render``)."""
-        drawn = self._drawing()
+        drawn = self._drawn if self._cache_key is not None else self._drawing()
         if not isinstance(drawn, Raster):
             return super().render_line(y)
-        width, height = drawn.size
-        if not 0 <= y < height:
-            return Strip.blank(width, self.visual_style.rich_style)
-        return Strip([Segment(text, self._style(code)) for text, code in drawn.runs(y)], width)
+        strip = self._strips.get(y)
+        if strip is None:
+            width, height = drawn.size
+            if 0 <= y < height:
+                segments = [Segment(text, self._style(code)) for text, code in drawn.runs(y)]
+                strip = self._strips[y] = Strip(segments, width)
+            else:
+                strip = Strip.blank(width, self.visual_style.rich_style)
+        return strip
 
     def _style(self, code: int) -> Style:
         """The style of a cell of colour ``code`` (or none): what Textual makes of such a cell
@@ -218,7 +231,7 @@ class Chart(Widget, can_focus=True):
         found once per colour by painting one."""
         base = self.visual_style
         if base is not self._styles_for:
-            self._styles, self._styles_for = {}, base
+            self._styles, self._styles_for, self._strips = {}, base, {}
         style = self._styles.get(code)
         if style is None:
             cell = Text(" ")

@@ -8,6 +8,7 @@ agree cell for cell.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Iterator
@@ -154,12 +155,14 @@ def plan_chart(
     lo, hi = (v if v is not None else auto for v, auto in zip(data.x_range, (lo, hi)))
     x_lim = (lo, hi) if hi > lo else None
     x_count = max(2, width // (14 if data.x_time else 12))
-    x_ticks = nice_ticks(lo, hi, x_count, all_integers(drawn_x))
-    x_labels = [format_time(t, hi - lo) for t in x_ticks] if data.x_time else format_ticks(x_ticks)
+    x_ticks, x_labels = _ticks(lo, hi, x_count, all_integers(drawn_x))
+    if data.x_time:
+        x_labels = [format_time(t, hi - lo) for t in x_ticks]
     y_lo, y_hi = (v if v is not None else auto for v, auto in zip(data.y_range, (y_lo, y_hi)))
     integer = all_integers(drawn_y)
     y_lim: tuple[float, float] | None = None
     y_ticks: list[float] | None = None
+    y_labels: list[str] | None = None
     if log_y:
         if y_hi > y_lo > 0 and data.y_range != (None, None):
             # plotext takes log-scale limits as exponents
@@ -167,7 +170,7 @@ def plan_chart(
     elif data.y_range == (None, None) and is_flat(y_lo, y_hi):
         # plotext would spread float noise over the full height: the line goes mid-chart
         y_lim = flat_limits((y_lo + y_hi) / 2, integer)
-        y_ticks = nice_ticks(*y_lim, max(2, height // 3), integer)
+        y_ticks, y_labels = _ticks(*y_lim, max(2, height // 3), integer)
     elif y_hi > y_lo:
         # Rounded out to the tick step where the user set no limit: a new value inside them
         # leaves every row where it was.
@@ -176,7 +179,7 @@ def plan_chart(
             y_lo if data.y_range[0] is not None else round_lo,
             y_hi if data.y_range[1] is not None else round_hi,
         )
-        y_ticks = nice_ticks(*y_lim, max(2, height // 3), integer)
+        y_ticks, y_labels = _ticks(*y_lim, max(2, height // 3), integer)
     return ChartPlan(
         width=width,
         height=height,
@@ -186,7 +189,7 @@ def plan_chart(
         x_labels=x_labels,
         y_lim=y_lim,
         y_ticks=y_ticks,
-        y_labels=None if y_ticks is None else format_ticks(y_ticks),
+        y_labels=y_labels,
         log_y=log_y,
         cursor=(
             (cursor, NO_COLOR if colorless else CURSOR)
@@ -195,6 +198,14 @@ def plan_chart(
         ),
         x_label=data.x_label if data.x_label and height >= 12 else None,
     )
+
+
+@functools.lru_cache(maxsize=1024)
+def _ticks(lo: float, hi: float, count: int, integer: bool) -> tuple[list[float], list[str]]:
+    """Round ticks over [lo, hi] and their labels: a live chart's stay the same for many
+    steps, so they are kept. Callers must not change the lists."""
+    ticks = nice_ticks(lo, hi, count, integer)
+    return ticks, format_ticks(ticks)
 
 
 def finite_runs(x: np.ndarray, y: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
