@@ -326,9 +326,11 @@ def _matrix_indices(values: np.ndarray, lim: tuple[float, float], bins: int) -> 
         f = np.floor(n)
         # plotext's round: up from a half (then n is no whole number: its ceiling is f + 1)
         out = np.floor((f + (n - f >= 0.5)) * _TEN_TO_MINUS_8)
-    if not np.abs(out).max(initial=0) <= 2**52:  # also false for NaN
+    if not np.isfinite(out).all():
         return None
-    return out.astype(np.int64)
+    # Beyond 2**52 pixels plotext would step through every one (for hours); the line leaves the
+    # canvas the same way from here.
+    return np.clip(out, -(2**52), 2**52).astype(np.int64)
 
 
 def _line_points(
