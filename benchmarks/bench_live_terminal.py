@@ -252,6 +252,9 @@ def main() -> int:
     if args.baseline:
         versions.append(("baseline", args.baseline))
     root = Path(tempfile.mkdtemp(prefix="runview-bench-live-"))
+    # The viewers run ``python -m runview`` from here: from a checkout's root, its ``runview/``
+    # folder would shadow the baseline's (PYTHONPATH comes after the working directory).
+    os.chdir(root)
     process, run_dir = start_training(root, args.history)
     try:
         print(
