@@ -243,6 +243,7 @@ def main() -> int:
     parser.add_argument("--baseline", default=None, help="a folder holding another runview")
     args = parser.parse_args()
     print(f"machine: {machine()}")
+    print(f"load average at start: {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
     print(
         f"live run: 8 metrics at 20 steps/s after {args.history} steps of history, "
         "system metrics every 2 s"
@@ -251,6 +252,9 @@ def main() -> int:
     if args.baseline:
         versions.append(("baseline", args.baseline))
     root = Path(tempfile.mkdtemp(prefix="runview-bench-live-"))
+    # The viewers run ``python -m runview`` from here: from a checkout's root, its ``runview/``
+    # folder would shadow the baseline's (PYTHONPATH comes after the working directory).
+    os.chdir(root)
     process, run_dir = start_training(root, args.history)
     try:
         print(
@@ -286,6 +290,7 @@ def main() -> int:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+    print(f"load average at end: {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
     if os.environ.get("RUNVIEW_BENCH_KEEP") != "1":
         import shutil
 

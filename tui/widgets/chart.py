@@ -1,78 +1,42 @@
-"""One chart: already-reduced series drawn with plotext 5 on the UI thread, cached until data or
-size move."""
+"""One chart: reduced series drawn on the UI thread (``draw_chart``), kept until data or size move,
+painted again only where the drawing changed."""
 
 from __future__ import annotations
 
-import math
 import os
-import time
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import plotext as plt
 from rich.color import Color
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.events import Resize
 from textual.geometry import Region
 from textual.message import Message
+from textual.strip import Strip
+from textual.visual import Visual, visualize
 from textual.widget import Widget
 
 from runview.tui.textual_private import set_border_subtitle_quietly
-from runview.tui.widgets.chart_axes import stable_y
-from runview.tui.widgets.chart_diff import changed_spans, same_drawing, same_pixels
-from runview.tui.widgets.chart_ticks import (
-    all_integers,
-    flat_limits,
-    format_tick,
-    format_ticks,
-    is_flat,
-    nice_ticks,
+from runview.tui.widgets.chart_diff import changed_spans, same_drawing
+from runview.tui.widgets.chart_plan import (  # noqa: F401 - re-exported: the chart's vocabulary
+    BAND_MARKER,
+    CURSOR,
+    FAINT,
+    FAINT_MARKER,
+    MARKERS,
+    NAMED_COLORS,
+    PALETTE,
+    finite_runs,
+    format_time,
+    plan_chart,
 )
+from runview.tui.widgets.chart_plotext import plotext_draw
+from runview.tui.widgets.chart_raster import Raster, color_style, raster_draw
 from runview.tui.widgets.chart_values import latest_values
-
-# One colour per series (plotext names); raw series behind a smoothed one are drawn in FAINT.
-PALETTE = (
-    "blue+",
-    "orange+",
-    "green+",
-    "red+",
-    "magenta+",
-    "cyan+",
-    "yellow+",
-    "blue",
-    "orange",
-    "green",
-    "red",
-    "magenta",
-)
-FAINT = "gray"
-CURSOR = "white"
-# plotext 5's named colours and their ANSI codes: the choices a user has per series.
-NAMED_COLORS = {
-    "blue+": 12,
-    "orange+": 11,
-    "green+": 10,
-    "red+": 9,
-    "magenta+": 13,
-    "cyan+": 14,
-    "white": 15,
-    "gray+": 7,
-    "blue": 4,
-    "orange": 3,
-    "green": 2,
-    "red": 1,
-    "magenta": 5,
-    "cyan": 6,
-    "gray": 8,
-    "black": 0,
-}
-# Without colour, series differ by marker instead.
-MARKERS = ("hd", "braille", "x", "+", "*", "o", "#", "@")
-FAINT_MARKER = "dot"
-BAND_MARKER = "braille"  # the thinnest line plotext draws: a band's edges stay behind the mean
 
 
 @dataclass(frozen=True, eq=False)
@@ -115,8 +79,10 @@ def no_color() -> bool:
 
 
 class Chart(Widget, can_focus=True):
-    """A focusable chart. Builds plotext output only in ``render`` (UI thread, visible only),
-    cached."""
+    """A focusable chart, drawn on the UI thread when its data or size change, and then only
+    the rows and cells that changed are painted again."""
+
+    ALLOW_SELECT = False  # a drawing: its characters are not text to copy
 
     class Resized(Message):
         """The chart got a new size (first layout included): its data may need reducing again."""
@@ -150,9 +116,11 @@ class Chart(Widget, can_focus=True):
         self.applied_seq = -1  # the request that produced ``data`` (older results are dropped)
         self._version = 0
         self._cache_key: tuple[object, ...] | None = None
-        self._cache: Text = Text("")
-        self._lines: list[str] | None = None  # the cached drawing's lines, as plotext wrote them
-        self.builds = 0  # plotext builds so far (tests and benchmarks read it)
+        self._drawn: Raster | Text = Text("")
+        self._strips: dict[int, Strip] = {}  # rows of ``_drawn`` painted so far
+        self._styles: dict[int, Style] = {}  # a cell colour's style, over the widget's own
+        self._styles_for: object = None  # the widget style ``_styles`` were made for
+        self.builds = 0  # drawings made so far (tests and benchmarks read it)
         # (row, column, width) of the cells the last new data repainted; None: all of them
         self.repainted: list[tuple[int, int, int]] | None = None
         self.cursor: float | None = None  # x of a cursor line (a maximised chart's)
@@ -173,13 +141,8 @@ class Chart(Widget, can_focus=True):
             return
         # The latest values change with every step, even when the drawing does not.
         self._show_latest(latest_values(data, series_style))
-        if same_drawing(self.data, data) or (
-            self._lines is not None
-            and self._cache_key is not None
-            and self._cache_key[1:3] == tuple(self.content_size)
-            and same_pixels(self.data, data, *self.content_size, no_color())
-        ):
-            self.data = data  # more points that draw exactly the same picture: nothing to do
+        if same_drawing(self.data, data):
+            self.data = data  # the same points and options: nothing to draw
             return
         self.data = data
         self._version += 1
@@ -202,20 +165,19 @@ class Chart(Widget, can_focus=True):
     def _repaint(self) -> None:
         """Repaint only the cells the new data changes: over a slow link, that is what is sent.
 
-        The drawing is built now, not on the next paint, so it can be compared with the one on
-        screen. On a stable axis (``chart_axes``) a live run's new point changes only the last
-        columns of a few rows; the app's partial updates then send only those cells
-        (``send_changed_cells_only``).
+        The drawing is made now, not on the next paint, so it can be compared with the one on
+        screen, cell by cell. On a stable axis (``chart_axes``) a live run's new point changes
+        only the last columns of a few rows, or nothing (more points on the same pixels); the
+        app's partial updates then send only those cells (``send_changed_cells_only``).
         """
-        old = self._lines
+        old, old_key = self._drawn, self._cache_key
         width, height = self.content_size
         self.repainted = None
-        if old is None or self._cache_key is None or self._cache_key[1:3] != (width, height):
+        if not isinstance(old, Raster) or old_key is None or old_key[1:3] != (width, height):
             self.refresh()
             return
-        self.render()
-        new = self._lines
-        if new is None or len(new) != len(old):
+        new = self._drawing()
+        if not isinstance(new, Raster) or new.size != old.size:
             self.refresh()
             return
         spans = self.repainted = changed_spans(old, new)
@@ -225,23 +187,86 @@ class Chart(Widget, can_focus=True):
     def on_resize(self, event: Resize) -> None:
         self.post_message(self.Resized())
 
-    def render(self) -> Text:
+    def _drawing(self) -> Raster | Text:
+        """The drawing for the data, size and options now: made when one of them moved."""
         width, height = self.content_size
         log_y = self.data is not None and self.data.log_y
         key = (self._version, width, height, log_y, no_color())
         if key != self._cache_key:
             self._cache_key = key
-            drawn = plot_chart(self.data, width, height, log_y, key[-1], self.cursor)
-            self._lines = None if isinstance(drawn, Text) else drawn.split("\n")
-            self._cache = drawn if isinstance(drawn, Text) else Text.from_ansi(drawn, no_wrap=True)
+            self._drawn = draw_chart(self.data, width, height, log_y, key[-1], self.cursor)
+            self._strips = {}
             self.builds += 1
-        return self._cache
+        return self._drawn
+
+    def render(self) -> Text:
+        drawn = self._drawing()
+        return drawn.to_text() if isinstance(drawn, Raster) else drawn
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._drawing()  # once a frame, not once a row
+        if self.visual_style is not self._styles_for:  # a new theme, or focus: new styles
+            self._styles, self._styles_for, self._strips = {}, self.visual_style, {}
+        return super().render_lines(crop)
+
+    def render_line(self, y: int) -> Strip:
+        """A row of the drawing as segments straight from its cells (a note or plotext's
+        drawing goes through ``render``)."""
+        drawn = self._drawn if self._cache_key is not None else self._drawing()
+        if not isinstance(drawn, Raster):
+            return super().render_line(y)
+        strip = self._strips.get(y)
+        if strip is None:
+            width, height = drawn.size
+            if 0 <= y < height:
+                segments = [Segment(text, self._style(code)) for text, code in drawn.runs(y)]
+                strip = self._strips[y] = Strip(segments, width)
+            else:
+                strip = Strip.blank(width, self.visual_style.rich_style)
+        return strip
+
+    def _style(self, code: int) -> Style:
+        """The style of a cell of colour ``code`` (or none): what Textual makes of such a cell
+        of Text in this widget (it turns 256-colour codes into RGB, keeps the 16 ANSI ones),
+        found once per colour by painting one."""
+        base = self.visual_style
+        if base is not self._styles_for:
+            self._styles, self._styles_for, self._strips = {}, base, {}
+        style = self._styles.get(code)
+        if style is None:
+            cell = Text(" ")
+            cell.stylize(color_style(code) or "", 0, 1)
+            strip = Visual.to_strips(self, visualize(self, cell), 1, 1, base)[0]
+            painted = next((segment.style for segment in strip if segment.text), None)
+            style = self._styles[code] = (painted or base.rich_style).clear_meta_and_links()
+        return style
+
+
+def draw_chart(
+    data: ChartData | None,
+    width: int,
+    height: int,
+    log_y: bool = False,
+    colorless: bool = False,
+    cursor: float | None = None,
+) -> Raster | Text:
+    """``data`` drawn at ``width`` x ``height`` cells with a vertical line at x = ``cursor``:
+    by the rasteriser, or by plotext where the rasteriser cannot (the same picture either way);
+    or a Text saying why there is nothing to draw."""
+    plan = plan_chart(data, width, height, log_y, colorless, cursor)
+    if isinstance(plan, Text):
+        return plan
+    raster = raster_draw(plan)
+    if raster is not None:
+        return raster
+    drawn = plotext_draw(plan)
+    return drawn if isinstance(drawn, Text) else Text.from_ansi(drawn, no_wrap=True)
 
 
 def build_chart(data: ChartData | None, width: int, height: int, *options: Any) -> Text:
-    """``plot_chart`` as rich Text (its options: log_y, colorless, cursor)."""
-    drawn = plot_chart(data, width, height, *options)
-    return drawn if isinstance(drawn, Text) else Text.from_ansi(drawn, no_wrap=True)
+    """``draw_chart`` as rich Text (its options: log_y, colorless, cursor)."""
+    drawn = draw_chart(data, width, height, *options)
+    return drawn.to_text() if isinstance(drawn, Raster) else drawn
 
 
 def plot_chart(
@@ -252,93 +277,10 @@ def plot_chart(
     colorless: bool = False,
     cursor: float | None = None,
 ) -> str | Text:
-    """plotext's drawing of ``data`` at ``width`` x ``height`` cells (text with ANSI styles), with a
-    vertical line at x = ``cursor``, or a Text saying why there is none. Uses plotext's global
-    figure: UI thread only."""
-    if data is None:
-        return Text("…", style="dim")
-    if width < 12 or height < 4:
-        return Text("too small", style="dim")
-    plt.clf()
-    plt.theme("clear")
-    plt.frame(False)  # the widget's border is the frame
-    plt.plotsize(width, height)
-    labelled = (
-        data.legend and sum(bool(s.label) and not s.faint and not s.band for s in data.series) > 1
-    )
-    drawn = 0
-    drawn_x: list[np.ndarray] = []
-    drawn_y: list[np.ndarray] = []
-    lo, hi = math.inf, -math.inf
-    y_lo, y_hi = math.inf, -math.inf
-    for series in data.series:
-        y = np.where(series.y > 0, series.y, np.nan) if log_y else series.y
-        own = series.color if series.color != "" else PALETTE[series.index % len(PALETTE)]
-        if colorless:
-            color, marker = (
-                "default",
-                FAINT_MARKER
-                if series.faint or series.band
-                else MARKERS[series.index % len(MARKERS)],
-            )
-        else:
-            color = FAINT if series.faint else own
-            marker = BAND_MARKER if series.band else "hd"
-        label = (
-            series.label
-            if labelled and series.label and not series.faint and not series.band
-            else None
-        )
-        for xs, ys in finite_runs(series.x, y):
-            lo, hi = min(lo, float(xs[0])), max(hi, float(xs[-1]))
-            y_lo, y_hi = min(y_lo, float(ys.min())), max(y_hi, float(ys.max()))
-            plt.plot(xs.tolist(), ys.tolist(), color=color, marker=marker, label=label)
-            drawn_x.append(xs)
-            drawn_y.append(ys)
-            label = None
-            drawn += 1
-    if not drawn:
-        note = data.note or ("no positive values for a log scale" if log_y else "no finite values")
-        return Text(note, style="dim")
-    if data.x_span is not None:
-        lo, hi = data.x_span
-    lo, hi = (v if v is not None else auto for v, auto in zip(data.x_range, (lo, hi)))
-    if hi > lo:
-        plt.xlim(lo, hi)
-    ticks = nice_ticks(lo, hi, max(2, width // (14 if data.x_time else 12)), all_integers(drawn_x))
-    plt.xticks(
-        ticks, [format_time(t, hi - lo) for t in ticks] if data.x_time else format_ticks(ticks)
-    )
-    y_lo, y_hi = (v if v is not None else auto for v, auto in zip(data.y_range, (y_lo, y_hi)))
-    integer = all_integers(drawn_y)
-    if log_y:
-        plt.yscale("log")
-        if y_hi > y_lo > 0 and data.y_range != (None, None):
-            # plotext takes log-scale limits as exponents
-            plt.ylim(math.log10(y_lo), math.log10(y_hi))
-    elif data.y_range == (None, None) and is_flat(y_lo, y_hi):
-        # plotext would spread float noise over the full height: the line goes mid-chart
-        y_lo, y_hi = flat_limits((y_lo + y_hi) / 2, integer)
-        plt.ylim(y_lo, y_hi)
-        ticks = nice_ticks(y_lo, y_hi, max(2, height // 3), integer)
-        plt.yticks(ticks, format_ticks(ticks))
-    elif y_hi > y_lo:
-        # Rounded out to the tick step where the user set no limit: a new value inside them
-        # leaves every row where it was.
-        round_lo, round_hi = stable_y(y_lo, y_hi, max(2, height // 3), integer)
-        y_lo = y_lo if data.y_range[0] is not None else round_lo
-        y_hi = y_hi if data.y_range[1] is not None else round_hi
-        plt.ylim(y_lo, y_hi)
-        ticks = nice_ticks(y_lo, y_hi, max(2, height // 3), integer)
-        plt.yticks(ticks, format_ticks(ticks))
-    if cursor is not None and lo <= cursor <= hi:
-        plt.vline(cursor, "default" if colorless else CURSOR)
-    if data.x_label and height >= 12:
-        plt.xlabel(data.x_label)
-    try:
-        return plt.build()
-    except Exception as exc:  # plotext has corner cases; a chart must never take the app down
-        return Text(f"cannot draw this chart: {exc}", style="dim")
+    """plotext's drawing of ``data`` (text with ANSI styles), the reference ``draw_chart``
+    matches; or a Text saying why there is none. Uses plotext's global figure: UI thread only."""
+    plan = plan_chart(data, width, height, log_y, colorless, cursor)
+    return plan if isinstance(plan, Text) else plotext_draw(plan)
 
 
 def series_style(series: ChartSeries) -> Style:
@@ -346,26 +288,3 @@ def series_style(series: ChartSeries) -> Style:
     color = series.color if series.color != "" else PALETTE[series.index % len(PALETTE)]
     code = color if isinstance(color, int) else NAMED_COLORS.get(color)
     return Style(color=Color.from_ansi(code)) if code is not None else Style()
-
-
-def finite_runs(x: np.ndarray, y: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """The stretches of (x, y) between NaN values: each is drawn as one line, NaN leaves a gap."""
-    ok = np.isfinite(y)
-    if ok.all():
-        if y.size:
-            yield x, y
-        return
-    edges = np.flatnonzero(np.diff(np.concatenate(([0], ok.view(np.int8), [0]))))
-    for start, stop in zip(edges[::2], edges[1::2]):
-        yield x[start:stop], y[start:stop]
-
-
-def format_time(value: float, span: float) -> str:
-    """A unix time as a local clock time; seconds shown only over a short span."""
-    try:
-        return time.strftime(
-            "%H:%M:%S" if span < 600 else "%H:%M" if span < 86400 else "%d %H:%M",
-            time.localtime(value),
-        )
-    except (OverflowError, OSError, ValueError):
-        return format_tick(value)

@@ -5,7 +5,7 @@ Shared by the Charts and System tabs. The tab owns the view state (columns, smoo
 binds it to the board's ``view``; the board draws it and reports what the user folded with
 ``ChartBoard.Folded``, and the tab decides. Its own state (maximised, empty) is reactives that set
 classes, laid out in ``runview.tcss``. The board reduces only the charts a user can see, in a
-thread worker, and posts the reduced series back; charts build plotext output on the UI thread.
+thread worker, and posts the reduced series back; charts draw them on the UI thread.
 """
 
 from __future__ import annotations
