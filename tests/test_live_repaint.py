@@ -4,6 +4,7 @@ cells are sent to the terminal (what a slow SSH link carries)."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import numpy as np
 from textual.app import App, ComposeResult
@@ -14,6 +15,7 @@ from runview.tui.textual_private import next_update, send_changed_cells_only
 from runview.tui.widgets.chart import Chart, ChartData, ChartSeries, build_chart
 from runview.tui.widgets.chart_axes import round_up, stable_x, stable_y
 from runview.tui.widgets.chart_diff import changed_spans
+from runview.tui.widgets.chart_pace import DrawPacer, same_view
 from runview.tui.widgets.chart_raster import NONE, Raster
 
 from .pilot import wait_for
@@ -150,3 +152,48 @@ async def test_new_steps_that_draw_the_same_picture_repaint_nothing() -> None:
             assert (chart.repainted == []) == (before == after), steps
             unchanged += chart.repainted == []
         assert unchanged > 30, "a new step on a long smooth series usually moves no pixel"
+
+
+class PacedCharts(App[None]):
+    def __init__(self) -> None:
+        super().__init__()
+        self.pacer = DrawPacer(self.set_timer)
+
+    def compose(self) -> ComposeResult:
+        yield Chart("train/loss")
+
+
+def border_text(chart: Chart) -> str:
+    return str(chart.border_subtitle or "")
+
+
+async def test_new_points_are_drawn_once_a_second_and_the_latest_value_at_once() -> None:
+    app = PacedCharts()
+    async with app.run_test(size=(80, 24)) as pilot:
+        chart = app.query_one(Chart)
+        first = chart_data(900)
+        app.pacer.deliver(chart, first, 1)  # nothing drawn yet: at once
+        await wait_for(pilot, lambda: chart.builds >= 1)
+        app.pacer.every_s = 60.0  # as if the chart had just been drawn and stays due later
+        newer = chart_data(950)
+        app.pacer.deliver(chart, newer, 2)
+        assert chart.data is first  # the drawing waits ...
+        latest = f"{newer.series[0].y[-1]:.4g}"
+        assert latest in border_text(chart), border_text(chart)  # ... its latest value does not
+        zoomed = replace(chart_data(960), x_range=(100.0, 500.0))
+        app.pacer.deliver(chart, zoomed, 3)  # another view (a zoom): drawn at once
+        assert chart.data is zoomed
+        app.pacer.every_s = 0.2
+        later = replace(chart_data(980), x_range=(100.0, 500.0))
+        app.pacer.deliver(chart, later, 4)  # just drawn: waits its 0.2 s ...
+        assert chart.data is zoomed
+        await wait_for(pilot, lambda: chart.data is later)  # ... then drawn without new data
+
+
+def test_only_new_points_keep_a_view_the_same() -> None:
+    base = chart_data(900)
+    assert same_view(base, chart_data(1500))  # more points, a longer axis
+    assert not same_view(base, replace(base, y_range=(0.0, 1.0)))
+    assert not same_view(base, replace(base, log_y=True))
+    faint = replace(base.series[0], faint=True)
+    assert not same_view(base, replace(base, series=(faint, base.series[0])))

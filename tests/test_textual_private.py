@@ -8,6 +8,9 @@ from pathlib import Path
 
 from rich.text import Text
 from textual.app import App, ComposeResult
+from textual.containers import Vertical
+from textual.geometry import Region
+from textual.strip import Strip
 from textual.widgets import Static
 
 from runview.tui.textual_private import (
@@ -136,3 +139,48 @@ async def test_a_border_subtitle_set_quietly_marks_nothing_dirty() -> None:
         assert "last 0.5" in "\n".join(
             "".join(segment.text for segment in strip) for strip in screen_strips(app.screen)
         )
+
+
+class CountingBox(Vertical):
+    """A container that counts the rows the compositor asks it for."""
+
+    asked: list[int]
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self.asked.append(crop.height)
+        return super().render_lines(crop)
+
+
+class TwoRowsApp(App[None]):
+    def __init__(self) -> None:
+        super().__init__()
+        send_changed_cells_only()  # as RunviewApp does
+
+    def compose(self) -> ComposeResult:
+        box = CountingBox(id="box")
+        box.asked = []
+        with box:
+            yield Static("top 1", id="top")
+            yield Static("\n" * 20)
+            yield Static("bottom 1", id="bottom")
+
+
+async def test_an_update_asks_widgets_for_the_rows_it_repaints_not_the_box_around_them() -> None:
+    app = TwoRowsApp()
+    async with app.run_test(size=(30, 24)) as pilot:
+        await pilot.pause()
+        next_update(app.screen, full=True)
+        box = app.query_one(CountingBox)
+        box.asked.clear()
+        top, bottom = app.query_one("#top", Static), app.query_one("#bottom", Static)
+        top.update("top 2")
+        bottom.update("bottom 2")  # two rows 21 apart: Textual's box around them is 22 rows
+        sent = next_update(app.screen, top, bottom)
+        # If this fails, Compositor._render_chops is no longer where Textual renders a partial
+        # update, and every container under it renders all of its rows again.
+        assert box.asked and sum(box.asked) == 2, box.asked
+        plain = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", sent)
+        assert plain.split() == ["2", "2"], repr(sent)
+        shown = ["".join(seg.text for seg in strip) for strip in screen_strips(app.screen)]
+        assert shown[0].startswith("top 2")
+        assert [row.strip() for row in shown if row.startswith("bottom")] == ["bottom 2"]

@@ -3,7 +3,9 @@ painted again only where the drawing changed."""
 
 from __future__ import annotations
 
+import math
 import os
+import time
 from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
@@ -125,6 +127,7 @@ class Chart(Widget, can_focus=True):
         self.repainted: list[tuple[int, int, int]] | None = None
         self.cursor: float | None = None  # x of a cursor line (a maximised chart's)
         self._subtitle: Text | None = None  # the latest values shown in the bottom border
+        self.drawn_at = -math.inf  # when new data last changed the drawing (``chart_pace``)
 
     def set_title(self, title: str) -> None:
         """Titles come from metric names and user input: set as Text, never parsed as markup."""
@@ -146,7 +149,12 @@ class Chart(Widget, can_focus=True):
             return
         self.data = data
         self._version += 1
+        self.drawn_at = time.monotonic()
         self._repaint()
+
+    def show_latest(self, data: ChartData) -> None:
+        """The latest values of ``data`` in the border, ahead of its drawing (``chart_pace``)."""
+        self._show_latest(latest_values(data, series_style))
 
     def _show_latest(self, subtitle: Text | None) -> None:
         """The latest values in the bottom border, repainting that row alone."""

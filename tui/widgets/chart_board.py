@@ -34,6 +34,7 @@ from runview.tui.view_state import ViewState
 from runview.tui.widgets.chart import Chart, ChartData
 from runview.tui.widgets.chart_cursor import CursorChart
 from runview.tui.widgets.chart_nav import ChartGrid, neighbour
+from runview.tui.widgets.chart_pace import DrawPacer
 from runview.tui.widgets.chart_spec import (
     ChartSpec,
     Sources,
@@ -127,6 +128,7 @@ class ChartBoard(ReportsWorkerFailures, Container):
         self.requests = 0  # worker starts so far (tests read it to check idle is free)
         self.partial_charts: set[str] = set()  # result keys drawn from a sample of their columns
         self._in_flight: frozenset[tuple[str, Hashable]] = frozenset()  # the worker's jobs
+        self.pacer = DrawPacer(self.set_timer)  # new points drawn once a second, values at once
 
     def compose(self) -> ComposeResult:
         yield Static(self.empty_text, classes="board-empty")
@@ -371,19 +373,22 @@ class ChartBoard(ReportsWorkerFailures, Container):
         message.stop()
         if message.seq == self._seq and message.final:
             self._in_flight = frozenset()  # the last worker has stopped
+        was_partial = set(self.partial_charts)
         self.partial_charts.difference_update(message.results)
         self.partial_charts.update(message.partial)
         if message.seq == self._seq:
             partial = self.partial_charts and message.done < message.total
             self.loading = message.done / message.total if partial else None
         for key, data in message.results.items():
+            # A chart drawn from a sample, or made whole after one, is drawn at once.
+            paced = key not in was_partial and key not in message.partial
             if key == MAX_KEY:
-                self.max_chart.set_data(data, message.seq)
+                self.pacer.deliver(self.max_chart, data, message.seq, paced)
                 continue
             self._data[key] = data
             chart = self._charts.get(key)
             if chart is not None:
-                chart.set_data(data, message.seq)
+                self.pacer.deliver(chart, data, message.seq, paced)
 
     def watch_loading(self) -> None:
         self.post_message(self.Loading())

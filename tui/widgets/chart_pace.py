@@ -1,0 +1,80 @@
+"""How often a live chart is drawn again: its new points at most once a second, its latest
+values (in its border) at every update.
+
+Drawing a chart and painting the cells that moved is most of what a live Charts tab costs; a
+curve's shape needs no more than one new drawing a second to be watched, while the numbers in its
+border are what people read for "now". A chart whose view changes (a new size, an edit, smoothing,
+zoom, a sampled chart made whole) is drawn at once: only new points of the same view wait.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from runview.tui.widgets.chart import Chart, ChartData
+
+DRAW_EVERY_S = 1.0
+# While data keeps coming (four updates a second), a waiting drawing goes out with the update after
+# it is due, in the frame that update paints anyway; the timer is for data that stopped coming.
+FALLBACK_S = 0.3
+
+
+def same_view(old: ChartData, new: ChartData) -> bool:
+    """Whether ``new`` differs from ``old`` only by its points (and the axis they stretch)."""
+    return (
+        old.x_label == new.x_label
+        and old.note == new.note
+        and old.x_range == new.x_range
+        and old.y_range == new.y_range
+        and old.log_y == new.log_y
+        and old.legend == new.legend
+        and old.x_time == new.x_time
+        and old.unit == new.unit
+        and [_look(s) for s in old.series] == [_look(s) for s in new.series]
+    )
+
+
+def _look(series: object) -> tuple[object, ...]:
+    return tuple(getattr(series, name) for name in ("label", "index", "faint", "color", "band"))
+
+
+class DrawPacer:
+    """Holds each chart's newest data until it may be drawn; ``schedule(delay, callback)`` is the
+    app's timer (``Widget.set_timer``)."""
+
+    def __init__(self, schedule: Callable[[float, Callable[[], None]], object]) -> None:
+        self.every_s = DRAW_EVERY_S
+        self._schedule = schedule
+        self._waiting: dict[Chart, tuple[ChartData, int]] = {}
+        self._armed_for: float | None = None  # when the timer set last fires
+
+    def deliver(self, chart: Chart, data: ChartData, seq: int, paced: bool = True) -> None:
+        """Show ``data`` on ``chart`` now, or its latest values now and its drawing once the
+        chart's last drawing is ``every_s`` old."""
+        due = chart.drawn_at + self.every_s
+        if not paced or chart.data is None or not same_view(chart.data, data):
+            due = 0.0
+        if due <= time.monotonic():
+            self._waiting.pop(chart, None)
+            chart.set_data(data, seq)
+            return
+        chart.show_latest(data)
+        self._waiting[chart] = (data, seq)
+        self._arm(due + FALLBACK_S)
+
+    def _arm(self, when: float) -> None:
+        if self._armed_for is None or when < self._armed_for:
+            self._armed_for = when
+            self._schedule(max(0.0, when - time.monotonic()), self._draw_due)
+
+    def _draw_due(self) -> None:
+        self._armed_for = None
+        now = time.monotonic()
+        for chart, (data, seq) in list(self._waiting.items()):
+            if chart.drawn_at + self.every_s <= now or not chart.is_mounted:
+                del self._waiting[chart]
+                if chart.is_mounted:
+                    chart.set_data(data, seq)
+        if self._waiting:
+            self._arm(min(chart.drawn_at for chart in self._waiting) + self.every_s + FALLBACK_S)
