@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.notifications import Notification, Notify
 
@@ -15,11 +16,16 @@ from runview.tui.textual_private import screen_strips
 
 
 async def wait_for(pilot: Any, predicate: Callable[[], object], timeout: float = 30.0) -> None:
-    """Let the app run until ``predicate()`` holds; fail after ``timeout`` seconds."""
+    """Let the app run until ``predicate()`` holds; fail after ``timeout`` seconds. A widget the
+    predicate queries that is not mounted yet (a run page mounts its tabs after its first frame)
+    means the condition does not hold yet."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if predicate():
-            return
+        try:
+            if predicate():
+                return
+        except NoMatches:
+            pass
         await pilot.pause(0.05)
     assert predicate(), "condition not met in time"
 

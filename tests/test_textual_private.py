@@ -7,11 +7,13 @@ import re
 from pathlib import Path
 
 from rich.text import Text
+from textual import events
 from textual.app import App, ComposeResult
 from textual.widgets import Static
 
 from runview.tui.textual_private import (
     BulkTree,
+    message_clock,
     next_update,
     screen_strips,
     send_changed_cells_only,
@@ -136,3 +138,10 @@ async def test_a_border_subtitle_set_quietly_marks_nothing_dirty() -> None:
         assert "last 0.5" in "\n".join(
             "".join(segment.text for segment in strip) for strip in screen_strips(app.screen)
         )
+
+
+def test_the_message_clock_is_the_one_that_stamps_a_key() -> None:
+    """The run page tells keys typed before it was ready by their ``time``."""
+    before = message_clock()
+    key = events.Key("a", "a")
+    assert before <= key.time <= message_clock()

@@ -52,15 +52,18 @@ class RunviewApp(App[None]):
         *,
         table: Path | None = None,
         compare: Sequence[Path] = (),
+        run_title: str | None = None,
     ) -> None:
         """Open the run page of ``run_path``, the table of the runs under ``table``, or the runs in
-        ``compare`` side by side (one of the three)."""
+        ``compare`` side by side (one of the three). ``run_title``: the run page's title, when
+        the caller has read it (its first frame then shows it)."""
         super().__init__()
         send_changed_cells_only()
         self.run_path = run_path
         self.initial_tab = tab
         self.table_root = table
         self.compare_paths = tuple(compare)
+        self.run_title = run_title
         self._control_filter = ControlCharacterFilter()
 
     def get_line_filters(self) -> Sequence[LineFilter]:
@@ -76,6 +79,12 @@ class RunviewApp(App[None]):
         return CleanExitDriver if driver is LinuxDriver else driver
 
     def on_mount(self) -> None:
+        # Pushed once the app has started: Textual paints nothing while it mounts itself (a
+        # batch), so a page pushed from here would have its first frame held back until the
+        # page's own work after it (the run page's tabs) were done too.
+        self.call_later(self._open_first_page)
+
+    def _open_first_page(self) -> None:
         if self.table_root is not None:
             from runview.tui.run_table_page import RunTablePage
 
@@ -87,7 +96,7 @@ class RunviewApp(App[None]):
         elif self.run_path is not None:
             from runview.tui.run_page import RunPage
 
-            self.push_screen(RunPage(self.run_path, self.initial_tab))
+            self.push_screen(RunPage(self.run_path, self.initial_tab, title=self.run_title))
 
     def open_page(self, page: Screen[None]) -> None:
         """Show ``page`` over the current one; ``backspace`` comes back to it as it was left."""

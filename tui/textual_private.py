@@ -20,6 +20,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual._compositor import ChopsUpdate, LayoutUpdate
+from textual._time import get_time
 from textual.screen import Screen
 from textual.strip import Strip
 from textual.widget import Widget
@@ -165,6 +166,11 @@ def _full_update_remembered(self: LayoutUpdate, console: Console) -> str:
     else:  # pragma: no cover - Textual's full updates start at the left edge
         shown.clear()
     return _full_update(self, console)
+
+
+def message_clock() -> float:
+    """Now, on the clock that stamps every message's ``time`` (a key's, when it was read)."""
+    return get_time()
 
 
 def send_changed_cells_only() -> None:
