@@ -126,3 +126,16 @@ async def test_a_page_opened_without_its_title_reads_it_first(run_root: Path) ->
         await wait_for(pilot, lambda: "mnist / first-frame" in screen_text(app))
         await wait_for(pilot, lambda: page(app).ready and page(app).snapshot is not None)
         assert "1 Overview" in screen_text(app)
+
+
+async def test_a_finished_run_changed_while_its_page_opens_is_read_again(run_root: Path) -> None:
+    """A finished run is watched only once its page has drawn (the watcher would compete with
+    the drawing); a row appended meanwhile is read all the same."""
+    run_dir = make_run(run_root)
+    app = RunviewApp(run_dir, run_title="mnist / first-frame")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: page(app).snapshot is not None)
+        assert "late/metric" not in page(app).snapshot.history.keys
+        with open(run_dir / "history.jsonl", "a", encoding="utf-8") as fh:
+            fh.write(f'{{"_step": 10, "_time": {time.time()}, "late/metric": 1.5}}\n')
+        await wait_for(pilot, lambda: "late/metric" in page(app).snapshot.history.keys)

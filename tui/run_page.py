@@ -40,6 +40,7 @@ LOAD_CHUNK = 32 * 1024 * 1024
 FIRST_CHUNK = 2 * 1024 * 1024  # a long history's first rows, shown at once while the rest loads
 PAINT_WAIT_S = 0.5  # the longest the reader waits for the UI to paint what it posted
 PARTIAL_EVERY_S = 2.0  # while it loads, the rows read so far are shown this often
+QUIET_START_S = 1.5  # a finished run is watched from this long after it is shown
 
 
 class RunPage(ReportsWorkerFailures, TabbedPage):
@@ -141,6 +142,11 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
         # Watching starts once the run is on screen (the mount-table scan, watchdog's import and
         # its thread cost tens of milliseconds); a change made meanwhile is caught at once below.
         self._painted.wait(timeout=PAINT_WAIT_S)
+        if posted.liveness.state != fmt.STATE_RUNNING:
+            # A finished run rarely changes: its watching, and the read that catches up, wait
+            # while the tab on show draws (charts are drawn in a worker thread after the page's
+            # paint, and would share the interpreter with them). Closing the page ends the wait.
+            self._signal.wait(QUIET_START_S)
         self._signal.start()
         self._signal.event.set()
         pace = RefreshPace()
