@@ -31,8 +31,11 @@ async def wait_for(pilot: Any, predicate: Callable[[], object], timeout: float =
 
 
 def page(app: RunviewApp) -> RunPage:
-    """The run page under whatever modal is open."""
-    return next(screen for screen in reversed(app.screen_stack) if isinstance(screen, RunPage))
+    """The run page under whatever modal is open (NoMatches until the app has pushed one)."""
+    for screen in reversed(app.screen_stack):
+        if isinstance(screen, RunPage):
+            return screen
+    raise NoMatches("no run page open yet")
 
 
 def screen_text(app: RunviewApp) -> str:

@@ -101,6 +101,7 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
         )
         self._show_load_progress()
         await self.show_first_tab(self.initial_tab)
+        self.refresh_bindings()  # the footer, mounted after the page, lists keys once told to
 
     def on_unmount(self) -> None:
         self._painted.set()
