@@ -8,11 +8,13 @@ import os
 import pty
 import re
 import select
+import shutil
 import signal
 import sys
 import time
 from pathlib import Path
 
+import pytest
 from textual import events
 from textual.widgets import Input, Tabs
 
@@ -20,6 +22,7 @@ import runview
 from runview.tui.app import RunviewApp
 from runview.tui.run_page import RunPage
 from tests.pilot import page, screen_text, wait_for
+from tests.test_terminal import Tmux
 
 CSI = re.compile(rb"\x1b\[[0-9;?<>=$]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)")
 
@@ -139,3 +142,46 @@ async def test_a_finished_run_changed_while_its_page_opens_is_read_again(run_roo
         with open(run_dir / "history.jsonl", "a", encoding="utf-8") as fh:
             fh.write(f'{{"_step": 10, "_time": {time.time()}, "late/metric": 1.5}}\n')
         await wait_for(pilot, lambda: "late/metric" in page(app).snapshot.history.keys)
+
+
+async def test_a_tab_key_typed_before_the_tabs_exist_opens_that_tab(
+    run_root: Path, monkeypatch
+) -> None:
+    """A digit held while the page is built is a page binding once it is: it opens that tab (a
+    key re-posted by the page itself would stop bubbling at the page, short of the bindings)."""
+    run_dir = make_run(run_root)
+    release = asyncio.Event()
+    build = RunPage._build
+
+    async def build_when_released(self: RunPage) -> None:
+        await release.wait()
+        await build(self)
+
+    monkeypatch.setattr(RunPage, "_build", build_when_released)
+    app = RunviewApp(run_dir, run_title="mnist / first-frame")
+    async with app.run_test(size=(100, 30)) as pilot:
+        try:
+            deadline = time.monotonic() + 30
+            while not isinstance(app.screen, RunPage):
+                assert time.monotonic() < deadline, "the run page was never pushed"
+                await asyncio.sleep(0.05)
+            app.post_message(events.Key("5", "5"))
+            await asyncio.sleep(0.2)
+        finally:
+            release.set()
+        await wait_for(pilot, lambda: getattr(page(app).current_tab, "tab_name", "") == "logs")
+
+
+@pytest.mark.skipif(
+    shutil.which("tmux") is None, reason="tmux is not installed (.ci/run installs it)"
+)
+def test_a_key_typed_while_the_viewer_starts_is_not_lost(run_root: Path) -> None:
+    """``5`` typed at once after ``runview RUN`` (before Python has even started) opens Logs."""
+    run_dir = make_run(run_root)
+    term = Tmux(100, 30, f"TERM=xterm-256color {sys.executable} -m runview {run_dir}; sleep 30")
+    try:
+        term.keys("5")
+        term.wait_for("w Wrap")  # the Logs tab's footer
+        assert "5 Logs" in term.screen()
+    finally:
+        term.close()

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events, on
+from textual.app import App
 from textual.binding import Binding
 from textual.reactive import var
 from textual.screen import Screen
@@ -98,8 +99,8 @@ class TabbedPage(Screen[None]):
 
     def _replay_held_keys(self) -> None:
         held, self._held_keys = self._held_keys, []
-        for key in held:  # from the app down: priority bindings first, as for a key typed now
-            self.app.post_message(events.Key(key.key, key.character))
+        if held:  # from the app down: priority bindings first, as for a key typed now
+            self.app.call_later(_post_keys, self.app, [(key.key, key.character) for key in held])
 
     def tab_class(self, name: str) -> type[RunTab]:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -181,3 +182,11 @@ class TabbedPage(Screen[None]):
         current = (self.query_one(Tabs).active or f"tab-{names[0]}").removeprefix("tab-")
         index = (names.index(current) + delta) % len(names) if current in names else 0
         self.action_show_tab(names[index])
+
+
+def _post_keys(app: App[Any], keys: list[tuple[str, str | None]]) -> None:
+    """Post ``keys`` to ``app`` as if just read, on the app's turn: Textual stops a message from
+    bubbling past the node that was handling messages when it was made, so a key made by the page
+    would never reach the app's bindings."""
+    for key, character in keys:
+        app.post_message(events.Key(key, character))
