@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import fcntl
 import json
+import math
 import os
 import pty
 import re
@@ -34,6 +35,7 @@ import tempfile
 import termios
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
@@ -41,7 +43,10 @@ import psutil
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from bench_live_terminal import Screen  # noqa: E402 - a sibling script, as below
 from machine_info import machine  # noqa: E402 - a sibling script, found through the path above
+
+from runview.store.run_dirs import read_title  # noqa: E402
 
 
 def metric_keys(metrics: int) -> list[str]:
@@ -171,29 +176,37 @@ def reader_open(path: Path, cache: str, python: str = sys.executable) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-# when each viewer_open first showed its tab bar (the app's start-up, before any chart)
-FIRST_PAINTS: list[float | None] = []
-PARTIAL: list[float | None] = []  # when "partial · loading" was first on screen, per open
-WHOLE: list[float | None] = []  # when the status line lost it again (every chart whole)
-# the status line ending after its smoothing part (" · partial · loading" no longer follows)
-WHOLE_STATUS = re.compile(rb"smoothing( [0-9.]+)? (?!\xc2)")
-ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Za-z0-9]|\x1b[=>]")
+@dataclass
+class Opened:
+    """One open of the viewer: seconds from launch until each thing was on screen (None: never),
+    and the peak RSS summed over its processes (MB)."""
+
+    name: float | None = None  # the run's name in the header: the first frame
+    tab_bar: float | None = None  # the tab bar: the page is built
+    last_step: float | None = None  # the last step's tick label: a chart reaches the run's end
+    partial: float | None = None  # the Charts status line says "partial · loading"
+    whole: float | None = None  # ... and then no longer: every chart drawn from all its points
+    peak_mb: float = 0.0
 
 
 def viewer_open(
     run: Path,
     cache: str,
-    needle: bytes = b"1M",
+    needle: str = "1M",
     timeout: float = 60.0,
     settle_until: Callable[[], object] = lambda: True,
-) -> tuple[float | None, float]:
-    """Seconds until ``needle`` (the last step's tick label) is on the terminal, and the peak RSS
-    (MB). After that frame the viewer stays open a second, or until ``settle_until()`` holds
+    code: str | None = None,
+) -> Opened:
+    """``runview RUN --tab charts`` in a pty at 160x48 (``code``: a folder holding another
+    ``runview``, put first on its ``PYTHONPATH``), read through a model of the terminal, since the
+    viewer writes only the cells that change. After ``needle`` (the last step's tick label) is on
+    screen it stays open a second, or until ``settle_until()`` holds and every chart is whole
     (30 s at most), as a user who keeps looking."""
     env = dict(os.environ, TERM="xterm-256color", RUNVIEW_CACHE_DIR=cache)
-    FIRST_PAINTS.append(None)
-    PARTIAL.append(None)
-    WHOLE.append(None)
+    if code is not None:
+        env["PYTHONPATH"] = code
+    opened = Opened()
+    title = read_title(run) or run.name
     started = time.monotonic()
     pid, fd = pty.fork()
     if pid == 0:
@@ -202,38 +215,43 @@ def viewer_open(
         )
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 48, 160, 0, 0))
     proc = psutil.Process(pid)
-    peak, seen, screen = 0.0, None, b""
-    pattern = re.compile(rb"(?<![0-9.])" + re.escape(needle) + rb"(?![0-9])")
+    screen = Screen(160, 48)
+    last_step = re.compile(r"(?<![0-9.])" + re.escape(needle) + r"(?![0-9])")
     next_sample = 0.0
+    settle = math.inf
     while time.monotonic() - started < timeout:
         now = time.monotonic()
         if now >= next_sample:
             next_sample = now + 0.05
             try:
                 procs = [proc, *proc.children(recursive=True)]
-                peak = max(peak, sum(p.memory_info().rss for p in procs if p.is_running()) / 1e6)
+                rss = sum(p.memory_info().rss for p in procs if p.is_running()) / 1e6
+                opened.peak_mb = max(opened.peak_mb, rss)
             except psutil.Error:
                 pass
         ready, _, _ = select.select([fd], [], [], 0.05)
         if ready:
             try:
-                data = os.read(fd, 1 << 16)
+                screen.feed(os.read(fd, 1 << 16))
             except OSError:
                 break
-            screen = (screen + ANSI.sub(b"", data))[-(1 << 16) :]
-            if FIRST_PAINTS[-1] is None and b"Overview" in screen:  # the tab bar: app is up
-                FIRST_PAINTS[-1] = time.monotonic() - started
-            if seen is None and pattern.search(screen):
-                seen = time.monotonic() - started
-                settle = time.monotonic() + 1.0  # keep sampling RSS for a second after the frame
-            # Charts drawn from samples say so in the status line until every one is whole.
-            if PARTIAL[-1] is None and b"partial \xc2\xb7 loading" in screen:
-                PARTIAL[-1] = time.monotonic() - started
-                screen = screen[screen.rindex(b"partial \xc2\xb7 loading") :]
-            if PARTIAL[-1] is not None and WHOLE[-1] is None and WHOLE_STATUS.search(screen):
-                WHOLE[-1] = time.monotonic() - started
-        whole = PARTIAL[-1] is None or WHOLE[-1] is not None
-        if seen is not None and time.monotonic() >= settle:
+            at = time.monotonic() - started
+            rows = ["".join(row) for row in screen.cells]
+            status = next((row for row in rows if " charts · columns " in row), "")
+            if opened.name is None and any(title in row for row in rows):
+                opened.name = at
+            if opened.tab_bar is None and any("1 Overview" in row for row in rows):
+                opened.tab_bar = at
+            if opened.last_step is None and any(last_step.search(row) for row in rows):
+                opened.last_step = at
+                settle = time.monotonic() + 1.0  # keep sampling RSS for a second after it
+            if opened.partial is None and "partial · loading" in status:
+                opened.partial = at
+            if opened.partial is not None and opened.whole is None and status:
+                if "partial" not in status:
+                    opened.whole = at
+        whole = opened.partial is None or opened.whole is not None
+        if time.monotonic() >= settle:
             if (settle_until() and whole) or time.monotonic() >= settle + 29:
                 break
     os.kill(pid, signal.SIGTERM)
@@ -250,7 +268,7 @@ def viewer_open(
     except ChildProcessError:
         pass
     os.close(fd)
-    return seen, peak
+    return opened
 
 
 def tensorboard_part(data: Path, rows: int, metrics: int) -> None:
@@ -340,6 +358,9 @@ def main() -> None:
     parser.add_argument("--tensorboard-only", action="store_true")
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument(
+        "--baseline", default=None, help="part 3 also for another runview, in this folder"
+    )
+    parser.add_argument(
         "--columns-only",
         action="store_true",
         help="skip the runs-without-columns and TensorBoard parts (minutes)",
@@ -366,19 +387,16 @@ def main() -> None:
         "\n3. runview PATH --tab charts in a pty at 160x48, cold (an empty RUNVIEW_CACHE_DIR each "
         "time): until the x axis shows the last step, peak RSS over the viewer's processes"
     )
+    versions: list[tuple[str, str | None]] = [("this tree", None)]
+    if args.baseline:
+        versions.append(("baseline", args.baseline))
+        print(f"  baseline: the runview package in {args.baseline}")
     for attempt in range(args.repeat):
-        cold = args.data / f"cold-cache-{attempt}"
-        shutil.rmtree(cold, ignore_errors=True)
-        seen, peak = viewer_open(run, str(cold), needle=tick.encode() if tick else b"1M")
-        shown = f"{seen:6.2f} s" if seen is not None else "  never"
-        up, partial, whole = FIRST_PAINTS[-1], PARTIAL[-1], WHOLE[-1]
-        start_up = f"  (tab bar on screen after {up:.2f} s)" if up is not None else ""
-        print(
-            f"  columns, open {attempt + 1} (cold)     {shown}  peak RSS {peak:4.0f} MB{start_up}"
-        )
-        if partial is not None:
-            done = f"{whole:.2f} s" if whole is not None else "never"
-            print(f"    marked partial from {partial:.2f} s; every chart whole at {done}")
+        for version, code in versions:  # alternated, so machine noise hits both alike
+            cold = args.data / f"cold-cache-{attempt}"
+            shutil.rmtree(cold, ignore_errors=True)
+            opened = viewer_open(run, str(cold), needle=tick or "1M", code=code)
+            print(f"  {version}, columns, open {attempt + 1} (cold): {describe(opened)}")
     if args.columns_only:
         return
 
@@ -399,15 +417,31 @@ def main() -> None:
     shutil.rmtree(viewer_cache, ignore_errors=True)
     entry_written = None
     for label in ("no columns, cache cold", "no columns, second open"):
-        seen, peak = viewer_open(
+        opened = viewer_open(
             twin, str(viewer_cache), settle_until=lambda: cache_entries(viewer_cache)
         )
-        shown = f"{seen:6.2f} s" if seen is not None else "  never"
-        print(f"  {label:26s} {shown}  peak RSS {peak:4.0f} MB")
+        print(f"  {label}: {describe(opened)}")
         if entry_written is None:
             entry_written = bool(cache_entries(viewer_cache))
             print(f"    (the viewer wrote its cache entry before quitting: {entry_written})")
     tensorboard_part(args.data, args.tb_rows, args.metrics)
+
+
+def describe(opened: Opened) -> str:
+    """One open's figures on one line."""
+
+    def at(seconds: float | None) -> str:
+        return "never" if seconds is None else f"{seconds:.2f} s"
+
+    partial = (
+        f"; marked partial from {at(opened.partial)}, every chart whole at {at(opened.whole)}"
+        if opened.partial is not None
+        else "; never marked partial"
+    )
+    return (
+        f"name {at(opened.name)}, tab bar {at(opened.tab_bar)}, last step on a chart "
+        f"{at(opened.last_step)}{partial}; peak RSS {opened.peak_mb:.0f} MB"
+    )
 
 
 def cache_entries(root: Path) -> list[Path]:

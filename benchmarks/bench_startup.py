@@ -1,6 +1,6 @@
 """Start-up: launch to first paint of the run page, side by side with a bare Textual app.
 
-    python benchmarks/bench_startup.py [--repeat 7]
+    python benchmarks/bench_startup.py [--repeat 7] [--baseline DIR]
 
 Both programs start in a fresh process in a real pty at 160x48 and are timed from ``exec`` until
 a known text is on the terminal: the run's name for ``runview RUN``, a fixed word for a bare
@@ -8,6 +8,10 @@ Textual app that shows one Static. The difference is what runview adds before th
 (imports, the run page, reading the run's name). For ``runview RUN`` the time until the Overview
 is filled (a logged metric's name in its summary: the whole tiny run read) is printed as well.
 Medians over ``--repeat`` launches, alternating the programs so machine noise hits all alike.
+
+``--baseline DIR`` times another version of runview in the same run: DIR holds a ``runview``
+package (put first on its ``PYTHONPATH``), e.g. main's code laid out as installed, as
+``bench_live_terminal.py``'s docstring shows.
 """
 
 from __future__ import annotations
@@ -49,10 +53,15 @@ def cpu_seconds(pid: int) -> float:
 
 
 def first_paint(
-    argv: list[str], needles: tuple[bytes, ...], cols: int = 160, rows: int = 48
+    argv: list[str],
+    needles: tuple[bytes, ...],
+    cols: int = 160,
+    rows: int = 48,
+    code: str | None = None,
 ) -> list[tuple[float, float]]:
     """(seconds from fork, CPU seconds used by then) for each of ``needles`` on the terminal (the
-    child execs at once). CPU time does not grow with the machine's load as wall time does."""
+    child execs at once; ``code``: a folder put first on its ``PYTHONPATH``). CPU time does not
+    grow with the machine's load as wall time does."""
     import fcntl
     import pty
     import struct
@@ -61,6 +70,8 @@ def first_paint(
     pid, fd = pty.fork()
     if pid == 0:
         os.environ["TERM"] = "xterm-256color"
+        if code is not None:
+            os.environ["PYTHONPATH"] = code
         os.execv(argv[0], argv)
     start = time.monotonic()
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
@@ -85,6 +96,7 @@ def first_paint(
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--baseline", default=None, help="a folder holding another runview")
     args = parser.parse_args()
     print(f"machine: {machine()}")
     load_before = os.getloadavg()
@@ -97,38 +109,43 @@ def main() -> int:
     run.finish()
     bare = root / "bare.py"
     bare.write_text(BARE)
-    programs = {
-        "bare Textual app": ([sys.executable, str(bare)], (b"bare-app-painted",)),
-        "runview RUN": (
-            [sys.executable, "-m", "runview", str(run.dir)],
-            (b"startup-probe", b"probe_metric"),
-        ),
+    runview_argv = [sys.executable, "-m", "runview", str(run.dir)]
+    runview_needles = (b"startup-probe", b"probe_metric")
+    programs: dict[str, tuple[list[str], tuple[bytes, ...], str | None]] = {
+        "bare Textual app": ([sys.executable, str(bare)], (b"bare-app-painted",), None),
+        "runview RUN": (runview_argv, runview_needles, None),
     }
-    labels = {
-        b"bare-app-painted": "bare Textual app, first paint",
-        b"startup-probe": "runview RUN, the run's name",
-        b"probe_metric": "runview RUN, Overview filled",
+    if args.baseline:
+        programs["baseline RUN"] = (runview_argv, runview_needles, args.baseline)
+    what = {
+        b"bare-app-painted": "first paint",
+        b"startup-probe": "the run's name",
+        b"probe_metric": "Overview filled",
     }
-    times: dict[bytes, list[float]] = {needle: [] for needle in labels}
-    cpu: dict[bytes, list[float]] = {needle: [] for needle in labels}
+    times: dict[tuple[str, bytes], list[float]] = {}
+    cpu: dict[tuple[str, bytes], list[float]] = {}
     for _ in range(args.repeat):
-        for argv, needles in programs.values():
-            for needle, (seen, used) in zip(needles, first_paint(argv, needles)):
-                times[needle].append(seen)
-                cpu[needle].append(used)
+        for program, (argv, needles, code) in programs.items():
+            for needle, (seen, used) in zip(needles, first_paint(argv, needles, code=code)):
+                times.setdefault((program, needle), []).append(seen)
+                cpu.setdefault((program, needle), []).append(used)
     load = os.getloadavg()
     print(f"  load average before / after: {load_before[0]:.1f} / {load[0]:.1f} (1 min)")
-    base = statistics.median(times[b"bare-app-painted"])
-    base_cpu = statistics.median(cpu[b"bare-app-painted"])
+    if args.baseline:
+        print(f"  baseline: the runview package in {args.baseline}")
+    bare_key = ("bare Textual app", b"bare-app-painted")
+    base = statistics.median(times[bare_key])
+    base_cpu = statistics.median(cpu[bare_key])
     print(f"  medians of {args.repeat} launches: wall time, and the CPU time the process had used")
-    for needle, samples in times.items():
-        median, used = statistics.median(samples), statistics.median(cpu[needle])
+    for (program, needle), samples in times.items():
+        median, used = statistics.median(samples), statistics.median(cpu[(program, needle)])
         extra = (
             ""
-            if needle == b"bare-app-painted"
+            if (program, needle) == bare_key
             else f"  (+{(median - base) * 1000:.0f} ms; CPU +{(used - base_cpu) * 1000:.0f} ms)"
         )
-        print(f"  {labels[needle]:30s} {median * 1000:5.0f} ms  CPU {used * 1000:4.0f} ms{extra}")
+        label = f"{program}, {what[needle]}"
+        print(f"  {label:30s} {median * 1000:5.0f} ms  CPU {used * 1000:4.0f} ms{extra}")
     return 0
 
 

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.notifications import Notification, Notify
 
@@ -15,11 +16,16 @@ from runview.tui.textual_private import screen_strips
 
 
 async def wait_for(pilot: Any, predicate: Callable[[], object], timeout: float = 30.0) -> None:
-    """Let the app run until ``predicate()`` holds; fail after ``timeout`` seconds."""
+    """Let the app run until ``predicate()`` holds; fail after ``timeout`` seconds. A widget the
+    predicate queries that is not mounted yet (a run page mounts its tabs after its first frame)
+    means the condition does not hold yet."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if predicate():
-            return
+        try:
+            if predicate():
+                return
+        except NoMatches:
+            pass
         await pilot.pause(0.05)
     assert predicate(), (
         f"condition not met in {timeout:g} s; the screen then:\n{_last_screen(pilot)}"
@@ -36,8 +42,11 @@ def _last_screen(pilot: Any) -> str:
 
 
 def page(app: RunviewApp) -> RunPage:
-    """The run page under whatever modal is open."""
-    return next(screen for screen in reversed(app.screen_stack) if isinstance(screen, RunPage))
+    """The run page under whatever modal is open (NoMatches until the app has pushed one)."""
+    for screen in reversed(app.screen_stack):
+        if isinstance(screen, RunPage):
+            return screen
+    raise NoMatches("no run page open yet")
 
 
 def screen_text(app: RunviewApp) -> str:

@@ -95,8 +95,8 @@ async def test_every_chart_shows_its_latest_value(run_root: Path) -> None:
 async def test_cursor_reads_every_series_at_a_step(run_root: Path) -> None:
     app = RunviewApp(make_run(run_root), tab="charts")
     async with app.run_test(size=(160, 48)) as pilot:
-        b = board(app)
         chart = await maximised(pilot, app, "a/loss")
+        b = board(app)
         assert chart.cursor is None and "←→ cursor" in readout(app)
         await pilot.press("left")  # the first press shows the cursor on the latest point
         assert chart.cursor == STEPS - 1
@@ -130,8 +130,10 @@ async def test_cursor_reads_every_series_at_a_step(run_root: Path) -> None:
 async def test_cursor_on_a_chart_of_several_series_reads_each(run_root: Path) -> None:
     app = RunviewApp(make_run(run_root), tab="charts")
     async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(
+            pilot, lambda: "a/loss" in board(app).charts and board(app).charts["a/loss"].data
+        )
         b = board(app)
-        await wait_for(pilot, lambda: "a/loss" in b.charts and b.charts["a/loss"].data is not None)
         # a/val added to the chart as the editor does it (tests/test_chart_edit.py drives the
         # dialog): the chart draws both
         tab = app.screen.query_one("#pane-charts")

@@ -213,8 +213,8 @@ async def test_media_footer_offers_only_keys_that_work_there(run_root: Path) -> 
     run = make_media_run(run_root)
     app = RunviewApp(run.dir, tab="charts")
     async with app.run_test(size=(160, 30)) as pilot:
-        tab = app.screen.query_one(ChartsTab)
         await open_media(pilot, app)
+        tab = app.screen.query_one(ChartsTab)
         await wait_for(pilot, lambda: "Media" in screen_text(app).splitlines()[-1])
         footer = screen_text(app).splitlines()[-1]
         assert "Step" in footer and "? Help" in footer and "q Quit" in footer

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from rich.text import Text
+from textual import events
 from textual.app import App, ComposeResult
 from textual.containers import Vertical
 from textual.geometry import Region
@@ -15,6 +16,7 @@ from textual.widgets import Static
 
 from runview.tui.textual_private import (
     BulkTree,
+    message_clock,
     next_update,
     screen_strips,
     send_changed_cells_only,
@@ -184,3 +186,10 @@ async def test_an_update_asks_widgets_for_the_rows_it_repaints_not_the_box_aroun
         shown = ["".join(seg.text for seg in strip) for strip in screen_strips(app.screen)]
         assert shown[0].startswith("top 2")
         assert [row.strip() for row in shown if row.startswith("bottom")] == ["bottom 2"]
+
+
+def test_the_message_clock_is_the_one_that_stamps_a_key() -> None:
+    """The run page tells keys typed before it was ready by their ``time``."""
+    before = message_clock()
+    key = events.Key("a", "a")
+    assert before <= key.time <= message_clock()

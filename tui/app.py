@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
-from textual import on
+from textual import events, on
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.driver import Driver
@@ -52,15 +52,20 @@ class RunviewApp(App[None]):
         *,
         table: Path | None = None,
         compare: Sequence[Path] = (),
+        run_title: str | None = None,
     ) -> None:
         """Open the run page of ``run_path``, the table of the runs under ``table``, or the runs in
-        ``compare`` side by side (one of the three)."""
+        ``compare`` side by side (one of the three). ``run_title``: the run page's title, when
+        the caller has read it (its first frame then shows it)."""
         super().__init__()
         send_changed_cells_only()
         self.run_path = run_path
         self.initial_tab = tab
         self.table_root = table
         self.compare_paths = tuple(compare)
+        self.run_title = run_title
+        # Keys read before the first page is pushed (typed while Python starts): given to it.
+        self._keys_before_first_page: list[events.Key] | None = []
         self._control_filter = ControlCharacterFilter()
 
     def get_line_filters(self) -> Sequence[LineFilter]:
@@ -75,7 +80,29 @@ class RunviewApp(App[None]):
         driver = super().get_driver_class()
         return CleanExitDriver if driver is LinuxDriver else driver
 
+    async def on_event(self, event: events.Event) -> None:
+        if (
+            self._keys_before_first_page is not None
+            and isinstance(event, events.Key)
+            and not event.is_forwarded
+        ):
+            self._keys_before_first_page.append(event)  # Textual's blank first screen drops them
+            return
+        await super().on_event(event)
+
     def on_mount(self) -> None:
+        # Pushed once the app has started: Textual paints nothing while it mounts itself (a
+        # batch), so a page pushed from here would have its first frame held back until the
+        # page's own work after it (the run page's tabs) were done too.
+        self.call_later(self._open_first_page)
+
+    def _open_first_page(self) -> None:
+        self._push_first_page()
+        held, self._keys_before_first_page = self._keys_before_first_page or [], None
+        for key in held:  # in order, to the page now on show (which holds them until it is ready)
+            self.post_message(events.Key(key.key, key.character))
+
+    def _push_first_page(self) -> None:
         if self.table_root is not None:
             from runview.tui.run_table_page import RunTablePage
 
@@ -87,7 +114,7 @@ class RunviewApp(App[None]):
         elif self.run_path is not None:
             from runview.tui.run_page import RunPage
 
-            self.push_screen(RunPage(self.run_path, self.initial_tab))
+            self.push_screen(RunPage(self.run_path, self.initial_tab, title=self.run_title))
 
     def open_page(self, page: Screen[None]) -> None:
         """Show ``page`` over the current one; ``backspace`` comes back to it as it was left."""

@@ -1,4 +1,8 @@
-"""A run page: a header with the run's status, a tab bar, and the tabs; pushed and popped whole."""
+"""A run page: a header with the run's status, a tab bar, and the tabs; pushed and popped whole.
+
+The first frame is the header alone, as light as a bare Textual app's, with the run's name (from
+the command line, else from meta.json as soon as the reader thread has it); the tab bar, the tabs
+and the footer are mounted right after it is painted."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal
 from textual.reactive import var
-from textual.widgets import ContentSwitcher, Footer, ProgressBar, Static, Tab, Tabs
+from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from runview.store import format as fmt
@@ -23,12 +27,12 @@ from runview.tui.refresh_pace import RefreshPace
 from runview.tui.safe_text import safe_text
 from runview.tui.tabbed_page import TabbedPage, tab_page_bindings
 from runview.tui.tabs import TAB_NAMES, TABS, load_tab
-from runview.tui.tabs.base import RunTab
 from runview.tui.widgets.status_badge import StatusBadge
 from runview.tui.worker_failures import ReportsWorkerFailures, thread_worker
 
 if TYPE_CHECKING:
     from runview.store.reader import RunSnapshot
+    from runview.tui.tabs.base import RunTab
 
 LIVE_POLL_S = 0.5  # while running: the floor under event delivery (NFS sends none)
 IDLE_POLL_S = 5.0  # finished runs: still picked up if someone appends, at almost no cost
@@ -36,6 +40,7 @@ LOAD_CHUNK = 32 * 1024 * 1024
 FIRST_CHUNK = 2 * 1024 * 1024  # a long history's first rows, shown at once while the rest loads
 PAINT_WAIT_S = 0.5  # the longest the reader waits for the UI to paint what it posted
 PARTIAL_EVERY_S = 2.0  # while it loads, the rows read so far are shown this often
+QUIET_START_S = 1.5  # a finished run is watched from this long after it is shown
 
 
 class RunPage(ReportsWorkerFailures, TabbedPage):
@@ -48,40 +53,55 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
     load_chunk = LOAD_CHUNK  # bytes of history read between two progress updates
     tab_names = TAB_NAMES
 
-    def __init__(self, run_path: Path, tab: str = "overview") -> None:
-        super().__init__()
+    def __init__(self, run_path: Path, tab: str = "overview", *, title: str | None = None) -> None:
+        """``title``: the run's title when the opener has read it already (the command line, before
+        Textual starts); otherwise the reader thread reads it first."""
+        super().__init__(ready=False)
         self.run_path = run_path
         self.initial_tab = tab
         self.snapshot: RunSnapshot | None = None
         self._signal = ChangeSignal(run_path)
-        # The last title or snapshot posted is on screen: the reader's next heavy step may start.
+        # The first frame, then the last title or snapshot posted, is on screen: the reader's next
+        # heavy step may start.
         self._painted = threading.Event()
-        self._shown_title = ""
+        self._named = title is not None
+        self._shown_title = title or run_path.name
         self._shown_problems = ""
+        self._progress: LoadProgressed | None = None  # the newest, shown once the page is built
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="run-header"):
             yield StatusBadge(id="badge")
-            yield Static("", id="run-title")
-        yield Tabs(
+            yield Static(safe_text(self._shown_title), id="run-title")
+        yield Static("", id="problems")
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self._build)
+        self.read_run()
+
+    async def _build(self) -> None:
+        """The rest of the page, once its first frame is on screen."""
+        from textual.widgets import ContentSwitcher, Footer, ProgressBar, Tab, Tabs
+
+        self._painted.set()
+        tab_bar = Tabs(
             *(
                 Tab(f"{i + 1} {title}", id=f"tab-{name}")
                 for i, (name, title, *_) in enumerate(TABS)
             ),
+            active=f"tab-{self.initial_tab}",
             id="tab-bar",
         )
-        with Horizontal(id="load-progress"):  # shown only while a large history loads
-            yield Static(id="load-label")
-            # Determinate from the start (total=1): an indeterminate ProgressBar animates forever.
-            yield ProgressBar(total=1, show_eta=False)
-        yield ContentSwitcher(id="tab-content")
-        yield Static("", id="problems")
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self._show_title(self.run_path.name)
-        self.query_one(Tabs).active = f"tab-{self.initial_tab}"
-        self.read_run()
+        # Determinate from the start (total=1): an indeterminate ProgressBar animates forever.
+        progress = Horizontal(
+            Static(id="load-label"), ProgressBar(total=1, show_eta=False), id="load-progress"
+        )  # shown only while a large history loads
+        await self.mount_all(
+            [tab_bar, progress, ContentSwitcher(id="tab-content"), Footer()], before="#problems"
+        )
+        self._show_load_progress()
+        await self.show_first_tab(self.initial_tab)
+        self.refresh_bindings()  # the footer, mounted after the page, lists keys once told to
 
     def on_unmount(self) -> None:
         self._painted.set()
@@ -90,10 +110,12 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
     # -- reading, off the UI thread ---------------------------------------------------------------
     @thread_worker(group="reader", description="read the run")
     def read_run(self) -> None:
-        title = read_title(self.run_path)  # the name first: on screen before the reader's import
-        if title is not None:
+        # Imports hold the GIL: the UI thread paints the first frame before they start.
+        self._painted.wait(timeout=PAINT_WAIT_S)
+        title = None if self._named else read_title(self.run_path)
+        if title is not None:  # the name first: on screen before the reader's import
+            self._painted.clear()
             self.post_message(RunNamed(title))
-            # Imports hold the GIL: the UI thread paints the page and its name before they start.
             self._painted.wait(timeout=PAINT_WAIT_S)
         # Imported here, not with the page: the reader brings numpy, which the first frame does
         # not need (the page's skeleton is painted while this thread imports it).
@@ -121,6 +143,11 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
         # Watching starts once the run is on screen (the mount-table scan, watchdog's import and
         # its thread cost tens of milliseconds); a change made meanwhile is caught at once below.
         self._painted.wait(timeout=PAINT_WAIT_S)
+        if posted.liveness.state != fmt.STATE_RUNNING:
+            # A finished run rarely changes: its watching, and the read that catches up, wait
+            # while the tab on show draws (charts are drawn in a worker thread after the page's
+            # paint, and would share the interpreter with them). Closing the page ends the wait.
+            self._signal.wait(QUIET_START_S)
         self._signal.start()
         self._signal.event.set()
         pace = RefreshPace()
@@ -152,8 +179,16 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
     @on(LoadProgressed)
     def _on_load_progress(self, message: LoadProgressed) -> None:
         message.stop()  # the page's own: the app has nothing to do with it
+        self._progress = message
         self.loading = message.done < message.total
-        if self.loading:
+        if self.ready:
+            self._show_load_progress()
+
+    def _show_load_progress(self) -> None:
+        from textual.widgets import ProgressBar
+
+        message = self._progress
+        if message is not None and self.loading:
             self.query_one("#load-label", Static).update(
                 f"loading history: {message.rows:,} rows read"
             )

@@ -1,22 +1,30 @@
 """A page made of tabs (a run's page, a comparison): each tab built on its first visit and given the
 page's snapshot only while it is the one on show, so hidden tabs cost nothing; ``?`` lists the
-keys of the tab on show, then those of the page and the app."""
+keys of the tab on show, then those of the page and the app.
+
+A page may paint a light first frame and mount its tab bar and tabs after it (``ready`` is then
+False until ``show_first_tab`` has run): keys typed meanwhile are held, then handled from the app
+down, in order, as if typed the moment the page was ready."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import on
+from textual import events, on
+from textual.app import App
 from textual.binding import Binding
 from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Tabs
 
 from runview.tui import breakpoints
-from runview.tui.help_screen import HelpScreen
 from runview.tui.key_help import KeySection, key_group, key_sections
-from runview.tui.tabs.base import RunTab
+from runview.tui.textual_private import message_clock
+
+if TYPE_CHECKING:  # imported with the first tab, after the page's first frame
+    from runview.tui.tabs.base import RunTab
 
 
 def tab_page_bindings(tabs: Sequence[tuple[str, str, *tuple[str, ...]]]) -> list[Binding]:
@@ -63,10 +71,36 @@ class TabbedPage(Screen[None]):
 
     has_problems: var[bool] = var(False, toggle_class="-problems")  # skipped lines and the like
 
-    def __init__(self) -> None:
+    def __init__(self, *, ready: bool = True) -> None:
         super().__init__()
         self.snapshot: Any = None
         self._shown_version: dict[str, int] = {}
+        # Keys made before this moment are held and handled again once the page is ready.
+        self._ready_at: float | None = -math.inf if ready else None
+        self._held_keys: list[events.Key] = []
+
+    @property
+    def ready(self) -> bool:
+        """The tab bar and the first tab are mounted: keys go where they lead."""
+        return self._ready_at is not None
+
+    @on(events.Key)
+    def _hold_keys_until_ready(self, event: events.Key) -> None:
+        # Only keys that reached the page itself come here before it is ready (nothing in its
+        # first frame takes focus); one made before it was ready may still be in the page's queue
+        # after, and must not be handled from a focus it was not typed into.
+        if self._ready_at is not None and event.time >= self._ready_at:
+            return
+        event.prevent_default()  # neither the page's key handlers ...
+        event.stop()  # ... nor the bindings the app looks up as the key bubbles to it
+        self._held_keys.append(event)
+        if self.ready:
+            self._replay_held_keys()
+
+    def _replay_held_keys(self) -> None:
+        held, self._held_keys = self._held_keys, []
+        if held:  # from the app down: priority bindings first, as for a key typed now
+            self.app.call_later(_post_keys, self.app, [(key.key, key.character) for key in held])
 
     def tab_class(self, name: str) -> type[RunTab]:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -85,11 +119,23 @@ class TabbedPage(Screen[None]):
         return [*sections, *key_sections([type(self), type(self.app)], title="Everywhere")]
 
     def action_help(self) -> None:
+        from runview.tui.help_screen import HelpScreen
+
         self.app.push_screen(HelpScreen(self.key_help()))
 
     @on(Tabs.TabActivated)
     async def _on_tab_activated(self, event: Tabs.TabActivated) -> None:
         name = (event.tab.id or f"tab-{self.tab_names[0]}").removeprefix("tab-")
+        if (
+            self.query(ContentSwitcher)
+            and self.query_one(ContentSwitcher).current == f"pane-{name}"
+        ):
+            return  # already on show (the tab bar announces its first tab when it is mounted)
+        await self.show_tab_pane(name)
+
+    async def show_tab_pane(self, name: str) -> None:
+        """Show the tab ``name``, building it on its first visit, with the page's snapshot and the
+        focus where its user starts."""
         switcher = self.query_one(ContentSwitcher)
         if not switcher.query(f"#pane-{name}"):
             # Built on first visit: a tab nobody opens costs nothing.
@@ -100,11 +146,21 @@ class TabbedPage(Screen[None]):
         if pane is not None:
             pane.focus_default()
 
+    async def show_first_tab(self, name: str) -> None:
+        """For a page that mounts its tabs after its first frame: show ``name``, then handle the
+        keys typed meanwhile."""
+        await self.show_tab_pane(name)
+        self._ready_at = message_clock()
+        self._replay_held_keys()
+
     @property
     def current_tab(self) -> RunTab | None:
-        switcher = self.query_one(ContentSwitcher)
-        if switcher.current is None:
+        switchers = self.query(ContentSwitcher)
+        switcher = switchers.first() if switchers else None
+        if switcher is None or switcher.current is None:
             return None
+        from runview.tui.tabs.base import RunTab  # imported already, with the tab on show
+
         widget = switcher.get_child_by_id(switcher.current)
         return widget if isinstance(widget, RunTab) else None
 
@@ -126,3 +182,11 @@ class TabbedPage(Screen[None]):
         current = (self.query_one(Tabs).active or f"tab-{names[0]}").removeprefix("tab-")
         index = (names.index(current) + delta) % len(names) if current in names else 0
         self.action_show_tab(names[index])
+
+
+def _post_keys(app: App[Any], keys: list[tuple[str, str | None]]) -> None:
+    """Post ``keys`` to ``app`` as if just read, on the app's turn: Textual stops a message from
+    bubbling past the node that was handling messages when it was made, so a key made by the page
+    would never reach the app's bindings."""
+    for key, character in keys:
+        app.post_message(events.Key(key, character))

@@ -20,6 +20,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual._compositor import ChopsUpdate, Compositor, LayoutUpdate
+from textual._time import get_time
 from textual.geometry import Region
 from textual.screen import Screen
 from textual.strip import Strip
@@ -214,6 +215,11 @@ def _runs(rows: list[int]) -> list[tuple[int, int]]:
         else:
             runs.append((row, row + 1))
     return runs
+
+
+def message_clock() -> float:
+    """Now, on the clock that stamps every message's ``time`` (a key's, when it was read)."""
+    return get_time()
 
 
 def send_changed_cells_only() -> None:
