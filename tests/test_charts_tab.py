@@ -213,7 +213,7 @@ async def test_live_run_extends_charts_and_idle_costs_nothing(run_root: Path) ->
             )
             assert float(b.charts["train/loss"].data.series[0].x[-1]) == 59
             # Idle: no new rows, the page keeps polling a live run, but nothing is reduced or drawn.
-            await wait_for(pilot, lambda: drawn(app))
+            await wait_for(pilot, lambda: drawn(app) and not b.pacer.waiting)
             await pilot.pause(0.5)
             requests, builds = b.requests, {k: c.builds for k, c in b.charts.items()}
             await pilot.pause(1.5)
@@ -301,6 +301,24 @@ async def test_keys_that_arrive_together_go_where_the_user_means(run_root: Path)
         search = app.screen.query_one("#charts-search", Input)
         await wait_for(pilot, lambda: search.value == "loss")  # typed into the search box
         assert shown(b) == ["train/loss", "val/loss"] and b.smoothing == 0.0
+
+
+async def test_a_key_typed_right_behind_a_tab_digit_reaches_the_new_tab(run_root: Path) -> None:
+    """ "2" then Enter, as fast as people type: Enter maximises the Charts tab's chart, not
+    whatever had the focus on the tab left behind."""
+    run = make_run(run_root)
+    app = RunviewApp(run.dir, tab="charts")
+    async with app.run_test(size=(120, 40)) as pilot:
+        b = await open_charts(pilot, app)
+        await pilot.press("1")
+        await wait_for(pilot, lambda: getattr(page(app).current_tab, "tab_name", "") == "overview")
+        for key in ("2", "enter"):  # posted at once, as the driver posts what it read
+            app.post_message(events.Key(key, key if len(key) == 1 else None))
+        await wait_for(pilot, lambda: b.maximised == "train/acc")
+        await pilot.press("escape", "1", "slash")  # in a text box a digit is text
+        await pilot.press("2")
+        assert page(app).current_tab.tab_name == "overview"
+        assert app.screen.query_one("#kv-filter", Input).value == "2"
 
 
 async def test_a_long_run_shows_sampled_charts_at_once_marked_partial_then_whole(

@@ -17,7 +17,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.reactive import var
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Tabs
+from textual.widgets import ContentSwitcher, Input, Tabs
 
 from runview.tui import breakpoints
 from runview.tui.key_help import KeySection, key_group, key_sections
@@ -41,6 +41,8 @@ def tab_page_bindings(tabs: Sequence[tuple[str, str, *tuple[str, ...]]]) -> list
                 show=False,
                 group=switch,
                 tooltip=", ".join(titles),
+                # Handled as the app reads it, before the next key: see action_show_tab.
+                priority=True,
             )
             for i, (name, title, *_) in enumerate(tabs)
         ),
@@ -174,14 +176,28 @@ class TabbedPage(Screen[None]):
         self._shown_version[key] = self.snapshot.version
         pane.show_snapshot(self.snapshot)
 
-    def action_show_tab(self, name: str) -> None:
-        self.query_one(Tabs).active = f"tab-{name}"
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "show_tab":  # a priority key: in a text box, a digit is text
+            # Before the tabs exist the digit is held with the other keys (``ready``).
+            return self.ready and not isinstance(self.focused, Input)
+        return True
 
-    def action_cycle_tab(self, delta: int) -> None:
+    async def action_show_tab(self, name: str) -> None:
+        """Switch tabs now, not when the tab bar announces it: the app reads the next key only
+        once a priority binding's action has returned, so a key typed right behind the digit
+        ("2" then Enter, as fast as people type) reaches the new tab's focus, not the old one's.
+        A tab's first visit is left to the tab bar's message: it is built then, and a tab being
+        composed has nothing to focus yet anyway."""
+        self.query_one(Tabs).active = f"tab-{name}"
+        switchers = self.query(ContentSwitcher)
+        if self.ready and switchers and switchers.first().query(f"#pane-{name}"):
+            await self.show_tab_pane(name)
+
+    async def action_cycle_tab(self, delta: int) -> None:
         names = list(self.tab_names)
         current = (self.query_one(Tabs).active or f"tab-{names[0]}").removeprefix("tab-")
         index = (names.index(current) + delta) % len(names) if current in names else 0
-        self.action_show_tab(names[index])
+        await self.action_show_tab(names[index])
 
 
 def _post_keys(app: App[Any], keys: list[tuple[str, str | None]]) -> None:

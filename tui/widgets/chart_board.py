@@ -289,9 +289,10 @@ class ChartBoard(ReportsWorkerFailures, Container):
                 spec = replace(spec, x_range=self.max_chart.zoom)
             width = max(8, chart.content_size.width)
             stamp = (source_stamp(spec, source), width, self.smoothing, spec)
-            if chart.data is None or chart.data.stamp != stamp:
+            data = self.pacer.latest(chart)  # new points may wait to be drawn: not reduced again
+            if data is None or data.stamp != stamp:
                 jobs.append((key, spec, width, stamp))
-                if chart.data is not None and chart.data.stamp == (SAMPLED, stamp):
+                if data is not None and data.stamp == (SAMPLED, stamp):
                     sampled_already.add(key)
         wanted = frozenset((key, stamp) for key, _spec, _width, stamp in jobs)
         if not jobs:

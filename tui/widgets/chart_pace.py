@@ -49,6 +49,16 @@ class DrawPacer:
         self._waiting: dict[Chart, tuple[ChartData, int]] = {}
         self._armed_for: float | None = None  # when the timer set last fires
 
+    @property
+    def waiting(self) -> int:
+        """Charts whose newest data is not drawn yet."""
+        return len(self._waiting)
+
+    def latest(self, chart: Chart) -> ChartData | None:
+        """The newest data given to ``chart``, drawn or still waiting."""
+        waiting = self._waiting.get(chart)
+        return waiting[0] if waiting is not None else chart.data
+
     def deliver(self, chart: Chart, data: ChartData, seq: int, paced: bool = True) -> None:
         """Show ``data`` on ``chart`` now, or its latest values now and its drawing once the
         chart's last drawing is ``every_s`` old."""
