@@ -35,6 +35,7 @@ from runview.tui.widgets.chart import Chart, ChartData
 from runview.tui.widgets.chart_cursor import CursorChart
 from runview.tui.widgets.chart_nav import ChartGrid, neighbour
 from runview.tui.widgets.chart_spec import (
+    ChartMemory,
     ChartSpec,
     Sources,
     prepare_chart,
@@ -127,6 +128,9 @@ class ChartBoard(ReportsWorkerFailures, Container):
         self.requests = 0  # worker starts so far (tests read it to check idle is free)
         self.partial_charts: set[str] = set()  # result keys drawn from a sample of their columns
         self._in_flight: frozenset[tuple[str, Hashable]] = frozenset()  # the worker's jobs
+        # Per result key, what its last reduction left, so a live update reduces only the points
+        # added since (the worker threads share it; ``ChartMemory`` says how).
+        self._memories: dict[str, ChartMemory] = {}
 
     def compose(self) -> ComposeResult:
         yield Static(self.empty_text, classes="board-empty")
@@ -340,7 +344,8 @@ class ChartBoard(ReportsWorkerFailures, Container):
                         partial = frozenset(previews)
                         self.post_message(self.Reduced(results, seq, partial, done, total))
                         results, posted = {}, time.monotonic()
-                results[key] = _reduced(spec, source, width, smoothing, stamp)
+                memory = self._memories.setdefault(key, ChartMemory())
+                results[key] = _reduced(spec, source, width, smoothing, stamp, memory)
                 done += 1
                 if not sampling and done < total and time.monotonic() - posted > POST_EVERY_S:
                     self.post_message(self.Reduced(results, seq, done=done, total=total))
@@ -485,10 +490,15 @@ class ChartBoard(ReportsWorkerFailures, Container):
 
 
 def _reduced(
-    spec: ChartSpec, source: Sources, width: int, smoothing: float, stamp: Hashable
+    spec: ChartSpec,
+    source: Sources,
+    width: int,
+    smoothing: float,
+    stamp: Hashable,
+    memory: ChartMemory | None = None,
 ) -> ChartData:
     try:
-        return prepare_chart(spec, source, width, smoothing, stamp)
+        return prepare_chart(spec, source, width, smoothing, stamp, memory)
     # a column that cannot be read shows as such, never crashes the tab
     except Exception as exc:
         return ChartData(stamp=stamp, note=f"cannot read this series: {exc}")
