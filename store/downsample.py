@@ -73,12 +73,21 @@ def bucket_starts(
 ) -> np.ndarray:
     """Start index of each non-empty bucket of sorted ``x`` cut into ``buckets`` equal widths of
     ``span`` (default: from the first x to the last)."""
-    x0, x1 = (float(x[0]), float(x[-1])) if span is None else span
-    if not (math.isfinite(x0) and math.isfinite(x1) and x1 > x0):
+    edges = bucket_edges((float(x[0]), float(x[-1])) if span is None else span, buckets)
+    if edges is None:
         return np.zeros(1, dtype=np.intp)
-    edges = x0 + (x1 - x0) * (np.arange(1, buckets, dtype=np.float64) / buckets)
     starts = np.unique(np.concatenate(([0], np.searchsorted(x, edges, "left"))))
     return starts[starts < x.size]  # buckets past the data (a span reaching ahead) hold nothing
+
+
+def bucket_edges(span: tuple[float, float], buckets: int) -> np.ndarray | None:
+    """The ``buckets - 1`` inner edges cutting ``span`` into equal widths; None when the span is
+    empty or not finite (one bucket holds everything). A point on an edge belongs to the upper
+    bucket, so a point's bucket is ``searchsorted(edges, x, "right")``."""
+    x0, x1 = span
+    if not (math.isfinite(x0) and math.isfinite(x1) and x1 > x0):
+        return None
+    return x0 + (x1 - x0) * (np.arange(1, buckets, dtype=np.float64) / buckets)
 
 
 def ema(y: np.ndarray, alpha: float) -> np.ndarray:
@@ -96,25 +105,51 @@ def ema(y: np.ndarray, alpha: float) -> np.ndarray:
     m = values.size
     if m == 0:
         return out
-    raw = _ema_undebiased(values, alpha)
-    with np.errstate(under="ignore"):
-        debias = -np.expm1(np.arange(1, m + 1, dtype=np.float64) * math.log(alpha))
-    # A weighted mean of the values so far never leaves their range; rounding could step out
-    # (a constant came back as c * (1 +- 1e-16), which a chart then drew as full-height noise).
-    out[finite] = np.clip(
-        raw / debias, np.minimum.accumulate(values), np.maximum.accumulate(values)
-    )
+    out[finite], _states = ema_values(values, alpha, min(m, ema_block(alpha)))
     return out
 
 
-def _ema_undebiased(v: np.ndarray, alpha: float) -> np.ndarray:
+def ema_block(alpha: float) -> int:
+    """The EMA's block length: ``alpha**-block`` stays below 1e3 (see ``_ema_undebiased``)."""
+    return max(1, int(math.log(1e3) / -math.log(alpha)))
+
+
+def ema_values(
+    values: np.ndarray,
+    alpha: float,
+    block: int,
+    start: tuple[int, float, float, float] | None = None,
+) -> tuple[np.ndarray, list[float]]:
+    """The debiased EMA of finite ``values``, and its undebiased state at the end of each block.
+
+    ``start`` (count, state, low, high) continues after ``count`` earlier values (a multiple of
+    ``block``) whose undebiased state, min and max these were: the result is then bit for bit
+    what one pass over all the values gives, which a chart kept between updates relies on.
+    """
+    count, state, low, high = start if start is not None else (0, None, math.inf, -math.inf)
+    m = values.size
+    raw, states = _ema_undebiased(values, alpha, block, state)
+    with np.errstate(under="ignore"):
+        debias = -np.expm1(np.arange(count + 1, count + m + 1, dtype=np.float64) * math.log(alpha))
+    lows, highs = np.minimum.accumulate(values), np.maximum.accumulate(values)
+    if start is not None:
+        lows, highs = np.minimum(lows, low), np.maximum(highs, high)
+    # A weighted mean of the values so far never leaves their range; rounding could step out
+    # (a constant came back as c * (1 +- 1e-16), which a chart then drew as full-height noise).
+    return np.clip(raw / debias, lows, highs), states
+
+
+def _ema_undebiased(
+    v: np.ndarray, alpha: float, block: int, state: float | None = None
+) -> tuple[np.ndarray, list[float]]:
     """The recurrence in blocks: closed form inside a block, a short scan over block ends.
 
     Inside a block of length B, ``s_j = (1-a) * a^j * cumsum(v_i * a^-i)``; B is chosen so
-    ``a^-B`` stays below 1e3, which keeps the closed form accurate to about 1e-13.
+    ``a^-B`` stays below 1e3, which keeps the closed form accurate to about 1e-13. ``state``:
+    the undebiased value before ``v`` (whose blocks then line up with those before). Returns the
+    values and the state at the end of each block (the last one's only if it is full).
     """
     m = v.size
-    block = max(1, min(m, int(math.log(1e3) / -math.log(alpha))))
     nblocks = -(-m // block)
     padded = np.zeros(nblocks * block)
     padded[:m] = v
@@ -126,10 +161,13 @@ def _ema_undebiased(v: np.ndarray, alpha: float) -> np.ndarray:
         local = (1.0 - alpha) * np.cumsum(grid * grow, axis=1) * decay
         carry_factor = alpha**block
         ends = local[:, -1].tolist()
-        states = list(accumulate(ends, lambda s, e: carry_factor * s + e))
-        before = np.array([0.0, *states[:-1]])
+        if state is None:
+            states = list(accumulate(ends, lambda s, e: carry_factor * s + e))
+        else:
+            states = list(accumulate(ends, lambda s, e: carry_factor * s + e, initial=state))[1:]
+        before = np.array([0.0 if state is None else state, *states[:-1]])
         full = local + before[:, None] * (alpha * decay)
-    return full.ravel()[:m]
+    return full.ravel()[:m], states
 
 
 def reduce_band(

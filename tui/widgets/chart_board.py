@@ -36,6 +36,7 @@ from runview.tui.widgets.chart_cursor import CursorChart
 from runview.tui.widgets.chart_nav import ChartGrid, neighbour
 from runview.tui.widgets.chart_pace import DrawPacer
 from runview.tui.widgets.chart_spec import (
+    ChartMemory,
     ChartSpec,
     Sources,
     prepare_chart,
@@ -129,6 +130,9 @@ class ChartBoard(ReportsWorkerFailures, Container):
         self.partial_charts: set[str] = set()  # result keys drawn from a sample of their columns
         self._in_flight: frozenset[tuple[str, Hashable]] = frozenset()  # the worker's jobs
         self.pacer = DrawPacer(self.set_timer)  # new points drawn once a second, values at once
+        # Per result key, what its last reduction left, so a live update reduces only the points
+        # added since (the worker threads share it; ``ChartMemory`` says how).
+        self._memories: dict[str, ChartMemory] = {}
 
     def compose(self) -> ComposeResult:
         yield Static(self.empty_text, classes="board-empty")
@@ -343,7 +347,8 @@ class ChartBoard(ReportsWorkerFailures, Container):
                         partial = frozenset(previews)
                         self.post_message(self.Reduced(results, seq, partial, done, total))
                         results, posted = {}, time.monotonic()
-                results[key] = _reduced(spec, source, width, smoothing, stamp)
+                memory = self._memories.setdefault(key, ChartMemory())
+                results[key] = _reduced(spec, source, width, smoothing, stamp, memory)
                 done += 1
                 if not sampling and done < total and time.monotonic() - posted > POST_EVERY_S:
                     self.post_message(self.Reduced(results, seq, done=done, total=total))
@@ -491,10 +496,15 @@ class ChartBoard(ReportsWorkerFailures, Container):
 
 
 def _reduced(
-    spec: ChartSpec, source: Sources, width: int, smoothing: float, stamp: Hashable
+    spec: ChartSpec,
+    source: Sources,
+    width: int,
+    smoothing: float,
+    stamp: Hashable,
+    memory: ChartMemory | None = None,
 ) -> ChartData:
     try:
-        return prepare_chart(spec, source, width, smoothing, stamp)
+        return prepare_chart(spec, source, width, smoothing, stamp, memory)
     # a column that cannot be read shows as such, never crashes the tab
     except Exception as exc:
         return ChartData(stamp=stamp, note=f"cannot read this series: {exc}")

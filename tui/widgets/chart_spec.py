@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from runview.store.downsample import ema, reduce_band, reduce_minmax
+from runview.store.live_reduce import LiveSeries, SeriesState
 from runview.store.series import SeriesSnapshot
 from runview.tui.view_state import X_METRIC, X_RELATIVE, X_STEP, X_WALL, Bound, ChartEdit
 from runview.tui.widgets.chart import ChartData, ChartSeries
@@ -171,8 +172,22 @@ def series_xy(
     return x, y
 
 
+class ChartMemory:
+    """What one chart's last reduction left per series (``LiveSeries.state``), so the next update
+    reduces only the points that arrived since. The board's workers may share it: the states are
+    immutable and the mapping is replaced whole."""
+
+    def __init__(self) -> None:
+        self.states: dict[Hashable, SeriesState] = {}
+
+
 def prepare_chart(
-    spec: ChartSpec, source: Sources, width: int, smoothing: float, stamp: Hashable = None
+    spec: ChartSpec,
+    source: Sources,
+    width: int,
+    smoothing: float,
+    stamp: Hashable = None,
+    memory: ChartMemory | None = None,
 ) -> ChartData:
     """Reduce every series of ``spec`` to ``width`` buckets (min and max each); smooth first if
     asked.
@@ -180,44 +195,26 @@ def prepare_chart(
     With smoothing the raw series comes back too, marked faint, to be drawn behind the smoothed one.
     A series drawn from several sources comes back as its mean and the two edges of its min-max
     band. Only points inside the spec's x range are reduced. Runs off the UI thread: touches only
-    the immutable snapshots' read-only arrays.
+    the immutable snapshots' read-only arrays. ``memory`` (kept by the caller from one update of
+    the chart to the next) makes the work of an update follow the points added since the last,
+    not the series' length, with the same result; a chart of bands or on another series' x
+    (wall time, a metric) is reduced whole each time.
     """
     sources = as_sources(source)
-    out: list[ChartSeries] = []
-    points = 0
     lo, hi = spec.x_range
     x_range = (
         None
         if lo is None and hi is None
         else (-math.inf if lo is None else lo, math.inf if hi is None else hi)
     )
-    gathered = []
-    for index, (key, label) in enumerate(spec.series):
-        pairs = []
-        for member in spec.series_members(index):
-            pair = (
-                series_xy(spec, sources[member], key, spec.offset_of(member))
-                if member < len(sources)
-                else None
-            )
-            if pair is not None and pair[0].size:
-                pairs.append(pair)
-        if pairs:
-            gathered.append((index, label, pairs))
-    axis = x_axis_of(spec.x_range, [pair for *_, pairs in gathered for pair in pairs])
-    for index, label, pairs in gathered:
-        color = spec.colors[index] if index < len(spec.colors) else ""
-        points += sum(x.size for x, _y in pairs)
-        if len(spec.series_members(index)) > 1:
-            out.extend(_band(pairs, label, index, color, width, smoothing, x_range, axis))
-            continue
-        x, y = pairs[0]
-        if smoothing > 0:
-            rx, ry = reduce_minmax(x, y, width, x_range, axis)
-            out.append(ChartSeries(label, rx, ry, index=index, faint=True))
-            y = ema(y, smoothing)
-        rx, ry = reduce_minmax(x, y, width, x_range, axis)
-        out.append(ChartSeries(label, rx, ry, index=index, color=color))
+    if (
+        memory is not None
+        and x_source(spec) is None
+        and all(len(spec.series_members(i)) == 1 for i in range(len(spec.series)))
+    ):
+        out, points, axis = _reduce_live(spec, sources, width, smoothing, x_range, memory)
+    else:
+        out, points, axis = _reduce_whole(spec, sources, width, smoothing, x_range)
     if spec.y_scale != 1.0:
         out = [replace(s, y=s.y / spec.y_scale) for s in out]
     # Faint raw lines and band edges first, so the lines they belong to are drawn over them.
@@ -247,6 +244,82 @@ def prepare_chart(
     )
 
 
+Reduced = tuple[list[ChartSeries], int, tuple[float, float] | None]
+
+
+def _reduce_live(
+    spec: ChartSpec,
+    sources: tuple[SeriesSnapshot, ...],
+    width: int,
+    smoothing: float,
+    x_range: tuple[float, float] | None,
+    memory: ChartMemory,
+) -> Reduced:
+    """``_reduce_whole`` for a chart of single series on their own x, from what ``memory`` kept."""
+    kept = memory.states
+    lives: list[tuple[int, str, Hashable, LiveSeries]] = []
+    for index, (key, label) in enumerate(spec.series):
+        member = spec.series_members(index)[0]
+        pair = sources[member].series.get(key) if member < len(sources) else None
+        if pair is None or not pair[0].size:
+            continue
+        name = (index, member, key)
+        lives.append(
+            (index, label, name, LiveSeries(*pair, spec.offset_of(member), kept.get(name)))
+        )
+    axis = axis_of_extents(spec.x_range, [live.extent() for *_, live in lives])
+    out: list[ChartSeries] = []
+    for index, label, _name, live in lives:
+        color = spec.colors[index] if index < len(spec.colors) else ""
+        if smoothing > 0:
+            rx, ry = live.reduce(width, x_range, axis)
+            out.append(ChartSeries(label, rx, ry, index=index, faint=True))
+        rx, ry = live.reduce(width, x_range, axis, smoothing)
+        out.append(ChartSeries(label, rx, ry, index=index, color=color))
+    memory.states = {name: live.state() for _index, _label, name, live in lives}
+    return out, sum(live.n for *_, live in lives), axis
+
+
+def _reduce_whole(
+    spec: ChartSpec,
+    sources: tuple[SeriesSnapshot, ...],
+    width: int,
+    smoothing: float,
+    x_range: tuple[float, float] | None,
+) -> Reduced:
+    """Every series of ``spec`` reduced from all its points."""
+    out: list[ChartSeries] = []
+    points = 0
+    gathered = []
+    for index, (key, label) in enumerate(spec.series):
+        pairs = []
+        for member in spec.series_members(index):
+            pair = (
+                series_xy(spec, sources[member], key, spec.offset_of(member))
+                if member < len(sources)
+                else None
+            )
+            if pair is not None and pair[0].size:
+                pairs.append(pair)
+        if pairs:
+            gathered.append((index, label, pairs))
+    axis = x_axis_of(spec.x_range, [pair for *_, pairs in gathered for pair in pairs])
+    for index, label, pairs in gathered:
+        color = spec.colors[index] if index < len(spec.colors) else ""
+        points += sum(x.size for x, _y in pairs)
+        if len(spec.series_members(index)) > 1:
+            out.extend(_band(pairs, label, index, color, width, smoothing, x_range, axis))
+            continue
+        x, y = pairs[0]
+        if smoothing > 0:
+            rx, ry = reduce_minmax(x, y, width, x_range, axis)
+            out.append(ChartSeries(label, rx, ry, index=index, faint=True))
+            y = ema(y, smoothing)
+        rx, ry = reduce_minmax(x, y, width, x_range, axis)
+        out.append(ChartSeries(label, rx, ry, index=index, color=color))
+    return out, points, axis
+
+
 def _band(
     pairs: list[tuple[np.ndarray, np.ndarray]],
     label: str,
@@ -273,7 +346,7 @@ def x_axis_of(
 ) -> tuple[float, float] | None:
     """The chart's x axis: the user's limits where set, else the data's start and a round end past
     its last x (``stable_x``), so the buckets stay put while a live run grows. None: no data."""
-    lo, hi = math.inf, -math.inf
+    extents = []
     for x, _y in pairs:
         first, last = float(x.min()), float(x.max())
         if not (math.isfinite(first) and math.isfinite(last)):
@@ -281,7 +354,18 @@ def x_axis_of(
             if not finite.size:
                 continue
             first, last = float(finite.min()), float(finite.max())
-        lo, hi = min(lo, first), max(hi, last)
+        extents.append((first, last))
+    return axis_of_extents(wanted, extents)
+
+
+def axis_of_extents(
+    wanted: tuple[Bound, Bound], extents: list[tuple[float, float] | None]
+) -> tuple[float, float] | None:
+    """``x_axis_of`` from each series' finite x extent (None: it has no finite x)."""
+    lo, hi = math.inf, -math.inf
+    for extent in extents:
+        if extent is not None:
+            lo, hi = min(lo, extent[0]), max(hi, extent[1])
     if hi < lo:
         return None
     want_lo, want_hi = wanted
