@@ -386,15 +386,19 @@ class ChartBoard(ReportsWorkerFailures, Container):
             partial = self.partial_charts and message.done < message.total
             self.loading = message.done / message.total if partial else None
         for key, data in message.results.items():
-            # A chart drawn from a sample, or made whole after one, is drawn at once.
-            paced = key not in was_partial and key not in message.partial
-            if key == MAX_KEY:
-                self.pacer.deliver(self.max_chart, data, message.seq, paced)
+            chart = self.max_chart if key == MAX_KEY else self._charts.get(key)
+            if key != MAX_KEY:
+                self._data[key] = data
+            if chart is None:
                 continue
-            self._data[key] = data
-            chart = self._charts.get(key)
-            if chart is not None:
-                self.pacer.deliver(chart, data, message.seq, paced)
+            # Only newer points of the same chart, width and options wait to be drawn; a chart
+            # drawn from a sample, or made whole after one, is drawn at once.
+            paced = (
+                key not in was_partial
+                and key not in message.partial
+                and _only_newer_points(self.pacer.latest(chart), data)
+            )
+            self.pacer.deliver(chart, data, message.seq, paced)
 
     def watch_loading(self) -> None:
         self.post_message(self.Loading())
@@ -493,6 +497,18 @@ class ChartBoard(ReportsWorkerFailures, Container):
         if action in ("move", "fold"):
             return self.maximised is None  # a maximised chart has no neighbours, no section
         return True
+
+
+def _only_newer_points(old: ChartData | None, new: ChartData) -> bool:
+    """Whether ``new`` is ``old``'s chart at the same width, smoothing and spec, from a newer
+    snapshot (stamps are ``(source, width, smoothing, spec)``; a sample's are marked)."""
+    return (
+        old is not None
+        and isinstance(old.stamp, tuple)
+        and isinstance(new.stamp, tuple)
+        and len(old.stamp) == len(new.stamp) == 4
+        and old.stamp[1:] == new.stamp[1:]
+    )
 
 
 def _reduced(
