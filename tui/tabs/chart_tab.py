@@ -27,6 +27,7 @@ from textual.containers import Horizontal
 from textual.reactive import reactive
 from textual.widgets import Input, Static
 
+from runview.store import format as fmt
 from runview.store.reader import RunSnapshot
 from runview.store.series import SeriesSnapshot
 from runview.tui.chart_edit import ChartEditScreen
@@ -170,7 +171,9 @@ class ChartTab(RunTab):
             if unfocused:
                 self.call_after_refresh(self._focus_first_unless_claimed)
             self._shown = self.board.set_filter(self._filter)
-        self.board.set_source(self.chart_source(snapshot))
+        liveness = getattr(snapshot, "liveness", None)  # a comparison's snapshot has none
+        live = liveness is None or liveness.state == fmt.STATE_RUNNING
+        self.board.set_source(self.chart_source(snapshot), live)
         self._update_status()
 
     def _focus_first_unless_claimed(self) -> None:
