@@ -1,10 +1,11 @@
 """How often a live chart is drawn again: its new points at most once a second, its latest
 values (in its border) at every update.
 
-Drawing a chart and painting the cells that moved is most of what a live Charts tab costs; a
-curve's shape needs no more than one new drawing a second to be watched, while the numbers in its
-border are what people read for "now". A chart whose view changes (a new size, an edit, smoothing,
-zoom, a sampled chart made whole) is drawn at once: only new points of the same view wait.
+A noisy metric changes its drawing at nearly every update, and each drawing is cells sent over
+the link; a curve's shape needs no more than one new drawing a second to be watched, while the
+numbers in its border are what people read for "now". A chart whose view changes (a new size, an
+edit, smoothing, zoom, a sampled chart made whole) is drawn at once: only new points of the same
+view wait.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from runview.tui.widgets.chart import Chart, ChartData
+from runview.tui.widgets.chart import Chart, ChartData, ChartSeries
 
 DRAW_EVERY_S = 1.0
 # While data keeps coming (four updates a second), a waiting drawing goes out with the update after
@@ -35,8 +36,8 @@ def same_view(old: ChartData, new: ChartData) -> bool:
     )
 
 
-def _look(series: object) -> tuple[object, ...]:
-    return tuple(getattr(series, name) for name in ("label", "index", "faint", "color", "band"))
+def _look(series: ChartSeries) -> tuple[object, ...]:
+    return (series.label, series.index, series.faint, series.color, series.band)
 
 
 class DrawPacer:
