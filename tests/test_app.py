@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from rich.text import Text
+from textual.app import App, ComposeResult
 from textual.geometry import Region
 from textual.widgets import Static
 
@@ -381,3 +382,27 @@ async def test_the_runs_name_is_on_screen_before_the_run_is_read(
             await wait_for(pilot, lambda: page(app).snapshot is not None)
     finally:
         release.set()
+
+
+class OneTable(App[None]):
+    def compose(self) -> ComposeResult:
+        yield KeyValueTable()
+
+
+async def test_new_values_of_the_same_keys_change_those_cells_in_place() -> None:
+    """A live summary changes its values four times a second: the reader's row stays under the
+    cursor, and the rows are not cleared and added again (that laid out the whole page)."""
+    app = OneTable()
+    async with app.run_test(size=(60, 10)) as pilot:
+        table = app.query_one(KeyValueTable)
+        table.set_data({"a": 1, "b": 2, "c": 3})
+        await pilot.pause()
+        table.move_cursor(row=2)
+        rows_before = list(table.rows)
+        table.set_data({"a": 1, "b": 5.5, "c": 3})
+        await pilot.pause()
+        assert table.cursor_row == 2 and list(table.rows) == rows_before
+        assert str(table.get_cell("b", "value")) == "5.5"
+        table.set_data({"a": 1, "d": 4})  # other keys: the rows are rebuilt
+        await pilot.pause()
+        assert table.shown_keys == ["a", "d"] and str(table.get_cell("d", "value")) == "4"

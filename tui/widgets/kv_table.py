@@ -117,7 +117,15 @@ class KeyValueTable(DataTable[Text]):
         self._set_columns()
 
     def _fill(self, rows: tuple[tuple[str, str], ...]) -> None:
-        self._shown = rows
+        old, self._shown = self._shown, rows
+        if old and self.columns and [key for key, _ in old] == [key for key, _ in rows]:
+            # The same keys with new values (a live run's summary, four times a second): only
+            # the values that changed are set, in place. Clearing and adding every row again
+            # laid out the whole page and moved the cursor back to the top at every update.
+            for (key, value), (_, before) in zip(rows, old):
+                if value != before:
+                    self.update_cell(key, "value", safe_text(value), update_width=True)
+            return
         self.clear()
         width = self._key_width or None
         for key, value in rows:
