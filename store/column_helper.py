@@ -211,6 +211,8 @@ def main(argv: list[str]) -> int:
     _step_aside()
     run_dir, liveness, parent = Path(argv[0]), int(argv[1]), int(argv[2])
     started = time.process_time()
+    if os.getppid() != parent or _ended(liveness, 0):
+        _run_ended()  # a short run, over already: its imports need not wait for idle time either
     try:
         from runview.store.column_writer import ColumnWriter
 
