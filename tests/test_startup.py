@@ -37,6 +37,20 @@ def make_run(run_root: Path) -> Path:
     return Path(run.dir)
 
 
+def hold_the_build(monkeypatch: pytest.MonkeyPatch) -> asyncio.Event:
+    """Run pages build their tabs only once the returned event is set: the header alone stays on
+    screen for as long as a test needs (a slow machine's start-up, made to last)."""
+    release = asyncio.Event()
+    build = RunPage._build
+
+    async def build_when_released(self: RunPage) -> None:
+        await release.wait()
+        await build(self)
+
+    monkeypatch.setattr(RunPage, "_build", build_when_released)
+    return release
+
+
 def terminal_text_until(argv: list[str], needles: tuple[bytes, ...], timeout: float = 120) -> bytes:
     """What ``argv``, run in a real pty at 160x48, writes to its terminal (escape sequences
     removed) until every one of ``needles`` has appeared."""
@@ -86,14 +100,7 @@ async def test_keys_typed_before_the_tabs_exist_are_handled_once_they_do(
     """Keys that arrive while only the header is on screen wait, then go where they would have
     gone typed a moment later: ``/`` opens the Overview's filter box, the rest is typed in."""
     run_dir = make_run(run_root)
-    release = asyncio.Event()
-    build = RunPage._build
-
-    async def build_when_released(self: RunPage) -> None:
-        await release.wait()
-        await build(self)
-
-    monkeypatch.setattr(RunPage, "_build", build_when_released)
+    release = hold_the_build(monkeypatch)
     app = RunviewApp(run_dir, run_title="mnist / first-frame")  # as the command line opens it
     async with app.run_test(size=(100, 30)) as pilot:
         try:
@@ -150,14 +157,7 @@ async def test_a_tab_key_typed_before_the_tabs_exist_opens_that_tab(
     """A digit held while the page is built is a page binding once it is: it opens that tab (a
     key re-posted by the page itself would stop bubbling at the page, short of the bindings)."""
     run_dir = make_run(run_root)
-    release = asyncio.Event()
-    build = RunPage._build
-
-    async def build_when_released(self: RunPage) -> None:
-        await release.wait()
-        await build(self)
-
-    monkeypatch.setattr(RunPage, "_build", build_when_released)
+    release = hold_the_build(monkeypatch)
     app = RunviewApp(run_dir, run_title="mnist / first-frame")
     async with app.run_test(size=(100, 30)) as pilot:
         try:
