@@ -291,9 +291,9 @@ class Run:
             # AppendStream.append, inlined (a call costs as much as what it does)
             history = self._history
             chunk = history.open_chunk
-            chunk += line
-            if len(chunk) >= CHUNK_BYTES:
-                history.close_chunk(chunk)
+            chunk.write(line)
+            if chunk.tell() >= CHUNK_BYTES:
+                history.close_chunk(chunk)  # written here, by this thread (store/append.py)
             self._last.update(values)
             self._last_step = step
             self._next_step = step + 1 if commit else step

@@ -18,9 +18,12 @@ from runview.store.column_helper import ColumnHelper
 
 COLUMNS_ENV = "RUNVIEW_COLUMNS"  # "0": no column helper, so no columns/, for runs started with it
 
-FLUSH_INTERVAL_S = 0.1  # a logged line is on disk within this plus one write
-# While training logs fast, flush twice as often: what is queued (held in memory) stays at about
-# 50 ms of logging. Each wake-up costs the training thread one GIL hand-over, so not more often.
+# A logged line is on disk within two of these (a chunk still open at a flush is written at the
+# next one), or as soon as its 256 KiB chunk fills (store/append.py: its producer writes it).
+FLUSH_INTERVAL_S = 0.1
+# While the flushing thread writes much (producers do not write: a network filesystem), flush
+# twice as often: what is queued (held in memory) stays at about 50 ms of logging. Each wake-up
+# costs the training thread one GIL hand-over, so not more often.
 BUSY_FLUSH_INTERVAL_S = 0.05
 BUSY_BYTES = 1 << 20  # a flush this large means training logs fast
 HEARTBEAT_INTERVAL_S = 2.0
@@ -135,7 +138,7 @@ class RunWriter:
         interval = FLUSH_INTERVAL_S
         while not self._stop.wait(interval):
             try:
-                written = self.flush()
+                written = self.flush(everything=False)
                 interval = BUSY_FLUSH_INTERVAL_S if written >= BUSY_BYTES else FLUSH_INTERVAL_S
                 now = time.monotonic()
                 if now >= next_beat:
@@ -144,9 +147,13 @@ class RunWriter:
             except Exception as exc:  # a bug here must not stop the flushing for good
                 self.warn_io(self.dir, OSError(repr(exc)))
 
-    def flush(self) -> int:
-        """Write the lines queued by ``log()`` and the sampler; returns the bytes written."""
-        return self.history.flush() + self.system.flush()
+    def flush(self, everything: bool = True) -> int:
+        """Write the lines queued by ``log()`` and the sampler; returns the bytes written.
+
+        Without ``everything`` (the periodic flush), a chunk that ``log()`` is still filling
+        waits for its producer, who writes it when full, or for the next flush (AppendStream).
+        """
+        return self.history.flush(everything) + self.system.flush(everything)
 
     def _check_columns_helper(self) -> None:
         helper = self.columns_helper

@@ -9,17 +9,25 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 import tracemalloc
 from pathlib import Path
 
-from runview.store.append import CHUNK_BYTES, AppendStream
+from runview.store.append import (
+    CHUNK_BYTES,
+    CHUNK_ROOM,
+    SPARE_CHUNKS,
+    AppendStream,
+    local_filesystem,
+)
 
 RECORD = b'{"x":' + b"1" * 500 + b"}\n"
 
 
-def stream_at(path: Path) -> tuple[AppendStream, list[OSError]]:
+def stream_at(path: Path, producers_write: bool = True) -> tuple[AppendStream, list[OSError]]:
     errors: list[OSError] = []
-    return AppendStream(path, lambda _path, exc: errors.append(exc)), errors
+    stream = AppendStream(path, lambda _path, exc: errors.append(exc), producers_write)
+    return stream, errors
 
 
 def test_records_keep_their_order_across_chunks_and_flushes(tmp_path: Path) -> None:
@@ -76,17 +84,18 @@ def test_threads_appending_while_another_flushes_lose_nothing(tmp_path: Path) ->
 
 
 def test_no_buffer_grows_past_a_chunk_however_much_is_queued(tmp_path: Path) -> None:
-    """What one append may copy (a buffer outgrowing its allocation is copied whole) and what a
-    flush copies under the GIL are bounded by the chunk size, not by the queue: the stalls of
-    several milliseconds a single growing buffer caused in log()."""
-    stream, _ = stream_at(tmp_path / "h.jsonl")
+    """With only the flushing thread writing (a network filesystem), what is queued grows, but
+    no buffer outgrows a chunk's room (one buffer copied whole as it grew: the stalls of several
+    milliseconds a single growing buffer caused in log()), and a flush copies nothing."""
+    stream, _ = stream_at(tmp_path / "h.jsonl", producers_write=False)
     tracemalloc.start()
     try:
         for _ in range(20_000):  # ~10 MB queued, nothing flushed
             stream.append(RECORD)
         blocks = [trace.size for trace in tracemalloc.take_snapshot().traces]
         assert sum(blocks) >= 20_000 * len(RECORD)
-        assert max(blocks) <= CHUNK_BYTES * 1.2 + len(RECORD)  # bytearray over-allocates 1/8
+        assert max(blocks) <= CHUNK_ROOM + 1024
+        assert (tmp_path / "h.jsonl").stat().st_size == 0
         before, _ = tracemalloc.get_traced_memory()
         tracemalloc.reset_peak()
         written = stream.flush()
@@ -94,9 +103,104 @@ def test_no_buffer_grows_past_a_chunk_however_much_is_queued(tmp_path: Path) -> 
     finally:
         tracemalloc.stop()
     assert written == 20_000 * len(RECORD)
-    # Only what the open chunk held was copied; the full chunks went to writev as they were.
-    assert peak - before <= CHUNK_BYTES + 64 * 1024
+    # The chunks went to writev as they were (views of their buffers): nothing was copied; the
+    # flush only opened a new chunk (its zeros, then its buffer).
+    assert peak - before <= 2 * CHUNK_ROOM + 64 * 1024
     stream.close()
+
+
+def test_the_thread_that_fills_a_chunk_writes_it_and_chunks_are_reused(tmp_path: Path) -> None:
+    """The training thread writes each full chunk itself: nothing queues up for another thread
+    to copy on the other core, and the chunks' buffers are allocated once."""
+    path = tmp_path / "h.jsonl"
+    stream, errors = stream_at(path)
+    assert stream.producers_write  # a local filesystem
+    for _ in range(200):  # warm: the spare chunks exist
+        stream.append(RECORD)
+    tracemalloc.start()
+    try:
+        for _ in range(20_000):  # ~10 MB, about 40 chunks, and no flush
+            stream.append(RECORD)
+        held, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    on_disk = path.stat().st_size
+    # Every full chunk is in the file already; at most the open one is not.
+    assert 20_200 * len(RECORD) - on_disk <= CHUNK_BYTES
+    assert peak <= (1 + SPARE_CHUNKS) * (CHUNK_ROOM + 64 * 1024)
+    stream.close()
+    assert path.read_bytes() == RECORD * 20_200 and not errors
+
+
+def test_the_periodic_flush_leaves_a_young_chunk_to_its_producer(tmp_path: Path) -> None:
+    """A chunk opened since the last periodic flush is left to fill (a fast logger writes it
+    when full); one still open at the next flush is written (a slow logger's lines wait at most
+    two flush intervals)."""
+    path = tmp_path / "h.jsonl"
+    stream, _ = stream_at(path)
+    stream.flush(everything=False)  # the flusher's first look
+    stream.append(RECORD)
+    assert stream.flush(everything=False) == len(RECORD)  # open at the last look: slow logger
+    for _ in range(CHUNK_BYTES // len(RECORD) + 1):  # a chunk fills: the producer writes it
+        stream.append(RECORD)
+    stream.append(RECORD)  # ... and this one opens the next chunk
+    on_disk = path.stat().st_size
+    assert stream.flush(everything=False) == 0  # opened since the last look: left to fill
+    assert path.stat().st_size == on_disk
+    assert stream.flush(everything=False) > 0  # still open a whole interval later: written
+    stream.close()
+    assert path.read_bytes() == RECORD * (CHUNK_BYTES // len(RECORD) + 3)
+
+
+def test_a_slow_write_hands_all_writes_to_the_flushing_thread(tmp_path: Path) -> None:
+    """A producer's write that waits (here a pipe drained late, as a network filesystem can
+    make a write wait on its server) makes every later write the flushing thread's: log() is
+    stalled once, not at every chunk."""
+    stream, errors = stream_at(tmp_path / "h.jsonl")
+    reading, writing = os.pipe()  # holds 64 KiB: a chunk's write waits for the reader
+    os.dup2(writing, stream.fileno())
+    os.close(writing)
+    received = bytearray()
+
+    def drain() -> None:
+        while True:
+            time.sleep(0.2)  # longer than SLOW_WRITE_S, however loaded the machine
+            data = os.read(reading, 1 << 20)
+            if not data:
+                return
+            received.extend(data)
+
+    drainer = threading.Thread(target=drain, daemon=True)
+    drainer.start()
+    sent = 0
+    try:
+        # A write preempted by the scheduler does not count: chunks until one only waited.
+        while stream.producers_write and sent < 40 * CHUNK_BYTES:
+            stream.append(RECORD)
+            sent += len(RECORD)
+        assert not stream.producers_write
+        for _ in range(4 * CHUNK_BYTES // len(RECORD)):  # the producer no longer writes...
+            stream.append(RECORD)
+            sent += len(RECORD)
+        assert len(stream._closed) >= 3  # ... its full chunks wait for the flushing thread
+    finally:
+        stream.close()  # the flushing thread's write (here: close's) sends the rest
+    drainer.join(timeout=60)
+    assert bytes(received) == RECORD * (sent // len(RECORD)) and not errors
+
+
+def test_network_filesystems_are_written_by_the_flushing_thread_only(tmp_path: Path) -> None:
+    mounts = (
+        "/dev/vda / ext4 rw 0 0\n"
+        "server:/export /mnt/shared nfs4 rw 0 0\n"
+        "host:/home /mnt/my\\040home fuse.sshfs rw 0 0\n"
+    )
+    assert local_filesystem(Path("/mnt/data/run"), mounts)
+    assert not local_filesystem(Path("/mnt/shared/runs/a"), mounts)
+    assert not local_filesystem(Path("/mnt/shared"), mounts)
+    assert not local_filesystem(Path("/mnt/my home/runs"), mounts)
+    assert local_filesystem(Path("/mnt/sharedness"), mounts)
+    assert local_filesystem(tmp_path)  # this machine's own mounts
 
 
 def test_a_full_disk_counts_the_records_it_drops_and_writing_resumes(tmp_path: Path) -> None:
