@@ -11,8 +11,9 @@ not log (their GIL holds show in its tail; ten passes, the worst pass's figures)
 variant: peak RSS of the training process (``ru_maxrss``, imports included) and its excess over
 the baseline, the call's p50 / p99 / p99.9 / max and how many calls took over 1 ms (``ours/all``:
 of the calls over 1 ms in the whole loop, all ten passes for threads-only, how many overlapped
-runview's background work — a flush, the heartbeat, a system sample, the console flush; the
-others came while runview's threads were asleep, the machine taking the core), how long the
+runview's own work — a flush, the heartbeat, a system sample, the console flush, or the training
+thread writing a chunk it filled; the others came while runview's threads were asleep, the
+machine taking the core), how long the
 training thread was off its core during the loop (wall minus its CPU time: preempted, or
 waiting for the GIL) with its voluntary / involuntary context switches (waits / preemptions; all
 ten passes for threads-only), the garbage collections (per generation) during the loop,
@@ -66,6 +67,7 @@ busy = []
 if variant != "baseline":
     from runview.collectors import console as console_module
     from runview.collectors.sampler import SystemSampler
+    from runview.store.append import AppendStream
     from runview.store.writer import RunWriter
     def timed(owner, name):
         inner = getattr(owner, name)
@@ -76,8 +78,10 @@ if variant != "baseline":
             finally:
                 busy.append((started, clock()))
         setattr(owner, name, wrapper)
+    # AppendStream.close_chunk: the training thread writing a chunk it filled (since #9's fix)
     for owner, name in ((RunWriter, "flush"), (RunWriter, "heartbeat"),
-                        (SystemSampler, "sample"), (console_module, "_flush_std")):
+                        (SystemSampler, "sample"), (console_module, "_flush_std"),
+                        (AppendStream, "close_chunk")):
         timed(owner, name)
 stalls = []  # (start, end) of calls over 1 ms
 loop_started = clock()
