@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -11,6 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
+import textual.app
+from textual.pilot import Pilot
 
 
 @pytest.fixture
@@ -77,3 +80,48 @@ def private_state_and_cache(
     base = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("RUNVIEW_STATE_DIR", str(base / "state"))
     monkeypatch.setenv("RUNVIEW_CACHE_DIR", str(base / "cache"))
+
+
+async def _no_idle_wait(*_args: object, **_kwargs: object) -> None:
+    await asyncio.sleep(0)
+
+
+_press_keys = textual.app.App._press_keys
+
+
+async def _press_keys_one_by_one(self: textual.app.App, keys: object) -> None:
+    """Send each key once the app has handled the one before: until the app and every widget
+    of the screen on show have emptied their message queues, messages the key led to included
+    (a key forwarded to the focused widget, an Input's Submitted, a screen pushed), and
+    any animation it started (a scroll) has ended."""
+    pilot = Pilot(self)
+    for key in keys:  # type: ignore[attr-defined]
+        await _press_keys(self, (key,))
+        await _settle(pilot)
+
+
+async def _settle(pilot: Pilot[object], rounds: int = 50) -> None:
+    for _ in range(rounds):
+        await pilot._wait_for_screen()
+        app = pilot.app
+        try:
+            nodes = [app, *app.screen.walk_children(with_self=True)]
+        except Exception:  # no screen (the app is closing)
+            return
+        if not all(node._message_queue.empty() for node in nodes):
+            continue
+        if app.animator._animations or app.animator._scheduled:  # a scroll the key started
+            await app.animator.wait_until_complete()
+            continue
+        return
+
+
+@pytest.fixture(autouse=True)
+def keys_wait_on_the_app_not_the_cpu_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pilot waits after each key until the whole process looks idle by its CPU clock (at most
+    1 s, twice a key). A live run, a worker thread or a timer in the process keeps that clock
+    moving, so the suite spent ~40% of its time there, and on a loaded machine, where the process
+    gets less CPU, the clock says idle before the key was handled. Waiting on the app's message
+    queues instead is both exact and quick; keys still arrive one after another, in order."""
+    monkeypatch.setattr(textual.app, "wait_for_idle", _no_idle_wait)
+    monkeypatch.setattr(textual.app.App, "_press_keys", _press_keys_one_by_one)

@@ -127,6 +127,31 @@ async def test_cursor_reads_every_series_at_a_step(run_root: Path) -> None:
         assert b.maximised == "a/loss" and app.focused is chart
 
 
+async def test_keys_typed_with_enter_wait_for_the_maximised_chart_s_own_points(
+    run_root: Path,
+) -> None:
+    """Enter then Left, typed together, land where they would typed slowly: on the step before
+    the last, not among the few points of the small chart shown until the maximised one's own
+    reduction arrives."""
+    app = RunviewApp(make_run(run_root), tab="charts")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(
+            pilot,
+            lambda: "a/loss" in board(app).charts and board(app).charts["a/loss"].data is not None,
+        )
+        b = board(app)
+        b.charts["a/loss"].focus()
+        reduce = b.request_reduction
+        b.request_reduction = lambda *args, **kwargs: None  # the reduction is late this time
+        await pilot.press("enter", "left", "left")
+        chart = b.max_chart
+        assert chart.provisional and chart.cursor is None  # held, not applied
+        b.request_reduction = reduce
+        reduce()
+        await wait_for(pilot, lambda: not chart.provisional and chart.data.points == STEPS)
+        assert chart.cursor == STEPS - 2 and readout(app) == "step 198 · a/loss 1.198k"
+
+
 async def test_cursor_on_a_chart_of_several_series_reads_each(run_root: Path) -> None:
     app = RunviewApp(make_run(run_root), tab="charts")
     async with app.run_test(size=(160, 48)) as pilot:

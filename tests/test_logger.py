@@ -239,8 +239,8 @@ def test_module_level_api_and_context_manager(run_root: Path) -> None:
 
 
 def test_lines_reach_disk_while_the_run_is_open(run_root: Path) -> None:
-    # The writer thread flushes on its own (every 50 ms, benchmarks/bench_logger_cost.py); the
-    # bound here only has to outlast a loaded machine.
+    # A line in a chunk nobody fills is written by the writer thread within two flush intervals
+    # (0.2 s, store/append.py); the bound here only has to outlast a loaded machine.
     import time
 
     run = start(run_root)

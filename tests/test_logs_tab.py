@@ -266,7 +266,7 @@ async def test_a_long_line_is_marked_where_it_is_cut_scrolls_sideways_and_wraps(
         rows = text.splitlines()
         [start] = rows_with(app, "epoch 3: 100%")
         assert "UserWarning" in rows[start + 1] and rows[start + 2].startswith("step 31 ")
-        assert rows_with(app, "step 39 ")  # still following the end
+        await wait_for(pilot, lambda: rows_with(app, "step 39 "))  # still following the end
         assert pane(app).following
         await pilot.press("w")  # and back
         await wait_for(pilot, lambda: "UserWarning" not in screen_text(app))

@@ -65,7 +65,14 @@ def settled(app: RunviewApp, tab: str) -> bool:
         board = current.board
         visible = board.visible_charts()
         busy = any(worker.group == "charts" and worker.is_running for worker in app.workers)
-        return current.ready and bool(visible) and not busy and all(drawn(c) for _, c in visible)
+        own = board.maximised is None or not board.max_chart.provisional
+        return (
+            current.ready
+            and bool(visible)
+            and not busy
+            and own
+            and all(drawn(c) for _, c in visible)
+        )
     if tab == "model":
         return current.query_one(LayerTree).model is not None
     if tab == "logs":

@@ -201,7 +201,12 @@ async def test_system_editor_offers_seconds_or_a_metric_and_keeps_the_gpu_overla
         b = await open_system(pilot, app)
         b.charts["gpu/util"].focus()
         await pilot.press("e")
-        await wait_for(pilot, lambda: isinstance(app.screen, SystemChartEditScreen))
+        await wait_for(
+            pilot,
+            lambda: (
+                isinstance(app.screen, SystemChartEditScreen) and app.screen.query_one("#edit-x")
+            ),
+        )
         select = app.screen.query_one("#edit-x", Select)
         menu = select.query_one("SelectOverlay", OptionList)  # the drop-down's options
         prompts = [str(option.prompt) for option in menu.options]
@@ -229,7 +234,12 @@ async def test_system_editor_offers_seconds_or_a_metric_and_keeps_the_gpu_overla
 
         util.focus()
         await pilot.press("e")
-        await wait_for(pilot, lambda: isinstance(app.screen, SystemChartEditScreen))
+        await wait_for(
+            pilot,
+            lambda: (
+                isinstance(app.screen, SystemChartEditScreen) and app.screen.query_one("#edit-x")
+            ),
+        )
         app.screen.query_one("#edit-x", Select).value = ("metric", "gpu/0/power_w")
         await pilot.press("enter")
         await wait_for(
@@ -240,7 +250,12 @@ async def test_system_editor_offers_seconds_or_a_metric_and_keeps_the_gpu_overla
 
         util.focus()
         await pilot.press("e")
-        await wait_for(pilot, lambda: isinstance(app.screen, SystemChartEditScreen))
+        await wait_for(
+            pilot,
+            lambda: (
+                isinstance(app.screen, SystemChartEditScreen) and app.screen.query_one("#edit-x")
+            ),
+        )
         assert app.screen.query_one("#edit-x", Select).value == ("metric", "gpu/0/power_w")
         await pilot.press("ctrl+r")  # reset: the chart as drawn unedited
         await wait_for(

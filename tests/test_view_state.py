@@ -164,7 +164,10 @@ async def test_view_persists_across_runs_of_a_project_only(state: Path, run_root
         await pilot.press("c", "c", "s", "s")  # columns 2, smoothing 0.8
         await pilot.press("l")  # train/acc (first chart of the train section, right of val/loss)
         await pilot.press("e")
-        await wait_for(pilot, lambda: isinstance(app.screen, ChartEditScreen))
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, ChartEditScreen) and app.screen.query_one("#edit-x"),
+        )
         app.screen.query_one("#edit-x", Select).value = ("relative", "")
         await pilot.press("ctrl+u", *"accuracy", "enter")
         await wait_for(

@@ -481,7 +481,7 @@ class ChartBoard(ReportsWorkerFailures, Container):
             chart = self.max_chart
             chart.reset()
             chart.set_title(self._specs[new].title)
-            chart.set_data(self._data.get(new), chart.applied_seq)
+            chart.show_provisionally(self._data.get(new))
             focus_now(chart)
         elif old in self._charts:
             focus_now(self._charts[old])

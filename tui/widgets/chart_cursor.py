@@ -80,6 +80,9 @@ def panned(view: Range, extent: Range, direction: int) -> Range:
     return clamp((lo + shift, hi + shift), extent)
 
 
+HELD_KEYS = 64  # keys held for a chart still waiting for its data (more are dropped)
+
+
 class CursorChart(Chart):
     """A chart that fills the board: arrows move a cursor along x, + and - zoom, [ and ] pan."""
 
@@ -134,16 +137,35 @@ class CursorChart(Chart):
         super().__init__(id=id, classes=classes)
         self.zoom: Range | None = None  # the x range shown; None: all of it
         self.extent: Range | None = None  # every x the series cover, as far as known
+        # Cursor and zoom keys pressed before the chart has its own points are held and replayed
+        # once they arrive, as if typed slowly: Enter then an arrow, typed together, would move
+        # the cursor among the small chart's few points, shown until the maximised chart's
+        # reduction (at its own width) arrives a moment later.
+        self._held: list[tuple[str, int]] = []
+        self._provisional = False  # the data shown is another chart's, until the next set_data
 
     def reset(self) -> None:
         """A new chart is maximised: no cursor, no zoom."""
         self.zoom = self.extent = None
+        self._held = []
+        self._provisional = False
         self._set_cursor(None)
+
+    @property
+    def provisional(self) -> bool:
+        """Whether the data shown is another chart's, this chart's own still to come."""
+        return self._provisional
+
+    def show_provisionally(self, data: ChartData | None) -> None:
+        """Show another chart's data until this chart's own arrives; keys wait for that."""
+        self.set_data(data, self.applied_seq)
+        self._provisional = True
 
     def set_data(self, data: ChartData | None, seq: int = 0) -> None:
         super().set_data(data, seq)
         if self.data is not data:
             return
+        self._provisional = False
         extent = x_extent(data)
         if extent is not None:
             if self.zoom is None or self.extent is None:
@@ -155,6 +177,17 @@ class CursorChart(Chart):
             if not lo <= self.cursor <= hi:
                 self._snap(min(max(self.cursor, lo), hi))
         self._report()
+        held, self._held = self._held, []
+        for action, argument in held:
+            getattr(self, f"action_{action}")(argument)
+
+    def _hold(self, action: str, argument: int) -> bool:
+        """Hold a key's action until the chart has its own data; True when held."""
+        if not self._provisional and self.data is not None:
+            return False
+        if len(self._held) < HELD_KEYS:
+            self._held.append((action, argument))
+        return True
 
     # -- the cursor -------------------------------------------------------------------------------
     def _set_cursor(self, x: float | None) -> None:
@@ -182,13 +215,16 @@ class CursorChart(Chart):
         self._set_cursor(float(points[i]))
 
     def action_cursor(self, delta: int) -> None:
-        self._move(delta)
+        if not self._hold("cursor", delta):
+            self._move(delta)
 
     def action_page(self, direction: int) -> None:
-        self._move(direction * max(1, math.ceil(cursor_points(self.data).size * PAGE)))
+        if not self._hold("page", direction):
+            self._move(direction * max(1, math.ceil(cursor_points(self.data).size * PAGE)))
 
     def action_cursor_end(self, direction: int) -> None:
-        self._move(direction * (cursor_points(self.data).size or 1))
+        if not self._hold("cursor_end", direction):
+            self._move(direction * (cursor_points(self.data).size or 1))
 
     def _report(self) -> None:
         data = self.data
@@ -210,6 +246,8 @@ class CursorChart(Chart):
             self.post_message(self.Zoomed(zoom))
 
     def action_zoom(self, direction: int) -> None:
+        if self._hold("zoom", direction):
+            return
         view, extent = self._view(), self.extent
         if view is None or extent is None:
             return
