@@ -53,13 +53,14 @@ MAXIMISE_TIP = "the focused chart fills the tab; esc returns"
 # A long run's first look: when the charts on screen would read more than SAMPLE_ABOVE points
 # from disk (before any is drawn, or once drawing them has taken SAMPLE_AFTER_S), each is drawn
 # at once from about SAMPLE_POINTS of its column's points, marked partial, while the whole
-# columns are read; their results then go out this often (each post draws its charts again, so
-# not more often).
+# columns are read; their results then go out this often (each post draws its charts again and
+# lays out the status line on the UI thread, which takes the interpreter from this worker: on a
+# 1M-step run the charts on screen are made whole in one post).
 SAMPLE_AFTER_S = 0.2
 SAMPLE_ABOVE = 2_000_000
 SAMPLE_POINTS = 4096
 SAMPLED = "sampled"  # first item of the stamp of a chart drawn from a sample
-POST_EVERY_S = 0.25
+POST_EVERY_S = 1.0
 
 
 class ChartBoard(ReportsWorkerFailures, Container):
@@ -318,10 +319,11 @@ class ChartBoard(ReportsWorkerFailures, Container):
     @on(Chart.Resized)
     def _on_chart_resized(self, message: Chart.Resized) -> None:
         # Charts laid out after the last request (a finished run sends no more snapshots) need one.
+        # Asked for once the charts resized together have said so, not after yet another paint.
         message.stop()
         if not self._scheduled:
             self._scheduled = True
-            self.call_after_refresh(self._scheduled_reduction)
+            self.call_later(self._scheduled_reduction)
 
     def _scheduled_reduction(self) -> None:
         self._scheduled = False
@@ -377,10 +379,11 @@ class ChartBoard(ReportsWorkerFailures, Container):
         if sum(unread.values()) <= SAMPLE_ABOVE:
             return {}  # little left to read: drawn whole sooner than sampled and drawn twice
         sample = sampled(source, SAMPLE_POINTS)
+        worker = get_current_worker()
         return {
             key: _reduced(spec, sample, width, smoothing, (SAMPLED, stamp))
             for key, spec, width, stamp in jobs
-            if unread[key] and key not in sampled_already
+            if unread[key] and key not in sampled_already and not worker.is_cancelled
         }
 
     @on(Reduced)
