@@ -83,7 +83,9 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
 
     async def _build(self) -> None:
         """The rest of the page, once its first frame is on screen."""
-        from textual.widgets import ContentSwitcher, Footer, ProgressBar, Tab, Tabs
+        from textual.widgets import ContentSwitcher, ProgressBar, Tab, Tabs
+
+        from runview.tui.widgets.page_footer import PageFooter
 
         self._painted.set()
         tab_bar = Tabs(
@@ -99,7 +101,7 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
             Static(id="load-label"), ProgressBar(total=1, show_eta=False), id="load-progress"
         )  # shown only while a large history loads
         await self.mount_all(
-            [tab_bar, progress, ContentSwitcher(id="tab-content"), Footer()], before="#problems"
+            [tab_bar, progress, ContentSwitcher(id="tab-content"), PageFooter()], before="#problems"
         )
         self._show_load_progress()
         await self.show_first_tab(self.initial_tab)
