@@ -287,8 +287,6 @@ async def test_footer_keeps_quit_and_help_at_80_columns_with_media(run_root: Pat
 async def test_the_footer_is_built_again_only_when_its_keys_change(run_root: Path) -> None:
     """Moving between charts keeps the footer's keys (each rebuild is a layout and a paint of the
     screen); maximising a chart changes them, and the footer follows."""
-    from textual.widgets._footer import FooterKey
-
     from tests.pilot import screen_text
 
     run = make_run(run_root)
@@ -296,15 +294,15 @@ async def test_the_footer_is_built_again_only_when_its_keys_change(run_root: Pat
     async with app.run_test(size=(120, 40)) as pilot:
         b = await open_charts(pilot, app)
         await pilot.pause(0.2)
-        keys = set(app.screen.query(FooterKey))
+        keys = set(app.screen.query("FooterKey"))
         assert keys
         for key, chart_id in (("l", "train/loss"), ("h", "train/acc")) * 2:
             await pilot.press(key)
             await wait_for(pilot, lambda: b.focused_chart_id == chart_id)  # noqa: B023
         await pilot.pause(0.2)
-        assert set(app.screen.query(FooterKey)) == keys
+        assert set(app.screen.query("FooterKey")) == keys
         await pilot.press("slash")  # the search box: its own keys
-        await wait_for(pilot, lambda: set(app.screen.query(FooterKey)) != keys)
+        await wait_for(pilot, lambda: set(app.screen.query("FooterKey")) != keys)
         await pilot.press("escape")
         await wait_for(pilot, lambda: "e Edit" in screen_text(app).splitlines()[-1])
         assert b.focused_chart_id is not None
