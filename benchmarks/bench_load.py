@@ -11,7 +11,8 @@
 3. ``runview PATH --tab charts`` in a pty at 160x48 until the charts' x axis shows the last step
    (the tick label ``1M``: the first charts, drawn from samples of the columns while they are
    read), then until the status line no longer says "partial · loading" (every chart drawn from
-   all its points), with the peak RSS summed over the viewer's processes (50 ms samples).
+   all its points), with the peak RSS summed over the viewer's processes (50 ms samples). The
+   package each open runs (``--baseline``'s too) is byte-compiled first, as an install leaves it.
 4. With tensorboard and tensorboardX importable: the same metrics at 100k steps written as an
    event file, loaded by ``EventAccumulator(size_guidance={'scalars': 0}).Reload()``, vs runview.
 """
@@ -391,6 +392,8 @@ def main() -> None:
     if args.baseline:
         versions.append(("baseline", args.baseline))
         print(f"  baseline: the runview package in {args.baseline}")
+    for _version, code in versions:
+        print(f"  {compiled(code)}")
     for attempt in range(args.repeat):
         for version, code in versions:  # alternated, so machine noise hits both alike
             cold = args.data / f"cold-cache-{attempt}"
@@ -425,6 +428,25 @@ def main() -> None:
             entry_written = bool(cache_entries(viewer_cache))
             print(f"    (the viewer wrote its cache entry before quitting: {entry_written})")
     tensorboard_part(args.data, args.tb_rows, args.metrics)
+
+
+def compiled(code: str | None) -> str:
+    """Byte-compile the runview package that an open runs (``code``: a folder holding it; None:
+    the one imported here), as an install does, so each open does not compile it from source
+    again (which it does where ``PYTHONDONTWRITEBYTECODE`` is set: ~0.1-0.2 s of every start)."""
+    import compileall
+
+    if code is None:
+        import runview
+
+        package = Path(runview.__file__).resolve().parent
+        folders = [package, *(package.parent / sub for sub in ("tui", "store", "collectors"))]
+    else:  # subpackages may be links to a checkout (``bench_live_terminal.py``'s layout)
+        package = Path(code) / "runview"
+        folders = [package, *(sub.resolve() for sub in package.iterdir() if sub.is_symlink())]
+    folders = [folder for folder in folders if folder.is_dir()]
+    ok = all(compileall.compile_dir(folder, quiet=2) for folder in folders)
+    return f"byte-compiled {', '.join(map(str, folders))}" + ("" if ok else " (with errors)")
 
 
 def describe(opened: Opened) -> str:

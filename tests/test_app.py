@@ -201,6 +201,11 @@ async def test_large_history_shows_rows_read_while_loading(run_root: Path, monke
         first = page(app).snapshot
         assert first.loading is not None and 0 < first.loading < 1
         assert 0 < first.history.rows < 20_000
+        # The progress row is on screen, not covered by Textual's loading spinner (which a
+        # widget's own reactive named ``loading`` would switch on).
+        await wait_for(pilot, lambda: app.screen.query_one("#load-progress").region.height)
+        assert "rows read" in str(app.screen.query_one("#load-label").render())
+        assert not app.screen.query(".-textual-loading-indicator")
         await wait_for(pilot, lambda: page(app).snapshot.loading is None, timeout=60)
         assert page(app).snapshot.history.rows == 20_000
         # gone once loaded

@@ -233,7 +233,8 @@ async def test_200k_points_reach_plotext_reduced(run_root: Path) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         b = await open_charts(pilot, app)
         chart = b.charts["big"]
-        assert chart.data.points == 200_000
+        # The rows read first are drawn while the rest loads (marked partial), then all of them.
+        await wait_for(pilot, lambda: chart.data.points == 200_000)
         assert reduced_size(chart.data) <= 2 * chart.content_size.width + 2
 
 
@@ -283,6 +284,30 @@ async def test_footer_keeps_quit_and_help_at_80_columns_with_media(run_root: Pat
         )
 
 
+async def test_the_footer_is_built_again_only_when_its_keys_change(run_root: Path) -> None:
+    """Moving between charts keeps the footer's keys (each rebuild is a layout and a paint of the
+    screen); maximising a chart changes them, and the footer follows."""
+    from tests.pilot import screen_text
+
+    run = make_run(run_root)
+    app = RunviewApp(run.dir, tab="charts")
+    async with app.run_test(size=(120, 40)) as pilot:
+        b = await open_charts(pilot, app)
+        await pilot.pause(0.2)
+        keys = set(app.screen.query("FooterKey"))
+        assert keys
+        for key, chart_id in (("l", "train/loss"), ("h", "train/acc")) * 2:
+            await pilot.press(key)
+            await wait_for(pilot, lambda: b.focused_chart_id == chart_id)  # noqa: B023
+        await pilot.pause(0.2)
+        assert set(app.screen.query("FooterKey")) == keys
+        await pilot.press("slash")  # the search box: its own keys
+        await wait_for(pilot, lambda: set(app.screen.query("FooterKey")) != keys)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: "e Edit" in screen_text(app).splitlines()[-1])
+        assert b.focused_chart_id is not None
+
+
 async def test_keys_that_arrive_together_go_where_the_user_means(run_root: Path) -> None:
     """A burst (a held key, keys batched by a slow SSH link) is handled as if typed slowly."""
     run = make_run(run_root)
@@ -325,7 +350,9 @@ async def test_a_long_run_shows_sampled_charts_at_once_marked_partial_then_whole
     run_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Columns not read yet: every chart on screen is drawn at once from a sample and marked
-    partial (the status line says how far loading is), then drawn from all its points."""
+    partial (the status line says how far loading is), then drawn from all its points; charts
+    made whole stay on screen beside those still sampled."""
+    import json
     import threading
 
     from runview.store.column_reader import LazyColumn
@@ -337,45 +364,54 @@ async def test_a_long_run_shows_sampled_charts_at_once_marked_partial_then_whole
         run.log({"train/loss": 1 / (step + 1), "train/acc": step / 40_000, "val/loss": 0.5})
     run.finish()
     final_index(run.dir)
+    index = json.loads((run.dir / "columns" / "index.json").read_bytes())
+    val_file = index["keys"]["val/loss"]["file"]
     # Reading a whole column waits for the test: what is on screen meanwhile is the sample.
-    release = threading.Event()
+    release_train, release_val = threading.Event(), threading.Event()
     read = LazyColumn._read
 
     def held_read(self: LazyColumn):
         if self.index_x is not None:  # a metric's column (the steps are read at open)
-            release.wait(timeout=60)
+            (release_val if self.name == val_file else release_train).wait(timeout=60)
         return read(self)
 
     monkeypatch.setattr(LazyColumn, "_read", held_read)
-    # here: 120,000 unread points, and previews at once (reading is held, so it is "slow")
+    # here: 120,000 unread points, sampled before any is read; each whole chart posted at once
     monkeypatch.setattr(chart_board, "SAMPLE_ABOVE", 50_000)
-    monkeypatch.setattr(chart_board, "SAMPLE_AFTER_S", -1.0)
+    monkeypatch.setattr(chart_board, "POST_EVERY_S", 0.0)
     app = RunviewApp(run.dir, tab="charts")
+
+    def status() -> str:
+        return str(app.screen.query_one(".charts-status").render())
+
     try:
         async with app.run_test(size=(160, 48)) as pilot:
             b = await open_charts(pilot, app)
             visible = {key for key, _chart in b.visible_charts()}
-            assert visible and b.partial_charts == visible
+            assert visible == {"train/acc", "train/loss", "val/loss"}
+            assert b.partial_charts == visible
             assert all(0 < c.data.points < 40_000 for _key, c in b.visible_charts())
+            await wait_for(pilot, lambda: "partial · loading 0%" in status())
+            release_train.set()
+            await wait_for(pilot, lambda: "partial · loading 67%" in status())
+            assert b.partial_charts == {"val/loss"}
+            assert b.charts["train/loss"].data.points == 40_000
+            # On screen, not covered by Textual's loading spinner (which a widget's own reactive
+            # named ``loading`` switches on for any true value).
+            await pilot.pause(0.1)
+            screen = app.export_screenshot()
+            assert all(key in screen for key in visible)  # the charts' titles
+            release_val.set()
             await wait_for(
                 pilot,
                 lambda: (
-                    "partial · loading 0%" in str(app.screen.query_one(".charts-status").render())
-                ),
-            )
-            release.set()
-            await wait_for(
-                pilot,
-                lambda: (
-                    b.loading is None
+                    b.whole_share is None
                     and not b.partial_charts
                     and all(c.data.points == 40_000 for _key, c in b.visible_charts())
                 ),
                 timeout=30,
             )
-            await wait_for(
-                pilot,
-                lambda: "partial" not in str(app.screen.query_one(".charts-status").render()),
-            )
+            await wait_for(pilot, lambda: "partial" not in status())
     finally:
-        release.set()
+        release_train.set()
+        release_val.set()

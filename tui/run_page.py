@@ -48,7 +48,9 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
 
     # backspace, back to the page this one was opened from, is the App's (one for every page)
     BINDINGS: ClassVar[list[BindingType]] = tab_page_bindings(TABS)
-    loading: var[bool] = var(False, toggle_class="-loading")  # a large history is being read
+    # A large history is being read. (Not ``loading``: that is Textual's own reactive, and a true
+    # value covers the page, its progress row included, with a spinner.)
+    reading_history: var[bool] = var(False, toggle_class="-loading")
 
     load_chunk = LOAD_CHUNK  # bytes of history read between two progress updates
     tab_names = TAB_NAMES
@@ -81,7 +83,9 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
 
     async def _build(self) -> None:
         """The rest of the page, once its first frame is on screen."""
-        from textual.widgets import ContentSwitcher, Footer, ProgressBar, Tab, Tabs
+        from textual.widgets import ContentSwitcher, ProgressBar, Tab, Tabs
+
+        from runview.tui.widgets.page_footer import PageFooter
 
         self._painted.set()
         tab_bar = Tabs(
@@ -97,7 +101,7 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
             Static(id="load-label"), ProgressBar(total=1, show_eta=False), id="load-progress"
         )  # shown only while a large history loads
         await self.mount_all(
-            [tab_bar, progress, ContentSwitcher(id="tab-content"), Footer()], before="#problems"
+            [tab_bar, progress, ContentSwitcher(id="tab-content"), PageFooter()], before="#problems"
         )
         self._show_load_progress()
         await self.show_first_tab(self.initial_tab)
@@ -180,7 +184,7 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
     def _on_load_progress(self, message: LoadProgressed) -> None:
         message.stop()  # the page's own: the app has nothing to do with it
         self._progress = message
-        self.loading = message.done < message.total
+        self.reading_history = message.done < message.total
         if self.ready:
             self._show_load_progress()
 
@@ -188,7 +192,7 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
         from textual.widgets import ProgressBar
 
         message = self._progress
-        if message is not None and self.loading:
+        if message is not None and self.reading_history:
             self.query_one("#load-label", Static).update(
                 f"loading history: {message.rows:,} rows read"
             )

@@ -271,7 +271,7 @@ class ChartTab(RunTab):
         # a run's history still being read (a comparison's snapshot has no such state)
         loading = getattr(self._snapshot, "loading", None)
         if loading is None:
-            loading = self.board.loading  # charts drawn from samples while columns are read
+            loading = self.board.whole_share  # charts drawn from samples while columns are read
         if loading is not None:
             parts.append(f"partial · loading {loading:.0%}")
         text = " · ".join(parts)

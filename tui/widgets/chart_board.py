@@ -50,15 +50,17 @@ MAX_KEY = "\0max"  # the result key of the maximised chart
 COLUMN_CLASSES = ("-columns-auto", "-columns-1", "-columns-2", "-columns-3", "-columns-4")
 HIDDEN = "-filtered-out"  # a chart or section the search hides
 MAXIMISE_TIP = "the focused chart fills the tab; esc returns"
-# A long run's first look: when drawing the charts on screen has taken SAMPLE_AFTER_S and those
-# left would read more than SAMPLE_ABOVE points from disk, each is drawn at once from about
-# SAMPLE_POINTS of its column's points, marked partial, while the whole columns are read; their
-# results then go out this often (each post draws its charts again, so not more often).
+# A long run's first look: when the charts on screen would read more than SAMPLE_ABOVE points
+# from disk (before any is drawn, or once drawing them has taken SAMPLE_AFTER_S), each is drawn
+# at once from about SAMPLE_POINTS of its column's points, marked partial, while the whole
+# columns are read; their results then go out this often (each post draws its charts again and
+# lays out the status line on the UI thread, which takes the interpreter from this worker: on a
+# 1M-step run the charts on screen are made whole in one post).
 SAMPLE_AFTER_S = 0.2
 SAMPLE_ABOVE = 2_000_000
 SAMPLE_POINTS = 4096
 SAMPLED = "sampled"  # first item of the stamp of a chart drawn from a sample
-POST_EVERY_S = 0.25
+POST_EVERY_S = 1.0
 
 
 class ChartBoard(ReportsWorkerFailures, Container):
@@ -83,8 +85,9 @@ class ChartBoard(ReportsWorkerFailures, Container):
     maximised: var[str | None] = var(None, toggle_class="-maximised")  # its chart id
     empty: var[bool] = var(True, toggle_class="-empty")
     # While a long run's columns are read: the share of the charts on screen drawn whole (0-1),
-    # the rest drawn from samples; None when every chart shows all its points.
-    loading: var[float | None] = var(None)
+    # the rest drawn from samples; None when every chart shows all its points. (Not ``loading``:
+    # that is Textual's own reactive, and any true value covers the widget with a spinner.)
+    whole_share: var[float | None] = var(None)
 
     @dataclass
     class Reduced(Message):
@@ -103,7 +106,7 @@ class ChartBoard(ReportsWorkerFailures, Container):
 
     @dataclass
     class Loading(Message):
-        """Charts on screen are drawn from samples while columns load (``loading`` changed)."""
+        """Charts on screen are drawn from samples while columns load (``whole_share`` changed)."""
 
     @dataclass
     class Folded(Message):
@@ -306,7 +309,7 @@ class ChartBoard(ReportsWorkerFailures, Container):
                     sampled_already.add(key)
         wanted = frozenset((key, stamp) for key, _spec, _width, stamp in jobs)
         if not jobs:
-            self.loading = None  # nothing on screen is waiting for its columns
+            self.whole_share = None  # nothing on screen is waiting for its columns
         elif not wanted <= self._in_flight:  # else the running worker is drawing these already
             self._in_flight = wanted
             self._seq += 1
@@ -316,10 +319,11 @@ class ChartBoard(ReportsWorkerFailures, Container):
     @on(Chart.Resized)
     def _on_chart_resized(self, message: Chart.Resized) -> None:
         # Charts laid out after the last request (a finished run sends no more snapshots) need one.
+        # Asked for once the charts resized together have said so, not after yet another paint.
         message.stop()
         if not self._scheduled:
             self._scheduled = True
-            self.call_after_refresh(self._scheduled_reduction)
+            self.call_later(self._scheduled_reduction)
 
     def _scheduled_reduction(self) -> None:
         self._scheduled = False
@@ -343,11 +347,12 @@ class ChartBoard(ReportsWorkerFailures, Container):
             for index, (key, spec, width, stamp) in enumerate(jobs):
                 if worker.is_cancelled:
                     break  # a newer request covers the rest; what is done is still posted
-                if sampling and time.monotonic() - started > SAMPLE_AFTER_S:
-                    # Slow going (a long run's columns, a busy machine): the charts still
-                    # waiting are drawn at once from samples of their columns, marked partial.
-                    sampling = False
+                if sampling and (index == 0 or time.monotonic() - started > SAMPLE_AFTER_S):
+                    # Much to read (a long run's columns), or slow going (a busy machine): the
+                    # charts still waiting are drawn at once from samples of their columns,
+                    # marked partial.
                     previews = self._previews(jobs[index:], source, smoothing, sampled_already)
+                    sampling = index == 0 and not previews  # else: no second look
                     if previews:
                         results.update(previews)
                         partial = frozenset(previews)
@@ -374,10 +379,11 @@ class ChartBoard(ReportsWorkerFailures, Container):
         if sum(unread.values()) <= SAMPLE_ABOVE:
             return {}  # little left to read: drawn whole sooner than sampled and drawn twice
         sample = sampled(source, SAMPLE_POINTS)
+        worker = get_current_worker()
         return {
             key: _reduced(spec, sample, width, smoothing, (SAMPLED, stamp))
             for key, spec, width, stamp in jobs
-            if unread[key] and key not in sampled_already
+            if unread[key] and key not in sampled_already and not worker.is_cancelled
         }
 
     @on(Reduced)
@@ -390,7 +396,7 @@ class ChartBoard(ReportsWorkerFailures, Container):
         self.partial_charts.update(message.partial)
         if message.seq == self._seq:
             partial = self.partial_charts and message.done < message.total
-            self.loading = message.done / message.total if partial else None
+            self.whole_share = message.done / message.total if partial else None
         for key, data in message.results.items():
             chart = self.max_chart if key == MAX_KEY else self._charts.get(key)
             if key != MAX_KEY:
@@ -406,7 +412,7 @@ class ChartBoard(ReportsWorkerFailures, Container):
             )
             self.pacer.deliver(chart, data, message.seq, paced)
 
-    def watch_loading(self) -> None:
+    def watch_whole_share(self) -> None:
         self.post_message(self.Loading())
 
     # -- focus and keys -------------------------------------------------------------------------
