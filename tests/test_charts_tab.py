@@ -346,6 +346,22 @@ async def test_a_key_typed_right_behind_a_tab_digit_reaches_the_new_tab(run_root
         assert app.screen.query_one("#kv-filter", Input).value == "2"
 
 
+async def test_keys_typed_behind_the_digit_that_builds_a_tab_wait_for_it(run_root: Path) -> None:
+    """The Charts tab's first visit: "2", Enter and an arrow, as fast as people type, maximise
+    its first chart and show the cursor, though the charts are laid out only once the tab's
+    first snapshot is (Enter used to reach a board with no charts yet, and was lost)."""
+    run = make_run(run_root)
+    app = RunviewApp(run.dir, tab="overview")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: page(app).ready and page(app).snapshot is not None)
+        assert not app.screen.query("#pane-charts")  # not built yet
+        for key in ("2", "enter", "left"):  # posted at once, as the driver posts what it read
+            app.post_message(events.Key(key, key if len(key) == 1 else None))
+        await wait_for(pilot, lambda: board(app).maximised == "train/acc")
+        await wait_for(pilot, lambda: board(app).max_chart.cursor is not None)
+        assert page(app).ready
+
+
 async def test_a_long_run_shows_sampled_charts_at_once_marked_partial_then_whole(
     run_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -61,6 +61,10 @@ def tab_page_bindings(tabs: Sequence[tuple[str, str, *tuple[str, ...]]]) -> list
     ]
 
 
+# Keys typed behind a tab digit wait at most this long for a tab being built to settle.
+SETTLE_TIMEOUT_S = 3.0
+
+
 class TabbedPage(Screen[None]):
     """A subclass composes ``Tabs`` (ids ``tab-<name>``) and a ``ContentSwitcher``, names its tabs
     in ``tab_names``, builds them in ``tab_class`` and keeps its newest snapshot (anything with a
@@ -80,17 +84,19 @@ class TabbedPage(Screen[None]):
         # Keys made before this moment are held and handled again once the page is ready.
         self._ready_at: float | None = -math.inf if ready else None
         self._held_keys: list[events.Key] = []
+        self._building: str | None = None  # the tab a digit is building (first visit)
 
     @property
     def ready(self) -> bool:
-        """The tab bar and the first tab are mounted: keys go where they lead."""
+        """The tab bar and the tab on show are mounted, and that tab has settled (its focus is
+        where its user starts): keys go where they lead."""
         return self._ready_at is not None
 
     @on(events.Key)
     def _hold_keys_until_ready(self, event: events.Key) -> None:
-        # Only keys that reached the page itself come here before it is ready (nothing in its
-        # first frame takes focus); one made before it was ready may still be in the page's queue
-        # after, and must not be handled from a focus it was not typed into.
+        # Keys bubble here from whatever has focus (nothing, in the first frame; the new tab's
+        # placeholder focus while it is built); one made before the page was ready may still be
+        # in the page's queue after, and must not be handled from a focus it was not typed into.
         if self._ready_at is not None and event.time >= self._ready_at:
             return
         event.prevent_default()  # neither the page's key handlers ...
@@ -128,6 +134,8 @@ class TabbedPage(Screen[None]):
     @on(Tabs.TabActivated)
     async def _on_tab_activated(self, event: Tabs.TabActivated) -> None:
         name = (event.tab.id or f"tab-{self.tab_names[0]}").removeprefix("tab-")
+        if name == self._building:
+            return  # the digit that made it active is building it (action_show_tab)
         if (
             self.query(ContentSwitcher)
             and self.query_one(ContentSwitcher).current == f"pane-{name}"
@@ -186,12 +194,33 @@ class TabbedPage(Screen[None]):
         """Switch tabs now, not when the tab bar announces it: the app reads the next key only
         once a priority binding's action has returned, so a key typed right behind the digit
         ("2" then Enter, as fast as people type) reaches the new tab's focus, not the old one's.
-        A tab's first visit is left to the tab bar's message: it is built then, and a tab being
-        composed has nothing to focus yet anyway."""
+        A tab's first visit builds it, and what it focuses may come later (the Charts tab's
+        charts, once its first snapshot is laid out): keys typed meanwhile are held until the
+        tab says it is settled, as at start-up."""
         self.query_one(Tabs).active = f"tab-{name}"
         switchers = self.query(ContentSwitcher)
-        if self.ready and switchers and switchers.first().query(f"#pane-{name}"):
+        if not (self.ready and switchers):
+            return
+        if switchers.first().query(f"#pane-{name}"):
             await self.show_tab_pane(name)
+            return
+        self._ready_at = None
+        self._building = name
+        try:
+            await self.show_tab_pane(name)
+        finally:
+            self._building = None
+        pane = self.current_tab
+        if pane is not None and self.snapshot is not None:
+            pane.when_settled(self._tab_settled)
+            self.set_timer(SETTLE_TIMEOUT_S, self._tab_settled)
+        else:
+            self._tab_settled()
+
+    def _tab_settled(self) -> None:
+        if self._ready_at is None:
+            self._ready_at = message_clock()
+            self._replay_held_keys()
 
     async def action_cycle_tab(self, delta: int) -> None:
         names = list(self.tab_names)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
+from textual import events, on
 from textual.containers import Container
 from textual.widgets import Input
 
@@ -42,6 +44,36 @@ class RunTab(ReportsWorkerFailures, Container):
 
     can_focus = False
     tab_name: ClassVar[str] = ""
+    # Whether the tab lays itself out when its first snapshot arrives (it then calls
+    # ``mark_settled`` once that layout has its focus); otherwise it is settled once mounted.
+    settles_on_snapshot: ClassVar[bool] = False
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.settled = False
+        self._on_settled: list[Callable[[], None]] = []
+
+    @on(events.Mount)
+    def _settle_once_painted(self) -> None:
+        if not self.settles_on_snapshot:
+            self.call_after_refresh(self.mark_settled)
+
+    def mark_settled(self) -> None:
+        """The tab is laid out and has the focus where its user starts: keys typed while it was
+        being built may now be handled (``TabbedPage`` holds them until then)."""
+        if self.settled:
+            return
+        self.settled = True
+        callbacks, self._on_settled = self._on_settled, []
+        for callback in callbacks:
+            callback()
+
+    def when_settled(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once the tab is settled (at once if it is)."""
+        if self.settled:
+            callback()
+        else:
+            self._on_settled.append(callback)
 
     def show_snapshot(self, snapshot: RunSnapshot) -> None:  # pragma: no cover - abstract
         raise NotImplementedError

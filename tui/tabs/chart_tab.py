@@ -84,6 +84,8 @@ class ChartTab(RunTab):
 
     view: reactive[ViewState] = reactive(ViewState, init=False)
 
+    settles_on_snapshot = True  # its charts exist once the first snapshot is laid out
+
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._snapshot: RunSnapshot | None = None  # the snapshot the charts were last laid out from
@@ -175,6 +177,8 @@ class ChartTab(RunTab):
         live = liveness is None or liveness.state == fmt.STATE_RUNNING
         self.board.set_source(self.chart_source(snapshot), live)
         self._update_status()
+        if not self.settled:  # after the first focus above: callbacks run in order
+            self.call_after_refresh(self.mark_settled)
 
     def _focus_first_unless_claimed(self) -> None:
         # The focus may have moved since the rebuild began: a "/" typed while the first snapshot
