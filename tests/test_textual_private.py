@@ -154,17 +154,21 @@ class CountingBox(Vertical):
 
 
 class TwoRowsApp(App[None]):
-    def __init__(self) -> None:
+    """Two one-row Statics 21 rows apart in a box: ``narrow``, the box shows beside them."""
+
+    def __init__(self, narrow: bool = True) -> None:
         super().__init__()
+        self.narrow = narrow
         send_changed_cells_only()  # as RunviewApp does
 
     def compose(self) -> ComposeResult:
         box = CountingBox(id="box")
         box.asked = []
+        width = {"width": 12} if self.narrow else {}
         with box:
-            yield Static("top 1", id="top")
+            yield Static("top 1", id="top").set_styles(**width)
             yield Static("\n" * 20)
-            yield Static("bottom 1", id="bottom")
+            yield Static("bottom 1", id="bottom").set_styles(**width)
 
 
 async def test_an_update_asks_widgets_for_the_rows_it_repaints_not_the_box_around_them() -> None:
@@ -193,3 +197,23 @@ def test_the_message_clock_is_the_one_that_stamps_a_key() -> None:
     before = message_clock()
     key = events.Key("a", "a")
     assert before <= key.time <= message_clock()
+
+
+async def test_a_row_the_widgets_in_front_cover_is_not_asked_of_the_box_behind_them() -> None:
+    """A chart's border row, as wide as the chart: the grid behind it is not rendered for it."""
+    app = TwoRowsApp(narrow=False)
+    async with app.run_test(size=(30, 24)) as pilot:
+        await pilot.pause()
+        next_update(app.screen, full=True)
+        box = app.query_one(CountingBox)
+        box.asked.clear()
+        top, bottom = app.query_one("#top", Static), app.query_one("#bottom", Static)
+        top.update("top 2")
+        bottom.update("bottom 2")
+        sent = next_update(app.screen, top, bottom)
+        assert box.asked == [], box.asked  # the Statics fill both rows: nothing of the box shows
+        plain = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", sent)
+        assert plain.split() == ["2", "2"], repr(sent)
+        shown = ["".join(seg.text for seg in strip) for strip in screen_strips(app.screen)]
+        assert shown[0].startswith("top 2")
+        assert [row.strip() for row in shown if row.startswith("bottom")] == ["bottom 2"]

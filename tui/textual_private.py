@@ -8,6 +8,7 @@ when Textual grows one, move to it and delete the entry here.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
@@ -178,7 +179,9 @@ def _render_dirty_rows_only(
     then keeps the changed ones: a live Charts tab whose charts' bottom borders changed (rows 20
     and 40 of 48) had the page, the tab, the board, its grid and every container render some 40
     rows each, four times a second, to paint a dozen. Widgets are asked for each run of changed
-    rows instead; what they paint, and the order in which they cover each other, are Textual's.
+    rows instead, and not for a row the widgets in front of them cover already (the grid and the
+    sections behind a chart's border row were rendered, then thrown away); what they paint, and
+    the order in which they cover each other, are Textual's.
     """
     cuts = self.cuts
     chops: list[dict[int, Strip | None]] = [dict.fromkeys(cut_set[:-1]) for cut_set in cuts]
@@ -191,7 +194,11 @@ def _render_dirty_rows_only(
             continue
         first_cut, last_cut = shown.column_span
         top, bottom = max(shown.y, crop.y), min(shown.bottom, crop.bottom)
-        rows = [y for y in range(top, bottom) if is_rendered_line(y)]
+        rows = [
+            y
+            for y in range(top, bottom)
+            if is_rendered_line(y) and not _covered(chops[y], cuts[y], first_cut, last_cut)
+        ]
         for start, stop in _runs(rows):
             strips = widget.render_lines(
                 Region(shown.x - region.x, start - region.y, shown.width, stop - start)
@@ -204,6 +211,13 @@ def _render_dirty_rows_only(
                     if chops_line.get(cut) is None:  # the front-most widget's piece wins
                         chops_line[cut] = piece
     return chops
+
+
+def _covered(chops_line: dict[int, Strip | None], row_cuts: list[int], x1: int, x2: int) -> bool:
+    """Whether the widgets in front have painted every piece of a row from column ``x1`` to
+    ``x2``."""
+    first, last = bisect_left(row_cuts, x1), bisect_left(row_cuts, x2)
+    return all(chops_line.get(cut) is not None for cut in row_cuts[first:last])
 
 
 def _runs(rows: list[int]) -> list[tuple[int, int]]:
