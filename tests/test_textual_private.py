@@ -22,6 +22,8 @@ from runview.tui.textual_private import (
     send_changed_cells_only,
     set_border_subtitle_quietly,
 )
+from runview.tui.widgets.kv_table import KeyValueTable
+from tests.pilot import screen_text, wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 PRIVATE_IMPORT = re.compile(
@@ -217,3 +219,34 @@ async def test_a_row_the_widgets_in_front_cover_is_not_asked_of_the_box_behind_t
         shown = ["".join(seg.text for seg in strip) for strip in screen_strips(app.screen)]
         assert shown[0].startswith("top 2")
         assert [row.strip() for row in shown if row.startswith("bottom")] == ["bottom 2"]
+
+
+class SummaryApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield KeyValueTable()
+
+
+async def test_a_summary_value_set_in_place_renders_its_row_alone() -> None:
+    """A live summary changes a few values four times a second: the other rows come from the
+    table's caches (Textual's ``update_cell`` made every row render again, through Rich)."""
+    app = SummaryApp()
+    async with app.run_test(size=(60, 10)) as pilot:
+        table = app.query_one(KeyValueTable)
+        table.set_data({"a": 1.5, "b": 2.5, "c": 3.5})
+        await pilot.pause()
+        table.move_cursor(row=2)
+        await pilot.pause()
+        rendered: list[str | None] = []
+        render_row = table._render_line_in_row
+
+        def counting(row_key, *args, **kwargs):  # type: ignore[no-untyped-def]
+            rendered.append(row_key.value)
+            return render_row(row_key, *args, **kwargs)
+
+        table._render_line_in_row = counting  # type: ignore[method-assign]
+        table.set_data({"a": 1.5, "b": 9.5, "c": 3.5})
+        await wait_for(pilot, lambda: "9.5" in screen_text(app))
+        assert set(rendered) == {"b"}, rendered
+        assert table.cursor_row == 2
+        table.set_data({"a": 1.5, "b": 123456.789, "c": 3.5})  # wider: the column grows
+        await wait_for(pilot, lambda: "123457" in screen_text(app))
