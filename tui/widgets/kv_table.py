@@ -122,8 +122,8 @@ class KeyValueTable(DataTable[Text]):
         if old and self.columns and [key for key, _ in old] == [key for key, _ in rows]:
             # The same keys with new values (a live run's summary, four times a second): only
             # the values that changed are set, in place, each repainting its own row. Clearing
-            # and adding every row again
-            # laid out the whole page and moved the cursor back to the top at every update.
+            # and adding every row again laid out the whole page and moved the cursor back to
+            # the top at every update.
             for (key, value), (_, before) in zip(rows, old):
                 if value != before:
                     set_cell_quietly(self, key, "value", safe_text(value))
