@@ -250,3 +250,6 @@ async def test_a_summary_value_set_in_place_renders_its_row_alone() -> None:
         assert table.cursor_row == 2
         table.set_data({"a": 1.5, "b": 123456.789, "c": 3.5})  # wider: the column grows
         await wait_for(pilot, lambda: "123457" in screen_text(app))
+        for value in ("223457", "7.25"):  # in place again, after the table was drawn anew
+            table.set_data({"a": 1.5, "b": float(value), "c": 3.5})
+            await wait_for(pilot, lambda shown=f" {value} ": shown in screen_text(app))

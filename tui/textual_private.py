@@ -279,9 +279,9 @@ def set_cell_quietly(table: DataTable[Text], row: str, column: str, value: Text)
     cells, rows and lines is keyed by, and refreshes the whole table: a live summary whose
     values change four times a second rendered every cell of every row again, through Rich,
     each time (a fifth of a live Overview's CPU). Here only the caches of the changed cell, its
-    row and that row's lines are dropped. A wider value widens its column at once, and the whole
-    table is drawn again (Textual measures it only once idle, after painting the row cut).
-    """
+    row's cells and that row's lines are dropped. A wider value widens its column at once, and
+    the whole table is drawn again (Textual measures it only once idle, after painting the row
+    cut)."""
     row_key, column_key = RowKey(row), ColumnKey(column)
     index = table._row_locations.get(row_key)
     column_ = table.columns.get(column_key)
@@ -296,6 +296,9 @@ def set_cell_quietly(table: DataTable[Text], row: str, column: str, value: Text)
         table.refresh()
         return
     cells, rows, lines = table._cell_render_cache, table._row_render_cache, table._line_cache
+    renderables = table._row_renderable_cache  # (update count, row index): the row's cells
+    for key in [key for key in renderables.keys() if key[1] == index]:
+        renderables.discard(key)
     for key in [key for key in cells.keys() if key[0] == row_key and key[1] == column_key]:
         cells.discard(key)
     for key in [key for key in rows.keys() if key[0] == row_key]:
