@@ -278,10 +278,10 @@ def set_cell_quietly(table: DataTable[Text], row: str, column: str, value: Text)
     ``DataTable.update_cell`` bumps the table's update count, which every cache of rendered
     cells, rows and lines is keyed by, and refreshes the whole table: a live summary whose
     values change four times a second rendered every cell of every row again, through Rich,
-    each time (a fifth of a live Overview's CPU). Here only the caches of the changed cell, its
-    row's cells and that row's lines are dropped. A wider value widens its column at once, and
-    the whole table is drawn again (Textual measures it only once idle, after painting the row
-    cut)."""
+    each time (most of a live Overview's CPU in py-spy). Here only the caches of the changed
+    cell, its row's cells and that row's lines are dropped. A wider value widens its column at
+    once, and the whole table is drawn again (Textual measures it only once idle, after painting
+    the row cut)."""
     row_key, column_key = RowKey(row), ColumnKey(column)
     index = table._row_locations.get(row_key)
     column_ = table.columns.get(column_key)
