@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from rich.text import Text
-from textual import events
+from textual import events, messages
 from textual.app import App, ComposeResult
 from textual.containers import Vertical
 from textual.geometry import Region
@@ -18,6 +18,7 @@ from runview.tui.textual_private import (
     BulkTree,
     message_clock,
     next_update,
+    repaint_quietly,
     screen_strips,
     send_changed_cells_only,
     set_border_subtitle_quietly,
@@ -143,6 +144,23 @@ async def test_a_border_subtitle_set_quietly_marks_nothing_dirty() -> None:
         assert "last 0.5" in "\n".join(
             "".join(segment.text for segment in strip) for strip in screen_strips(app.screen)
         )
+
+
+async def test_a_region_repainted_quietly_is_painted_in_the_next_frame_without_messages() -> None:
+    posted: list[object] = []
+    app = OneStatic()
+    async with app.run_test(size=(40, 6), message_hook=posted.append) as pilot:
+        static = app.query_one(Static)
+        static.styles.border = ("round", "white")
+        await pilot.pause()
+        set_border_subtitle_quietly(static, Text("last 0.5"))
+        posted.clear()
+        width, height = static.content_size
+        repaint_quietly(static, Region(0, height, width, 1))  # the bottom border row
+        assert static in app.screen._dirty_widgets
+        await wait_for(pilot, lambda: static not in app.screen._dirty_widgets)
+        assert "last 0.5" in screen_text(app)
+        assert not [m for m in posted if isinstance(m, messages.Update)]
 
 
 class CountingBox(Vertical):

@@ -271,6 +271,23 @@ def _no_refresh(*regions: object, **options: object) -> Widget | None:
     return None
 
 
+def repaint_quietly(widget: Widget, *regions: Region) -> None:
+    """``widget.refresh(*regions)`` (regions in content coordinates) without the two messages
+    each call costs: ``refresh`` prompts the widget, whose idle handler then posts ``Update`` to
+    the screen. A live Charts tab repainted each chart's border row that way at every update,
+    two dispatches per chart through the message loop; here the regions are marked dirty and
+    the widget is handed to the screen at once, which paints it in its next frame as before.
+    A widget not on screen yet is refreshed the usual way."""
+    if not widget.is_mounted or not widget.display or not regions:
+        widget.refresh(*regions)
+        return
+    screen = widget.screen
+    widget._set_dirty(*regions)
+    if screen in screen._compositor:
+        screen._dirty_widgets.add(widget)
+        screen.check_idle()
+
+
 def set_cell_quietly(table: DataTable[Text], row: str, column: str, value: Text) -> None:
     """``table.update_cell(row, column, value, update_width=True)``, repainting that row alone
     when the value fits its column.
