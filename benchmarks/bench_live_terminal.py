@@ -13,7 +13,7 @@ viewer's CPU (user + system) over the same window.
 Newest value on screen, at the first size: on request the training process logs a value and
 notes when ``log()`` returned; the latency is until the terminal, as modelled from what the
 viewer wrote to it, shows it. Overview: a new value of ``a/probe`` in the summary table. Charts:
-a new metric ``a/pNN``, until its chart's title shows (its chart sorts first, at the top of the
+a new metric ``a/pNNN``, until its chart's title shows (its chart sorts first, at the top of the
 tab; a new chart is laid out, the heavier path). ``--probes`` trials each, p50 / p95 / max.
 
 ``--baseline DIR`` measures another version of the viewer in the same run, for comparison: DIR
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import itertools
 import os
 import re
 import select
@@ -189,6 +190,9 @@ def feed_for(fd: int, screen: Screen, seconds: float) -> None:
                 return
 
 
+PROBE_NAMES = itertools.count(999, -1)  # new metrics' numbers, counting down across viewers
+
+
 def probe_latency(
     root: Path, run_dir: Path, tab: str, size: tuple[int, int], trials: int, code: str | None
 ) -> list[float]:
@@ -209,7 +213,8 @@ def probe_latency(
         feed_for(fd, screen, 2.0)
         for trial in range(trials):
             if tab == "charts":
-                name = f"a/p{code is not None:d}{99 - trial:02d}"  # each before the last
+                # Each sorts before every earlier one, the other viewer's too: at the top.
+                name = f"a/p{next(PROBE_NAMES):03d}"
                 value, needle = 1.0, name
             else:
                 name = "a/probe"

@@ -7,11 +7,13 @@ import re
 from dataclasses import replace
 
 import numpy as np
+from textual import messages
 from textual.app import App, ComposeResult
+from textual.message import Message
 from textual.widgets import Static
 
 from runview.store.downsample import reduce_minmax
-from runview.tui.textual_private import next_update, send_changed_cells_only
+from runview.tui.textual_private import next_update, screen_strips, send_changed_cells_only
 from runview.tui.widgets.chart import Chart, ChartData, ChartSeries, build_chart
 from runview.tui.widgets.chart_axes import round_up, stable_x, stable_y
 from runview.tui.widgets.chart_diff import changed_spans
@@ -197,3 +199,53 @@ def test_only_new_points_keep_a_view_the_same() -> None:
     assert not same_view(base, replace(base, log_y=True))
     faint = replace(base.series[0], faint=True)
     assert not same_view(base, replace(base, series=(faint, base.series[0])))
+
+
+class CountingChart(Chart):
+    """A chart that counts how often it looks its drawing up."""
+
+    lookups = 0
+
+    def _drawing(self):  # type: ignore[no-untyped-def]
+        self.lookups += 1
+        return super()._drawing()
+
+
+class OneCountingChart(OneChart):
+    def compose(self) -> ComposeResult:
+        yield Static("header")
+        yield CountingChart("train/loss")
+
+
+async def test_new_latest_values_repaint_the_border_row_without_a_message_per_chart() -> None:
+    posted: list[Message] = []
+    app = OneCountingChart()
+    async with app.run_test(size=(80, 24), message_hook=posted.append) as pilot:
+        chart = app.query_one(CountingChart)
+        chart.set_data(chart_data(500))
+        await wait_for(pilot, lambda: chart.builds >= 1 and chart.content_size.width > 0)
+        await pilot.pause()
+        bottom = chart.region.bottom - 1
+        before = screen_strips(app.screen)[bottom].text
+        posted.clear()
+        lookups = chart.lookups
+        newer = chart_data(600)
+        latest = f"{newer.series[0].y[-1]:.4g}"
+        assert latest not in before
+        by_the_test = 0  # reading the whole screen here looks the drawing up itself
+
+        def painted() -> bool:
+            nonlocal by_the_test
+            looked = chart.lookups
+            shown = latest in screen_strips(app.screen)[bottom].text
+            by_the_test += chart.lookups - looked
+            return shown
+
+        chart.show_latest(newer)
+        await wait_for(pilot, painted)
+        await pilot.pause()  # the messages it set off, if any, are handled
+        # Four times a second on every chart on screen: marked dirty for the screen's next
+        # frame directly, not by a Prompt to the chart that then posts Update to the screen.
+        assert not [m for m in posted if isinstance(m, messages.Update) and m.widget is chart]
+        # and the frame that paints the border alone does not look the drawing up
+        assert chart.lookups - by_the_test == lookups

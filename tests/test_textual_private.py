@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from rich.text import Text
-from textual import events
+from textual import events, messages
 from textual.app import App, ComposeResult
 from textual.containers import Vertical
 from textual.geometry import Region
@@ -18,10 +18,13 @@ from runview.tui.textual_private import (
     BulkTree,
     message_clock,
     next_update,
+    repaint_quietly,
     screen_strips,
     send_changed_cells_only,
     set_border_subtitle_quietly,
 )
+from runview.tui.widgets.kv_table import KeyValueTable
+from tests.pilot import screen_text, wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 PRIVATE_IMPORT = re.compile(
@@ -143,6 +146,23 @@ async def test_a_border_subtitle_set_quietly_marks_nothing_dirty() -> None:
         )
 
 
+async def test_a_region_repainted_quietly_is_painted_in_the_next_frame_without_messages() -> None:
+    posted: list[object] = []
+    app = OneStatic()
+    async with app.run_test(size=(40, 6), message_hook=posted.append) as pilot:
+        static = app.query_one(Static)
+        static.styles.border = ("round", "white")
+        await pilot.pause()
+        set_border_subtitle_quietly(static, Text("last 0.5"))
+        posted.clear()
+        width, height = static.content_size
+        repaint_quietly(static, Region(0, height, width, 1))  # the bottom border row
+        assert static in app.screen._dirty_widgets
+        await wait_for(pilot, lambda: static not in app.screen._dirty_widgets)
+        assert "last 0.5" in screen_text(app)
+        assert not [m for m in posted if isinstance(m, messages.Update)]
+
+
 class CountingBox(Vertical):
     """A container that counts the rows the compositor asks it for."""
 
@@ -154,17 +174,21 @@ class CountingBox(Vertical):
 
 
 class TwoRowsApp(App[None]):
-    def __init__(self) -> None:
+    """Two one-row Statics 21 rows apart in a box: ``narrow``, the box shows beside them."""
+
+    def __init__(self, narrow: bool = True) -> None:
         super().__init__()
+        self.narrow = narrow
         send_changed_cells_only()  # as RunviewApp does
 
     def compose(self) -> ComposeResult:
         box = CountingBox(id="box")
         box.asked = []
+        width = {"width": 12} if self.narrow else {}
         with box:
-            yield Static("top 1", id="top")
+            yield Static("top 1", id="top").set_styles(**width)
             yield Static("\n" * 20)
-            yield Static("bottom 1", id="bottom")
+            yield Static("bottom 1", id="bottom").set_styles(**width)
 
 
 async def test_an_update_asks_widgets_for_the_rows_it_repaints_not_the_box_around_them() -> None:
@@ -193,3 +217,57 @@ def test_the_message_clock_is_the_one_that_stamps_a_key() -> None:
     before = message_clock()
     key = events.Key("a", "a")
     assert before <= key.time <= message_clock()
+
+
+async def test_a_row_the_widgets_in_front_cover_is_not_asked_of_the_box_behind_them() -> None:
+    """A chart's border row, as wide as the chart: the grid behind it is not rendered for it."""
+    app = TwoRowsApp(narrow=False)
+    async with app.run_test(size=(30, 24)) as pilot:
+        await pilot.pause()
+        next_update(app.screen, full=True)
+        box = app.query_one(CountingBox)
+        box.asked.clear()
+        top, bottom = app.query_one("#top", Static), app.query_one("#bottom", Static)
+        top.update("top 2")
+        bottom.update("bottom 2")
+        sent = next_update(app.screen, top, bottom)
+        assert box.asked == [], box.asked  # the Statics fill both rows: nothing of the box shows
+        plain = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", sent)
+        assert plain.split() == ["2", "2"], repr(sent)
+        shown = ["".join(seg.text for seg in strip) for strip in screen_strips(app.screen)]
+        assert shown[0].startswith("top 2")
+        assert [row.strip() for row in shown if row.startswith("bottom")] == ["bottom 2"]
+
+
+class SummaryApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield KeyValueTable()
+
+
+async def test_a_summary_value_set_in_place_renders_its_row_alone() -> None:
+    """A live summary changes a few values four times a second: the other rows come from the
+    table's caches (Textual's ``update_cell`` made every row render again, through Rich)."""
+    app = SummaryApp()
+    async with app.run_test(size=(60, 10)) as pilot:
+        table = app.query_one(KeyValueTable)
+        table.set_data({"a": 1.5, "b": 2.5, "c": 3.5})
+        await pilot.pause()
+        table.move_cursor(row=2)
+        await pilot.pause()
+        rendered: list[str | None] = []
+        render_row = table._render_line_in_row
+
+        def counting(row_key, *args, **kwargs):  # type: ignore[no-untyped-def]
+            rendered.append(row_key.value)
+            return render_row(row_key, *args, **kwargs)
+
+        table._render_line_in_row = counting  # type: ignore[method-assign]
+        table.set_data({"a": 1.5, "b": 9.5, "c": 3.5})
+        await wait_for(pilot, lambda: "9.5" in screen_text(app))
+        assert set(rendered) == {"b"}, rendered
+        assert table.cursor_row == 2
+        table.set_data({"a": 1.5, "b": 123456.789, "c": 3.5})  # wider: the column grows
+        await wait_for(pilot, lambda: "123457" in screen_text(app))
+        for value in ("223457", "7.25"):  # in place again, after the table was drawn anew
+            table.set_data({"a": 1.5, "b": float(value), "c": 3.5})
+            await wait_for(pilot, lambda shown=f" {value} ": shown in screen_text(app))

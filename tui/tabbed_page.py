@@ -85,6 +85,7 @@ class TabbedPage(Screen[None]):
         self._ready_at: float | None = -math.inf if ready else None
         self._held_keys: list[events.Key] = []
         self._building: str | None = None  # the tab a digit is building (first visit)
+        self._switcher: ContentSwitcher | None = None
 
     @property
     def ready(self) -> bool:
@@ -164,9 +165,19 @@ class TabbedPage(Screen[None]):
         self._replay_held_keys()
 
     @property
+    def switcher(self) -> ContentSwitcher | None:
+        """The page's ContentSwitcher (its tabs), once mounted.
+
+        Kept once found: the page asks for it at every snapshot (four a second while a run is
+        live), and a query walks every widget of the page, every chart of a tab included."""
+        switcher = self._switcher
+        if switcher is None or not switcher.is_attached:
+            switcher = self._switcher = next(iter(self.query(ContentSwitcher)), None)
+        return switcher
+
+    @property
     def current_tab(self) -> RunTab | None:
-        switchers = self.query(ContentSwitcher)
-        switcher = switchers.first() if switchers else None
+        switcher = self.switcher
         if switcher is None or switcher.current is None:
             return None
         from runview.tui.tabs.base import RunTab  # imported already, with the tab on show

@@ -8,6 +8,7 @@ when Textual grows one, move to it and delete the entry here.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
@@ -25,7 +26,8 @@ from textual.geometry import Region
 from textual.screen import Screen
 from textual.strip import Strip
 from textual.widget import Widget
-from textual.widgets import Tree
+from textual.widgets import DataTable, Tree
+from textual.widgets.data_table import ColumnKey, RowKey
 
 NodeData = TypeVar("NodeData")
 
@@ -178,7 +180,9 @@ def _render_dirty_rows_only(
     then keeps the changed ones: a live Charts tab whose charts' bottom borders changed (rows 20
     and 40 of 48) had the page, the tab, the board, its grid and every container render some 40
     rows each, four times a second, to paint a dozen. Widgets are asked for each run of changed
-    rows instead; what they paint, and the order in which they cover each other, are Textual's.
+    rows instead, and not for a row the widgets in front of them cover already (the grid and the
+    sections behind a chart's border row were rendered, then thrown away); what they paint, and
+    the order in which they cover each other, are Textual's.
     """
     cuts = self.cuts
     chops: list[dict[int, Strip | None]] = [dict.fromkeys(cut_set[:-1]) for cut_set in cuts]
@@ -191,7 +195,11 @@ def _render_dirty_rows_only(
             continue
         first_cut, last_cut = shown.column_span
         top, bottom = max(shown.y, crop.y), min(shown.bottom, crop.bottom)
-        rows = [y for y in range(top, bottom) if is_rendered_line(y)]
+        rows = [
+            y
+            for y in range(top, bottom)
+            if is_rendered_line(y) and not _covered(chops[y], cuts[y], first_cut, last_cut)
+        ]
         for start, stop in _runs(rows):
             strips = widget.render_lines(
                 Region(shown.x - region.x, start - region.y, shown.width, stop - start)
@@ -204,6 +212,13 @@ def _render_dirty_rows_only(
                     if chops_line.get(cut) is None:  # the front-most widget's piece wins
                         chops_line[cut] = piece
     return chops
+
+
+def _covered(chops_line: dict[int, Strip | None], row_cuts: list[int], x1: int, x2: int) -> bool:
+    """Whether the widgets in front have painted every piece of a row from column ``x1`` to
+    ``x2``."""
+    first, last = bisect_left(row_cuts, x1), bisect_left(row_cuts, x2)
+    return all(chops_line.get(cut) is not None for cut in row_cuts[first:last])
 
 
 def _runs(rows: list[int]) -> list[tuple[int, int]]:
@@ -254,3 +269,59 @@ def set_border_subtitle_quietly(widget: Widget, subtitle: Text | None) -> None:
 
 def _no_refresh(*regions: object, **options: object) -> Widget | None:
     return None
+
+
+def repaint_quietly(widget: Widget, *regions: Region) -> None:
+    """``widget.refresh(*regions)`` (regions in content coordinates) without the two messages
+    each call costs: ``refresh`` prompts the widget, whose idle handler then posts ``Update`` to
+    the screen. A live Charts tab repainted each chart's border row that way at every update,
+    two dispatches per chart through the message loop; here the regions are marked dirty and
+    the widget is handed to the screen at once, which paints it in its next frame as before.
+    A widget not on screen yet is refreshed the usual way."""
+    if not widget.is_mounted or not widget.display or not regions:
+        widget.refresh(*regions)
+        return
+    screen = widget.screen
+    widget._set_dirty(*regions)
+    if screen in screen._compositor:
+        screen._dirty_widgets.add(widget)
+        screen.check_idle()
+
+
+def set_cell_quietly(table: DataTable[Text], row: str, column: str, value: Text) -> None:
+    """``table.update_cell(row, column, value, update_width=True)``, repainting that row alone
+    when the value fits its column.
+
+    ``DataTable.update_cell`` bumps the table's update count, which every cache of rendered
+    cells, rows and lines is keyed by, and refreshes the whole table: a live summary whose
+    values change four times a second rendered every cell of every row again, through Rich,
+    each time (most of a live Overview's CPU in py-spy). Here only the caches of the changed
+    cell, its row's cells and that row's lines are dropped. A wider value widens its column at
+    once, and the whole table is drawn again (Textual measures it only once idle, after painting
+    the row cut)."""
+    row_key, column_key = RowKey(row), ColumnKey(column)
+    index = table._row_locations.get(row_key)
+    column_ = table.columns.get(column_key)
+    if index is None or column_ is None:
+        table.update_cell(row, column, value, update_width=True)  # raises CellDoesNotExist
+        return
+    table._data[row_key][column_key] = value
+    if value.cell_len > column_.content_width:
+        column_.content_width = value.cell_len
+        table._update_count += 1  # every cache out of date: the column widths moved
+        table._require_update_dimensions = True  # the table's virtual size, once idle
+        table.refresh()
+        return
+    cells, rows, lines = table._cell_render_cache, table._row_render_cache, table._line_cache
+    renderables = table._row_renderable_cache  # (update count, row index): the row's cells
+    for key in [key for key in renderables.keys() if key[1] == index]:
+        renderables.discard(key)
+    for key in [key for key in cells.keys() if key[0] == row_key and key[1] == column_key]:
+        cells.discard(key)
+    for key in [key for key in rows.keys() if key[0] == row_key]:
+        rows.discard(key)
+    header = table.header_height if table.show_header else 0
+    ys = {header + y for y, (key, _line) in enumerate(table._y_offsets) if key == row_key}
+    for key in [key for key in lines.keys() if key[0] in ys]:
+        lines.discard(key)
+    table.refresh_row(index)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -26,6 +27,8 @@ from runview.tui.widgets.status_badge import format_duration
 if TYPE_CHECKING:
     from runview.store.reader import RunSnapshot
 
+DIGIT = re.compile(r"[0-9]")
+
 
 class OverviewTab(RunTab):
     tab_name = "overview"
@@ -42,6 +45,7 @@ class OverviewTab(RunTab):
         super().__init__(id=id, classes=classes)
         self._snapshot: RunSnapshot | None = None
         self._config: dict[str, Any] | None = None  # the config last shown
+        self._facts_shape: object = None  # what the facts' height depends on, as last shown
 
     def compose(self) -> ComposeResult:
         # Focusable: at 80x24 the facts can be longer than their share of the screen, and the
@@ -75,7 +79,16 @@ class OverviewTab(RunTab):
         snapshot = self._snapshot
         if snapshot is not None:
             pairs = 2 if self.size.width >= self.WIDE else 1
-            self.query_one("#facts", Static).update(facts_table(snapshot, pairs))
+            rows = facts_rows(snapshot, pairs)
+            # A live run's facts change at every update (steps, runtime), nearly always only in
+            # their digits: the same rows with the same lengths and spaces wrap the same, so the
+            # grid keeps its height and the page is not laid out again (four times a second).
+            shape = (
+                self.size.width,
+                [(label.plain, DIGIT.sub("0", value.plain)) for label, value in rows],
+            )
+            layout, self._facts_shape = shape != self._facts_shape, shape
+            self.query_one("#facts", Static).update(facts_grid(rows, pairs), layout=layout)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return action != "filter" or not self.text_box_focused()
@@ -102,8 +115,8 @@ class OverviewTab(RunTab):
             table.set_filter(pattern)
 
 
-def facts_table(snapshot: RunSnapshot, pairs: int = 1) -> Table:
-    """The run's identity and provenance as a grid of label/value pairs, all Text (never markup)."""
+def facts_rows(snapshot: RunSnapshot, pairs: int = 1) -> list[tuple[Text, Text]]:
+    """The run's identity and provenance as label/value pairs, all Text (never markup)."""
     meta = snapshot.meta
     rows: list[tuple[Text, Text]] = []
 
@@ -157,6 +170,11 @@ def facts_table(snapshot: RunSnapshot, pairs: int = 1) -> Table:
         data += f" · {snapshot.system.rows} system samples"
     row("history", data)
     row("directory", str(snapshot.path))
+    return rows
+
+
+def facts_grid(rows: list[tuple[Text, Text]], pairs: int = 1) -> Table:
+    """``rows`` laid out in ``pairs`` label/value column pairs, filled column by column."""
     grid = Table.grid(padding=(0, 2), expand=pairs > 1)
     for _ in range(pairs):
         grid.add_column(style="bold", no_wrap=True)

@@ -22,7 +22,7 @@ from textual.strip import Strip
 from textual.visual import Visual, visualize
 from textual.widget import Widget
 
-from runview.tui.textual_private import set_border_subtitle_quietly
+from runview.tui.textual_private import repaint_quietly, set_border_subtitle_quietly
 from runview.tui.widgets.chart_diff import changed_spans, same_drawing
 from runview.tui.widgets.chart_plan import (  # noqa: F401 - re-exported: the chart's vocabulary
     BAND_MARKER,
@@ -168,7 +168,7 @@ class Chart(Widget, can_focus=True):
         longest = max(old.cell_len if old else 0, subtitle.cell_len if subtitle else 0)
         width, height = self.content_size
         start = max(-1, width - longest - 4)
-        self.refresh(Region(start, height, width + 1 - start, 1))
+        repaint_quietly(self, Region(start, height, width + 1 - start, 1))
 
     def _repaint(self) -> None:
         """Repaint only the cells the new data changes: over a slow link, that is what is sent.
@@ -190,7 +190,7 @@ class Chart(Widget, can_focus=True):
             return
         spans = self.repainted = changed_spans(old, new)
         if spans:
-            self.refresh(*(Region(x, y, span, 1) for y, x, span in spans))
+            repaint_quietly(self, *(Region(x, y, span, 1) for y, x, span in spans))
 
     def on_resize(self, event: Resize) -> None:
         self.post_message(self.Resized())
@@ -212,7 +212,11 @@ class Chart(Widget, can_focus=True):
         return drawn.to_text() if isinstance(drawn, Raster) else drawn
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        self._drawing()  # once a frame, not once a row
+        # Once a frame, not once a row; and not for a frame that repaints the borders alone (the
+        # latest values, at every update): finding the content's size asks the compositor.
+        top, bottom = self.styles.gutter.top, self.size.height - self.styles.gutter.bottom
+        if crop.y < bottom and crop.bottom > top:
+            self._drawing()
         if self.visual_style is not self._styles_for:  # a new theme, or focus: new styles
             self._styles, self._styles_for, self._strips = {}, self.visual_style, {}
         return super().render_lines(crop)

@@ -137,11 +137,14 @@ class ChartBoard(ReportsWorkerFailures, Container):
         # added since (the worker threads share it; ``ChartMemory`` says how).
         self._memories: dict[str, ChartMemory] = {}
         self._keep = True  # keep reductions for the next update (a live source)
+        # Held, not queried: every update asks which charts are on screen (a query walks the DOM).
+        self._grid = ChartGrid(classes="board-grid")
+        self._max_chart = CursorChart(classes="board-max")
 
     def compose(self) -> ComposeResult:
         yield Static(self.empty_text, classes="board-empty")
-        yield ChartGrid(classes="board-grid")
-        yield CursorChart(classes="board-max")
+        yield self._grid
+        yield self._max_chart
         yield Static("", classes="board-readout")
 
     def on_mount(self) -> None:
@@ -150,11 +153,11 @@ class ChartBoard(ReportsWorkerFailures, Container):
 
     @property
     def grid(self) -> ChartGrid:
-        return self.query_one(".board-grid", ChartGrid)
+        return self._grid
 
     @property
     def max_chart(self) -> CursorChart:
-        return self.query_one(".board-max", CursorChart)
+        return self._max_chart
 
     @property
     def charts(self) -> dict[str, Chart]:

@@ -14,6 +14,7 @@ from textual.widgets import DataTable
 
 from runview.tui.key_help import PAGE_KEYS, key_group
 from runview.tui.safe_text import safe_text, visible
+from runview.tui.textual_private import set_cell_quietly
 
 
 def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -120,11 +121,12 @@ class KeyValueTable(DataTable[Text]):
         old, self._shown = self._shown, rows
         if old and self.columns and [key for key, _ in old] == [key for key, _ in rows]:
             # The same keys with new values (a live run's summary, four times a second): only
-            # the values that changed are set, in place. Clearing and adding every row again
-            # laid out the whole page and moved the cursor back to the top at every update.
+            # the values that changed are set, in place, each repainting its own row. Clearing
+            # and adding every row again laid out the whole page and moved the cursor back to
+            # the top at every update.
             for (key, value), (_, before) in zip(rows, old):
                 if value != before:
-                    self.update_cell(key, "value", safe_text(value), update_width=True)
+                    set_cell_quietly(self, key, "value", safe_text(value))
             return
         self.clear()
         width = self._key_width or None
