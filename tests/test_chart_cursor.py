@@ -67,7 +67,10 @@ async def maximised(pilot, app: RunviewApp, chart_id: str) -> CursorChart:
     b.charts[chart_id].focus()
     await pilot.press("enter")
     chart = b.max_chart
-    await wait_for(pilot, lambda: chart.data is not None and chart.region.width > 100)
+    await wait_for(
+        pilot,
+        lambda: not chart.provisional and chart.data is not None and chart.region.width > 100,
+    )
     await wait_for(pilot, lambda: max(chart.data.series[0].x) == STEPS - 1)
     return chart
 
