@@ -101,6 +101,8 @@ async def _press_keys_one_by_one(self: textual.app.App, keys: object) -> None:
 
 
 async def _settle(pilot: Pilot[object], rounds: int = 50) -> None:
+    """Until nothing the app or the screen on show holds is left to handle (each round lets the
+    messages queued so far be handled; those they queued are the next round's)."""
     for _ in range(rounds):
         await pilot._wait_for_screen()
         app = pilot.app
@@ -120,8 +122,9 @@ async def _settle(pilot: Pilot[object], rounds: int = 50) -> None:
 def keys_wait_on_the_app_not_the_cpu_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     """Pilot waits after each key until the whole process looks idle by its CPU clock (at most
     1 s, twice a key). A live run, a worker thread or a timer in the process keeps that clock
-    moving, so the suite spent ~40% of its time there, and on a loaded machine, where the process
-    gets less CPU, the clock says idle before the key was handled. Waiting on the app's message
-    queues instead is both exact and quick; keys still arrive one after another, in order."""
+    moving, so the UI tests spent ~40% of their time there, and on a loaded machine, where the
+    process gets less CPU, the clock says idle before the key was handled. Waiting on the app's
+    message queues instead is both exact and quick; keys still arrive one after another, in
+    order."""
     monkeypatch.setattr(textual.app, "wait_for_idle", _no_idle_wait)
     monkeypatch.setattr(textual.app.App, "_press_keys", _press_keys_one_by_one)
