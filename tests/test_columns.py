@@ -26,7 +26,7 @@ from runview.store.column_cache import ColumnCache
 from runview.store.column_reader import ColumnsUnusable, load_columns, read_index
 from runview.store.reader import RunReader
 from runview.store.series import SeriesSnapshot
-from tests.conftest import final_index
+from tests.conftest import final_index, lend_cpu
 
 
 def log_run(root: Path, rows: int = 600) -> Path:
@@ -244,7 +244,7 @@ KILLED_WRITER = textwrap.dedent(
     import sys, time
     import runview
     run = runview.init(project="k", dir=sys.argv[1], console=False, system_interval=None)
-    print(run.dir, flush=True)
+    print(run.dir, run._writer.columns_helper.pid, flush=True)
     step = 0
     while True:
         for _ in range(200):
@@ -261,7 +261,9 @@ def test_a_sigkilled_writer_leaves_columns_the_reader_can_use(tmp_path: Path) ->
     proc = subprocess.Popen(
         [sys.executable, "-c", KILLED_WRITER, str(tmp_path)], stdout=subprocess.PIPE, text=True
     )
-    run_dir = Path(proc.stdout.readline().strip())
+    path, helper_pid = proc.stdout.readline().split()
+    run_dir = Path(path)
+    lend_cpu(int(helper_pid))
     index_file = run_dir / fmt.COLUMNS_INDEX
     # Killed once the helper has written its index at least twice (however loaded the machine).
     deadline, grown = time.monotonic() + 120, False
