@@ -18,7 +18,7 @@ import pytest
 import runview
 from runview.store import format as fmt
 from runview.store.reader import RunReader
-from tests.conftest import HELPER_WAIT_S, final_index
+from tests.conftest import HELPER_WAIT_S, final_index, lend_cpu
 from tests.test_columns import assert_same, jsonl_only
 
 FAST_LOGGER = textwrap.dedent(
@@ -200,6 +200,7 @@ def test_the_helper_writes_nothing_into_a_run_directory_that_is_not_its_own(
 ) -> None:
     run = runview.init(project="p", dir=tmp_path / "runs", console=False, system_interval=None)
     helper = run._writer.columns_helper
+    lend_cpu(helper.pid)
     for step in range(100):
         run.log({"a": float(step)})
     deadline = time.monotonic() + HELPER_WAIT_S
