@@ -137,7 +137,11 @@ async def test_runs_that_differ_only_in_seed_group_into_a_mean_and_band(run_root
         page = page_of(app)
         await wait_for(pilot, lambda: page.group_by == ("seed",))
         loss = charts["train/loss"]
-        await wait_for(pilot, lambda: loss.data is not None and len(loss.data.series) == 6)
+        # Two means and their bands' four edges (the six runs ungrouped are six series too).
+        await wait_for(
+            pilot,
+            lambda: loss.data is not None and sum(s.band for s in loss.data.series) == 4,
+        )
         means = [s for s in loss.data.series if not s.band]
         edges = [s for s in loss.data.series if s.band]
         assert [s.label for s in means] == [

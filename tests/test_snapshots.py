@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.widgets import DataTable
 
 from runview.tui.app import RunviewApp
 from runview.tui.tabs.chart_tab import ChartTab
@@ -78,7 +79,11 @@ def settled(app: RunviewApp, tab: str) -> bool:
     if tab == "logs":
         return "done in 10m 00s" in screen_text(app)
     if tab == "overview":
-        return "trainer-01" in screen_text(app) and "train/loss" in screen_text(app)
+        # A table measures its columns once idle: on a loaded machine, a frame or more after
+        # its rows are on screen (values cut short until then).
+        tables = current.query(DataTable)
+        measured = all(not table._require_update_dimensions for table in tables)
+        return measured and "trainer-01" in screen_text(app) and "train/loss" in screen_text(app)
     return True
 
 
