@@ -17,6 +17,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.reactive import var
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import ContentSwitcher, Input, Tabs
 
 from runview.tui import breakpoints
@@ -85,6 +86,7 @@ class TabbedPage(Screen[None]):
         self._ready_at: float | None = -math.inf if ready else None
         self._held_keys: list[events.Key] = []
         self._building: str | None = None  # the tab a digit is building (first visit)
+        self._settle_timer: Timer | None = None  # the longest its keys are held
         self._switcher: ContentSwitcher | None = None
 
     @property
@@ -223,12 +225,15 @@ class TabbedPage(Screen[None]):
             self._building = None
         pane = self.current_tab
         if pane is not None and self.snapshot is not None:
+            self._settle_timer = self.set_timer(SETTLE_TIMEOUT_S, self._tab_settled)
             pane.when_settled(self._tab_settled)
-            self.set_timer(SETTLE_TIMEOUT_S, self._tab_settled)
         else:
             self._tab_settled()
 
     def _tab_settled(self) -> None:
+        timer, self._settle_timer = self._settle_timer, None
+        if timer is not None:
+            timer.stop()  # else it could end the wait for a tab built after this one
         if self._ready_at is None:
             self._ready_at = message_clock()
             self._replay_held_keys()
