@@ -191,7 +191,7 @@ async def test_invalid_regex_is_marked_and_searched_as_text(tmp_path: Path) -> N
         await pilot.press("slash", *"head[")
         search = app.screen.query_one("#model-search")
         assert search.has_class("-invalid")
-        assert "invalid regex" in screen_text(app)
+        await wait_for(pilot, lambda: "invalid regex" in screen_text(app))  # painted next
         assert shown(app) == ["", "head[out]"]  # "head[" found literally
         await pilot.press("(", "?")
         assert "no layer matches" in screen_text(app) and shown(app) == [""]

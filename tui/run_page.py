@@ -103,6 +103,8 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
         await self.mount_all(
             [tab_bar, progress, ContentSwitcher(id="tab-content"), PageFooter()], before="#problems"
         )
+        if not self.is_attached:
+            return  # closed while it was being built (quit, or back, right after opening)
         self._show_load_progress()
         await self.show_first_tab(self.initial_tab)
         self.refresh_bindings()  # the footer, mounted after the page, lists keys once told to
