@@ -149,7 +149,9 @@ class TabbedPage(Screen[None]):
     async def show_tab_pane(self, name: str) -> None:
         """Show the tab ``name``, building it on its first visit, with the page's snapshot and the
         focus where its user starts."""
-        switcher = self.query_one(ContentSwitcher)
+        switcher = self.switcher
+        if switcher is None:
+            return  # the page is being closed (quit, or back, while it was built)
         if not switcher.query(f"#pane-{name}"):
             # Built on first visit: a tab nobody opens costs nothing.
             await switcher.mount(self.tab_class(name)(id=f"pane-{name}"))
