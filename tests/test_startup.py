@@ -51,6 +51,14 @@ def hold_the_build(monkeypatch: pytest.MonkeyPatch) -> asyncio.Event:
     return release
 
 
+async def keys_held(app: RunviewApp, count: int, timeout: float = 30) -> None:
+    """Until the run page holds ``count`` keys (Pilot's waits would wait on the held build)."""
+    deadline = time.monotonic() + timeout
+    while len(page(app)._held_keys) < count:
+        assert time.monotonic() < deadline, f"{len(page(app)._held_keys)} keys held, not {count}"
+        await asyncio.sleep(0.02)
+
+
 def terminal_text_until(argv: list[str], needles: tuple[bytes, ...], timeout: float = 120) -> bytes:
     """What ``argv``, run in a real pty at 160x48, writes to its terminal (escape sequences
     removed) until every one of ``needles`` has appeared."""
@@ -112,7 +120,7 @@ async def test_keys_typed_before_the_tabs_exist_are_handled_once_they_do(
             assert not page(app).ready and not page(app).query(Tabs)  # the header alone
             for key, character in (("slash", "/"), *((c, c) for c in "lr")):
                 app.post_message(events.Key(key, character))  # one burst, as the driver posts
-            await asyncio.sleep(0.2)  # routed by the app meanwhile
+            await keys_held(app, 3)
             assert not page(app).query(Tabs)
         finally:
             release.set()
@@ -166,10 +174,33 @@ async def test_a_tab_key_typed_before_the_tabs_exist_opens_that_tab(
                 assert time.monotonic() < deadline, "the run page was never pushed"
                 await asyncio.sleep(0.05)
             app.post_message(events.Key("5", "5"))
-            await asyncio.sleep(0.2)
+            await keys_held(app, 1)
         finally:
             release.set()
         await wait_for(pilot, lambda: getattr(page(app).current_tab, "tab_name", "") == "logs")
+
+
+async def test_a_key_typed_while_the_charts_tab_is_built_waits_for_its_charts(
+    run_root: Path, monkeypatch
+) -> None:
+    """``runview --tab charts RUN`` and Enter at once: Enter maximises the first chart, though the
+    charts exist only once the tab's first snapshot is laid out, after the tab is mounted."""
+    run_dir = make_run(run_root)
+    release = hold_the_build(monkeypatch)
+    app = RunviewApp(run_dir, tab="charts", run_title="mnist / first-frame")
+    async with app.run_test(size=(100, 30)) as pilot:
+        try:
+            deadline = time.monotonic() + 30
+            while not isinstance(app.screen, RunPage):
+                assert time.monotonic() < deadline, "the run page was never pushed"
+                await asyncio.sleep(0.05)
+            app.post_message(events.Key("enter", None))
+            await keys_held(app, 1)
+        finally:
+            release.set()
+        await wait_for(pilot, lambda: page(app).ready)
+        board = page(app).current_tab.board
+        await wait_for(pilot, lambda: board.maximised is not None)
 
 
 @pytest.mark.skipif(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -17,7 +17,7 @@ from textual.binding import BindingType
 from textual.containers import Horizontal
 from textual.reactive import var
 from textual.widgets import Static
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
 from runview.store import format as fmt
 from runview.store.run_dirs import read_title, run_title
@@ -108,6 +108,14 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
         self._show_load_progress()
         await self.show_first_tab(self.initial_tab)
         self.refresh_bindings()  # the footer, mounted after the page, lists keys once told to
+
+    def snapshot_coming(self) -> bool:
+        reading = any(worker.group == "reader" and worker.is_running for worker in self.workers)
+        return reading or super().snapshot_coming()
+
+    def worker_ended_unanswered(self, worker: Worker[Any]) -> None:
+        if worker.group == "reader":  # no snapshot comes: a tab waiting for one cannot settle
+            self._tab_settled()
 
     def on_unmount(self) -> None:
         self._painted.set()

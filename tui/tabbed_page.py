@@ -163,10 +163,9 @@ class TabbedPage(Screen[None]):
 
     async def show_first_tab(self, name: str) -> None:
         """For a page that mounts its tabs after its first frame: show ``name``, then handle the
-        keys typed meanwhile."""
+        keys typed meanwhile once it has settled."""
         await self.show_tab_pane(name)
-        self._ready_at = message_clock()
-        self._replay_held_keys()
+        self._ready_once_settled()
 
     @property
     def switcher(self) -> ContentSwitcher | None:
@@ -225,12 +224,23 @@ class TabbedPage(Screen[None]):
             await self.show_tab_pane(name)
         finally:
             self._building = None
+        self._ready_once_settled()
+
+    def _ready_once_settled(self) -> None:
+        """The keys held meanwhile go to the tab on show once it says it has settled (its focus
+        where its user starts: the Charts tab's charts exist once its first snapshot is laid
+        out), or after ``SETTLE_TIMEOUT_S`` whatever it says. With no snapshot to come (a
+        reader that failed) there is nothing to wait for: a held "q" must not wait."""
         pane = self.current_tab
-        if pane is not None and self.snapshot is not None:
-            self._settle_timer = self.set_timer(SETTLE_TIMEOUT_S, self._tab_settled)
-            pane.when_settled(self._tab_settled)
-        else:
+        if pane is None or not self.snapshot_coming():
             self._tab_settled()
+            return
+        self._settle_timer = self.set_timer(SETTLE_TIMEOUT_S, self._tab_settled)
+        pane.when_settled(self._tab_settled)
+
+    def snapshot_coming(self) -> bool:
+        """Whether the tabs have, or will get, a snapshot to lay out."""
+        return self.snapshot is not None
 
     def _tab_settled(self) -> None:
         timer, self._settle_timer = self._settle_timer, None
