@@ -15,6 +15,7 @@ from runview.tui.run_page import RunPage
 from runview.tui.widgets.chart import Chart
 from runview.tui.widgets.chart_board import ChartBoard
 from runview.tui.widgets.chart_spec import reduced_size
+from runview.tui.widgets.page_footer import PageFooter
 from tests.pilot import page, wait_for
 
 KEYS = ("train/loss", "train/acc", "val/loss", "lr")
@@ -293,13 +294,18 @@ async def test_the_footer_is_built_again_only_when_its_keys_change(run_root: Pat
     app = RunviewApp(run.dir, tab="charts")
     async with app.run_test(size=(120, 40)) as pilot:
         b = await open_charts(pilot, app)
-        await pilot.pause(0.2)
+        footer = app.screen.query_one(PageFooter)
+
+        def looked() -> bool:  # the footer has compared its keys since the last change
+            return not footer._look_pending
+
+        await wait_for(pilot, looked)
         keys = set(app.screen.query("FooterKey"))
         assert keys
         for key, chart_id in (("l", "train/loss"), ("h", "train/acc")) * 2:
             await pilot.press(key)
             await wait_for(pilot, lambda: b.focused_chart_id == chart_id)  # noqa: B023
-        await pilot.pause(0.2)
+            await wait_for(pilot, looked)
         assert set(app.screen.query("FooterKey")) == keys
         await pilot.press("slash")  # the search box: its own keys
         await wait_for(pilot, lambda: set(app.screen.query("FooterKey")) != keys)
@@ -414,9 +420,9 @@ async def test_a_long_run_shows_sampled_charts_at_once_marked_partial_then_whole
             assert b.charts["train/loss"].data.points == 40_000
             # On screen, not covered by Textual's loading spinner (which a widget's own reactive
             # named ``loading`` switches on for any true value).
-            await pilot.pause(0.1)
-            screen = app.export_screenshot()
-            assert all(key in screen for key in visible)  # the charts' titles
+            await wait_for(
+                pilot, lambda: all(key in app.export_screenshot() for key in visible)
+            )  # the charts' titles
             release_val.set()
             await wait_for(
                 pilot,

@@ -25,6 +25,7 @@ from runview.tui.textual_private import (
 )
 from runview.tui.widgets.kv_table import KeyValueTable
 from tests.pilot import screen_text, wait_for
+from tests.test_app import OneTable
 
 REPO = Path(__file__).resolve().parents[1]
 PRIVATE_IMPORT = re.compile(
@@ -191,8 +192,10 @@ class TwoRowsApp(App[None]):
             yield Static("bottom 1", id="bottom").set_styles(**width)
 
 
-async def test_an_update_asks_widgets_for_the_rows_it_repaints_not_the_box_around_them() -> None:
-    app = TwoRowsApp()
+async def update_two_rows(narrow: bool) -> list[int]:
+    """Change the top and bottom Statics of a ``TwoRowsApp``; the rows the box behind them was
+    asked for, after checking what the terminal was sent and what the screen shows."""
+    app = TwoRowsApp(narrow=narrow)
     async with app.run_test(size=(30, 24)) as pilot:
         await pilot.pause()
         next_update(app.screen, full=True)
@@ -202,14 +205,26 @@ async def test_an_update_asks_widgets_for_the_rows_it_repaints_not_the_box_aroun
         top.update("top 2")
         bottom.update("bottom 2")  # two rows 21 apart: Textual's box around them is 22 rows
         sent = next_update(app.screen, top, bottom)
-        # If this fails, Compositor._render_chops is no longer where Textual renders a partial
-        # update, and every container under it renders all of its rows again.
-        assert box.asked and sum(box.asked) == 2, box.asked
+        asked = list(box.asked)  # before the whole screen is read back below
         plain = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", sent)
         assert plain.split() == ["2", "2"], repr(sent)
         shown = ["".join(seg.text for seg in strip) for strip in screen_strips(app.screen)]
         assert shown[0].startswith("top 2")
         assert [row.strip() for row in shown if row.startswith("bottom")] == ["bottom 2"]
+        return asked
+
+
+async def test_an_update_asks_widgets_for_the_rows_it_repaints_not_the_box_around_them() -> None:
+    asked = await update_two_rows(narrow=True)
+    # If this fails, Compositor._render_chops is no longer where Textual renders a partial
+    # update, and every container under it renders all of its rows again.
+    assert asked and sum(asked) == 2, asked
+
+
+async def test_a_row_the_widgets_in_front_cover_is_not_asked_of_the_box_behind_them() -> None:
+    """A chart's border row, as wide as the chart: the grid behind it is not rendered for it."""
+    asked = await update_two_rows(narrow=False)
+    assert asked == [], asked  # the Statics fill both rows: nothing of the box shows
 
 
 def test_the_message_clock_is_the_one_that_stamps_a_key() -> None:
@@ -219,35 +234,10 @@ def test_the_message_clock_is_the_one_that_stamps_a_key() -> None:
     assert before <= key.time <= message_clock()
 
 
-async def test_a_row_the_widgets_in_front_cover_is_not_asked_of_the_box_behind_them() -> None:
-    """A chart's border row, as wide as the chart: the grid behind it is not rendered for it."""
-    app = TwoRowsApp(narrow=False)
-    async with app.run_test(size=(30, 24)) as pilot:
-        await pilot.pause()
-        next_update(app.screen, full=True)
-        box = app.query_one(CountingBox)
-        box.asked.clear()
-        top, bottom = app.query_one("#top", Static), app.query_one("#bottom", Static)
-        top.update("top 2")
-        bottom.update("bottom 2")
-        sent = next_update(app.screen, top, bottom)
-        assert box.asked == [], box.asked  # the Statics fill both rows: nothing of the box shows
-        plain = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", sent)
-        assert plain.split() == ["2", "2"], repr(sent)
-        shown = ["".join(seg.text for seg in strip) for strip in screen_strips(app.screen)]
-        assert shown[0].startswith("top 2")
-        assert [row.strip() for row in shown if row.startswith("bottom")] == ["bottom 2"]
-
-
-class SummaryApp(App[None]):
-    def compose(self) -> ComposeResult:
-        yield KeyValueTable()
-
-
 async def test_a_summary_value_set_in_place_renders_its_row_alone() -> None:
     """A live summary changes a few values four times a second: the other rows come from the
     table's caches (Textual's ``update_cell`` made every row render again, through Rich)."""
-    app = SummaryApp()
+    app = OneTable()
     async with app.run_test(size=(60, 10)) as pilot:
         table = app.query_one(KeyValueTable)
         table.set_data({"a": 1.5, "b": 2.5, "c": 3.5})
