@@ -141,7 +141,7 @@ async def _settle(pilot: Pilot[object], rounds: int = 50) -> None:
 def keys_wait_on_the_app_not_the_cpu_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     """Pilot waits after each key until the whole process looks idle by its CPU clock (at most
     1 s, twice a key). A live run, a worker thread or a timer in the process keeps that clock
-    moving, so the UI tests spent ~40% of their time there, and on a loaded machine, where the
+    moving, so the UI tests spent much of their time there, and on a loaded machine, where the
     process gets less CPU, the clock says idle before the key was handled. Waiting on the app's
     message queues instead is both exact and quick; keys still arrive one after another, in
     order."""
