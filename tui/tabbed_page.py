@@ -139,10 +139,8 @@ class TabbedPage(Screen[None]):
         name = (event.tab.id or f"tab-{self.tab_names[0]}").removeprefix("tab-")
         if name == self._building:
             return  # the digit that made it active is building it (action_show_tab)
-        if (
-            self.query(ContentSwitcher)
-            and self.query_one(ContentSwitcher).current == f"pane-{name}"
-        ):
+        switcher = self.switcher
+        if switcher is not None and switcher.current == f"pane-{name}":
             return  # already on show (the tab bar announces its first tab when it is mounted)
         await self.show_tab_pane(name)
 
@@ -212,10 +210,10 @@ class TabbedPage(Screen[None]):
         charts, once its first snapshot is laid out): keys typed meanwhile are held until the
         tab says it is settled, as at start-up."""
         self.query_one(Tabs).active = f"tab-{name}"
-        switchers = self.query(ContentSwitcher)
-        if not (self.ready and switchers):
+        switcher = self.switcher
+        if not self.ready or switcher is None:
             return
-        if switchers.first().query(f"#pane-{name}"):
+        if switcher.query(f"#pane-{name}"):
             await self.show_tab_pane(name)
             return
         self._ready_at = None
