@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from textual import events
 
 from runview.tui.app import RunviewApp
 from runview.tui.help_screen import HelpScreen
@@ -132,6 +133,22 @@ async def test_open_a_run_and_come_back_with_backspace(root: Path) -> None:
         assert table_of(app).cursor_row.name == "deep"  # where the user left it
         await pilot.press("backspace")  # the first page: nothing underneath, nothing happens
         assert isinstance(app.screen, RunTablePage)
+
+
+async def test_enter_twice_in_one_burst_leaves_the_filter_then_opens_the_run(root: Path) -> None:
+    """Enter in the filter goes back to the table; a second Enter read in the same burst opens
+    the run under the cursor (the filter box still thought it had the focus: the second Enter
+    was taken as "back to the table" again and lost)."""
+    app = RunviewApp(table=root)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot, app, 4)
+        await pilot.press("slash", *"deep")
+        await wait_for(pilot, lambda: shown_names(app) == ["deep"])
+        for _ in range(2):  # posted at once, as the driver posts what it read
+            app.post_message(events.Key("enter", "\r"))
+        await wait_for(pilot, lambda: isinstance(app.screen, RunPage))
+        await wait_for(pilot, lambda: app.screen.snapshot is not None)
+        assert app.screen.snapshot.name == "deep"
 
 
 async def test_a_new_run_arriving_and_a_running_run_moving(root: Path) -> None:

@@ -15,3 +15,14 @@ def focus_now(widget: Widget, scroll_visible: bool = True) -> None:
     before the keys after it are routed.)
     """
     widget.screen.set_focus(widget, scroll_visible=scroll_visible)
+
+
+def focused_now(widget: Widget) -> bool:
+    """``widget`` has the focus, counting a change ``focus_now`` made a moment ago.
+
+    ``Widget.has_focus`` turns false only when the widget handles its Blur event, after the keys
+    already queued: a priority binding enabled by ``has_focus`` (enter in a filter box: back to
+    the table) would take the next enter too, which was meant for the table. The screen's record
+    of its focus changes at once.
+    """
+    return widget.is_attached and widget.screen.focused is widget

@@ -32,7 +32,7 @@ from runview.store.run_filter import FilterError, RunFilter, parse_filter
 from runview.store.run_row import STATE_DELETED, RunRow
 from runview.store.run_scan import POLL_S, RunScanner
 from runview.tui.column_picker import AUTOMATIC, ColumnPicker
-from runview.tui.focus import focus_now
+from runview.tui.focus import focus_now, focused_now
 from runview.tui.help_screen import HelpScreen
 from runview.tui.key_help import KeySection, key_group, key_sections
 from runview.tui.messages import OpenRunRequested
@@ -314,9 +314,9 @@ class RunTablePage(ReportsWorkerFailures, Screen[None]):
         if action == "filter":
             return not isinstance(self.focused, Input)  # a "/" typed in it is text (val/acc>0.9)
         if action == "filter_done":
-            return field.has_focus
+            return focused_now(field)
         if action == "clear_filter":
-            return bool(field.value) or field.has_focus
+            return bool(field.value) or focused_now(field)
         return True
 
     def action_sort(self) -> None:

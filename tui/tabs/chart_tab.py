@@ -32,7 +32,7 @@ from runview.store.reader import RunSnapshot
 from runview.store.series import SeriesSnapshot
 from runview.tui.chart_edit import ChartEditScreen
 from runview.tui.chart_state import ViewStateKeeper
-from runview.tui.focus import focus_now
+from runview.tui.focus import focus_now, focused_now
 from runview.tui.key_help import KeySection, key_sections
 from runview.tui.tabs.base import RunTab
 from runview.tui.text_filter import filter_key, read_filter
@@ -250,7 +250,7 @@ class ChartTab(RunTab):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "clear_search":
-            return bool(self.search.value) or self.search.has_focus
+            return bool(self.search.value) or focused_now(self.search)
         if action == "search":
             return not self.text_box_focused()
         if action == "cycle_columns":

@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Input, Static
 from runview.store.run_compare import differing_keys
 from runview.store.run_row import flatten_values
 from runview.tui.compare_snapshot import CompareSnapshot
-from runview.tui.focus import focus_now
+from runview.tui.focus import focus_now, focused_now
 from runview.tui.format import format_duration
 from runview.tui.run_cells import STATE_MARKS, format_cell_value
 from runview.tui.run_colors import run_style
@@ -137,9 +137,9 @@ class CompareOverviewTab(RunTab):
         if action == "filter":
             return not self.text_box_focused()  # a "/" typed in the filter is text
         if action == "filter_done":
-            return field.has_focus
+            return focused_now(field)
         if action == "clear_filter":
-            return bool(field.value) or field.has_focus
+            return bool(field.value) or focused_now(field)
         return True
 
     @on(Input.Changed, "#compare-filter")
