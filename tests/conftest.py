@@ -113,28 +113,12 @@ async def _press_keys_one_by_one(self: textual.app.App, keys: object) -> None:
     of the screen on show have emptied their message queues, messages the key led to included
     (a key forwarded to the focused widget, an Input's Submitted, a screen pushed), and
     any animation it started (a scroll) has ended."""
+    from tests.pilot import settle  # the app's modules, imported by UI tests only
+
     pilot = Pilot(self)
     for key in keys:  # type: ignore[attr-defined]
         await _press_keys(self, (key,))
-        await _settle(pilot)
-
-
-async def _settle(pilot: Pilot[object], rounds: int = 50) -> None:
-    """Until nothing the app or the screen on show holds is left to handle (each round lets the
-    messages queued so far be handled; those they queued are the next round's)."""
-    for _ in range(rounds):
-        await pilot._wait_for_screen()
-        app = pilot.app
-        try:
-            nodes = [app, *app.screen.walk_children(with_self=True)]
-        except Exception:  # no screen (the app is closing)
-            return
-        if not all(node._message_queue.empty() for node in nodes):
-            continue
-        if app.animator._animations or app.animator._scheduled:  # a scroll the key started
-            await app.animator.wait_until_complete()
-            continue
-        return
+        await settle(pilot)
 
 
 @pytest.fixture(autouse=True)

@@ -32,6 +32,24 @@ async def wait_for(pilot: Any, predicate: Callable[[], object], timeout: float =
     )
 
 
+async def settle(pilot: Any, rounds: int = 50) -> None:
+    """Until nothing the app or the screen on show holds is left to handle (each round lets the
+    messages queued so far be handled; those they queued are the next round's)."""
+    for _ in range(rounds):
+        await pilot._wait_for_screen()
+        app = pilot.app
+        try:
+            nodes = [app, *app.screen.walk_children(with_self=True)]
+        except Exception:  # no screen (the app is closing)
+            return
+        if not all(node._message_queue.empty() for node in nodes):
+            continue
+        if app.animator._animations or app.animator._scheduled:  # a scroll the key started
+            await app.animator.wait_until_complete()
+            continue
+        return
+
+
 def _last_screen(pilot: Any) -> str:
     """What the screen showed when a wait failed, for the failure's message (a CI log is all there
     is to go on when a test fails only on a loaded machine)."""

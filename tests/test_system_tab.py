@@ -335,8 +335,15 @@ async def test_a_cpu_only_box_shows_the_overview_first_and_folds_the_rest(
     path = cpu_only_run(run_root)
     app = RunviewApp(path, tab="system")
     async with app.run_test(size=(160, 48)) as pilot:
+        # Settled: its first snapshot is laid out, each chart in its section (a chart is in
+        # ``charts`` as soon as it is made, before it is mounted in its section).
         await wait_for(
-            pilot, lambda: isinstance(app.screen, RunPage) and "cpu/percent" in board(app).charts
+            pilot,
+            lambda: (
+                isinstance(app.screen, RunPage)
+                and getattr(page(app).current_tab, "settled", False)
+                and "cpu/percent" in board(app).charts
+            ),
         )
         b = board(app)
         boxes = {str(c.title): c for c in b.query(Collapsible)}
@@ -378,14 +385,19 @@ async def test_a_cpu_only_box_shows_the_overview_first_and_folds_the_rest(
         await pilot.press("j")
         assert b.focused_chart_id == "cpu/core"
         free, count = b.charts["disk/free"], b.charts["proc/count"]
-        free.scroll_visible(animate=False)
-        await wait_for(
-            pilot, lambda: free.data is not None and "78.27" in str(free.render())
-        )  # GiB
+
+        def drawn_in_view(chart: Chart, text: str = "") -> bool:
+            # Asked again until it holds: a scroll the focus change above deferred may still
+            # take the view elsewhere on a loaded machine, and a chart off screen is not drawn.
+            if chart.data is None or text not in str(chart.render()):
+                chart.scroll_visible(animate=False)
+                return False
+            return True
+
+        await wait_for(pilot, lambda: drawn_in_view(free, "78.27"))  # GiB
         labels = y_labels(str(free.render()))
         assert len(labels) >= 3 and len(set(labels)) == len(labels), labels
-        count.scroll_visible(animate=False)
-        await wait_for(pilot, lambda: count.data is not None)
+        await wait_for(pilot, lambda: drawn_in_view(count))
         labels = y_labels(str(count.render()))
         assert labels and all(label.isdigit() for label in labels), labels
         keeper = system_tab(app).keeper

@@ -14,13 +14,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
-from textual import events, on
-from textual.app import App
+from textual import on
 from textual.binding import Binding, BindingType
 from textual.driver import Driver
 from textual.filter import LineFilter
 from textual.screen import ModalScreen, Screen
 
+from runview.tui.key_hold import HoldsKeys
 from runview.tui.messages import OpenRunRequested
 from runview.tui.safe_text import ControlCharacterFilter
 from runview.tui.textual_private import send_changed_cells_only
@@ -29,7 +29,7 @@ from runview.tui.worker_failures import WorkerFailed
 log = logging.getLogger(__name__)
 
 
-class RunviewApp(App[None]):
+class RunviewApp(HoldsKeys):
     CSS_PATH = "runview.tcss"
     TITLE = "runview"
     ENABLE_COMMAND_PALETTE = False
@@ -64,8 +64,9 @@ class RunviewApp(App[None]):
         self.table_root = table
         self.compare_paths = tuple(compare)
         self.run_title = run_title
-        # Keys read before the first page is pushed (typed while Python starts): given to it.
-        self._keys_before_first_page: list[events.Key] | None = []
+        # Keys read before the first page is pushed (typed while Python starts) are given to it:
+        # Textual's blank first screen would drop them.
+        self._release_first_keys = self.hold_keys(limit=None)
         self._control_filter = ControlCharacterFilter()
 
     def get_line_filters(self) -> Sequence[LineFilter]:
@@ -80,16 +81,6 @@ class RunviewApp(App[None]):
         driver = super().get_driver_class()
         return CleanExitDriver if driver is LinuxDriver else driver
 
-    async def on_event(self, event: events.Event) -> None:
-        if (
-            self._keys_before_first_page is not None
-            and isinstance(event, events.Key)
-            and not event.is_forwarded
-        ):
-            self._keys_before_first_page.append(event)  # Textual's blank first screen drops them
-            return
-        await super().on_event(event)
-
     def on_mount(self) -> None:
         # Pushed once the app has started: Textual paints nothing while it mounts itself (a
         # batch), so a page pushed from here would have its first frame held back until the
@@ -98,9 +89,7 @@ class RunviewApp(App[None]):
 
     def _open_first_page(self) -> None:
         self._push_first_page()
-        held, self._keys_before_first_page = self._keys_before_first_page or [], None
-        for key in held:  # in order, to the page now on show (which holds them until it is ready)
-            self.post_message(events.Key(key.key, key.character))
+        self._release_first_keys()  # to the page now on show (which holds them until it is ready)
 
     def _push_first_page(self) -> None:
         if self.table_root is not None:

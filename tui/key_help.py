@@ -67,15 +67,16 @@ PAGE_KEYS = key_group(
 
 def declared_bindings(cls: type) -> list[Binding]:
     """The bindings our classes in ``cls``'s MRO declare, base classes first; a subclass's binding
-    of the same key replaces its base's, as Textual does."""
-    by_key: dict[str, Binding] = {}
+    of the same key replaces its base's, as Textual does. A key may have a priority binding
+    beside its ordinary one (esc in a text box, and elsewhere): both are kept."""
+    by_key: dict[tuple[str, bool], Binding] = {}
     for klass in reversed(cls.__mro__):
         if klass.__module__.split(".")[0] == "textual" or "BINDINGS" not in vars(klass):
             continue
         declared: Sequence[BindingType] = vars(klass)["BINDINGS"]
         for binding in declared:
             binding = binding if isinstance(binding, Binding) else Binding(*binding)
-            by_key[binding.key] = binding
+            by_key[binding.key, binding.priority] = binding
     return list(by_key.values())
 
 

@@ -28,13 +28,14 @@ from textual.worker import get_current_worker
 
 from runview.store import format as fmt
 from runview.store.run_columns import FIELDS, all_keys, auto_columns
-from runview.store.run_filter import FilterError, RunFilter, parse_filter
+from runview.store.run_filter import FilterError, parse_filter
 from runview.store.run_row import STATE_DELETED, RunRow
 from runview.store.run_scan import POLL_S, RunScanner
 from runview.tui.column_picker import AUTOMATIC, ColumnPicker
 from runview.tui.focus import focus_now, focused_now
 from runview.tui.help_screen import HelpScreen
 from runview.tui.key_help import KeySection, key_group, key_sections
+from runview.tui.key_hold import after_typed_keys
 from runview.tui.messages import OpenRunRequested
 from runview.tui.safe_text import safe_text
 from runview.tui.table_state import TableState, load_table_state, table_writer
@@ -142,6 +143,7 @@ class RunTablePage(ReportsWorkerFailures, Screen[None]):
         self._save_seq = 0
         self._filter_error = ""
         self._filter_notes: tuple[str, ...] = ()
+        self._filter_text = ""  # the filter box's text last applied
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="table-header"):
@@ -287,27 +289,41 @@ class RunTablePage(ReportsWorkerFailures, Screen[None]):
     @on(Input.Changed, "#run-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         event.stop()
+        self._apply_filter()
+
+    def _apply_filter(self) -> None:
+        # Also called by enter and esc, before the box's own Input.Changed messages arrive
+        # (``after_typed_keys``): a text applied already is not applied again.
+        box = self.query_one("#run-filter", Input)
+        if box.value == self._filter_text:
+            return
+        self._filter_text = box.value
         try:
-            chosen = parse_filter(event.value)
+            chosen = parse_filter(box.value)
         except FilterError as exc:
             self._filter_error = str(exc)  # half typed: the last valid filter stays
-            event.input.set_class(True, "-invalid")
+            box.set_class(True, "-invalid")
         else:
             self._filter_error = ""
             self._filter_notes = chosen.notes
-            event.input.set_class(False, "-invalid")
+            box.set_class(False, "-invalid")
             self.table.set_filter(chosen)
         self._update_status()
 
     def action_filter_done(self) -> None:
+        # "/deep" then enter twice in one burst: the second opens the run the filter shows
+        after_typed_keys(self.query_one("#run-filter", Input), self._filter_done)
+
+    def _filter_done(self) -> None:
+        self._apply_filter()
         focus_now(self.table)
 
     def action_clear_filter(self) -> None:
-        field = self.query_one("#run-filter", Input)
-        field.value = ""
-        self._filter_error, self._filter_notes = "", ()
-        self.table.set_filter(RunFilter())
-        focus_now(self.table)
+        after_typed_keys(self.query_one("#run-filter", Input), self._clear_filter)
+
+    def _clear_filter(self) -> None:
+        self.query_one("#run-filter", Input).value = ""
+        self._filter_done()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         field = self.query_one("#run-filter", Input)

@@ -17,6 +17,25 @@ def filter_key(action: str, description: str, tooltip: str) -> Binding:
     return Binding("slash", action, description, key_display="/", priority=True, tooltip=tooltip)
 
 
+def text_box_keys() -> list[Binding]:
+    """enter (``text_box_done``: back to what the box filters) and esc (``text_box_cancel``:
+    clear it and go back) while a tab's text box has the focus, as priority bindings.
+
+    Textual routes each key of a burst to the widget focused when the key is read, and a text box
+    handles its keys later, from its own queue. Left to the box (``Input.Submitted``), enter moved
+    the focus too late: the keys typed right behind it (``/loss`` enter ``l``, as fast as people
+    type) were already the box's, as text. Handled here the focus moves before the next key is
+    read. The tab's ``check_action`` enables both only while its box has the focus
+    (``focused_now``): elsewhere esc is the tab's ordinary binding, below what the focused widget
+    does with it (a maximised chart's restore). Neither action may read the box's value: letters
+    typed just before may still be in the box's queue.
+    """
+    return [
+        Binding("enter", "text_box_done", show=False, priority=True),
+        Binding("escape", "text_box_cancel", show=False, priority=True),
+    ]
+
+
 def compile_filter(text: str) -> tuple[re.Pattern[str] | None, bool]:
     """``(pattern, valid)`` for a filter box's text (stripped).
 

@@ -28,12 +28,13 @@ from runview.store.artifact_reader import (
 )
 from runview.store.artifact_store import ArtifactStore
 from runview.store.reader import RunSnapshot
-from runview.tui.focus import focus_now
+from runview.tui.focus import focus_now, focused_now
 from runview.tui.format import format_bytes
+from runview.tui.key_hold import after_typed_keys
 from runview.tui.messages import OpenRunRequested
 from runview.tui.safe_text import safe_text, visible
 from runview.tui.tabs.base import RunTab
-from runview.tui.text_filter import filter_key, read_filter
+from runview.tui.text_filter import filter_key, read_filter, text_box_keys
 from runview.tui.widgets.artifact_detail import ArtifactDetailView, when
 from runview.tui.widgets.artifact_tables import ArtifactTable
 from runview.tui.worker_failures import thread_worker
@@ -90,6 +91,7 @@ class ArtifactsTab(RunTab):
             show=False,
             tooltip="from a version (in the table: clears the filter)",
         ),
+        *text_box_keys(),
         Binding(
             "v",
             "verify",
@@ -127,6 +129,7 @@ class ArtifactsTab(RunTab):
         self._artifacts: RunArtifacts | None = None
         self._shown: list[ArtifactRow] = []
         self._pattern: re.Pattern[str] | None = None
+        self._filter_text = ""  # the filter box's text last applied
         self._loaded_at = 0.0
         self._loading = False
         self._verifying = False
@@ -165,6 +168,8 @@ class ArtifactsTab(RunTab):
             return self.detail_open
         if action == "filter":
             return not self.detail_open and self.has_rows and not self.text_box_focused()
+        if action in ("text_box_done", "text_box_cancel"):
+            return focused_now(self.query_one("#artifacts-filter", Input))
         return True
 
     def worker_ended_unanswered(self, worker: Worker[Any]) -> None:
@@ -232,25 +237,38 @@ class ArtifactsTab(RunTab):
             focus_now(self.query_one("#artifacts-filter", Input))
 
     @on(Input.Changed, "#artifacts-filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        pattern, valid = read_filter(event.input)
+    def _apply_filter(self) -> None:
+        # Also called by enter and esc, before the box's own Input.Changed messages arrive
+        # (``after_typed_keys``): a text applied already is not applied again.
+        box = self.query_one("#artifacts-filter", Input)
+        if box.value == self._filter_text:
+            return
+        self._filter_text = box.value
+        pattern, valid = read_filter(box)
         if valid:  # an invalid regex keeps the last valid filter while the box shows it
             self._pattern = pattern
             self._fill_table()
 
-    @on(Input.Submitted, "#artifacts-filter")
-    def _filter_submitted(self) -> None:
-        self.query_one("#artifacts-table", DataTable).focus()
+    def action_text_box_done(self) -> None:
+        after_typed_keys(self.query_one("#artifacts-filter", Input), self._filter_done)
+
+    def _filter_done(self) -> None:
+        self._apply_filter()
+        focus_now(self.query_one("#artifacts-table", DataTable))
+
+    def action_text_box_cancel(self) -> None:
+        self.action_back_to_table()
 
     def action_back_to_table(self) -> None:
         if self.detail_open:
             self.detail_open = False
-            self.query_one("#artifacts-table", DataTable).focus()
+            focus_now(self.query_one("#artifacts-table", DataTable))
             return
-        box = self.query_one("#artifacts-filter", Input)
-        if box.value:
-            box.value = ""
-        self.query_one("#artifacts-table", DataTable).focus()
+        after_typed_keys(self.query_one("#artifacts-filter", Input), self._clear_filter)
+
+    def _clear_filter(self) -> None:
+        self.query_one("#artifacts-filter", Input).value = ""
+        self._filter_done()
 
     # one version
     @on(DataTable.RowSelected, "#artifacts-table")

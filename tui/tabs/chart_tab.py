@@ -34,8 +34,9 @@ from runview.tui.chart_edit import ChartEditScreen
 from runview.tui.chart_state import ViewStateKeeper
 from runview.tui.focus import focus_now, focused_now
 from runview.tui.key_help import KeySection, key_sections
+from runview.tui.key_hold import after_typed_keys
 from runview.tui.tabs.base import RunTab
-from runview.tui.text_filter import filter_key, read_filter
+from runview.tui.text_filter import filter_key, read_filter, text_box_keys
 from runview.tui.view_state import CHARTS, ChartEdit, ViewState
 from runview.tui.widgets.chart_board import ChartBoard
 from runview.tui.widgets.chart_spec import ChartSpec
@@ -75,6 +76,7 @@ class ChartTab(RunTab):
     BINDINGS: ClassVar[list[BindingType]] = [
         filter_key("search", "Search", "charts by a regex on their names, case-insensitive"),
         Binding("escape", "clear_search", "Clear search", show=False),
+        *text_box_keys(),
         Binding("s", "smoothing(1)", "Smooth", group=SMOOTHING, tooltip=SMOOTHING_TIP),
         Binding("S", "smoothing(-1)", "Less smooth", show=False, group=SMOOTHING),
         Binding("p", "pin", "Pin", show=False, tooltip="the focused chart, in a section on top"),
@@ -91,6 +93,7 @@ class ChartTab(RunTab):
         self._snapshot: RunSnapshot | None = None  # the snapshot the charts were last laid out from
         self._layout_key: Hashable = None
         self._pattern: re.Pattern[str] | None = None
+        self._search_text = ""  # the search box's text last applied
         self._shown = 0
         self._status_text = ""
         # made when the first snapshot names the project
@@ -231,7 +234,15 @@ class ChartTab(RunTab):
     @on(Input.Changed, ".charts-search")
     def _on_search(self, event: Input.Changed) -> None:
         event.stop()
-        pattern, valid = read_filter(event.input)
+        self._apply_search()
+
+    def _apply_search(self) -> None:
+        # Also called by enter and esc, before the box's own Input.Changed messages arrive
+        # (``after_typed_keys``): a text applied already is not applied again.
+        if self.search.value == self._search_text:
+            return
+        self._search_text = self.search.value
+        pattern, valid = read_filter(self.search)
         if not valid:
             self._update_status(invalid=True)
             return  # keep the last valid filter on screen
@@ -239,16 +250,26 @@ class ChartTab(RunTab):
         self._shown = self.board.set_filter(self._filter)
         self._update_status()
 
-    @on(Input.Submitted, ".charts-search")
-    def _on_search_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.board.focus_first()
+    def action_text_box_done(self) -> None:
+        after_typed_keys(self.search, self._search_done)
+
+    def _search_done(self) -> None:
+        self._apply_search()
+        self.board.focus_first()  # the first chart the search shows
+
+    def action_text_box_cancel(self) -> None:
+        self.action_clear_search()
 
     def action_clear_search(self) -> None:
+        after_typed_keys(self.search, self._clear_search)
+
+    def _clear_search(self) -> None:
         self.search.value = ""
-        self.board.focus_first()
+        self._search_done()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("text_box_done", "text_box_cancel"):
+            return focused_now(self.search)
         if action == "clear_search":
             return bool(self.search.value) or focused_now(self.search)
         if action == "search":

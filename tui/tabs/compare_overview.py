@@ -18,6 +18,7 @@ from runview.store.run_row import flatten_values
 from runview.tui.compare_snapshot import CompareSnapshot
 from runview.tui.focus import focus_now, focused_now
 from runview.tui.format import format_duration
+from runview.tui.key_hold import after_typed_keys
 from runview.tui.run_cells import STATE_MARKS, format_cell_value
 from runview.tui.run_colors import run_style
 from runview.tui.safe_text import safe_text, visible
@@ -45,6 +46,7 @@ class CompareOverviewTab(RunTab):
         super().__init__(id=id, classes=classes)
         self.show_all = False
         self._pattern: re.Pattern[str] | None = None
+        self._filter_text = ""  # the filter box's text last applied
         self._snapshot: CompareSnapshot | None = None
         self._drawn: tuple[Any, ...] | None = None
         self.shown_keys: list[str] = []  # the table's rows as ("config" | "summary", key) labels
@@ -127,10 +129,12 @@ class CompareOverviewTab(RunTab):
         focus_now(self.query_one("#compare-filter", Input))
 
     def action_clear_filter(self) -> None:
-        field = self.query_one("#compare-filter", Input)
-        field.value = ""
+        after_typed_keys(self.query_one("#compare-filter", Input), self._clear_filter)
+
+    def _clear_filter(self) -> None:
+        self.query_one("#compare-filter", Input).value = ""
         self.filtering = False
-        self.focus_default()
+        self._filter_done()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         field = self.query_one("#compare-filter", Input)
@@ -143,13 +147,23 @@ class CompareOverviewTab(RunTab):
         return True
 
     @on(Input.Changed, "#compare-filter")
-    def _filter(self, event: Input.Changed) -> None:
-        pattern, valid = read_filter(event.input)
+    def _apply_filter(self) -> None:
+        # Also called by enter and esc, before the box's own Input.Changed messages arrive
+        # (``after_typed_keys``): a text applied already is not applied again.
+        box = self.query_one("#compare-filter", Input)
+        if box.value == self._filter_text:
+            return
+        self._filter_text = box.value
+        pattern, valid = read_filter(box)
         if valid:
             self._pattern = pattern
             self._draw()
 
     def action_filter_done(self) -> None:
+        after_typed_keys(self.query_one("#compare-filter", Input), self._filter_done)
+
+    def _filter_done(self) -> None:
+        self._apply_filter()
         self.focus_default()
 
     def action_toggle_all(self) -> None:

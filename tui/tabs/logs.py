@@ -20,11 +20,12 @@ from textual.worker import get_current_worker
 from runview.store import format as fmt
 from runview.store.console_tail import ConsoleSnapshot
 from runview.store.reader import RunSnapshot
-from runview.tui.focus import focus_now
+from runview.tui.focus import focus_now, focused_now
 from runview.tui.format import format_bytes
+from runview.tui.key_hold import after_typed_keys
 from runview.tui.pager import export_for_pager, pager_command, remove_file, run_pager
 from runview.tui.tabs.base import RunTab
-from runview.tui.text_filter import filter_key, read_filter
+from runview.tui.text_filter import filter_key, read_filter, text_box_keys
 from runview.tui.widgets.log_pane import LogPane
 from runview.tui.worker_failures import thread_worker
 
@@ -42,6 +43,7 @@ class LogsTab(RunTab):
     BINDINGS: ClassVar[list[BindingType]] = [
         filter_key("search", "Search", SEARCH_TIP),
         Binding("escape", "clear_search", "Clear search", show=False),
+        *text_box_keys(),
         Binding(
             "p",
             "pager",
@@ -81,6 +83,7 @@ class LogsTab(RunTab):
         self._export_note = ""
         self._search_origin: int | None = None  # the line a search looks up from
         self._search_valid = True
+        self._search_text = ""  # the search box's text last applied
 
     def compose(self) -> ComposeResult:
         yield Static("", id="logs-empty", classes="empty-tab")
@@ -127,6 +130,8 @@ class LogsTab(RunTab):
             return not self.text_box_focused()
         if action == "clear_search":
             return self.searching
+        if action in ("text_box_done", "text_box_cancel"):
+            return focused_now(self.query_one("#logs-search", Input))
         return True
 
     def action_search(self) -> None:
@@ -139,24 +144,37 @@ class LogsTab(RunTab):
         box.select_all()
 
     def action_clear_search(self) -> None:
-        box = self.query_one("#logs-search", Input)
-        box.value = ""  # Input.Changed clears the highlights
-        self.searching = False
+        after_typed_keys(self.query_one("#logs-search", Input), self._clear_search)
+
+    def _clear_search(self) -> None:
+        self.query_one("#logs-search", Input).value = ""
+        self._search_done()
+
+    def action_text_box_done(self) -> None:
+        after_typed_keys(self.query_one("#logs-search", Input), self._search_done)
+
+    def _search_done(self) -> None:
+        self._apply_search()
+        if not self._search_text.strip():
+            self.searching = False
         focus_now(self.query_one(LogPane))
 
+    def action_text_box_cancel(self) -> None:
+        self.action_clear_search()
+
     @on(Input.Changed, "#logs-search")
-    def _search_changed(self, event: Input.Changed) -> None:
-        pattern, self._search_valid = read_filter(event.input, literal_fallback=True)
+    def _apply_search(self) -> None:
+        # Also called by enter and esc, before the box's own Input.Changed messages arrive
+        # (``after_typed_keys``): a text applied already is not applied again (nor the view
+        # taken back to its first match).
+        box = self.query_one("#logs-search", Input)
+        if box.value == self._search_text:
+            return
+        self._search_text = box.value
+        pattern, self._search_valid = read_filter(box, literal_fallback=True)
         if pattern is None:
             self.query_one("#logs-matches", Static).update("")
         self.query_one(LogPane).search(pattern, self._search_origin)
-
-    @on(Input.Submitted, "#logs-search")
-    def _search_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        if not event.value.strip():
-            self.searching = False
-        focus_now(self.query_one(LogPane))
 
     @on(LogPane.MatchesChanged)
     def _matches_changed(self, event: LogPane.MatchesChanged) -> None:

@@ -15,9 +15,10 @@ from textual.widgets import Input, Static, Tree
 
 from runview.store import format as fmt
 from runview.store.reader import RunSnapshot
-from runview.tui.focus import focus_now
+from runview.tui.focus import focus_now, focused_now
+from runview.tui.key_hold import after_typed_keys
 from runview.tui.tabs.base import RunTab
-from runview.tui.text_filter import filter_key, read_filter
+from runview.tui.text_filter import filter_key, read_filter, text_box_keys
 from runview.tui.widgets.layer_tree import LayerTree
 from runview.tui.widgets.model_layers import Layer, ModelLayers, human_count, parse_model
 from runview.tui.worker_failures import thread_worker
@@ -87,6 +88,7 @@ class ModelTab(RunTab):
     BINDINGS: ClassVar[list[BindingType]] = [
         filter_key("search", "Search", SEARCH_TIP),
         Binding("escape", "clear_search", "Clear search", show=False),
+        *text_box_keys(),
         Binding("down", "focus_tree", show=False),  # from the search box down into the tree
     ]
 
@@ -98,6 +100,7 @@ class ModelTab(RunTab):
         self._document: dict[str, Any] | None = None
         self._fingerprint: int | None = None
         self._model: ModelLayers | None = None
+        self._search_text = ""  # the search box's text last applied
 
     def compose(self) -> ComposeResult:
         yield Static("", id="model-empty", classes="empty-tab")
@@ -114,13 +117,15 @@ class ModelTab(RunTab):
 
     def focus_default(self) -> None:
         if self.has_model:
-            self.query_one(LayerTree).focus()
+            focus_now(self.query_one(LayerTree))
         else:
             # not a hidden tab's widget: its keys would show in the footer
             self.screen.set_focus(None)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Without a summary there is nothing to search: hide the key from the footer.
+        if action in ("text_box_done", "text_box_cancel"):
+            return focused_now(self.query_one("#model-search", Input))
         return action != "search" or (self.has_model and not self.text_box_focused())
 
     def show_snapshot(self, snapshot: RunSnapshot) -> None:
@@ -205,26 +210,39 @@ class ModelTab(RunTab):
             focus_now(self.query_one("#model-search", Input))
 
     def action_clear_search(self) -> None:
-        search = self.query_one("#model-search", Input)
-        if search.value:
-            search.value = ""  # Input.Changed clears the filter
+        after_typed_keys(self.query_one("#model-search", Input), self._clear_search)
+
+    def _clear_search(self) -> None:
+        self.query_one("#model-search", Input).value = ""
+        self._search_done()
+
+    def action_text_box_done(self) -> None:
+        after_typed_keys(self.query_one("#model-search", Input), self._search_done)
+
+    def _search_done(self) -> None:
+        self._apply_search()
         self.focus_default()
+
+    def action_text_box_cancel(self) -> None:
+        self.action_clear_search()
 
     def action_focus_tree(self) -> None:
         self.focus_default()
 
     @on(Input.Changed, "#model-search")
-    def _search_changed(self, event: Input.Changed) -> None:
+    def _apply_search(self) -> None:
+        # Also called by enter and esc, before the box's own Input.Changed messages arrive
+        # (``after_typed_keys``): a text applied already is not applied again.
+        box = self.query_one("#model-search", Input)
+        if box.value == self._search_text:
+            return
+        self._search_text = box.value
         # Unlike the other filter boxes, an invalid regex is searched for literally, so typing
         # "conv(" still finds something while the box says the regex is invalid.
-        pattern, valid = read_filter(event.input, literal_fallback=True)
+        pattern, valid = read_filter(box, literal_fallback=True)
         self.query_one(LayerTree).set_filter(pattern)
         self._show_matches(valid)
         self._highlighted()
-
-    @on(Input.Submitted, "#model-search")
-    def _search_submitted(self) -> None:
-        self.focus_default()
 
     def _show_matches(self, valid: bool = True) -> None:
         tree = self.query_one(LayerTree)

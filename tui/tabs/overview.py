@@ -17,10 +17,11 @@ from textual.reactive import var
 from textual.widgets import Input, Label, Static
 
 from runview.store.failure import Failure
-from runview.tui.focus import focus_now
+from runview.tui.focus import focus_now, focused_now
+from runview.tui.key_hold import after_typed_keys
 from runview.tui.safe_text import safe_text, visible
 from runview.tui.tabs.base import RunTab
-from runview.tui.text_filter import filter_key, read_filter
+from runview.tui.text_filter import filter_key, read_filter, text_box_keys
 from runview.tui.widgets.kv_table import KeyValueTable
 from runview.tui.widgets.status_badge import format_duration
 
@@ -36,6 +37,7 @@ class OverviewTab(RunTab):
     BINDINGS: ClassVar[list[BindingType]] = [
         filter_key("filter", "Filter", "config and summary keys by a regex, case-insensitive"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
+        *text_box_keys(),
     ]
 
     # The filter box takes no rows until "/" opens it.
@@ -46,6 +48,7 @@ class OverviewTab(RunTab):
         self._snapshot: RunSnapshot | None = None
         self._config: dict[str, Any] | None = None  # the config last shown
         self._facts_shape: object = None  # what the facts' height depends on, as last shown
+        self._filter_text = ""  # the filter box's text last applied
 
     def compose(self) -> ComposeResult:
         # Focusable: at 80x24 the facts can be longer than their share of the screen, and the
@@ -91,6 +94,8 @@ class OverviewTab(RunTab):
             self.query_one("#facts", Static).update(facts_grid(rows, pairs), layout=layout)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("text_box_done", "text_box_cancel"):
+            return focused_now(self.query_one("#kv-filter", Input))
         return action != "filter" or not self.text_box_focused()
 
     def action_filter(self) -> None:
@@ -98,17 +103,32 @@ class OverviewTab(RunTab):
         focus_now(self.query_one("#kv-filter", Input))
 
     def action_clear_filter(self) -> None:
+        after_typed_keys(self.query_one("#kv-filter", Input), self._clear_filter)
+
+    def _clear_filter(self) -> None:
         self.query_one("#kv-filter", Input).value = ""
         self.filtering = False
-        self.query_one("#summary-table").focus(scroll_visible=False)
+        self._filter_done()
 
-    @on(Input.Submitted, "#kv-filter")
+    def action_text_box_done(self) -> None:
+        after_typed_keys(self.query_one("#kv-filter", Input), self._filter_done)
+
     def _filter_done(self) -> None:
-        self.query_one("#summary-table").focus(scroll_visible=False)
+        self._apply_filter()
+        focus_now(self.query_one("#summary-table"), scroll_visible=False)
+
+    def action_text_box_cancel(self) -> None:
+        self.action_clear_filter()
 
     @on(Input.Changed, "#kv-filter")
-    def _filter(self, event: Input.Changed) -> None:
-        pattern, valid = read_filter(event.input)
+    def _apply_filter(self) -> None:
+        # Also called by enter and esc, before the box's own Input.Changed messages arrive
+        # (``after_typed_keys``): a text applied already is not applied again.
+        box = self.query_one("#kv-filter", Input)
+        if box.value == self._filter_text:
+            return
+        self._filter_text = box.value
+        pattern, valid = read_filter(box)
         if not valid:
             return  # keep the last valid filter
         for table in self.query(KeyValueTable):

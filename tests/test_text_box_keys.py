@@ -1,0 +1,75 @@
+"""Keys typed in one burst around a tab's text box go where they would go typed slowly: the
+letters into the box, enter and esc back out of it, the keys behind them to what has the focus."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual import events
+from textual.widgets import Input
+
+from runview.tui.app import RunviewApp
+from tests.fixed_run import write_fixed_run
+from tests.pilot import page, settle, wait_for
+
+# A tab, and a search in it that finds something in the fixed run.
+TABS = [
+    ("overview", "lr"),
+    ("charts", "loss"),
+    ("system", "cpu"),
+    ("logs", "epoch"),
+    ("model", "conv"),
+]
+
+
+def burst(app: RunviewApp, *keys: str) -> None:
+    """Posted at once, as the driver posts what it read in one go (a paste, a slow SSH link)."""
+    for key in keys:
+        app.post_message(events.Key(key, key if len(key) == 1 else None))
+
+
+def settled_on(app: RunviewApp, tab: str) -> bool:
+    current = page(app).current_tab
+    return (
+        current is not None
+        and current.tab_name == tab
+        and current.settled
+        and app.focused is not None
+        and not isinstance(app.focused, Input)
+    )
+
+
+@pytest.mark.parametrize(("tab", "text"), TABS)
+async def test_enter_and_esc_typed_in_a_burst(tab: str, text: str, tmp_path: Path) -> None:
+    run = tmp_path / write_fixed_run(tmp_path)
+    app = RunviewApp(run, tab=tab)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: settled_on(app, tab))
+        box = page(app).current_tab.query(Input).first()
+        # enter leaves the box with what was typed; the key behind it is not text
+        burst(app, "slash", *text, "enter", "j")
+        await settle(pilot)
+        assert box.value == text
+        # on what the search shows (a chart the letters hid would have lost the focus)
+        assert app.focused is not None and not isinstance(app.focused, Input)
+        assert app.focused.styles.display != "none"
+        # esc right behind the letters: the box ends empty, not refilled by letters still queued
+        burst(app, "slash", *"zz", "escape")
+        await settle(pilot)
+        assert box.value == "" and not isinstance(app.focused, Input)
+
+
+async def test_keys_behind_enter_act_on_what_the_search_shows(tmp_path: Path) -> None:
+    """``/loss`` enter ``j``: j moves from the first loss chart to the second, as typed slowly
+    (handled before the letters were in, it moved among all the charts)."""
+    run = tmp_path / write_fixed_run(tmp_path)
+    app = RunviewApp(run, tab="charts")
+    async with app.run_test(size=(80, 40)) as pilot:  # one column: j goes down the list
+        await wait_for(pilot, lambda: settled_on(app, "charts"))
+        board = page(app).current_tab.board
+        burst(app, "slash", *"loss", "enter", "j")
+        await settle(pilot)
+        shown = [chart_id for chart_id, _ in board.visible_charts()]
+        assert all("loss" in chart_id for chart_id in shown) and len(shown) >= 2, shown
+        assert board.focused_chart_id == shown[1]

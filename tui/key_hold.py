@@ -1,0 +1,82 @@
+"""Keys held back while an action finishes elsewhere, then handled in order as if typed then.
+
+Textual routes each key to the widget focused when the key is read, and a widget handles its
+keys later, from its own queue. An action whose effect another widget completes (enter in a text
+box: the letters typed before it are still in the box's queue, and the filter they make is not
+applied yet) holds the keys read after it, so that a burst (a paste, keys batched by a slow SSH
+link, fast typing) does what the same keys typed slowly would: ``/deep`` enter enter opens the
+run the filter shows, not the one the cursor was on before the letters were in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual import events
+from textual.app import App
+from textual.widget import Widget
+
+HOLD_LIMIT_S = 1.0  # the longest keys wait, should what they wait for never happen (a box removed)
+
+
+class HoldsKeys(App[None]):
+    """An app whose keys can be held (``hold_keys``). Holds nest: keys wait for the last."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._key_holds = 0
+        self._held_keys: list[events.Key] = []
+
+    def hold_keys(self, limit: float | None = HOLD_LIMIT_S) -> Callable[[], None]:
+        """Hold the keys read from now on; the function returned lets them go (once), as does
+        ``limit`` seconds passing."""
+        self._key_holds += 1
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if released:
+                return
+            released = True
+            self._key_holds -= 1
+            if not self._key_holds:
+                # Handled on the app's turn: a key still in its queue was read after the held
+                # ones, and is held too until then, so the order is kept.
+                self.call_later(self._handle_held_keys)
+
+        if limit is not None:
+            self.set_timer(limit, release)
+        return release
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            if self._key_holds or self._held_keys:  # keys read after held ones wait behind them
+                self._held_keys.append(event)
+                return
+        await super().on_event(event)
+
+    async def _handle_held_keys(self) -> None:
+        # A held key may hold the keys again (a second enter in a text box): the rest wait.
+        while self._held_keys and not self._key_holds:
+            key = self._held_keys.pop(0)
+            # A new event, as if read now: a page that holds keys typed before it was ready
+            # compares their times with that moment.
+            await super().on_event(events.Key(key.key, key.character))
+
+
+def after_typed_keys(box: Widget, then: Callable[[], None]) -> None:
+    """Call ``then`` once ``box`` has handled the keys already routed to it (the letters typed
+    before an enter or esc read in the same burst), holding the keys read meanwhile: they are
+    handled after ``then``, from where it left the focus. ``then`` must apply the box's text
+    itself: the Input.Changed messages of those letters come after it."""
+    app = box.app
+    release = app.hold_keys() if isinstance(app, HoldsKeys) else (lambda: None)
+
+    def finish() -> None:
+        try:
+            then()
+        finally:
+            release()
+
+    if not box.call_later(finish):  # the box is closing: nothing is left in its queue
+        finish()
