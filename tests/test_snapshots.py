@@ -83,7 +83,9 @@ def settled(app: RunviewApp, tab: str) -> bool:
         # its rows are on screen (values cut short until then).
         tables = current.query(DataTable)
         measured = all(not table._require_update_dimensions for table in tables)
-        return measured and "trainer-01" in screen_text(app) and "train/loss" in screen_text(app)
+        # and drawn at that width: the summary's last value whole, not cut short ("2.7e-")
+        shown = screen_text(app)
+        return measured and "trainer-01" in shown and "train/loss" in shown and "2.7e-07" in shown
     return True
 
 
