@@ -5,7 +5,8 @@ runview, each in a fresh subprocess of the same run on the same machine.
 
 Each child builds the same dict per step and times one call per step with ``perf_counter_ns``:
 ``log`` is a no-op in the baseline, ``run.log`` otherwise (``runview.init`` with its defaults:
-console capture and system sampler on; ``no-console``: ``console=False``). ``threads-only``
+console capture and system sampler on; ``no-console``: ``console=False``; ``no-columns``:
+``RUNVIEW_COLUMNS=0``, no column helper process, to show what it costs the loop). ``threads-only``
 starts runview but times the no-op call: what runview's background threads cost a loop that does
 not log (their GIL holds show in its tail; ten passes, the worst pass's figures). Printed per
 variant: peak RSS of the training process (``ru_maxrss``, imports included) and its excess over
