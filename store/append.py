@@ -9,10 +9,11 @@ two intervals. Written chunks are reused: their buffers are allocated once, at f
 
 Why 128 KiB: an append costs the kernel per new page of the page cache it allocates and fills,
 so the training thread's write takes time in proportion to the chunk; on the shared 2-core VM
-where runview is measured, 256 KiB writes took up to 0.9 ms of CPU (p99 0.6-0.7 ms), 128 KiB up
-to 0.6 ms (p99 0.25 ms), and ``log()``'s calls over 1 ms that were runview's own were such writes
-(benchmarks/trace_logger_stalls.py). Smaller still would put a write into more than 1% of the
-calls of a 20-scalar row (64 KiB: one in ~120) and so into ``log()``'s p99.
+where runview is measured, 256 KiB appends took up to 1.15 ms of CPU (p99 0.6-0.8 ms), 128 KiB
+up to 0.76 ms (p99 0.1-0.3 ms; benchmarks/bench_append_write.py), and ``log()``'s calls over
+1 ms that were runview's own were such writes (benchmarks/trace_logger_stalls.py). Smaller
+still would put a write into more than 1% of the calls of a 20-scalar row (64 KiB: one in ~120)
+and so into ``log()``'s p99.
 
 Why the producer writes: when the flushing thread wrote what a fast logger queued (the design
 before #9), its ``writev`` copied megabytes into the page cache on the machine's other core and
