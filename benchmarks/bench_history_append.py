@@ -9,8 +9,10 @@ orjson as ``Run.log`` does and appends the line; only the append design differs,
 * ``none``: the line is encoded and thrown away (the loop's and the machine's noise);
 * ``chunks``: ``AppendStream`` (bytearray chunks) flushed by a writer thread every 50-100 ms with
   ``os.writev`` (runview's design before #9's fix);
-* ``producer``: ``AppendStream`` as runview uses it since #9: the thread that fills a 256 KiB
-  chunk writes it (``os.write``), the writer thread only a chunk left open for a whole interval;
+* ``producer``: ``AppendStream`` as runview uses it since #9: the thread that fills a chunk
+  (256 KiB then, 128 KiB now) writes it (``os.write``), the writer thread only a chunk left
+  open for a whole interval;
+* ``producer-128k`` (any size in KiB): ``producer`` with chunks of that size;
 * ``mmap``: the training thread copies each line into a shared ``mmap`` window (4 MiB) of the
   file itself, the file reserved ahead with ``posix_fallocate`` in 4-64 MiB steps; no other
   thread per record; ``mmap-populate``: each new window is faulted in at once
@@ -60,9 +62,12 @@ if design == "none":
         pass
     def close():
         pass
-elif design in ("chunks", "producer"):
+elif design in ("chunks", "producer") or design.startswith("producer-"):
+    from runview.store import append as append_module
     from runview.store.append import AppendStream
-    stream = AppendStream(path, warn, producers_write=design == "producer")
+    if design.startswith("producer-"):  # producer-128k: chunks written at 128 KiB
+        append_module.CHUNK_BYTES = int(design.split("-")[1].rstrip("k")) * 1024
+    stream = AppendStream(path, warn, producers_write=design != "chunks")
     append = stream.append
     def flusher():
         interval = 0.1
@@ -211,7 +216,7 @@ print(json.dumps({
     "switches": [after.ru_nvcsw - usage.ru_nvcsw, after.ru_nivcsw - usage.ru_nivcsw],
     "bytes": path.stat().st_size if path.exists() else 0,
     "errors": errors[:3],
-    "handed_over": design == "producer" and not stream.producers_write,
+    "handed_over": design.startswith("producer") and not stream.producers_write,
 }))
 """
 

@@ -5,7 +5,8 @@ runview, each in a fresh subprocess of the same run on the same machine.
 
 Each child builds the same dict per step and times one call per step with ``perf_counter_ns``:
 ``log`` is a no-op in the baseline, ``run.log`` otherwise (``runview.init`` with its defaults:
-console capture and system sampler on; ``no-console``: ``console=False``). ``threads-only``
+console capture and system sampler on; ``no-console``: ``console=False``; ``no-columns``:
+``RUNVIEW_COLUMNS=0``, no column helper process, to show what it costs the loop). ``threads-only``
 starts runview but times the no-op call: what runview's background threads cost a loop that does
 not log (their GIL holds show in its tail; ten passes, the worst pass's figures). Printed per
 variant: peak RSS of the training process (``ru_maxrss``, imports included) and its excess over
@@ -40,7 +41,7 @@ sys.path.insert(0, str(HERE))
 from machine_info import machine  # noqa: E402 - a sibling script, found through the path above
 
 CHILD = r"""
-import bisect, gc, json, os, resource, sys, time
+import bisect, gc, json, os, resource, sys, threading, time
 from array import array
 
 steps, variant, root = int(sys.argv[1]), sys.argv[2], sys.argv[3]
@@ -54,6 +55,8 @@ if variant == "baseline":
     log = nothing
 else:
     started = clock()
+    if variant == "no-columns":  # what the column helper process costs the training loop
+        os.environ["RUNVIEW_COLUMNS"] = "0"
     import runview
     run = runview.init(project="bench", dir=root, quiet=True, console=variant != "no-console")
     result["init_s"] = (clock() - started) / 1e9
@@ -76,7 +79,7 @@ if variant != "baseline":
             try:
                 return inner(*args, **kwargs)
             finally:
-                busy.append((started, clock()))
+                busy.append((started, clock(), name, threading.get_native_id()))
         setattr(owner, name, wrapper)
     # AppendStream.close_chunk: the training thread writing a chunk it filled (since #9's fix)
     for owner, name in ((RunWriter, "flush"), (RunWriter, "heartbeat"),
@@ -122,6 +125,9 @@ result["gc"] = [g["collections"] - b for g, b in zip(gc.get_stats(), gc_before)]
 result["off_cpu_ms"] = ((clock() - loop_started) - (time.thread_time_ns() - cpu_started)) / 1e6
 after = resource.getrusage(resource.RUSAGE_THREAD)
 result["switches"] = (after.ru_nvcsw - usage.ru_nvcsw, after.ru_nivcsw - usage.ru_nivcsw)
+# (named before finish() ends runview's threads)
+threads = {t.native_id: t.name for t in threading.enumerate()}
+threads[threading.get_native_id()] = "training"
 if variant != "baseline":
     started = clock()
     run.finish()
@@ -135,7 +141,16 @@ if variant != "baseline":
         result["covered_at_finish"] = index["source_offset"]
     except (OSError, ValueError, KeyError):
         result["covered_at_finish"] = 0
-result["stalls_ours"] = sum(any(a < t1 and b > t0 for a, b in busy) for t0, t1 in stalls)
+result["stalls_ours"] = sum(any(a < t1 and b > t0 for a, b, *_ in busy) for t0, t1 in stalls)
+# benchmarks/trace_logger_stalls.py: each stall, runview's work and its threads, for perf's trace
+if os.environ.get("RUNVIEW_BENCH_DETAIL"):
+    helpers = {}
+    if variant != "baseline":
+        helpers["column helper"] = getattr(run._writer.columns_helper, "pid", None)
+        helpers["console tee"] = run._console.helper_pid if run._console is not None else None
+    with open(os.environ["RUNVIEW_BENCH_DETAIL"], "w") as fh:
+        json.dump({"stalls": stalls, "busy": busy, "threads": threads, "helpers": helpers,
+                   "pid": os.getpid()}, fh)
 result["stalls"] = len(stalls)
 # peak RSS before the percentiles' sorted copy of the timings (threads-only: after a pass's)
 result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -202,7 +217,7 @@ def main() -> int:
     for _ in range(args.repeat):
         for variant in variants:  # interleaved, so drift on a shared machine hits all alike
             result = run_child(args.steps, variant, root / variant)
-            if "run" in result:
+            if "run" in result and variant != "no-columns":
                 wait_for_columns(result)
             results[variant].append(result)
     print(f"load average {os.getloadavg()[0]:.2f} at the end")
@@ -224,7 +239,9 @@ def main() -> int:
                 f"{r['off_cpu_ms']:6.0f}ms "
                 f"{'/'.join(map(str, r['switches'])):>10s} {'/'.join(map(str, r['gc'])):>9s}"
             )
-            if "run" in r and variant != "threads-only":
+            if "run" in r and variant == "no-columns":
+                line += f"  {r['init_s'] * 1000:4.0f}ms {r['finish_s'] * 1000:5.0f}ms  (no columns)"
+            elif "run" in r and variant != "threads-only":
                 covered = r["covered_at_finish"] / max(1, r["history_bytes"])
                 done = r.get("helper_done_after_s")
                 final = r.get("covered_final")

@@ -265,15 +265,17 @@ class Run:
             row = data.copy() if type(data) is dict else dict(data)
             row[STEP] = step
             row[TIME] = now
-            try:
-                line = _dumps(row, default=_item_default, option=_OPTIONS)
+            try:  # positional: orjson matches no keyword names
+                line = _dumps(row, _item_default, _OPTIONS)
             except FAST_ERRORS:
                 line = None
             # A row that redefined _step/_time is not plain (the format reserves them).
             if line is not None and len(row) == len(data) + 2:
                 try:  # is_plain, inlined: finite plain numbers are told by one sum()
-                    total = sum(data.values())
-                    plain = (type(total) is float or type(total) is int) and total - total == 0
+                    # (from 0.0: sum's loop over C doubles from the first value; ints and
+                    # bools add as doubles, numpy and torch values make a total of their type)
+                    total = sum(data.values(), 0.0)
+                    plain = type(total) is float and total - total == 0
                 except Exception:  # strings, None, arrays...: the line's bytes decide
                     plain = False
                 plain = plain or plain_bytes(line)

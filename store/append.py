@@ -7,16 +7,24 @@ releases the GIL, and the thread keeps its core); the flushing thread only write
 stayed open for a whole flush interval, so that a slow logger's lines still reach the file within
 two intervals. Written chunks are reused: their buffers are allocated once, at full size.
 
+Why 128 KiB: an append costs the kernel per new page of the page cache it allocates and fills,
+so the training thread's write takes time in proportion to the chunk; on the shared 2-core VM
+where runview is measured, 256 KiB appends took up to 1.15 ms of CPU (p99 0.6-0.8 ms), 128 KiB
+up to 0.76 ms (p99 0.1-0.3 ms; benchmarks/bench_append_write.py), and ``log()``'s calls over
+1 ms that were runview's own were such writes (benchmarks/trace_logger_stalls.py). Smaller
+still would put a write into more than 1% of the calls of a 20-scalar row (64 KiB: one in ~120)
+and so into ``log()``'s p99.
+
 Why the producer writes: when the flushing thread wrote what a fast logger queued (the design
 before #9), its ``writev`` copied megabytes into the page cache on the machine's other core and
 then took the GIL back; on a loaded 2-core machine the training thread lost its core for
-milliseconds at a time. A write of one chunk on the training thread costs ~0.2 ms once per
-256 KiB (benchmarks/bench_history_append.py compares the designs, a shared ``mmap`` of the file
-among them). Where a write can wait on a server (``local_filesystem``), or once one took over
+milliseconds at a time. A write of one chunk on the training thread costs ~0.05-0.3 ms once
+per 128 KiB (benchmarks/bench_history_append.py compares the designs, a shared ``mmap`` of the
+file among them). Where a write can wait on a server (``local_filesystem``), or once one took over
 ``SLOW_WRITE_S`` without the thread being preempted, every write goes to the flushing thread as
 before: a slow filesystem then delays the file, never ``log()``.
 
-Why chunks allocated at full size: a growing ``bytearray`` reallocated and copied up to 256 KiB
+Why chunks allocated at full size: a growing ``bytearray`` reallocated and copied up to a chunk
 in 1-2% of ``log()`` calls (its p99). Why chunks at all: one growing buffer made producers copy
 the whole queue when it outgrew its allocation; what a producer may copy is now bounded by one
 record. (A list of the encoded records would be as cheap to append to, but each orjson line
@@ -43,7 +51,7 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
-CHUNK_BYTES = 256 * 1024  # a chunk this full is written by the producer that filled it
+CHUNK_BYTES = 128 * 1024  # a chunk this full is written by the producer that filled it
 CHUNK_ROOM = CHUNK_BYTES + 64 * 1024  # allocated up front: records up to 64 KiB never grow it
 SPARE_CHUNKS = 2  # written chunks kept for reuse
 IOV_MAX = 512  # buffers per writev (Linux allows 1024)

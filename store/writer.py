@@ -19,7 +19,7 @@ from runview.store.column_helper import ColumnHelper
 COLUMNS_ENV = "RUNVIEW_COLUMNS"  # "0": no column helper, so no columns/, for runs started with it
 
 # A logged line is on disk within two of these (a chunk still open at a flush is written at the
-# next one), or as soon as its 256 KiB chunk fills (store/append.py: its producer writes it).
+# next one), or as soon as its 128 KiB chunk fills (store/append.py: its producer writes it).
 FLUSH_INTERVAL_S = 0.1
 # While the flushing thread writes much (producers do not write: a network filesystem), flush
 # twice as often: what is queued (held in memory) stays at about 50 ms of logging. Each wake-up

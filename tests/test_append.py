@@ -152,6 +152,25 @@ def test_the_periodic_flush_leaves_a_young_chunk_to_its_producer(tmp_path: Path)
     assert path.read_bytes() == RECORD * (CHUNK_BYTES // len(RECORD) + 3)
 
 
+def test_a_producer_writes_at_most_128_kib_at_once(tmp_path: Path) -> None:
+    """The training thread's write of a chunk costs it time per new page of the page cache
+    (benchmarks/bench_append_write.py: at 256 KiB up to ~1 ms of CPU on a shared VM, a call of
+    log() over its 1 ms goal): what one producer's write adds to the file stays under 128 KiB
+    and a record."""
+    path = tmp_path / "h.jsonl"
+    stream, errors = stream_at(path)
+    size, growths = 0, []
+    for _ in range((1 << 20) // len(RECORD)):  # 1 MiB of records, no flushing thread
+        stream.append(RECORD)
+        now = path.stat().st_size
+        if now != size:
+            growths.append(now - size)
+            size = now
+    stream.close()
+    assert len(growths) >= 7 and not errors
+    assert max(growths) <= 128 * 1024 + len(RECORD)
+
+
 def test_a_slow_write_hands_all_writes_to_the_flushing_thread(tmp_path: Path) -> None:
     """A producer's write that waits (here a pipe drained late, as a network filesystem can
     make a write wait on its server) makes every later write the flushing thread's: log() is

@@ -144,6 +144,27 @@ def test_values_numpy_torch_nested_nonfinite_and_unsupported(
     assert capfd.readouterr().err.count("cannot log 'bad'") == 1
 
 
+def test_rows_of_numbers_only_are_told_plain_or_not_by_their_sum(run_root: Path) -> None:
+    """log()'s fast path trusts orjson's line when the values' sum is a finite float: a NaN,
+    an infinity or two floats whose sum overflows must not let orjson's ``null`` through."""
+    run = start(run_root)
+    rows = [
+        {"a": 1, "b": True, "c": 2**63},  # ints and bools: their sum is a float
+        {"a": 0.5, "b": float("nan")},
+        {"a": -math.inf, "b": 2},
+        {"a": 1e308, "b": 1e308},  # finite values, an infinite sum: the line's bytes decide
+        {"a": np.float64(0.25), "b": np.float64("nan")},
+    ]
+    for row in rows:
+        run.log(row)
+    run.finish()
+    lines = (run.dir / "history.jsonl").read_text().splitlines()
+    assert "null" not in "".join(lines)
+    assert '"a":1,"b":true,"c":9223372036854775808,' in lines[0]
+    assert '"b":{"$float":"nan"}' in lines[1] and '"a":{"$float":"-inf"}' in lines[2]
+    assert '"a":1e+308,"b":1e+308,' in lines[3] and '"b":{"$float":"nan"}' in lines[4]
+
+
 def test_summary_last_value_explicit_and_defined(run_root: Path) -> None:
     run = start(run_root)
     run.define_metric("val/acc", summary="max")
@@ -447,7 +468,7 @@ def test_threads_logging_at_once_lose_nothing_and_keep_their_order(run_root: Pat
     import threading
 
     run = start(run_root)
-    rows_each = 6_000  # ~1.5 MB a thread: each fills and writes several 256 KiB chunks
+    rows_each = 6_000  # ~1.5 MB a thread: each fills and writes several 128 KiB chunks
 
     def logger(name: int) -> None:
         for i in range(rows_each):
