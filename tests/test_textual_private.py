@@ -18,6 +18,7 @@ from runview.tui.textual_private import (
     BulkTree,
     message_clock,
     next_update,
+    only_row_dirty,
     repaint_quietly,
     screen_strips,
     send_changed_cells_only,
@@ -162,6 +163,21 @@ async def test_a_region_repainted_quietly_is_painted_in_the_next_frame_without_m
         await wait_for(pilot, lambda: static not in app.screen._dirty_widgets)
         assert "last 0.5" in screen_text(app)
         assert not [m for m in posted if isinstance(m, messages.Update)]
+
+
+async def test_only_row_dirty_tells_a_row_marked_alone_from_a_widget_to_draw_again() -> None:
+    app = OneStatic()
+    async with app.run_test(size=(40, 6)) as pilot:
+        static = app.query_one(Static)
+        static.styles.border = ("round", "white")
+        await wait_for(pilot, lambda: only_row_dirty(static, -1))  # painted: nothing to draw
+        width, height = static.content_size
+        repaint_quietly(static, Region(0, height, width, 1))  # the bottom border row
+        assert only_row_dirty(static, height + 1)  # in the widget's rows, under its top border
+        assert not only_row_dirty(static, 0)
+        static.refresh()  # every row: what Textual kept is dropped
+        assert not only_row_dirty(static, height + 1)
+        await wait_for(pilot, lambda: only_row_dirty(static, -1))
 
 
 class CountingBox(Vertical):

@@ -256,6 +256,15 @@ def next_update(screen: Screen[object], *widgets: Widget, full: bool = False) ->
     return "" if update is None else update.render_segments(screen.app.console)
 
 
+def only_row_dirty(widget: Widget, y: int) -> bool:
+    """Whether Textual would draw row ``y`` of ``widget`` (widget coordinates) and no other row
+    again: it has every other row as it drew it last, styles and all. A full refresh (a new
+    theme, focus, a new size) drops them all."""
+    cache = widget._styles_cache
+    dirty = cache._dirty_lines
+    return (not dirty or (len(dirty) == 1 and y in dirty)) and bool(cache._cache)
+
+
 def set_border_subtitle_quietly(widget: Widget, subtitle: Text | None) -> None:
     """``widget.border_subtitle = subtitle`` without the whole-widget refresh the setter asks for
     (Textual's ``_BorderTitle`` descriptor calls ``refresh()``): the caller refreshes the border

@@ -22,7 +22,12 @@ from textual.strip import Strip
 from textual.visual import Visual, visualize
 from textual.widget import Widget
 
-from runview.tui.textual_private import repaint_quietly, set_border_subtitle_quietly
+from runview.tui.textual_private import (
+    only_row_dirty,
+    repaint_quietly,
+    set_border_subtitle_quietly,
+)
+from runview.tui.widgets.chart_border import BorderRow
 from runview.tui.widgets.chart_diff import changed_spans, same_drawing
 from runview.tui.widgets.chart_plan import (  # noqa: F401 - re-exported: the chart's vocabulary
     BAND_MARKER,
@@ -123,10 +128,13 @@ class Chart(Widget, can_focus=True):
         self._styles: dict[int, Style] = {}  # a cell colour's style, over the widget's own
         self._styles_for: object = None  # the widget style ``_styles`` were made for
         self.builds = 0  # drawings made so far (tests and benchmarks read it)
+        self.spliced = 0  # border rows of new latest values spliced, not drawn by Textual
         # (row, column, width) of the cells the last new data repainted; None: all of them
         self.repainted: list[tuple[int, int, int]] | None = None
         self.cursor: float | None = None  # x of a cursor line (a maximised chart's)
         self._subtitle: Text | None = None  # the latest values shown in the bottom border
+        self._subtitle_handed = True  # whether Textual's border_subtitle shows them yet
+        self._border_row = BorderRow()  # that row as Textual drew it last, to splice new values in
         self.drawn_at = -math.inf  # when new data last changed the drawing (``chart_pace``)
 
     def set_title(self, title: str) -> None:
@@ -161,14 +169,34 @@ class Chart(Widget, can_focus=True):
         if subtitle == self._subtitle:
             return
         old, self._subtitle = self._subtitle, subtitle
-        # Setting border_subtitle repaints the whole widget (and, over a slow link, resends it):
-        # set without that refresh, and only the border row is marked instead.
-        set_border_subtitle_quietly(self, subtitle)
+        # Handed to Textual only when Textual draws the row (``render_lines``): most new values
+        # are spliced into the row it drew last, and its setter converts the Text to Content.
+        self._subtitle_handed = False
         # Right-aligned in the border: the cells from the longer one's start to the corner.
         longest = max(old.cell_len if old else 0, subtitle.cell_len if subtitle else 0)
-        width, height = self.content_size
+        # From the widget's own size, not ``content_size`` (that asks the compositor).
+        width, height = self.outer_size - self.styles.gutter.totals
         start = max(-1, width - longest - 4)
         repaint_quietly(self, Region(start, height, width + 1 - start, 1))
+
+    def _hand_subtitle(self) -> None:
+        """Give Textual the latest values, for a row it draws or for someone reading them."""
+        if not self._subtitle_handed:
+            self._subtitle_handed = True
+            # Setting border_subtitle repaints the whole widget (and, over a slow link, resends
+            # it): set without that refresh; ``_show_latest`` marked the border row.
+            set_border_subtitle_quietly(self, self._subtitle)
+
+    @property  # type: ignore[override]
+    def border_subtitle(self) -> str | None:
+        """Textual's border subtitle: the latest values, as console markup."""
+        self._hand_subtitle()
+        return _BORDER_SUBTITLE.__get__(self, type(self))
+
+    @border_subtitle.setter
+    def border_subtitle(self, subtitle: Text | str | None) -> None:
+        self._subtitle_handed = True  # set by hand: Textual's own, shown as set
+        _BORDER_SUBTITLE.__set__(self, subtitle)
 
     def _repaint(self) -> None:
         """Repaint only the cells the new data changes: over a slow link, that is what is sent.
@@ -212,14 +240,32 @@ class Chart(Widget, can_focus=True):
         return drawn.to_text() if isinstance(drawn, Raster) else drawn
 
     def render_lines(self, crop: Region) -> list[Strip]:
+        width, height = self.outer_size
+        bottom = height - 1
+        context = (self.outer_size, self.visual_style)
+        if crop.y == bottom and crop.height == 1 and self._subtitle is not None:
+            # A frame for new latest values alone (four times a second in every chart on screen):
+            # spliced into the row Textual drew last, when nothing else about the widget moved.
+            row = (
+                self._border_row.draw(self._subtitle, context)
+                if only_row_dirty(self, bottom)
+                else None
+            )
+            if row is not None:
+                self.spliced += 1
+                return [row if crop.width == width else row.crop(crop.x, crop.right)]
         # Once a frame, not once a row; and not for a frame that repaints the borders alone (the
         # latest values, at every update): finding the content's size asks the compositor.
-        top, bottom = self.styles.gutter.top, self.size.height - self.styles.gutter.bottom
-        if crop.y < bottom and crop.bottom > top:
+        gutter = self.styles.gutter
+        if crop.y < height - gutter.bottom and crop.bottom > gutter.top:
             self._drawing()
         if self.visual_style is not self._styles_for:  # a new theme, or focus: new styles
             self._styles, self._styles_for, self._strips = {}, self.visual_style, {}
-        return super().render_lines(crop)
+        self._hand_subtitle()
+        strips = super().render_lines(crop)
+        if crop.y <= bottom < crop.bottom and crop.x == 0 and crop.width == width:
+            self._border_row.learn(strips[bottom - crop.y], self._subtitle, context)
+        return strips
 
     def render_line(self, y: int) -> Strip:
         """A row of the drawing as segments straight from its cells (a note or plotext's
@@ -252,6 +298,10 @@ class Chart(Widget, can_focus=True):
             painted = next((segment.style for segment in strip if segment.text), None)
             style = self._styles[code] = (painted or base.rich_style).clear_meta_and_links()
         return style
+
+
+# Textual's descriptor behind ``Widget.border_subtitle``, which ``Chart`` wraps.
+_BORDER_SUBTITLE = Widget.__dict__["border_subtitle"]
 
 
 def draw_chart(
