@@ -281,20 +281,27 @@ def several(step: int, count: int, unit: str = "") -> ChartData:
     return ChartData(series, x_label="step", unit=unit)
 
 
-def bottom_row(chart: Chart) -> list[tuple[str, object]]:
-    """The chart's bottom border row as the next frame paints it (the chart's own path)."""
+def rows_below_top(chart: Chart) -> Region:
+    """The drawing's rows and the bottom border: what new points and latest values repaint."""
     width, height = chart.outer_size
-    strip = chart.render_lines(Region(0, height - 1, width, 1))[0]
-    return [(char, style) for text, style, _ in strip for char in text]
+    return Region(0, 1, width, height - 1)
 
 
-def textual_bottom_row(chart: Chart) -> list[tuple[str, object]]:
-    """The same row drawn by Textual from the widget's styles and border subtitle."""
+def bottom_row(chart: Chart, rows: Region | None = None) -> list[list[tuple[str, object]]]:
+    """The chart's bottom border row (or ``rows``) as the next frame paints it (the chart's own
+    path)."""
+    width, height = chart.outer_size
+    strips = chart.render_lines(rows or Region(0, height - 1, width, 1))
+    return [[(char, style) for text, style, _ in strip for char in text] for strip in strips]
+
+
+def textual_bottom_row(chart: Chart, rows: Region | None = None) -> list[list[tuple[str, object]]]:
+    """The same rows drawn by Textual from the widget's styles and border subtitle."""
     width, height = chart.outer_size
     assert chart.border_subtitle is not None  # the latest values, handed to Textual
     chart.refresh()  # all of it drawn again, nothing kept
-    strip = Widget.render_lines(chart, Region(0, height - 1, width, 1))[0]
-    return [(char, style) for text, style, _ in strip for char in text]
+    strips = Widget.render_lines(chart, rows or Region(0, height - 1, width, 1))
+    return [[(char, style) for text, style, _ in strip for char in text] for strip in strips]
 
 
 async def test_new_latest_values_are_spliced_into_the_border_row_as_textual_draws_it() -> None:
@@ -317,6 +324,14 @@ async def test_new_latest_values_are_spliced_into_the_border_row_as_textual_draw
                 assert chart.spliced == spliced + 1, (step, chart.title)  # not drawn by Textual
                 assert row == textual_bottom_row(chart), (step, chart.title)
             # (drawn whole by Textual for that comparison: painted, and learnt again)
+            await wait_for(pilot, lambda: all(only_row_dirty(chart, -1) for chart in charts))
+            # New points: the drawing's rows too, between the sides Textual drew last
+            for chart, count in zip(charts, counts):
+                chart.set_data(several(step, count, unit="%" if count == 2 else ""))
+                spliced = chart.spliced
+                rows = bottom_row(chart, rows_below_top(chart))
+                assert chart.spliced == spliced + 1, (step, chart.title)
+                assert rows == textual_bottom_row(chart, rows_below_top(chart)), chart.title
             await wait_for(pilot, lambda: all(only_row_dirty(chart, -1) for chart in charts))
         # What the kept row cannot tell is left to Textual: a style it has not seen ...
         chart = charts[0]

@@ -313,13 +313,32 @@ def next_update(screen: Screen[object], *widgets: Widget, full: bool = False) ->
     return "" if update is None else update.render_segments(screen.app.console)
 
 
-def only_row_dirty(widget: Widget, y: int) -> bool:
-    """Whether Textual would draw row ``y`` of ``widget`` (widget coordinates) and no other row
-    again: it has every other row as it drew it last, styles and all. A full refresh (a new
-    theme, focus, a new size) drops them all."""
+def only_rows_dirty(widget: Widget, top: int, bottom: int) -> bool:
+    """Whether Textual would draw no row of ``widget`` again outside rows ``top`` to ``bottom``
+    (widget coordinates, ``bottom`` excluded): it keeps every other row as it drew it last,
+    styles and all. A full refresh (a new theme, focus, a new size) drops them all."""
     cache = widget._styles_cache
-    dirty = cache._dirty_lines
-    return (not dirty or (len(dirty) == 1 and y in dirty)) and bool(cache._cache)
+    return bool(cache._cache) and all(top <= y < bottom for y in cache._dirty_lines)
+
+
+def only_row_dirty(widget: Widget, y: int) -> bool:
+    """``only_rows_dirty`` for row ``y`` alone."""
+    return only_rows_dirty(widget, y, y + 1)
+
+
+def drawn_elsewhere(widget: Widget, top: int, bottom: int) -> None:
+    """Rows ``top`` to ``bottom`` of ``widget`` were painted without Textual's ``render_lines``:
+    what Textual kept of them is out of date, so it forgets them (and draws them itself when next
+    asked) instead of keeping them marked as to be drawn again."""
+    cache = widget._styles_cache
+    for y in range(top, bottom):
+        cache._dirty_lines.discard(y)
+        cache._cache.pop(y, None)
+
+
+def drawn_row(widget: Widget, y: int) -> Strip | None:
+    """Row ``y`` of ``widget`` as Textual drew it last, before the app's line filters."""
+    return widget._styles_cache._cache.get(y)
 
 
 def set_border_subtitle_quietly(widget: Widget, subtitle: Text | None) -> None:

@@ -23,11 +23,13 @@ from textual.visual import Visual, visualize
 from textual.widget import Widget
 
 from runview.tui.textual_private import (
-    only_row_dirty,
+    drawn_elsewhere,
+    drawn_row,
+    only_rows_dirty,
     repaint_quietly,
     set_border_subtitle_quietly,
 )
-from runview.tui.widgets.chart_border import BorderRow
+from runview.tui.widgets.chart_border import BorderRow, SideBorders
 from runview.tui.widgets.chart_diff import changed_spans, same_drawing
 from runview.tui.widgets.chart_plan import (  # noqa: F401 - re-exported: the chart's vocabulary
     BAND_MARKER,
@@ -135,6 +137,7 @@ class Chart(Widget, can_focus=True):
         self._subtitle: Text | None = None  # the latest values shown in the bottom border
         self._subtitle_handed = True  # whether Textual's border_subtitle shows them yet
         self._border_row = BorderRow()  # that row as Textual drew it last, to splice new values in
+        self._sides = SideBorders()  # the border either side of the drawing's rows, likewise
         self.drawn_at = -math.inf  # when new data last changed the drawing (``chart_pace``)
 
     def set_title(self, title: str) -> None:
@@ -241,31 +244,63 @@ class Chart(Widget, can_focus=True):
 
     def render_lines(self, crop: Region) -> list[Strip]:
         width, height = self.outer_size
-        bottom = height - 1
-        context = (self.outer_size, self.visual_style)
-        if crop.y == bottom and crop.height == 1 and self._subtitle is not None:
-            # A frame for new latest values alone (four times a second in every chart on screen):
-            # spliced into the row Textual drew last, when nothing else about the widget moved.
-            row = (
-                self._border_row.draw(self._subtitle, context)
-                if only_row_dirty(self, bottom)
-                else None
-            )
-            if row is not None:
-                self.spliced += 1
-                return [row if crop.width == width else row.crop(crop.x, crop.right)]
+        gutter = self.styles.gutter
         # Once a frame, not once a row; and not for a frame that repaints the borders alone (the
         # latest values, at every update): finding the content's size asks the compositor.
-        gutter = self.styles.gutter
         if crop.y < height - gutter.bottom and crop.bottom > gutter.top:
             self._drawing()
         if self.visual_style is not self._styles_for:  # a new theme, or focus: new styles
             self._styles, self._styles_for, self._strips = {}, self.visual_style, {}
+        context = (self.outer_size, self.visual_style)
+        filters = tuple(self.app.get_line_filters())
+        if crop.y >= gutter.top and only_rows_dirty(self, crop.y, crop.bottom):
+            # New latest values (four times a second) or new points (once a second), nothing
+            # else about the widget moved: its rows are spliced from the border Textual drew last
+            # and the drawing's own rows, not drawn by Textual from the whole style context.
+            rows = self._spliced_rows(crop, context, filters)
+            if rows is not None:
+                drawn_elsewhere(self, crop.y, crop.bottom)
+                self.spliced += 1
+                if crop.width != width:
+                    rows = [row.crop(crop.x, crop.right) for row in rows]
+                return rows
         self._hand_subtitle()
         strips = super().render_lines(crop)
-        if crop.y <= bottom < crop.bottom and crop.x == 0 and crop.width == width:
-            self._border_row.learn(strips[bottom - crop.y], self._subtitle, context)
+        if crop.x == 0 and crop.width == width:
+            self._learn(crop, strips, context, filters)
         return strips
+
+    def _spliced_rows(
+        self, crop: Region, context: object, filters: tuple[object, ...]
+    ) -> list[Strip] | None:
+        bottom, top = self.outer_size.height - 1, self.styles.gutter.top
+        rows: list[Strip] = []
+        for y in crop.line_range:
+            if y == bottom:
+                if self._subtitle is None:
+                    return None
+                row = self._border_row.draw(self._subtitle, context)
+            elif y > bottom or not isinstance(self._drawn, Raster):
+                return None
+            else:
+                row = self._sides.row(self.render_line(y - top), context, filters)
+            if row is None:
+                return None
+            rows.append(row)
+        return rows
+
+    def _learn(
+        self, crop: Region, strips: list[Strip], context: object, filters: tuple[object, ...]
+    ) -> None:
+        """Learn the border from rows Textual drew (``chart_border``)."""
+        bottom, top = self.outer_size.height - 1, self.styles.gutter.top
+        if crop.y <= bottom < crop.bottom:
+            self._border_row.learn(strips[bottom - crop.y], self._subtitle, context)
+        first = max(crop.y, top)
+        drawn = drawn_row(self, first) if first < min(crop.bottom, bottom) else None
+        if drawn is not None and isinstance(self._drawn, Raster):
+            background = self.background_colors[1]
+            self._sides.learn(drawn, self.render_line(first - top), context, filters, background)
 
     def render_line(self, y: int) -> Strip:
         """A row of the drawing as segments straight from its cells (a note or plotext's

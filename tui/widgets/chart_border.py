@@ -45,7 +45,7 @@ class BorderRow:
         if context != self._context:
             self.forget()
             self._context = context
-        cells = [(char, style) for text, style, control in row if not control for char in text]
+        cells = _cells(row)
         width = len(cells)
         if width != row.cell_length or width < 6:
             self.forget()  # wide characters: not a row to splice
@@ -116,3 +116,47 @@ def _label_cells(subtitle: Text | None, width: int) -> list[tuple[str, Key]] | N
         for i in range(max(0, span.start), min(len(plain), span.end)):
             keys[i] = (*keys[i], span.style)
     return [(" ", _PAD), *zip(plain, keys), (" ", _PAD)]
+
+
+class SideBorders:
+    """The left and right border cells of a widget's content rows, learnt from a row Textual
+    drew: a new row of the drawing is those cells around the drawing's own strip, filtered as
+    Textual filters it, where Textual would compute the whole style context again."""
+
+    def __init__(self) -> None:
+        self._context: object = None
+        self._left: Segment | None = None
+        self._right: Segment | None = None
+        self._filters: tuple[object, ...] = ()
+        self._background: object = None
+
+    def learn(
+        self,
+        drawn: Strip,
+        content: Strip,
+        context: object,
+        filters: tuple[object, ...],
+        background: object,
+    ) -> None:
+        """Keep the sides of ``drawn``, a content row as Textual drew it before its line filters,
+        if it is ``content`` between them and nothing else (no padding, tint or opacity)."""
+        cells = _cells(drawn)
+        if len(cells) < 3 or cells[1:-1] != _cells(content):
+            self._context = None  # drawn otherwise than this splices
+            return
+        self._context, self._filters, self._background = context, filters, background
+        self._left, self._right = Segment(*cells[0]), Segment(*cells[-1])
+
+    def row(self, content: Strip, context: object, filters: tuple[object, ...]) -> Strip | None:
+        """``content`` between the sides, as Textual would paint it; None when not known."""
+        left, right = self._left, self._right
+        if left is None or right is None or context != self._context or filters != self._filters:
+            return None
+        strip = Strip([left, *content, right], content.cell_length + 2)
+        for line_filter in filters:
+            strip = strip.apply_filter(line_filter, self._background)  # type: ignore[arg-type]
+        return strip
+
+
+def _cells(strip: Strip) -> list[tuple[str, Style | None]]:
+    return [(char, style) for text, style, control in strip if not control for char in text]
