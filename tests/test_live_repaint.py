@@ -7,13 +7,22 @@ import re
 from dataclasses import replace
 
 import numpy as np
+from rich.text import Text
 from textual import messages
 from textual.app import App, ComposeResult
+from textual.containers import Grid
+from textual.geometry import Region
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Static
 
 from runview.store.downsample import reduce_minmax
-from runview.tui.textual_private import next_update, screen_strips, send_changed_cells_only
+from runview.tui.textual_private import (
+    next_update,
+    only_row_dirty,
+    screen_strips,
+    send_changed_cells_only,
+)
 from runview.tui.widgets.chart import Chart, ChartData, ChartSeries, build_chart
 from runview.tui.widgets.chart_axes import round_up, stable_x, stable_y
 from runview.tui.widgets.chart_diff import changed_spans
@@ -249,3 +258,90 @@ async def test_new_latest_values_repaint_the_border_row_without_a_message_per_ch
         assert not [m for m in posted if isinstance(m, messages.Update) and m.widget is chart]
         # and the frame that paints the border alone does not look the drawing up
         assert chart.lookups - by_the_test == lookups
+
+
+class FourCharts(App[None]):
+    CSS = "Grid { grid-size: 2; }"
+
+    def __init__(self) -> None:
+        super().__init__()
+        send_changed_cells_only()
+
+    def compose(self) -> ComposeResult:
+        with Grid():
+            for index in range(4):
+                yield Chart(f"chart {index}")
+
+
+def several(step: int, count: int, unit: str = "") -> ChartData:
+    x = np.arange(100.0)
+    series = tuple(
+        ChartSeries(f"s{k}", x, np.sin(x + step) * (step + 1) + k, index=k) for k in range(count)
+    )
+    return ChartData(series, x_label="step", unit=unit)
+
+
+def rows_below_top(chart: Chart) -> Region:
+    """The drawing's rows and the bottom border: what new points and latest values repaint."""
+    width, height = chart.outer_size
+    return Region(0, 1, width, height - 1)
+
+
+def bottom_row(chart: Chart, rows: Region | None = None) -> list[list[tuple[str, object]]]:
+    """The chart's bottom border row (or ``rows``) as the next frame paints it (the chart's own
+    path)."""
+    width, height = chart.outer_size
+    strips = chart.render_lines(rows or Region(0, height - 1, width, 1))
+    return [[(char, style) for text, style, _ in strip for char in text] for strip in strips]
+
+
+def textual_bottom_row(chart: Chart, rows: Region | None = None) -> list[list[tuple[str, object]]]:
+    """The same rows drawn by Textual from the widget's styles and border subtitle."""
+    width, height = chart.outer_size
+    assert chart.border_subtitle is not None  # the latest values, handed to Textual
+    chart.refresh()  # all of it drawn again, nothing kept
+    strips = Widget.render_lines(chart, rows or Region(0, height - 1, width, 1))
+    return [[(char, style) for text, style, _ in strip for char in text] for strip in strips]
+
+
+async def test_new_latest_values_are_spliced_into_the_border_row_as_textual_draws_it() -> None:
+    app = FourCharts()
+    async with app.run_test(size=(100, 40)) as pilot:
+        charts = list(app.query(Chart))
+        counts = (1, 2, 3, 6)  # one value, a few with names (one with a unit), a range
+        for chart, count in zip(charts, counts):
+            chart.set_data(several(0, count, unit="%" if count == 2 else ""))
+        await wait_for(pilot, lambda: all(chart.builds for chart in charts))
+        await pilot.pause()
+        for step in range(1, 12):
+            if step == 6:
+                charts[1].focus()  # another border style: Textual draws it, then it is learnt
+                await pilot.pause()
+            for chart, count in zip(charts, counts):
+                chart.show_latest(several(step, count, unit="%" if count == 2 else ""))
+                spliced = chart.spliced
+                row = bottom_row(chart)
+                assert chart.spliced == spliced + 1, (step, chart.title)  # not drawn by Textual
+                assert row == textual_bottom_row(chart), (step, chart.title)
+            # (drawn whole by Textual for that comparison: painted, and learnt again)
+            await wait_for(pilot, lambda: all(only_row_dirty(chart, -1) for chart in charts))
+            # New points: the drawing's rows too, between the sides Textual drew last
+            for chart, count in zip(charts, counts):
+                chart.set_data(several(step, count, unit="%" if count == 2 else ""))
+                spliced = chart.spliced
+                rows = bottom_row(chart, rows_below_top(chart))
+                assert chart.spliced == spliced + 1, (step, chart.title)
+                assert rows == textual_bottom_row(chart, rows_below_top(chart)), chart.title
+            await wait_for(pilot, lambda: all(only_row_dirty(chart, -1) for chart in charts))
+        # What the kept row cannot tell is left to Textual: a style it has not seen ...
+        chart = charts[0]
+        values = Text("last ", style="dim")
+        values.append("0.5", style="italic red")
+        chart._show_latest(values)
+        spliced = chart.spliced
+        assert bottom_row(chart) == textual_bottom_row(chart)
+        assert chart.spliced == spliced
+        # ... values too long for the border (Textual cuts them short with an ellipsis)
+        chart._show_latest(Text("last " + "9" * 200, style="dim"))
+        assert bottom_row(chart) == textual_bottom_row(chart)
+        assert chart.spliced == spliced

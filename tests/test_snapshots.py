@@ -65,7 +65,7 @@ def settled(app: RunviewApp, tab: str) -> bool:
     if isinstance(current, ChartTab):
         board = current.board
         visible = board.visible_charts()
-        busy = any(worker.group == "charts" and worker.is_running for worker in app.workers)
+        busy = board.reducing
         own = board.maximised is None or not board.max_chart.provisional
         return (
             current.ready

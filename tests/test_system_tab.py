@@ -346,6 +346,8 @@ async def test_a_cpu_only_box_shows_the_overview_first_and_folds_the_rest(
             ),
         )
         b = board(app)
+        # The board knows its charts before their sections have mounted them.
+        await wait_for(pilot, lambda: all(chart.is_mounted for chart in b.charts.values()))
         boxes = {str(c.title): c for c in b.query(Collapsible)}
         assert list(boxes) == ["host", "more"]
         assert not boxes["host"].collapsed and boxes["more"].collapsed

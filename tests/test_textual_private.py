@@ -18,6 +18,7 @@ from runview.tui.textual_private import (
     BulkTree,
     message_clock,
     next_update,
+    only_row_dirty,
     repaint_quietly,
     screen_strips,
     send_changed_cells_only,
@@ -164,6 +165,21 @@ async def test_a_region_repainted_quietly_is_painted_in_the_next_frame_without_m
         assert not [m for m in posted if isinstance(m, messages.Update)]
 
 
+async def test_only_row_dirty_tells_a_row_marked_alone_from_a_widget_to_draw_again() -> None:
+    app = OneStatic()
+    async with app.run_test(size=(40, 6)) as pilot:
+        static = app.query_one(Static)
+        static.styles.border = ("round", "white")
+        await wait_for(pilot, lambda: only_row_dirty(static, -1))  # painted: nothing to draw
+        width, height = static.content_size
+        repaint_quietly(static, Region(0, height, width, 1))  # the bottom border row
+        assert only_row_dirty(static, height + 1)  # in the widget's rows, under its top border
+        assert not only_row_dirty(static, 0)
+        static.refresh()  # every row: what Textual kept is dropped
+        assert not only_row_dirty(static, height + 1)
+        await wait_for(pilot, lambda: only_row_dirty(static, -1))
+
+
 class CountingBox(Vertical):
     """A container that counts the rows the compositor asks it for."""
 
@@ -192,9 +208,10 @@ class TwoRowsApp(App[None]):
             yield Static("bottom 1", id="bottom").set_styles(**width)
 
 
-async def update_two_rows(narrow: bool) -> list[int]:
-    """Change the top and bottom Statics of a ``TwoRowsApp``; the rows the box behind them was
-    asked for, after checking what the terminal was sent and what the screen shows."""
+async def update_two_rows(narrow: bool, box_too: bool = False) -> list[int]:
+    """Change the top and bottom Statics of a ``TwoRowsApp`` (``box_too``: and the box's own
+    cells in their rows); the rows the box behind them was asked for, after checking what the
+    terminal was sent and what the screen shows."""
     app = TwoRowsApp(narrow=narrow)
     async with app.run_test(size=(30, 24)) as pilot:
         await pilot.pause()
@@ -204,7 +221,9 @@ async def update_two_rows(narrow: bool) -> list[int]:
         top, bottom = app.query_one("#top", Static), app.query_one("#bottom", Static)
         top.update("top 2")
         bottom.update("bottom 2")  # two rows 21 apart: Textual's box around them is 22 rows
-        sent = next_update(app.screen, top, bottom)
+        if box_too:
+            box.refresh(Region(0, 0, 30, 1), Region(0, bottom.region.y - box.region.y, 30, 1))
+        sent = next_update(app.screen, top, bottom, *([box] if box_too else []))
         asked = list(box.asked)  # before the whole screen is read back below
         plain = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", sent)
         assert plain.split() == ["2", "2"], repr(sent)
@@ -215,10 +234,18 @@ async def update_two_rows(narrow: bool) -> list[int]:
 
 
 async def test_an_update_asks_widgets_for_the_rows_it_repaints_not_the_box_around_them() -> None:
-    asked = await update_two_rows(narrow=True)
+    asked = await update_two_rows(narrow=True, box_too=True)
     # If this fails, Compositor._render_chops is no longer where Textual renders a partial
     # update, and every container under it renders all of its rows again.
     assert asked and sum(asked) == 2, asked
+
+
+async def test_a_row_is_not_asked_of_a_box_that_shows_in_it_only_where_nothing_changed() -> None:
+    """Charts side by side: the grid behind them shows in the gaps and beside them, but their
+    latest values change inside them; the grid is not rendered for those rows."""
+    asked = await update_two_rows(narrow=True)
+    # If this fails, Compositor.render_partial_update no longer hands its spans over as before.
+    assert asked == [], asked
 
 
 async def test_a_row_the_widgets_in_front_cover_is_not_asked_of_the_box_behind_them() -> None:

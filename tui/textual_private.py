@@ -171,22 +171,51 @@ def _full_update_remembered(self: LayoutUpdate, console: Console) -> str:
     return _full_update(self, console)
 
 
+class _ChangedRows:
+    """The rows a partial update repaints, and on each the spans of columns that changed: what
+    Textual's ``is_rendered_line`` says, with the columns it leaves out."""
+
+    def __init__(self, spans: list[tuple[int, int, int]]) -> None:
+        self.spans: dict[int, list[tuple[int, int]]] = {}
+        for y, x1, x2 in spans:
+            self.spans.setdefault(y, []).append((x1, x2))
+
+    def __call__(self, y: int) -> bool:
+        return y in self.spans
+
+
+def _partial_update_with_spans(self: Compositor) -> ChopsUpdate | None:
+    """``Compositor.render_partial_update`` that tells the chops it renders which columns of each
+    row changed, not only which rows (``_render_dirty_rows_only``)."""
+    update_regions = self._dirty_regions.copy()
+    self._dirty_regions.clear()
+    if not update_regions:
+        return None
+    crop = Region.from_union(update_regions).intersection(self.size.region)
+    spans = list(self._regions_to_spans(update_regions))
+    chops = self._render_chops(crop, _ChangedRows(spans))
+    return ChopsUpdate(chops, spans, [cut_set[1:] for cut_set in self.cuts])
+
+
 def _render_dirty_rows_only(
     self: Compositor, crop: Region, is_rendered_line: Callable[[int], bool]
 ) -> list[dict[int, Strip | None]]:
-    """``Compositor._render_chops`` that asks each widget for the rows being updated only.
+    """``Compositor._render_chops`` that asks each widget for the rows being updated only, and
+    only where they changed.
 
     Textual asks every widget under the box around all the changed regions for all of its rows,
     then keeps the changed ones: a live Charts tab whose charts' bottom borders changed (rows 20
     and 40 of 48) had the page, the tab, the board, its grid and every container render some 40
     rows each, four times a second, to paint a dozen. Widgets are asked for each run of changed
-    rows instead, and not for a row the widgets in front of them cover already (the grid and the
-    sections behind a chart's border row were rendered, then thrown away); what they paint, and
-    the order in which they cover each other, are Textual's.
+    rows instead, and not for a row the widgets in front of them cover already where it changed
+    (the grid behind a row of charts shows in the gaps between them, but the latest values change
+    inside the charts; the board's scroll bar beside them did not change either); what they
+    paint, and the order in which they cover each other, are Textual's.
     """
     cuts = self.cuts
     chops: list[dict[int, Strip | None]] = [dict.fromkeys(cut_set[:-1]) for cut_set in cuts]
     overlaps, intersection = crop.overlaps, Region.intersection
+    changed = is_rendered_line.spans if isinstance(is_rendered_line, _ChangedRows) else None
     for widget, (region, clip) in self.visible_widgets.items():  # front to back
         if not overlaps(clip):
             continue
@@ -195,11 +224,18 @@ def _render_dirty_rows_only(
             continue
         first_cut, last_cut = shown.column_span
         top, bottom = max(shown.y, crop.y), min(shown.bottom, crop.bottom)
-        rows = [
-            y
-            for y in range(top, bottom)
-            if is_rendered_line(y) and not _covered(chops[y], cuts[y], first_cut, last_cut)
-        ]
+        if changed is None:
+            rows = [
+                y
+                for y in range(top, bottom)
+                if is_rendered_line(y) and not _covered(chops[y], cuts[y], first_cut, last_cut)
+            ]
+        else:
+            rows = [
+                y
+                for y in range(top, bottom)
+                if y in changed and _uncovered(chops[y], cuts[y], first_cut, last_cut, changed[y])
+            ]
         for start, stop in _runs(rows):
             strips = widget.render_lines(
                 Region(shown.x - region.x, start - region.y, shown.width, stop - start)
@@ -212,6 +248,26 @@ def _render_dirty_rows_only(
                     if chops_line.get(cut) is None:  # the front-most widget's piece wins
                         chops_line[cut] = piece
     return chops
+
+
+def _uncovered(
+    chops_line: dict[int, Strip | None],
+    row_cuts: list[int],
+    x1: int,
+    x2: int,
+    spans: list[tuple[int, int]],
+) -> bool:
+    """Whether a piece of a row between columns ``x1`` and ``x2`` that changed (is in
+    ``spans``) has not been painted by the widgets in front."""
+    first, last = bisect_left(row_cuts, x1), bisect_left(row_cuts, x2)
+    for index in range(first, last):
+        cut = row_cuts[index]
+        if chops_line.get(cut) is not None:
+            continue
+        end = row_cuts[index + 1]
+        if any(start < end and cut < stop for start, stop in spans):
+            return True
+    return False
 
 
 def _covered(chops_line: dict[int, Strip | None], row_cuts: list[int], x1: int, x2: int) -> bool:
@@ -244,6 +300,7 @@ def send_changed_cells_only() -> None:
     ChopsUpdate.render_segments = _changed_cells_only  # type: ignore[method-assign]
     LayoutUpdate.render_segments = _full_update_remembered  # type: ignore[method-assign]
     Compositor._render_chops = _render_dirty_rows_only  # type: ignore[method-assign]
+    Compositor.render_partial_update = _partial_update_with_spans  # type: ignore[method-assign]
 
 
 def next_update(screen: Screen[object], *widgets: Widget, full: bool = False) -> str:
@@ -254,6 +311,34 @@ def next_update(screen: Screen[object], *widgets: Widget, full: bool = False) ->
     compositor.update_widgets(set(widgets))
     update = compositor.render_update(full=full)
     return "" if update is None else update.render_segments(screen.app.console)
+
+
+def only_rows_dirty(widget: Widget, top: int, bottom: int) -> bool:
+    """Whether Textual would draw no row of ``widget`` again outside rows ``top`` to ``bottom``
+    (widget coordinates, ``bottom`` excluded): it keeps every other row as it drew it last,
+    styles and all. A full refresh (a new theme, focus, a new size) drops them all."""
+    cache = widget._styles_cache
+    return bool(cache._cache) and all(top <= y < bottom for y in cache._dirty_lines)
+
+
+def only_row_dirty(widget: Widget, y: int) -> bool:
+    """``only_rows_dirty`` for row ``y`` alone."""
+    return only_rows_dirty(widget, y, y + 1)
+
+
+def drawn_elsewhere(widget: Widget, top: int, bottom: int) -> None:
+    """Rows ``top`` to ``bottom`` of ``widget`` were painted without Textual's ``render_lines``:
+    what Textual kept of them is out of date, so it forgets them (and draws them itself when next
+    asked) instead of keeping them marked as to be drawn again."""
+    cache = widget._styles_cache
+    for y in range(top, bottom):
+        cache._dirty_lines.discard(y)
+        cache._cache.pop(y, None)
+
+
+def drawn_row(widget: Widget, y: int) -> Strip | None:
+    """Row ``y`` of ``widget`` as Textual drew it last, before the app's line filters."""
+    return widget._styles_cache._cache.get(y)
 
 
 def set_border_subtitle_quietly(widget: Widget, subtitle: Text | None) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from textual import work
 from textual.message import Message
@@ -25,11 +25,32 @@ def thread_worker(group: str, description: str) -> Callable[[Any], Any]:
     )
 
 
+class Failure(Protocol):
+    """What failed: a Textual ``Worker``, or a ``TaskFailure`` from a thread of our own."""
+
+    @property
+    def error(self) -> BaseException | None: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class TaskFailure:
+    """The error of work a long-lived thread of our own did (``chart_reducer``), reported as a
+    worker's."""
+
+    description: str
+    error: BaseException
+    name: str = ""
+
+
 @dataclass
 class WorkerFailed(Message):
-    """A worker ended with an error it did not handle."""
+    """A worker (or a thread's task) ended with an error it did not handle."""
 
-    worker: Worker[Any]
+    worker: Failure
 
     @property
     def what(self) -> str:

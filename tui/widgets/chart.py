@@ -22,7 +22,14 @@ from textual.strip import Strip
 from textual.visual import Visual, visualize
 from textual.widget import Widget
 
-from runview.tui.textual_private import repaint_quietly, set_border_subtitle_quietly
+from runview.tui.textual_private import (
+    drawn_elsewhere,
+    drawn_row,
+    only_rows_dirty,
+    repaint_quietly,
+    set_border_subtitle_quietly,
+)
+from runview.tui.widgets.chart_border import BorderRow, SideBorders
 from runview.tui.widgets.chart_diff import changed_spans, same_drawing
 from runview.tui.widgets.chart_plan import (  # noqa: F401 - re-exported: the chart's vocabulary
     BAND_MARKER,
@@ -123,10 +130,14 @@ class Chart(Widget, can_focus=True):
         self._styles: dict[int, Style] = {}  # a cell colour's style, over the widget's own
         self._styles_for: object = None  # the widget style ``_styles`` were made for
         self.builds = 0  # drawings made so far (tests and benchmarks read it)
+        self.spliced = 0  # border rows of new latest values spliced, not drawn by Textual
         # (row, column, width) of the cells the last new data repainted; None: all of them
         self.repainted: list[tuple[int, int, int]] | None = None
         self.cursor: float | None = None  # x of a cursor line (a maximised chart's)
         self._subtitle: Text | None = None  # the latest values shown in the bottom border
+        self._subtitle_handed = True  # whether Textual's border_subtitle shows them yet
+        self._border_row = BorderRow()  # that row as Textual drew it last, to splice new values in
+        self._sides = SideBorders()  # the border either side of the drawing's rows, likewise
         self.drawn_at = -math.inf  # when new data last changed the drawing (``chart_pace``)
 
     def set_title(self, title: str) -> None:
@@ -161,14 +172,34 @@ class Chart(Widget, can_focus=True):
         if subtitle == self._subtitle:
             return
         old, self._subtitle = self._subtitle, subtitle
-        # Setting border_subtitle repaints the whole widget (and, over a slow link, resends it):
-        # set without that refresh, and only the border row is marked instead.
-        set_border_subtitle_quietly(self, subtitle)
+        # Handed to Textual only when Textual draws the row (``render_lines``): most new values
+        # are spliced into the row it drew last, and its setter converts the Text to Content.
+        self._subtitle_handed = False
         # Right-aligned in the border: the cells from the longer one's start to the corner.
         longest = max(old.cell_len if old else 0, subtitle.cell_len if subtitle else 0)
-        width, height = self.content_size
+        # From the widget's own size, not ``content_size`` (that asks the compositor).
+        width, height = self.outer_size - self.styles.gutter.totals
         start = max(-1, width - longest - 4)
         repaint_quietly(self, Region(start, height, width + 1 - start, 1))
+
+    def _hand_subtitle(self) -> None:
+        """Give Textual the latest values, for a row it draws or for someone reading them."""
+        if not self._subtitle_handed:
+            self._subtitle_handed = True
+            # Setting border_subtitle repaints the whole widget (and, over a slow link, resends
+            # it): set without that refresh; ``_show_latest`` marked the border row.
+            set_border_subtitle_quietly(self, self._subtitle)
+
+    @property  # type: ignore[override]
+    def border_subtitle(self) -> str | None:
+        """Textual's border subtitle: the latest values, as console markup."""
+        self._hand_subtitle()
+        return _BORDER_SUBTITLE.__get__(self, type(self))
+
+    @border_subtitle.setter
+    def border_subtitle(self, subtitle: Text | str | None) -> None:
+        self._subtitle_handed = True  # set by hand: Textual's own, shown as set
+        _BORDER_SUBTITLE.__set__(self, subtitle)
 
     def _repaint(self) -> None:
         """Repaint only the cells the new data changes: over a slow link, that is what is sent.
@@ -212,14 +243,64 @@ class Chart(Widget, can_focus=True):
         return drawn.to_text() if isinstance(drawn, Raster) else drawn
 
     def render_lines(self, crop: Region) -> list[Strip]:
+        width, height = self.outer_size
+        gutter = self.styles.gutter
         # Once a frame, not once a row; and not for a frame that repaints the borders alone (the
         # latest values, at every update): finding the content's size asks the compositor.
-        top, bottom = self.styles.gutter.top, self.size.height - self.styles.gutter.bottom
-        if crop.y < bottom and crop.bottom > top:
+        if crop.y < height - gutter.bottom and crop.bottom > gutter.top:
             self._drawing()
         if self.visual_style is not self._styles_for:  # a new theme, or focus: new styles
             self._styles, self._styles_for, self._strips = {}, self.visual_style, {}
-        return super().render_lines(crop)
+        context = (self.outer_size, self.visual_style)
+        filters = tuple(self.app.get_line_filters())
+        if crop.y >= gutter.top and only_rows_dirty(self, crop.y, crop.bottom):
+            # New latest values (four times a second) or new points (once a second), nothing
+            # else about the widget moved: its rows are spliced from the border Textual drew last
+            # and the drawing's own rows, not drawn by Textual from the whole style context.
+            rows = self._spliced_rows(crop, context, filters)
+            if rows is not None:
+                drawn_elsewhere(self, crop.y, crop.bottom)
+                self.spliced += 1
+                if crop.width != width:
+                    rows = [row.crop(crop.x, crop.right) for row in rows]
+                return rows
+        self._hand_subtitle()
+        strips = super().render_lines(crop)
+        if crop.x == 0 and crop.width == width:
+            self._learn(crop, strips, context, filters)
+        return strips
+
+    def _spliced_rows(
+        self, crop: Region, context: object, filters: tuple[object, ...]
+    ) -> list[Strip] | None:
+        bottom, top = self.outer_size.height - 1, self.styles.gutter.top
+        rows: list[Strip] = []
+        for y in crop.line_range:
+            if y == bottom:
+                if self._subtitle is None:
+                    return None
+                row = self._border_row.draw(self._subtitle, context)
+            elif y > bottom or not isinstance(self._drawn, Raster):
+                return None
+            else:
+                row = self._sides.row(self.render_line(y - top), context, filters)
+            if row is None:
+                return None
+            rows.append(row)
+        return rows
+
+    def _learn(
+        self, crop: Region, strips: list[Strip], context: object, filters: tuple[object, ...]
+    ) -> None:
+        """Learn the border from rows Textual drew (``chart_border``)."""
+        bottom, top = self.outer_size.height - 1, self.styles.gutter.top
+        if crop.y <= bottom < crop.bottom:
+            self._border_row.learn(strips[bottom - crop.y], self._subtitle, context)
+        first = max(crop.y, top)
+        drawn = drawn_row(self, first) if first < min(crop.bottom, bottom) else None
+        if drawn is not None and isinstance(self._drawn, Raster):
+            background = self.background_colors[1]
+            self._sides.learn(drawn, self.render_line(first - top), context, filters, background)
 
     def render_line(self, y: int) -> Strip:
         """A row of the drawing as segments straight from its cells (a note or plotext's
@@ -252,6 +333,10 @@ class Chart(Widget, can_focus=True):
             painted = next((segment.style for segment in strip if segment.text), None)
             style = self._styles[code] = (painted or base.rich_style).clear_meta_and_links()
         return style
+
+
+# Textual's descriptor behind ``Widget.border_subtitle``, which ``Chart`` wraps.
+_BORDER_SUBTITLE = Widget.__dict__["border_subtitle"]
 
 
 def draw_chart(

@@ -1,11 +1,11 @@
 """A board of charts in collapsible sections: grid layout, keyboard navigation, maximise, reduction
-worker.
+thread.
 
 Shared by the Charts and System tabs. The tab owns the view state (columns, smoothing, folds) and
 binds it to the board's ``view``; the board draws it and reports what the user folded with
 ``ChartBoard.Folded``, and the tab decides. Its own state (maximised, empty) is reactives that set
 classes, laid out in ``runview.tcss``. The board reduces only the charts a user can see, in a
-thread worker, and posts the reduced series back; charts draw them on the UI thread.
+thread of its own, and posts the reduced series back; charts draw them on the UI thread.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import ClassVar
 
 from textual import on
@@ -24,7 +25,6 @@ from textual.reactive import reactive, var
 from textual.widget import Widget
 from textual.widgets import Collapsible, Static
 from textual.widgets.collapsible import CollapsibleTitle
-from textual.worker import get_current_worker
 
 from runview.store.series import SeriesSnapshot
 from runview.tui.breakpoints import auto_columns
@@ -35,6 +35,7 @@ from runview.tui.widgets.chart import Chart, ChartData
 from runview.tui.widgets.chart_cursor import CursorChart
 from runview.tui.widgets.chart_nav import ChartGrid, neighbour
 from runview.tui.widgets.chart_pace import DrawPacer
+from runview.tui.widgets.chart_reducer import NewestOnlyThread
 from runview.tui.widgets.chart_spec import (
     ChartMemory,
     ChartSpec,
@@ -44,7 +45,7 @@ from runview.tui.widgets.chart_spec import (
     source_stamp,
     unread_columns,
 )
-from runview.tui.worker_failures import ReportsWorkerFailures, thread_worker
+from runview.tui.worker_failures import ReportsWorkerFailures, TaskFailure, WorkerFailed
 
 MAX_KEY = "\0max"  # the result key of the maximised chart
 COLUMN_CLASSES = ("-columns-auto", "-columns-1", "-columns-2", "-columns-3", "-columns-4")
@@ -61,6 +62,7 @@ SAMPLE_ABOVE = 2_000_000
 SAMPLE_POINTS = 4096
 SAMPLED = "sampled"  # first item of the stamp of a chart drawn from a sample
 POST_EVERY_S = 1.0
+REDUCE = "reduce visible charts"  # the reduction thread's work, in an error's report
 
 
 class ChartBoard(ReportsWorkerFailures, Container):
@@ -129,17 +131,19 @@ class ChartBoard(ReportsWorkerFailures, Container):
         self._data: dict[str, ChartData] = {}
         self._seq = 0
         self._scheduled = False
-        self.requests = 0  # worker starts so far (tests read it to check idle is free)
+        self.requests = 0  # reductions asked for so far (tests read it to check idle is free)
         self.partial_charts: set[str] = set()  # result keys drawn from a sample of their columns
-        self._in_flight: frozenset[tuple[str, Hashable]] = frozenset()  # the worker's jobs
+        self._in_flight: frozenset[tuple[str, Hashable]] = frozenset()  # the reduction's jobs
         self.pacer = DrawPacer(self.set_timer)  # new points drawn once a second, values at once
         # Per result key, what its last reduction left, so a live update reduces only the points
-        # added since (the worker threads share it; ``ChartMemory`` says how).
+        # added since (the reduction thread's; ``ChartMemory`` says how).
         self._memories: dict[str, ChartMemory] = {}
         self._keep = True  # keep reductions for the next update (a live source)
         # Held, not queried: every update asks which charts are on screen (a query walks the DOM).
         self._grid = ChartGrid(classes="board-grid")
         self._max_chart = CursorChart(classes="board-max")
+        # Started once, woken at each request: not a Textual worker per request (``chart_reducer``).
+        self._reducer = NewestOnlyThread("runview-charts", self._reduction_failed)
 
     def compose(self) -> ComposeResult:
         yield Static(self.empty_text, classes="board-empty")
@@ -150,6 +154,18 @@ class ChartBoard(ReportsWorkerFailures, Container):
     def on_mount(self) -> None:
         self.set_class(True, COLUMN_CLASSES[0])
         self.watch(self.grid, "scroll_y", lambda: self.request_reduction(), init=False)
+
+    def on_unmount(self) -> None:
+        self._reducer.stop()
+
+    @property
+    def reducing(self) -> bool:
+        """Charts are being reduced, or are about to be."""
+        return self._reducer.busy
+
+    def _reduction_failed(self, error: BaseException) -> None:
+        """What the reduction thread raised, reported as a failed worker's error (that thread)."""
+        self.post_message(WorkerFailed(TaskFailure(REDUCE, error)))
 
     @property
     def grid(self) -> ChartGrid:
@@ -317,7 +333,10 @@ class ChartBoard(ReportsWorkerFailures, Container):
             self._in_flight = wanted
             self._seq += 1
             self.requests += 1
-            self._reduce(source, jobs, self.smoothing, self._seq, frozenset(sampled_already))
+            task = partial(
+                self._reduce, source, jobs, self.smoothing, self._seq, frozenset(sampled_already)
+            )
+            self._reducer.submit(task)
 
     @on(Chart.Resized)
     def _on_chart_resized(self, message: Chart.Resized) -> None:
@@ -332,29 +351,31 @@ class ChartBoard(ReportsWorkerFailures, Container):
         self._scheduled = False
         self.request_reduction()
 
-    @thread_worker(group="charts", description="reduce visible charts")
     def _reduce(
         self,
         source: SeriesSnapshot,
         jobs: list[tuple[str, ChartSpec, int, Hashable]],
         smoothing: float,
         seq: int,
-        sampled_already: frozenset[str] = frozenset(),
+        sampled_already: frozenset[str],
+        cancelled: Callable[[], bool],
     ) -> None:
-        worker = get_current_worker()
+        """Reduce ``jobs`` on the reduction thread, posting the results as ``Reduced``."""
         total = len(jobs)
         results: dict[str, ChartData] = {}
         started = posted = time.monotonic()
         done, sampling = 0, True
         try:
             for index, (key, spec, width, stamp) in enumerate(jobs):
-                if worker.is_cancelled:
+                if cancelled():
                     break  # a newer request covers the rest; what is done is still posted
                 if sampling and (index == 0 or time.monotonic() - started > SAMPLE_AFTER_S):
                     # Much to read (a long run's columns), or slow going (a busy machine): the
                     # charts still waiting are drawn at once from samples of their columns,
                     # marked partial.
-                    previews = self._previews(jobs[index:], source, smoothing, sampled_already)
+                    previews = self._previews(
+                        jobs[index:], source, smoothing, sampled_already, cancelled
+                    )
                     sampling = index == 0 and not previews  # else: no second look
                     if previews:
                         results.update(previews)
@@ -376,17 +397,17 @@ class ChartBoard(ReportsWorkerFailures, Container):
         source: Sources,
         smoothing: float,
         sampled_already: frozenset[str],
+        cancelled: Callable[[], bool],
     ) -> dict[str, ChartData]:
-        """Charts of ``jobs`` drawn from samples of their unread columns (worker thread)."""
+        """Charts of ``jobs`` drawn from samples of their unread columns (reduction thread)."""
         unread = {key: unread_columns(spec, source) for key, spec, _width, _stamp in jobs}
         if sum(unread.values()) <= SAMPLE_ABOVE:
             return {}  # little left to read: drawn whole sooner than sampled and drawn twice
         sample = sampled(source, SAMPLE_POINTS)
-        worker = get_current_worker()
         return {
             key: _reduced(spec, sample, width, smoothing, (SAMPLED, stamp))
             for key, spec, width, stamp in jobs
-            if unread[key] and key not in sampled_already and not worker.is_cancelled
+            if unread[key] and key not in sampled_already and not cancelled()
         }
 
     @on(Reduced)
