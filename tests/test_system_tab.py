@@ -65,6 +65,11 @@ def make_run(root: Path, samples: int, gpu: dict | None = None) -> Path:
     return path
 
 
+def laid_out(app: RunviewApp) -> bool:
+    """The System tab has laid out its first snapshot (its charts mounted in their sections)."""
+    return isinstance(app.screen, RunPage) and system_tab(app).settled
+
+
 def board(app: RunviewApp) -> ChartBoard:
     assert isinstance(app.screen, RunPage)
     return app.screen.query_one(".system-board", ChartBoard)
@@ -335,9 +340,7 @@ async def test_a_cpu_only_box_shows_the_overview_first_and_folds_the_rest(
     path = cpu_only_run(run_root)
     app = RunviewApp(path, tab="system")
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(
-            pilot, lambda: isinstance(app.screen, RunPage) and "cpu/percent" in board(app).charts
-        )
+        await wait_for(pilot, lambda: laid_out(app) and "cpu/percent" in board(app).charts)
         b = board(app)
         boxes = {str(c.title): c for c in b.query(Collapsible)}
         assert list(boxes) == ["host", "more"]
@@ -395,8 +398,6 @@ async def test_a_cpu_only_box_shows_the_overview_first_and_folds_the_rest(
     # opened once, it stays open for the project
     app = RunviewApp(path, tab="system")
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(
-            pilot, lambda: isinstance(app.screen, RunPage) and "cpu/percent" in board(app).charts
-        )
+        await wait_for(pilot, lambda: laid_out(app) and "cpu/percent" in board(app).charts)
         boxes = {str(c.title): c for c in board(app).query(Collapsible)}
         assert not boxes["more"].collapsed
