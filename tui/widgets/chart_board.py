@@ -10,6 +10,7 @@ thread worker, and posts the reduced series back; charts draw them on the UI thr
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
@@ -61,6 +62,10 @@ SAMPLE_ABOVE = 2_000_000
 SAMPLE_POINTS = 4096
 SAMPLED = "sampled"  # first item of the stamp of a chart drawn from a sample
 POST_EVERY_S = 1.0
+# After posting the charts drawn from samples, the worker waits (this long at most) until they
+# are on screen before it reads whole columns: drawing and painting them on the UI thread would
+# otherwise share the interpreter with that reading.
+PREVIEW_PAINT_WAIT_S = 0.5
 
 
 class ChartBoard(ReportsWorkerFailures, Container):
@@ -140,6 +145,7 @@ class ChartBoard(ReportsWorkerFailures, Container):
         # Held, not queried: every update asks which charts are on screen (a query walks the DOM).
         self._grid = ChartGrid(classes="board-grid")
         self._max_chart = CursorChart(classes="board-max")
+        self._previews_painted = threading.Event()  # the last samples posted are on screen
 
     def compose(self) -> ComposeResult:
         yield Static(self.empty_text, classes="board-empty")
@@ -359,7 +365,9 @@ class ChartBoard(ReportsWorkerFailures, Container):
                     if previews:
                         results.update(previews)
                         partial = frozenset(previews)
+                        self._previews_painted.clear()
                         self.post_message(self.Reduced(results, seq, partial, done, total))
+                        self._previews_painted.wait(PREVIEW_PAINT_WAIT_S)
                         results, posted = {}, time.monotonic()
                 memory = self._memories.setdefault(key, ChartMemory()) if self._keep else None
                 results[key] = _reduced(spec, source, width, smoothing, stamp, memory)
@@ -414,6 +422,11 @@ class ChartBoard(ReportsWorkerFailures, Container):
                 and _only_newer_points(self.pacer.latest(chart), data)
             )
             self.pacer.deliver(chart, data, message.seq, paced)
+        if message.partial:
+            self.call_after_refresh(self._previews_painted.set)
+
+    def on_unmount(self) -> None:
+        self._previews_painted.set()  # a worker waiting for a paint that will not come
 
     def watch_whole_share(self) -> None:
         self.post_message(self.Loading())
