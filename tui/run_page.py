@@ -100,13 +100,17 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
         progress = Horizontal(
             Static(id="load-label"), ProgressBar(total=1, show_eta=False), id="load-progress"
         )  # shown only while a large history loads
-        await self.mount_all(
-            [tab_bar, progress, ContentSwitcher(id="tab-content"), PageFooter()], before="#problems"
-        )
-        if not self.is_attached:
-            return  # closed while it was being built (quit, or back, right after opening)
-        self._show_load_progress()
-        await self.show_first_tab(self.initial_tab)
+        # One frame for all of it: Textual would paint between the awaits (the tab bar alone,
+        # then the empty tab), and each paint of the whole screen takes as long as the mounting.
+        with self.app.batch_update():
+            await self.mount_all(
+                [tab_bar, progress, ContentSwitcher(id="tab-content"), PageFooter()],
+                before="#problems",
+            )
+            if not self.is_attached:
+                return  # closed while it was being built (quit, or back, right after opening)
+            self._show_load_progress()
+            await self.show_first_tab(self.initial_tab)
         self.refresh_bindings()  # the footer, mounted after the page, lists keys once told to
 
     def snapshot_coming(self) -> bool:
@@ -141,7 +145,10 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
         snapshot = reader.refresh(max_bytes=min(FIRST_CHUNK, self.load_chunk))
         # Read here, not by the tab once it has the snapshot: the Charts tab's saved layout,
         # which its first layout waits for, then comes with the snapshot.
-        prefetched = load_tab(self.initial_tab).prefetch(snapshot)
+        try:
+            prefetched = load_tab(self.initial_tab).prefetch(snapshot)
+        except Exception:  # the tab reads it itself, and reports what fails, as when not first
+            prefetched = None
         if prefetched is not None:
             self.post_message(TabPrefetched(self.initial_tab, prefetched))
         shown = -PARTIAL_EVERY_S
