@@ -483,36 +483,3 @@ async def test_whole_columns_are_read_once_the_sampled_charts_are_painted(
             timeout=30,
         )
     assert painted_at_first_read == [True]
-
-
-async def test_no_frame_shows_the_page_half_built(
-    run_root: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Between the header's frame and the charts', Textual would paint whenever the page's
-    building awaits: the tab bar over an empty tab, then the charts' sections half mounted. Each
-    such paint of the whole screen took as long as the mounting itself on a long run."""
-    from textual.screen import Screen
-
-    run = runview.init(project="t", dir=run_root, console=False, system_interval=None)
-    for step in range(50):
-        run.log({f"{'train' if k % 2 else 'val'}/m{k}": step * k for k in range(12)})
-    run.finish()
-    frames: list[tuple[bool, bool, int, int]] = []
-    paint = Screen._compositor_refresh
-
-    def recorded(screen: Screen) -> None:
-        if isinstance(screen, RunPage):
-            boards = list(screen.query(ChartBoard))
-            charts = list(boards[0].charts.values()) if boards else []
-            mounted = sum(chart.is_mounted for chart in charts)
-            tab_bar = bool(screen.query("#tab-bar"))
-            frames.append((tab_bar, bool(screen.query("#pane-charts")), mounted, len(charts)))
-        paint(screen)
-
-    monkeypatch.setattr(Screen, "_compositor_refresh", recorded)
-    app = RunviewApp(run.dir, tab="charts")
-    async with app.run_test(size=(160, 48)) as pilot:
-        await open_charts(pilot, app)
-    assert frames and frames[-1][2:] == (12, 12), frames
-    assert not [f for f in frames if f[0] and not f[1]], frames  # the tab bar over no tab
-    assert not [f for f in frames if 0 < f[2] < f[3] or (f[3] and not f[2])], frames

@@ -100,17 +100,13 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
         progress = Horizontal(
             Static(id="load-label"), ProgressBar(total=1, show_eta=False), id="load-progress"
         )  # shown only while a large history loads
-        # One frame for all of it: Textual would paint between the awaits (the tab bar alone,
-        # then the empty tab), and each paint of the whole screen takes as long as the mounting.
-        with self.app.batch_update():
-            await self.mount_all(
-                [tab_bar, progress, ContentSwitcher(id="tab-content"), PageFooter()],
-                before="#problems",
-            )
-            if not self.is_attached:
-                return  # closed while it was being built (quit, or back, right after opening)
-            self._show_load_progress()
-            await self.show_first_tab(self.initial_tab)
+        await self.mount_all(
+            [tab_bar, progress, ContentSwitcher(id="tab-content"), PageFooter()], before="#problems"
+        )
+        if not self.is_attached:
+            return  # closed while it was being built (quit, or back, right after opening)
+        self._show_load_progress()
+        await self.show_first_tab(self.initial_tab)
         self.refresh_bindings()  # the footer, mounted after the page, lists keys once told to
 
     def snapshot_coming(self) -> bool:

@@ -189,8 +189,7 @@ class ChartTab(RunTab):
             # Decided before the rebuild: it drops the focused chart for a moment, then refocuses
             # it.
             unfocused = self.app.focused is None or self.app.focused is self.board.grid
-            with self.app.batch_update():  # no paint of the charts half mounted
-                await self.board.set_specs(self.build_specs(snapshot))
+            await self.board.set_specs(self.build_specs(snapshot))
             if unfocused:
                 self.call_after_refresh(self._focus_first_unless_claimed)
             self._shown = self.board.set_filter(self._filter)
