@@ -13,6 +13,8 @@
    read), then until the status line no longer says "partial · loading" (every chart drawn from
    all its points), with the peak RSS summed over the viewer's processes (50 ms samples). The
    package each open runs (``--baseline``'s too) is byte-compiled first, as an install leaves it.
+   With each open, the CPU seconds the viewer had used (all its threads) when each figure was
+   seen: steadier than wall times where other processes share the machine.
 4. With tensorboard and tensorboardX importable: the same metrics at 100k steps written as an
    event file, loaded by ``EventAccumulator(size_guidance={'scalars': 0}).Reload()``, vs runview.
 """
@@ -36,7 +38,7 @@ import tempfile
 import termios
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
@@ -188,6 +190,9 @@ class Opened:
     partial: float | None = None  # the Charts status line says "partial · loading"
     whole: float | None = None  # ... and then no longer: every chart drawn from all its points
     peak_mb: float = 0.0
+    # CPU seconds the viewer had used (all its threads) when each of the above was seen: less
+    # at the mercy of other processes than the wall times on a shared machine
+    cpu: dict[str, float] = field(default_factory=dict)
 
 
 def viewer_open(
@@ -237,6 +242,7 @@ def viewer_open(
             except OSError:
                 break
             at = time.monotonic() - started
+            before = (opened.name, opened.tab_bar, opened.last_step, opened.partial, opened.whole)
             rows = ["".join(row) for row in screen.cells]
             status = next((row for row in rows if " charts · columns " in row), "")
             if opened.name is None and any(title in row for row in rows):
@@ -251,6 +257,12 @@ def viewer_open(
             if opened.partial is not None and opened.whole is None and status:
                 if "partial" not in status:
                     opened.whole = at
+            after = (opened.name, opened.tab_bar, opened.last_step, opened.partial, opened.whole)
+            for label, old, new in zip(
+                ("name", "tab bar", "last step", "partial", "whole"), before, after
+            ):
+                if old is None and new is not None:
+                    opened.cpu[label] = cpu_seconds(proc)
         whole = opened.partial is None or opened.whole is not None
         if time.monotonic() >= settle:
             if (settle_until() and whole) or time.monotonic() >= settle + 29:
@@ -270,6 +282,15 @@ def viewer_open(
         pass
     os.close(fd)
     return opened
+
+
+def cpu_seconds(proc: psutil.Process) -> float:
+    """User and system CPU seconds of ``proc`` and its children so far (0 once it is gone)."""
+    try:
+        procs = [proc, *proc.children(recursive=True)]
+        return sum(sum(p.cpu_times()[:2]) for p in procs)
+    except psutil.Error:
+        return 0.0
 
 
 def tensorboard_part(data: Path, rows: int, metrics: int) -> None:
@@ -460,9 +481,11 @@ def describe(opened: Opened) -> str:
         if opened.partial is not None
         else "; never marked partial"
     )
+    cpu = ", ".join(f"{label} {seconds:.2f}" for label, seconds in opened.cpu.items())
     return (
         f"name {at(opened.name)}, tab bar {at(opened.tab_bar)}, last step on a chart "
-        f"{at(opened.last_step)}{partial}; peak RSS {opened.peak_mb:.0f} MB"
+        f"{at(opened.last_step)}{partial}; peak RSS {opened.peak_mb:.0f} MB\n"
+        f"      CPU s used by then: {cpu}"
     )
 
 

@@ -63,7 +63,7 @@ def reduce_minmax(
     for bucket, (start, end) in enumerate(zip(starts.tolist(), ends.tolist())):
         i_min[bucket] = start + int(low[start:end].argmin())
         i_max[bucket] = start + int(high[start:end].argmax())
-    chosen = np.unique(np.concatenate((i_min, i_max, [0, n - 1])))
+    chosen = _distinct(np.sort(np.concatenate((i_min, i_max, [0, n - 1]))))
     out_y = y[chosen]
     return x[chosen], np.where(np.isfinite(out_y), out_y, np.nan)
 
@@ -76,8 +76,19 @@ def bucket_starts(
     edges = bucket_edges((float(x[0]), float(x[-1])) if span is None else span, buckets)
     if edges is None:
         return np.zeros(1, dtype=np.intp)
-    starts = np.unique(np.concatenate(([0], np.searchsorted(x, edges, "left"))))
+    starts = _distinct(np.concatenate(([0], np.searchsorted(x, edges, "left"))))  # ascending
     return starts[starts < x.size]  # buckets past the data (a span reaching ahead) hold nothing
+
+
+def _distinct(ascending: np.ndarray) -> np.ndarray:
+    """``np.unique`` of an array already in ascending order. (``np.unique`` itself imports
+    ``numpy.ma`` on its first call, ~30 ms in the middle of a long run's first charts.)"""
+    if ascending.size < 2:
+        return ascending
+    keep = np.empty(ascending.size, dtype=bool)
+    keep[0] = True
+    np.not_equal(ascending[1:], ascending[:-1], out=keep[1:])
+    return ascending[keep]
 
 
 def bucket_edges(span: tuple[float, float], buckets: int) -> np.ndarray | None:

@@ -17,6 +17,7 @@ from runview.store.reader import RunReader, RunSnapshot
 from runview.tui import chart_state
 from runview.tui.app import RunviewApp
 from runview.tui.run_page import RunPage
+from runview.tui.tabs import chart_tab
 from runview.tui.textual_private import screen_strips
 from runview.tui.widgets.kv_table import KeyValueTable
 from tests.pilot import Notices, page, screen_text, wait_for
@@ -265,14 +266,25 @@ async def test_a_tab_widgets_worker_error_reaches_the_page(
     run_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The Charts tab's worker that loads the saved view state fails in a way it does not handle.
+    # (Opened from another tab: the tab a page opens on gets its state with the run instead, and
+    # the same failure there leaves the tab to read it itself, as here.)
     def load_view_state(*args: object) -> None:
         raise RuntimeError("state store exploded")
 
     monkeypatch.setattr(chart_state, "load_view_state", load_view_state)
+    monkeypatch.setattr(chart_tab, "load_view_state", load_view_state)
     run = make_run(run_root)
-    app = RunviewApp(run.dir, tab="charts")
+    for first in ("overview", "charts"):
+        await _a_view_state_failure_is_reported(run, first)
+
+
+async def _a_view_state_failure_is_reported(run: runview.Run, first: str) -> None:
+    app = RunviewApp(run.dir, tab=first)
     notices = Notices()
     async with app.run_test(size=(80, 24), message_hook=notices.hook) as pilot:
+        if first == "overview":
+            await wait_for(pilot, lambda: page(app).snapshot is not None)
+            await pilot.press("2")
         await wait_for(pilot, lambda: notices.shown)
         assert [n.message for n in notices.shown] == [
             "load the view settings failed: RuntimeError: state store exploded"

@@ -437,3 +437,49 @@ async def test_a_long_run_shows_sampled_charts_at_once_marked_partial_then_whole
     finally:
         release_train.set()
         release_val.set()
+
+
+async def test_whole_columns_are_read_once_the_sampled_charts_are_painted(
+    run_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker waits for the first picture (the charts drawn from samples) before it reads
+    whole columns: drawing and painting it would otherwise share the interpreter with that
+    reading."""
+    from runview.store.column_reader import LazyColumn
+    from runview.tui.widgets import chart_board
+    from tests.conftest import final_index
+
+    run = runview.init(project="t", dir=run_root, console=False, system_interval=None)
+    for step in range(40_000):
+        run.log({"train/loss": 1 / (step + 1), "train/acc": step / 40_000, "val/loss": 0.5})
+    run.finish()
+    final_index(run.dir)
+    app = RunviewApp(run.dir, tab="charts")
+    painted_at_first_read: list[bool] = []
+    read = LazyColumn._read
+
+    def painted(chart) -> bool:
+        # the chart's drawing on screen is of its current data, and that data is a sample
+        data, key = chart.data, chart._cache_key
+        sampled = data is not None and data.stamp[0] == chart_board.SAMPLED
+        return sampled and key is not None and key[0] == chart._version
+
+    def watched_read(self: LazyColumn):
+        if self.index_x is not None and not painted_at_first_read:  # a metric's column
+            board = app.screen.query_one(ChartBoard)
+            painted_at_first_read.append(all(painted(c) for _k, c in board.visible_charts()))
+        return read(self)
+
+    monkeypatch.setattr(LazyColumn, "_read", watched_read)
+    monkeypatch.setattr(chart_board, "SAMPLE_ABOVE", 50_000)  # 120,000 unread points: sampled
+    async with app.run_test(size=(160, 48)) as pilot:
+        b = await open_charts(pilot, app)
+        await wait_for(
+            pilot,
+            lambda: (
+                b.whole_share is None
+                and all(c.data.points == 40_000 for _key, c in b.visible_charts())
+            ),
+            timeout=30,
+        )
+    assert painted_at_first_read == [True]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 from hypothesis import given, settings
@@ -136,3 +138,17 @@ def test_ema_first_value_is_unbiased_and_zero_alpha_is_identity() -> None:
     y = np.array([10.0, 10.0, 10.0])
     assert np.allclose(ema(y, 0.99), 10.0), "debiasing removes the pull towards 0"
     assert np.array_equal(ema(y, 0.0), y)
+
+
+def test_reducing_does_not_import_numpy_ma():
+    # np.unique imports numpy.ma on its first call: ~30 ms inside a long run's first charts.
+    code = (
+        "import sys, numpy as np\n"
+        "from runview.store.downsample import reduce_minmax\n"
+        "x = np.arange(10_000, dtype=float)\n"
+        "rx, ry = reduce_minmax(x, np.sin(x), 50)\n"
+        "assert rx.size <= 102 and (np.diff(rx) > 0).all(), rx\n"
+        "print('numpy.ma' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -65,6 +65,11 @@ def make_run(root: Path, samples: int, gpu: dict | None = None) -> Path:
     return path
 
 
+def laid_out(app: RunviewApp) -> bool:
+    """The System tab has laid out its first snapshot (its charts mounted in their sections)."""
+    return isinstance(app.screen, RunPage) and system_tab(app).settled
+
+
 def board(app: RunviewApp) -> ChartBoard:
     assert isinstance(app.screen, RunPage)
     return app.screen.query_one(".system-board", ChartBoard)
@@ -335,16 +340,7 @@ async def test_a_cpu_only_box_shows_the_overview_first_and_folds_the_rest(
     path = cpu_only_run(run_root)
     app = RunviewApp(path, tab="system")
     async with app.run_test(size=(160, 48)) as pilot:
-        # Settled: its first snapshot is laid out, each chart in its section (a chart is in
-        # ``charts`` as soon as it is made, before it is mounted in its section).
-        await wait_for(
-            pilot,
-            lambda: (
-                isinstance(app.screen, RunPage)
-                and getattr(page(app).current_tab, "settled", False)
-                and "cpu/percent" in board(app).charts
-            ),
-        )
+        await wait_for(pilot, lambda: laid_out(app) and "cpu/percent" in board(app).charts)
         b = board(app)
         # The board knows its charts before their sections have mounted them.
         await wait_for(pilot, lambda: all(chart.is_mounted for chart in b.charts.values()))
@@ -409,8 +405,6 @@ async def test_a_cpu_only_box_shows_the_overview_first_and_folds_the_rest(
     # opened once, it stays open for the project
     app = RunviewApp(path, tab="system")
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(
-            pilot, lambda: isinstance(app.screen, RunPage) and "cpu/percent" in board(app).charts
-        )
+        await wait_for(pilot, lambda: laid_out(app) and "cpu/percent" in board(app).charts)
         boxes = {str(c.title): c for c in board(app).query(Collapsible)}
         assert not boxes["more"].collapsed

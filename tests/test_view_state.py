@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from textual.widgets import Select
+from textual.worker import Worker
 
 import runview
 from runview.tui import chart_state
@@ -298,3 +299,29 @@ def test_one_filter_rule() -> None:
     )
     assert compile_filter("conv(") == (None, False)
     assert literal_filter("conv(").search("Conv(3)") and literal_filter("") is None
+
+
+async def test_the_first_tab_gets_its_saved_layout_with_the_run(
+    state: Path, run_root: Path
+) -> None:
+    # Read by the page's reader thread with the first snapshot (``RunTab.prefetch``): the tab
+    # lays the charts out as soon as it has them, not after a worker of its own has read the
+    # file and come back through the busy UI thread (a frame or two later on a long run).
+    run_dir = make_run(run_root)
+    path = state_path("t")
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"columns": 2, "pinned": ["lr"]}))
+    load_workers = []
+
+    def hook(message: object) -> None:
+        worker = getattr(message, "worker", None)
+        if isinstance(message, Worker.StateChanged) and worker.group.startswith("view-state"):
+            load_workers.append(worker.group)
+
+    app = RunviewApp(run_dir, tab="charts")
+    async with app.run_test(size=(120, 40), message_hook=hook) as pilot:
+        b = await open_charts(pilot, app)
+        assert section_titles(b) == ["pinned", "train", "val"] and b.columns == 2
+        await pilot.press("3")  # the System tab, built later, reads its own section as before
+        await wait_for(pilot, lambda: "view-state-load-system" in load_workers)
+    assert "view-state-load-charts" not in load_workers, load_workers

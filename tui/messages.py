@@ -30,6 +30,15 @@ class RunNamed(Message):
         self.title = title
 
 
+class TabPrefetched(Message):
+    """What the tab ``name`` reads before its first layout (``RunTab.prefetch``), read ahead."""
+
+    def __init__(self, name: str, value: object) -> None:
+        super().__init__()
+        self.name = name
+        self.value = value
+
+
 class LoadProgressed(Message):
     """The first read of a large run moved on: ``done`` of ``total`` bytes, ``rows`` steps read."""
 

@@ -22,7 +22,7 @@ from textual.worker import Worker, get_current_worker
 from runview.store import format as fmt
 from runview.store.run_dirs import read_title, run_title
 from runview.store.watch import ChangeSignal
-from runview.tui.messages import LoadProgressed, RunNamed, RunUpdated
+from runview.tui.messages import LoadProgressed, RunNamed, RunUpdated, TabPrefetched
 from runview.tui.refresh_pace import RefreshPace
 from runview.tui.safe_text import safe_text
 from runview.tui.tabbed_page import TabbedPage, tab_page_bindings
@@ -139,6 +139,14 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
         reader = RunReader(self.run_path)
         total = reader.history_pending
         snapshot = reader.refresh(max_bytes=min(FIRST_CHUNK, self.load_chunk))
+        # Read here, not by the tab once it has the snapshot: the Charts tab's saved layout,
+        # which its first layout waits for, then comes with the snapshot.
+        try:
+            prefetched = load_tab(self.initial_tab).prefetch(snapshot)
+        except Exception:  # the tab reads it itself, and reports what fails, as when not first
+            prefetched = None
+        if prefetched is not None:
+            self.post_message(TabPrefetched(self.initial_tab, prefetched))
         shown = -PARTIAL_EVERY_S
         while reader.history_pending and not worker.is_cancelled:
             self.post_message(
@@ -189,6 +197,11 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
         if self.snapshot is None:  # a snapshot's title is as new or newer
             self._show_title(message.title)
         self.call_after_refresh(self._painted.set)
+
+    @on(TabPrefetched)
+    def _on_tab_prefetched(self, message: TabPrefetched) -> None:
+        message.stop()
+        self.tab_prefetched(message.name, message.value)
 
     @on(LoadProgressed)
     def _on_load_progress(self, message: LoadProgressed) -> None:

@@ -88,6 +88,7 @@ class TabbedPage(Screen[None]):
         self._building: str | None = None  # the tab a digit is building (first visit)
         self._settle_timer: Timer | None = None  # the longest its keys are held
         self._switcher: ContentSwitcher | None = None
+        self._prefetched: dict[str, object] = {}  # what a tab's ``prefetch`` read ahead of it
 
     @property
     def ready(self) -> bool:
@@ -152,7 +153,10 @@ class TabbedPage(Screen[None]):
             return  # the page is being closed (quit, or back, while it was built)
         if not switcher.query(f"#pane-{name}"):
             # Built on first visit: a tab nobody opens costs nothing.
-            await switcher.mount(self.tab_class(name)(id=f"pane-{name}"))
+            tab = self.tab_class(name)(id=f"pane-{name}")
+            if name in self._prefetched:
+                tab.use_prefetched(self._prefetched.pop(name))
+            await switcher.mount(tab)
         switcher.current = f"pane-{name}"
         self._feed_visible_tab()
         pane = self.current_tab
@@ -164,6 +168,18 @@ class TabbedPage(Screen[None]):
         keys typed meanwhile once it has settled."""
         await self.show_tab_pane(name)
         self._ready_once_settled()
+
+    def tab_prefetched(self, name: str, value: object) -> None:
+        """What ``RunTab.prefetch`` of the tab ``name`` read: handed to the tab, now or when it
+        is built."""
+        from runview.tui.tabs.base import RunTab  # imported already: prefetch is its method
+
+        switcher = self.switcher
+        pane = next(iter(switcher.query(f"#pane-{name}")), None) if switcher else None
+        if isinstance(pane, RunTab):
+            pane.use_prefetched(value)
+        else:
+            self._prefetched[name] = value
 
     @property
     def switcher(self) -> ContentSwitcher | None:

@@ -78,6 +78,17 @@ class RunTab(ReportsWorkerFailures, Container):
     def show_snapshot(self, snapshot: RunSnapshot) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    @classmethod
+    def prefetch(cls, snapshot: RunSnapshot) -> object:
+        """What the tab will read before it can lay out ``snapshot``, read ahead on the page's
+        reader thread for the tab the page opens on (None: nothing). The page hands the result
+        to ``use_prefetched`` before the tab's first ``show_snapshot``, which then need not wait
+        for a worker of its own (a round trip through the UI thread while it paints)."""
+        return None
+
+    def use_prefetched(self, value: object) -> None:
+        """Take what ``prefetch`` read (UI thread)."""
+
     def focus_default(self) -> None:
         """Put focus where a user of this tab starts; the page calls it when the tab opens.
 

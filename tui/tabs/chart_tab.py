@@ -37,7 +37,7 @@ from runview.tui.key_help import KeySection, key_sections
 from runview.tui.key_hold import after_typed_keys
 from runview.tui.tabs.base import RunTab
 from runview.tui.text_filter import filter_key, read_filter, text_box_keys
-from runview.tui.view_state import CHARTS, ChartEdit, ViewState
+from runview.tui.view_state import CHARTS, ChartEdit, ViewState, load_view_state
 from runview.tui.widgets.chart_board import ChartBoard
 from runview.tui.widgets.chart_spec import ChartSpec
 
@@ -54,6 +54,10 @@ EDIT_TIP = (
     "the focused chart: title, x axis (step, wall time, relative time, a metric), x / y range, "
     "log y, legend, y metrics and their colours"
 )
+
+
+def _project(snapshot: RunSnapshot) -> str:
+    return str(snapshot.meta.get("project") or "")
 
 
 def _nearest_step(smoothing: float) -> int:
@@ -100,6 +104,8 @@ class ChartTab(RunTab):
         self.keeper: ViewStateKeeper | None = None
         self.ready = False  # the saved state is applied: snapshots are shown, changes saved
         self._pending: RunSnapshot | None = None
+        # (project, state, problem) read ahead by the page (``prefetch``)
+        self._prefetched: tuple[str, ViewState, str | None] | None = None
 
     # -- what a subclass says -------------------------------------------------------------------
     def chart_source(self, snapshot: RunSnapshot) -> SeriesSnapshot:
@@ -151,16 +157,30 @@ class ChartTab(RunTab):
         return [*super().key_help(), *key_sections(self.editor.key_classes())]
 
     # -- snapshots ------------------------------------------------------------------------------
+    @classmethod
+    def prefetch(cls, snapshot: RunSnapshot) -> tuple[str, ViewState, str | None]:
+        """The project's saved layout for this tab (reader thread): its first layout needs it."""
+        project = _project(snapshot)
+        return (project, *load_view_state(project, cls.state_section, cls.default_view))
+
+    def use_prefetched(self, value: object) -> None:
+        if isinstance(value, tuple) and len(value) == 3:
+            self._prefetched = value
+
     def show_snapshot(self, snapshot: RunSnapshot) -> None:
         # The page calls this on every poll of a live run: cheap when nothing moved.
         if not self.ready:
             self._pending = snapshot  # laid out once the project's saved state is in
             if self.keeper is None:
-                project = str(snapshot.meta.get("project") or "")
+                project = _project(snapshot)
                 self.keeper = ViewStateKeeper(
                     self, project, self._state_loaded, self.state_section, self.default_view
                 )
-                self.keeper.load()
+                prefetched, self._prefetched = self._prefetched, None
+                if prefetched is not None and prefetched[0] == project:
+                    self._state_loaded(*prefetched[1:])  # laid out now, with the snapshot
+                else:
+                    self.keeper.load()
             return
         self.call_later(self._apply_snapshot, snapshot)
 

@@ -10,6 +10,7 @@ thread of its own, and posts the reduced series back; charts draw them on the UI
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
@@ -63,6 +64,10 @@ SAMPLE_POINTS = 4096
 SAMPLED = "sampled"  # first item of the stamp of a chart drawn from a sample
 POST_EVERY_S = 1.0
 REDUCE = "reduce visible charts"  # the reduction thread's work, in an error's report
+# After posting the charts drawn from samples, the worker waits (this long at most) until they
+# are on screen before it reads whole columns: drawing and painting them on the UI thread would
+# otherwise share the interpreter with that reading.
+PREVIEW_PAINT_WAIT_S = 0.5
 
 
 class ChartBoard(ReportsWorkerFailures, Container):
@@ -144,6 +149,7 @@ class ChartBoard(ReportsWorkerFailures, Container):
         self._max_chart = CursorChart(classes="board-max")
         # Started once, woken at each request: not a Textual worker per request (``chart_reducer``).
         self._reducer = NewestOnlyThread("runview-charts", self._reduction_failed)
+        self._previews_painted = threading.Event()  # the last samples posted are on screen
 
     def compose(self) -> ComposeResult:
         yield Static(self.empty_text, classes="board-empty")
@@ -156,6 +162,7 @@ class ChartBoard(ReportsWorkerFailures, Container):
         self.watch(self.grid, "scroll_y", lambda: self.request_reduction(), init=False)
 
     def on_unmount(self) -> None:
+        self._previews_painted.set()  # the reduction waiting for a paint that will not come
         self._reducer.stop()
 
     @property
@@ -380,7 +387,9 @@ class ChartBoard(ReportsWorkerFailures, Container):
                     if previews:
                         results.update(previews)
                         partial = frozenset(previews)
+                        self._previews_painted.clear()
                         self.post_message(self.Reduced(results, seq, partial, done, total))
+                        self._previews_painted.wait(PREVIEW_PAINT_WAIT_S)
                         results, posted = {}, time.monotonic()
                 memory = self._memories.setdefault(key, ChartMemory()) if self._keep else None
                 results[key] = _reduced(spec, source, width, smoothing, stamp, memory)
@@ -435,6 +444,8 @@ class ChartBoard(ReportsWorkerFailures, Container):
                 and _only_newer_points(self.pacer.latest(chart), data)
             )
             self.pacer.deliver(chart, data, message.seq, paced)
+        if message.partial:
+            self.call_after_refresh(self._previews_painted.set)
 
     def watch_whole_share(self) -> None:
         self.post_message(self.Loading())
