@@ -389,8 +389,11 @@ class ChartBoard(ReportsWorkerFailures, Container):
                         partial = frozenset(previews)
                         self._previews_painted.clear()
                         self.post_message(self.Reduced(results, seq, partial, done, total))
-                        self._previews_painted.wait(PREVIEW_PAINT_WAIT_S)
                         results, posted = {}, time.monotonic()
+                if index == 0:
+                    # Samples posted by this request, or by the one it replaced (which stopped
+                    # before it read whole columns), are painted first; set when none wait.
+                    self._previews_painted.wait(PREVIEW_PAINT_WAIT_S)
                 memory = self._memories.setdefault(key, ChartMemory()) if self._keep else None
                 results[key] = _reduced(spec, source, width, smoothing, stamp, memory)
                 done += 1
