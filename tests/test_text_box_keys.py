@@ -73,3 +73,26 @@ async def test_keys_behind_enter_act_on_what_the_search_shows(tmp_path: Path) ->
         shown = [chart_id for chart_id, _ in board.visible_charts()]
         assert all("loss" in chart_id for chart_id in shown) and len(shown) >= 2, shown
         assert board.focused_chart_id == shown[1]
+
+
+@pytest.mark.parametrize(
+    ("digit", "tab", "text"),
+    [("5", "logs", "step"), ("4", "model", "conv"), ("2", "charts", "loss")],
+)
+async def test_a_search_typed_right_behind_a_tab_digit(
+    digit: str, tab: str, text: str, tmp_path: Path
+) -> None:
+    """``5/step`` enter in one burst searches the Logs tab: until the tab being opened has the
+    focus, the keys wait (the Overview kept it, and its own "/" opened the Overview's filter,
+    out of sight)."""
+    run = tmp_path / write_fixed_run(tmp_path)
+    app = RunviewApp(run, tab="overview")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: settled_on(app, "overview"))
+        overview_box = page(app).current_tab.query(Input).first()
+        burst(app, digit, "slash", *text, "enter")
+        await wait_for(pilot, lambda: settled_on(app, tab))
+        await settle(pilot)
+        box = page(app).current_tab.query(Input).first()
+        assert box.value == text and overview_box.value == ""
+        assert app.focused is not None and not isinstance(app.focused, Input)

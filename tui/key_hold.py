@@ -64,13 +64,18 @@ class HoldsKeys(App[None]):
             await super().on_event(events.Key(key.key, key.character))
 
 
+def hold_keys(app: App[object], limit: float | None = HOLD_LIMIT_S) -> Callable[[], None]:
+    """``app.hold_keys(limit)``; where the app cannot hold keys (a test's own app), nothing is
+    held."""
+    return app.hold_keys(limit) if isinstance(app, HoldsKeys) else (lambda: None)
+
+
 def after_typed_keys(box: Widget, then: Callable[[], None]) -> None:
     """Call ``then`` once ``box`` has handled the keys already routed to it (the letters typed
     before an enter or esc read in the same burst), holding the keys read meanwhile: they are
     handled after ``then``, from where it left the focus. ``then`` must apply the box's text
     itself: the Input.Changed messages of those letters come after it."""
-    app = box.app
-    release = app.hold_keys() if isinstance(app, HoldsKeys) else (lambda: None)
+    release = hold_keys(box.app)
 
     def finish() -> None:
         try:

@@ -9,7 +9,7 @@ down, in order, as if typed the moment the page was ready."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events, on
@@ -22,6 +22,7 @@ from textual.widgets import ContentSwitcher, Input, Tabs
 
 from runview.tui import breakpoints
 from runview.tui.key_help import KeySection, key_group, key_sections
+from runview.tui.key_hold import hold_keys
 from runview.tui.textual_private import message_clock
 
 if TYPE_CHECKING:  # imported with the first tab, after the page's first frame
@@ -88,6 +89,7 @@ class TabbedPage(Screen[None]):
         self._building: str | None = None  # the tab a digit is building (first visit)
         self._settle_timer: Timer | None = None  # the longest its keys are held
         self._switcher: ContentSwitcher | None = None
+        self._release_keys: Callable[[], None] | None = None  # the app's hold of a first visit
         self._prefetched: dict[str, object] = {}  # what a tab's ``prefetch`` read ahead of it
 
     @property
@@ -233,6 +235,9 @@ class TabbedPage(Screen[None]):
             await self.show_tab_pane(name)
             return
         self._ready_at = None
+        # Held by the app too: until the new tab has the focus, the old one keeps it, and a
+        # priority key of the old tab's ("/" opens its filter) would act there unseen.
+        self._release_keys = hold_keys(self.app, limit=SETTLE_TIMEOUT_S + 1)
         self._building = name
         try:
             await self.show_tab_pane(name)
@@ -263,6 +268,9 @@ class TabbedPage(Screen[None]):
         if self._ready_at is None:
             self._ready_at = message_clock()
             self._replay_held_keys()
+        release, self._release_keys = self._release_keys, None
+        if release is not None:
+            release()
 
     async def action_cycle_tab(self, delta: int) -> None:
         names = list(self.tab_names)

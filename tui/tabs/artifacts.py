@@ -157,9 +157,9 @@ class ArtifactsTab(RunTab):
 
     def focus_default(self) -> None:
         if self.detail_open:
-            self.query_one("#detail-lineage", DataTable).focus()
+            focus_now(self.query_one("#detail-lineage", DataTable))
         elif self.has_rows:
-            self.query_one("#artifacts-table", DataTable).focus()
+            focus_now(self.query_one("#artifacts-table", DataTable))
         else:
             self.screen.set_focus(None)
 

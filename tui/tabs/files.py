@@ -23,6 +23,7 @@ from runview.store import format as fmt
 from runview.store.reader import RunSnapshot
 from runview.store.run_files import FileListing, FileNode, list_run
 from runview.tui.file_preview import Preview, build_preview, export_for_pager
+from runview.tui.focus import focus_now
 from runview.tui.pager import pager_command, remove_file, run_pager
 from runview.tui.safe_text import safe_text, visible
 from runview.tui.tabs.base import RunTab
@@ -122,7 +123,7 @@ class FilesTab(RunTab):
             self._list(self._run_dir)
 
     def focus_default(self) -> None:
-        self.query_one(FileTree).focus()
+        focus_now(self.query_one(FileTree))
 
     def show_snapshot(self, snapshot: RunSnapshot) -> None:
         self._run_dir = snapshot.path

@@ -96,7 +96,7 @@ class LogsTab(RunTab):
             yield Static("⏸ paused — End to follow", id="logs-paused")
 
     def focus_default(self) -> None:
-        self.query_one(LogPane).focus()
+        focus_now(self.query_one(LogPane))
 
     def show_snapshot(self, snapshot: RunSnapshot) -> None:
         console = snapshot.console if isinstance(snapshot.console, ConsoleSnapshot) else None
