@@ -12,6 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import var
 from textual.widgets import Input, Static, Tree
+from textual.worker import Worker
 
 from runview.store import format as fmt
 from runview.store.reader import RunSnapshot
@@ -84,6 +85,9 @@ def detail_text(layer: Layer) -> Text:
 
 class ModelTab(RunTab):
     tab_name = "model"
+    # Settled once its summary is shown (parsed off the UI thread) or said to be missing: "/"
+    # searches only a summary, and "4/conv" typed in one burst must find one.
+    settles_on_snapshot = True
 
     BINDINGS: ClassVar[list[BindingType]] = [
         filter_key("search", "Search", SEARCH_TIP),
@@ -186,6 +190,7 @@ class ModelTab(RunTab):
         self.query_one(LayerTree).set_model(model)
         self._show_matches()
         self._highlighted()
+        self.mark_settled()
 
     def on_resize(self) -> None:
         self._show_totals()
@@ -203,6 +208,10 @@ class ModelTab(RunTab):
             self.app.set_focus(None)
         self.query_one("#model-empty", Static).update(Text(message))
         self.has_model = False
+        self.mark_settled()
+
+    def worker_ended_unanswered(self, worker: Worker[Any]) -> None:
+        self.mark_settled()  # the parse failed: nothing more will come to wait for
 
     # -- search ----------------------------------------------------------------------------------
     def action_search(self) -> None:
