@@ -139,6 +139,7 @@ class Chart(Widget, can_focus=True):
         self._border_row = BorderRow()  # that row as Textual drew it last, to splice new values in
         self._sides = SideBorders()  # the border either side of the drawing's rows, likewise
         self.drawn_at = -math.inf  # when new data last changed the drawing (``chart_pace``)
+        self.data_at = -math.inf  # when new data last reached it, drawn or not (``chart_pace``)
 
     def set_title(self, title: str) -> None:
         """Titles come from metric names and user input: set as Text, never parsed as markup."""
@@ -153,6 +154,7 @@ class Chart(Widget, can_focus=True):
         self.applied_seq = seq
         if data is self.data:
             return
+        self.data_at = time.monotonic()
         # The latest values change with every step, even when the drawing does not.
         self._show_latest(latest_values(data, series_style))
         if same_drawing(self.data, data):
