@@ -308,10 +308,16 @@ class ChartBoard(ReportsWorkerFailures, Container):
         if self.maximised is not None:
             return [(MAX_KEY, self.max_chart)]
         view = self.grid.region
+        # Each ``region`` asks the compositor (the screen up the DOM, then a map lookup): once a
+        # chart, four times a second.
+        regions = (
+            (chart_id, chart, chart.display and chart.region)
+            for chart_id, chart in self._charts.items()
+        )
         return [
             (chart_id, chart)
-            for chart_id, chart in self._charts.items()
-            if chart.display and chart.region.area and chart.region.overlaps(view)
+            for chart_id, chart, region in regions
+            if region and region.area and region.overlaps(view)
         ]
 
     def request_reduction(self) -> None:
