@@ -252,8 +252,9 @@ def latest_points(spec: ChartSpec, source: Sources) -> ChartData | None:
 
     None where it could read out something else than the reduction would: a chart of bands, on
     another series' x, or in an x range; a series not read yet; a newest point whose x is not
-    finite or not the last in order, or whose y is not finite (the reduction then reads out the
-    last finite value among the points it keeps).
+    finite or is before the point ahead of it (x out of order: the reduction sorts), or whose y
+    is not finite (the reduction then reads out the last finite value among the points it
+    keeps).
     """
     if spec.x_range != (None, None) or x_source(spec) is not None:
         return None
