@@ -345,3 +345,30 @@ async def test_new_latest_values_are_spliced_into_the_border_row_as_textual_draw
         chart._show_latest(Text("last " + "9" * 200, style="dim"))
         assert bottom_row(chart) == textual_bottom_row(chart)
         assert chart.spliced == spliced
+
+
+async def test_new_points_and_new_values_asked_for_row_by_row_are_each_spliced() -> None:
+    # A frame with new points and new values asks for each changed row in a crop of its own
+    # (``textual_private``'s partial updates); the rows still waiting for their crop are the
+    # chart's own to splice, so none of them needs Textual to draw it.
+    app = FourCharts()
+    async with app.run_test(size=(100, 40)) as pilot:
+        charts = list(app.query(Chart))
+        for chart in charts:
+            chart.set_data(several(0, 2))
+        await wait_for(pilot, lambda: all(chart.builds for chart in charts))
+        await wait_for(pilot, lambda: all(only_row_dirty(chart, -1) for chart in charts))
+        chart = charts[0]
+        width, height = chart.outer_size
+        for step in range(1, 6):
+            chart.set_data(several(step, 2))
+            assert chart.repainted, "new points repaint some rows"
+            rows = sorted({row + 1 for row, _column, _width in chart.repainted} | {height - 1})
+            got = []
+            for y in rows:
+                spliced = chart.spliced
+                got.append(bottom_row(chart, Region(0, y, width, 1))[0])
+                assert chart.spliced == spliced + 1, (step, y)  # not drawn by Textual
+            want = [textual_bottom_row(chart, Region(0, y, width, 1))[0] for y in rows]
+            assert got == want, step
+            await wait_for(pilot, lambda: only_row_dirty(chart, -1))

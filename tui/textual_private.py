@@ -9,7 +9,7 @@ when Textual grows one, move to it and delete the entry here.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 from weakref import WeakKeyDictionary
@@ -313,12 +313,15 @@ def next_update(screen: Screen[object], *widgets: Widget, full: bool = False) ->
     return "" if update is None else update.render_segments(screen.app.console)
 
 
-def only_rows_dirty(widget: Widget, top: int, bottom: int) -> bool:
+def only_rows_dirty(
+    widget: Widget, top: int, bottom: int, also: Collection[int] = frozenset()
+) -> bool:
     """Whether Textual would draw no row of ``widget`` again outside rows ``top`` to ``bottom``
-    (widget coordinates, ``bottom`` excluded): it keeps every other row as it drew it last,
-    styles and all. A full refresh (a new theme, focus, a new size) drops them all."""
+    (widget coordinates, ``bottom`` excluded) and ``also`` (rows the widget marked itself, which
+    the same frame may ask for next): it keeps every other row as it drew it last, styles and
+    all. A full refresh (a new theme, focus, a new size) drops them all."""
     cache = widget._styles_cache
-    return bool(cache._cache) and all(top <= y < bottom for y in cache._dirty_lines)
+    return bool(cache._cache) and all(top <= y < bottom or y in also for y in cache._dirty_lines)
 
 
 def only_row_dirty(widget: Widget, y: int) -> bool:

@@ -138,7 +138,12 @@ class Chart(Widget, can_focus=True):
         self._subtitle_handed = True  # whether Textual's border_subtitle shows them yet
         self._border_row = BorderRow()  # that row as Textual drew it last, to splice new values in
         self._sides = SideBorders()  # the border either side of the drawing's rows, likewise
+        # Rows this chart marked to repaint (new values, new points) and not painted yet: rows
+        # it splices itself. A frame may ask for a row of new points while the border row of
+        # new values waits for the next crop; neither then needs Textual to draw it.
+        self._own_rows: set[int] = set()
         self.drawn_at = -math.inf  # when new data last changed the drawing (``chart_pace``)
+        self.data_at = -math.inf  # when new data last reached it, drawn or not (``chart_pace``)
 
     def set_title(self, title: str) -> None:
         """Titles come from metric names and user input: set as Text, never parsed as markup."""
@@ -153,6 +158,7 @@ class Chart(Widget, can_focus=True):
         self.applied_seq = seq
         if data is self.data:
             return
+        self.data_at = time.monotonic()
         # The latest values change with every step, even when the drawing does not.
         self._show_latest(latest_values(data, series_style))
         if same_drawing(self.data, data):
@@ -181,6 +187,7 @@ class Chart(Widget, can_focus=True):
         width, height = self.outer_size - self.styles.gutter.totals
         start = max(-1, width - longest - 4)
         repaint_quietly(self, Region(start, height, width + 1 - start, 1))
+        self._own_rows.add(height + self.styles.gutter.top)
 
     def _hand_subtitle(self) -> None:
         """Give Textual the latest values, for a row it draws or for someone reading them."""
@@ -222,6 +229,8 @@ class Chart(Widget, can_focus=True):
         spans = self.repainted = changed_spans(old, new)
         if spans:
             repaint_quietly(self, *(Region(x, y, span, 1) for y, x, span in spans))
+            top = self.styles.gutter.top
+            self._own_rows.update(y + top for y, _x, _span in spans)
 
     def on_resize(self, event: Resize) -> None:
         self.post_message(self.Resized())
@@ -253,7 +262,9 @@ class Chart(Widget, can_focus=True):
             self._styles, self._styles_for, self._strips = {}, self.visual_style, {}
         context = (self.outer_size, self.visual_style)
         filters = tuple(self.app.get_line_filters())
-        if crop.y >= gutter.top and only_rows_dirty(self, crop.y, crop.bottom):
+        own = self._own_rows
+        own.difference_update(crop.line_range)  # painted now, one way or the other
+        if crop.y >= gutter.top and only_rows_dirty(self, crop.y, crop.bottom, own):
             # New latest values (four times a second) or new points (once a second), nothing
             # else about the widget moved: its rows are spliced from the border Textual drew last
             # and the drawing's own rows, not drawn by Textual from the whole style context.

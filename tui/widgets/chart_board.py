@@ -41,6 +41,7 @@ from runview.tui.widgets.chart_spec import (
     ChartMemory,
     ChartSpec,
     Sources,
+    latest_points,
     prepare_chart,
     sampled,
     source_stamp,
@@ -139,7 +140,8 @@ class ChartBoard(ReportsWorkerFailures, Container):
         self.requests = 0  # reductions asked for so far (tests read it to check idle is free)
         self.partial_charts: set[str] = set()  # result keys drawn from a sample of their columns
         self._in_flight: frozenset[tuple[str, Hashable]] = frozenset()  # the reduction's jobs
-        self.pacer = DrawPacer(self.set_timer)  # new points drawn once a second, values at once
+        # New points reduced and drawn once a second, values at once.
+        self.pacer = DrawPacer(self.set_timer, self.request_reduction)
         # Per result key, what its last reduction left, so a live update reduces only the points
         # added since (the reduction thread's; ``ChartMemory`` says how).
         self._memories: dict[str, ChartMemory] = {}
@@ -306,10 +308,16 @@ class ChartBoard(ReportsWorkerFailures, Container):
         if self.maximised is not None:
             return [(MAX_KEY, self.max_chart)]
         view = self.grid.region
+        # Each ``region`` asks the compositor (the screen up the DOM, then a map lookup): once a
+        # chart, four times a second.
+        regions = (
+            (chart_id, chart, chart.display and chart.region)
+            for chart_id, chart in self._charts.items()
+        )
         return [
             (chart_id, chart)
-            for chart_id, chart in self._charts.items()
-            if chart.display and chart.region.area and chart.region.overlaps(view)
+            for chart_id, chart, region in regions
+            if region and region.area and region.overlaps(view)
         ]
 
     def request_reduction(self) -> None:
@@ -320,7 +328,9 @@ class ChartBoard(ReportsWorkerFailures, Container):
             return
         jobs: list[tuple[str, ChartSpec, int, Hashable]] = []
         sampled_already: set[str] = set()  # drawn from a sample of the same data: not again
-        for key, chart in self.visible_charts():
+        visible = self.visible_charts()
+        self.pacer.release(self.pacer.held - {chart for _key, chart in visible})
+        for key, chart in visible:
             spec = self._specs.get(self.maximised if key == MAX_KEY else key)  # type: ignore[arg-type]
             if spec is None:
                 continue
@@ -330,9 +340,13 @@ class ChartBoard(ReportsWorkerFailures, Container):
             stamp = (source_stamp(spec, source), width, self.smoothing, spec)
             data = self.pacer.latest(chart)  # new points may wait to be drawn: not reduced again
             if data is None or data.stamp != stamp:
+                if self._hold(key, chart, spec, source, data, stamp):
+                    continue  # its latest values shown, its points reduced once it is due
                 jobs.append((key, spec, width, stamp))
                 if data is not None and data.stamp == (SAMPLED, stamp):
                     sampled_already.add(key)
+        reduced = {job[0] for job in jobs}
+        self.pacer.release(chart for key, chart in visible if key in reduced)
         wanted = frozenset((key, stamp) for key, _spec, _width, stamp in jobs)
         if not jobs:
             self.whole_share = None  # nothing on screen is waiting for its columns
@@ -344,6 +358,32 @@ class ChartBoard(ReportsWorkerFailures, Container):
                 self._reduce, source, jobs, self.smoothing, self._seq, frozenset(sampled_already)
             )
             self._reducer.submit(task)
+
+    def _hold(
+        self,
+        key: str,
+        chart: Chart,
+        spec: ChartSpec,
+        source: SeriesSnapshot,
+        data: ChartData | None,
+        stamp: Hashable,
+    ) -> bool:
+        """Whether ``chart``, reduced less than a second ago, only shows its new latest values
+        until it is due (``DrawPacer.hold``): a live chart of the same view, whose values the
+        snapshot's newest points tell exactly (``latest_points``)."""
+        if not (
+            self._keep
+            and key not in self.partial_charts
+            and data is not None
+            and _same_view_stamps(data.stamp, stamp)
+            and not self.pacer.due(chart)
+        ):
+            return False
+        latest = latest_points(spec, source)
+        if latest is None:
+            return False
+        self.pacer.hold(chart, latest)
+        return True
 
     @on(Chart.Resized)
     def _on_chart_resized(self, message: Chart.Resized) -> None:
@@ -551,13 +591,18 @@ class ChartBoard(ReportsWorkerFailures, Container):
 
 def _only_newer_points(old: ChartData | None, new: ChartData) -> bool:
     """Whether ``new`` is ``old``'s chart at the same width, smoothing and spec, from a newer
-    snapshot (stamps are ``(source, width, smoothing, spec)``; a sample's are marked)."""
+    snapshot."""
+    return old is not None and _same_view_stamps(old.stamp, new.stamp)
+
+
+def _same_view_stamps(old: Hashable, new: Hashable) -> bool:
+    """Whether two stamps, ``(source, width, smoothing, spec)`` (a sample's are marked), are of
+    the same chart at the same width, smoothing and spec."""
     return (
-        old is not None
-        and isinstance(old.stamp, tuple)
-        and isinstance(new.stamp, tuple)
-        and len(old.stamp) == len(new.stamp) == 4
-        and old.stamp[1:] == new.stamp[1:]
+        isinstance(old, tuple)
+        and isinstance(new, tuple)
+        and len(old) == len(new) == 4
+        and old[1:] == new[1:]
     )
 
 
