@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import runview
 from runview._docs import Config, Summary
 from runview._media import media_hook
-from runview._summary import MERGE_AFTER_WRITE_S, PENDING_MAX, MetricSummaries, jsonable
+from runview._summary import MetricSummaries, jsonable
 from runview.store import format as fmt
 from runview.store.append import CHUNK_BYTES
 from runview.store.encode import FAST_ERRORS, encode_row, plain_bytes
@@ -30,7 +30,6 @@ SUMMARY_KINDS = ("min", "max", "mean", "last", "none")
 QUIET_ENV = "RUNVIEW_QUIET"  # "1": init prints nothing
 STEP, TIME = fmt.STEP_KEY, fmt.TIME_KEY
 _now = time.time
-_clock = time.perf_counter
 
 
 def _safe_name(text: str) -> str:
@@ -299,11 +298,8 @@ class Run:
             chunk = history.open_chunk
             chunk.write(line)
             if chunk.tell() >= CHUNK_BYTES:
-                began = _clock()
                 history.close_chunk(chunk)  # written here, by this thread (store/append.py)
-                pending = self._pending
-                if _clock() - began < MERGE_AFTER_WRITE_S or len(pending) >= PENDING_MAX:
-                    self._summaries.merge_pending(wait=False)
+                self._summaries.merge_pending(wait=False)
             self._last_step = step
             self._next_step = step + 1 if commit else step
             if self._definitions:

@@ -18,10 +18,6 @@ except ImportError:  # pragma: no cover - the stdlib encoder is used then
 # Rows left unmerged before the writer thread merges them (a slow logger whose chunks the writer
 # closes, with a long heartbeat); a fast logger merges at each chunk it fills.
 PENDING_MAX = 1024
-# The training thread merges after writing a chunk only when that write took less than this:
-# the write and the merge (~0.1-0.2 ms for a chunk of 20-scalar rows) share one log() call,
-# whose max is to stay under 1 ms; after a slow write the merge waits for the next chunk.
-MERGE_AFTER_WRITE_S = 0.0003
 
 
 class MetricSummaries:
