@@ -18,6 +18,10 @@ except ImportError:  # pragma: no cover - the stdlib encoder is used then
 # Rows left unmerged before the writer thread merges them (a slow logger whose chunks the writer
 # closes, with a long heartbeat); a fast logger merges at each chunk it fills.
 PENDING_MAX = 1024
+# A reader waits this long for another thread's merge (a merge takes well under a millisecond)
+# before it reads the merged view without merging: a signal handler whose finish() joins the
+# writer thread must not wait on it while the interrupted thread holds the lock.
+MERGE_WAIT_S = 0.5
 
 
 class MetricSummaries:
@@ -38,21 +42,30 @@ class MetricSummaries:
         self.definitions: dict[str, dict[str, Any]] = {}
         self.aggregates: dict[str, list[float]] = {}  # key -> [min, max, sum, count]
         self._merge_lock = threading.Lock()  # one merger at a time: rows merge in their order
+        self._merging = 0  # the merging thread's ident: a signal handler may interrupt a merge
 
     def merge_pending(self, wait: bool = True) -> None:
         """Merge the pending rows into ``last``; without ``wait`` (the training thread), leave
         them to the next merge when another thread is merging."""
-        if not self._merge_lock.acquire(blocking=wait):
+        if self._merging == threading.get_ident():
+            return  # a signal handler that interrupted this thread's own merge
+        if not (
+            self._merge_lock.acquire(True, MERGE_WAIT_S)
+            if wait
+            else self._merge_lock.acquire(False)
+        ):
             return
         try:
+            self._merging = threading.get_ident()
             self._merge()
         finally:
+            self._merging = 0
             self._merge_lock.release()
 
     def merge_if_long(self) -> None:
         """The writer thread's bound on ``pending`` for a logger that fills no chunks."""
         if len(self.pending) >= PENDING_MAX:
-            self.merge_pending()
+            self.merge_pending(wait=False)
 
     def _merge(self) -> None:
         pending = self.pending
@@ -73,9 +86,24 @@ class MetricSummaries:
 
     def last_values(self) -> dict[str, Any]:
         """A copy of every metric's last value, the rows logged so far merged."""
-        with self._merge_lock:
-            self._merge()
-            return dict(self.last)
+        me = threading.get_ident()
+        if self._merging != me and self._merge_lock.acquire(True, MERGE_WAIT_S):
+            try:
+                self._merging = me
+                self._merge()
+                return dict(self.last)
+            finally:
+                self._merging = 0
+                self._merge_lock.release()
+        # Called from a signal handler (finish() on SIGTERM) that interrupted this thread's own
+        # merge, or a merge held up: the merged values without merging. Rows already merged
+        # are applied again, in order, which leaves each key's newest value.
+        view = dict(self.last)
+        for row in self.pending[:]:
+            view.update(row)
+        view.pop(STEP_KEY, None)
+        view.pop(TIME_KEY, None)
+        return view
 
     def after_fork(self) -> None:
         """In a forked child (one thread left): a lock another thread held at the fork is new."""

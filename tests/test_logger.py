@@ -577,3 +577,34 @@ def test_threads_logging_at_once_leave_each_keys_last_value(run_root: Path) -> N
     }
     assert not run._summaries.pending
     run.finish()
+
+
+def test_a_signal_handler_that_interrupts_a_merge_still_reads_the_summary() -> None:
+    """SIGTERM's handler runs finish() on the training thread, which may be inside the summary's
+    merge at that moment: reading the summary there must neither deadlock on the merge's lock
+    nor lose a value (the full suite hung here once, in test_lifecycle's SIGTERM test)."""
+    import threading
+
+    from runview._summary import MetricSummaries
+
+    summaries = MetricSummaries()
+    seen: list[dict] = []
+    interrupted: list[bool] = []
+
+    class Interrupting(str):
+        __hash__ = str.__hash__
+
+        def __eq__(self, other: object) -> bool:  # runs inside dict.update, as a handler may
+            if not interrupted:
+                interrupted.append(True)
+                seen.append(summaries.last_values())
+            return str.__eq__(self, other)
+
+    summaries.last["acc"] = 0.1  # a key equal to the row's: update() compares them
+    summaries.pending += [{"loss": 2.0, "_step": 0}, {Interrupting("acc"): 0.5, "loss": 1.0}]
+    reader = threading.Thread(target=lambda: seen.append(summaries.last_values()), daemon=True)
+    reader.start()
+    reader.join(5)
+    assert not reader.is_alive(), "the summary's lock deadlocked"
+    assert seen[0] == {"loss": 1.0, "acc": 0.5}
+    assert summaries.last_values() == {"loss": 1.0, "acc": 0.5}
