@@ -101,7 +101,7 @@ def attribute(detail: dict, rows: list) -> list[str]:
         if tid != training
     ]
     lines = []
-    verdicts = {"runview": 0, "machine": 0}
+    verdicts = {"runview": 0, "machine": 0, "helper": 0}
     for t0, t1 in detail["stalls"]:
         spent: dict[str, float] = defaultdict(float)
         gaps = []
@@ -151,6 +151,11 @@ def attribute(detail: dict, rows: list) -> list[str]:
             else "machine"
         )
         verdicts[verdict] += 1
+        # The column helper's core: the thread waited for a core while the helper held one
+        # for half that wait or more (column_helper.py rests so that its core goes idle).
+        waited = spent.get("R", 0)
+        if waited >= 0.5e6 and ran.get("column helper", 0) >= waited / 2:
+            verdicts["helper"] += 1
         lines.append(
             f"{(t1 - t0) / 1e6:6.2f} ms, {verdict}'s: {states or 'no scheduling events'} (ms)\n"
             f"           meanwhile on the cores (ms): {busiest or '-'}\n"
@@ -190,7 +195,8 @@ def main() -> int:
             print(
                 f"{variant:12s} p50 {result['p50_us']:5.2f}µ max {result['max_us'] / 1000:6.2f}ms"
                 f"  {len(detail['stalls']):3d} calls over 1 ms: {verdicts['runview']} runview's,"
-                f" {verdicts['machine']} the machine's (load average {os.getloadavg()[0]:.2f})"
+                f" {verdicts['machine']} the machine's; {verdicts['helper']} waited for a core"
+                f" the column helper held (load average {os.getloadavg()[0]:.2f})"
             )
             if args.verbose:
                 for line in lines:

@@ -87,7 +87,7 @@ class Run:
         self._last_step = -1
         self._summaries = MetricSummaries()
         # The hot path updates these two directly: no attribute hops per log() call.
-        self._last = self._summaries.last
+        self._pending = self._summaries.pending
         self._definitions = self._summaries.definitions
         self._version = 0
         self._step_drops = 0
@@ -103,7 +103,7 @@ class Run:
         self.root = self.dir.parent.parent
         self._writer = RunWriter(self.dir, heartbeat_interval=heartbeat_interval)
         self._bind_history()
-        self._writer.set_summary_source(self._summary_snapshot)
+        self._writer.set_summary_source(self._summary_snapshot, self._summaries.merge_if_long)
         self.meta: dict[str, Any] = self._initial_meta()
         self._writer.write_document(fmt.META_FILE, self.meta)
         self.config = Config(self._save_config, config)
@@ -289,14 +289,17 @@ class Run:
                 line, flat = encode_row(
                     {STEP: step, TIME: now}, data, self._unsupported, on_media, fast_tried=True
                 )
-                values = flat if flat is not None else data
+                values = flat if flat is not None else dict(data)
+            # Merged into the summary's last values in batches (MetricSummaries); a plain
+            # row's own copy, not the caller's dict, which the caller may change and log again.
+            self._pending.append(row if plain else values)
             # AppendStream.append, inlined (a call costs as much as what it does)
             history = self._history
             chunk = history.open_chunk
             chunk.write(line)
             if chunk.tell() >= CHUNK_BYTES:
                 history.close_chunk(chunk)  # written here, by this thread (store/append.py)
-            self._last.update(values)
+                self._summaries.merge_pending(wait=False)
             self._last_step = step
             self._next_step = step + 1 if commit else step
             if self._definitions:
@@ -487,6 +490,7 @@ class Run:
         # must neither write records nor finish the run when it exits.
         self._finished = True
         self._forked_child = True
+        self._summaries.after_fork()
         self._writer.disown()
         self._bind_history()
         self._sampler = None

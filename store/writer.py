@@ -43,6 +43,7 @@ class RunWriter:
         self._docs_lock = threading.Lock()
         self._status: dict[str, Any] = {}
         self._summary_source: Callable[[], tuple[int, Any]] | None = None
+        self._between_flushes: Callable[[], None] | None = None
         self._summary_version = -1
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -110,13 +111,19 @@ class RunWriter:
             self.warn_io(path, OSError(str(exc)))
             return False
 
-    def set_summary_source(self, source: Callable[[], tuple[int, Any]]) -> None:
+    def set_summary_source(
+        self,
+        source: Callable[[], tuple[int, Any]],
+        between_flushes: Callable[[], None] | None = None,
+    ) -> None:
         """``source()`` returns (version, summary: a document or its JSON bytes); the heartbeat
-        writes it when the version moves.
+        writes it when the version moves. ``between_flushes()`` runs after each periodic flush
+        (it bounds what the summary keeps unmerged: runview/_summary.py).
 
         The training thread only bumps a counter; building and writing the summary happens here.
         """
         self._summary_source = source
+        self._between_flushes = between_flushes
 
     def update_status(self, **fields: Any) -> None:
         """Merge fields into status.json and write it now."""
@@ -140,6 +147,8 @@ class RunWriter:
             try:
                 written = self.flush(everything=False)
                 interval = BUSY_FLUSH_INTERVAL_S if written >= BUSY_BYTES else FLUSH_INTERVAL_S
+                if self._between_flushes is not None:
+                    self._between_flushes()
                 now = time.monotonic()
                 if now >= next_beat:
                     next_beat = now + self.heartbeat_interval

@@ -485,3 +485,126 @@ def test_threads_logging_at_once_lose_nothing_and_keep_their_order(run_root: Pat
     for name in range(3):
         assert [row["i"] for row in rows if row["thread"] == name] == list(range(rows_each))
     assert json.loads((run.dir / "status.json").read_text())["dropped_records"] == 0
+
+
+def test_summary_is_current_right_after_log_though_rows_merge_in_batches(run_root: Path) -> None:
+    """log() only queues each row for the summary's last values (MetricSummaries.pending); every
+    reader merges first: run.summary right after a call, the heartbeat's summary.json, finish."""
+    run = start(run_root)
+    run.define_metric("acc", summary="max")
+    metrics = {"loss": 1.0, "acc": 0.1}
+    for step in range(5):
+        metrics["loss"] = 1.0 / (step + 1)
+        metrics["acc"] = [0.1, 0.8, 0.3, 0.5, 0.2][step]
+        run.log(metrics)  # the same dict, changed between calls, as training loops do
+        assert run._summaries.pending  # queued, not merged (nothing filled a chunk)
+        if step % 2:  # left queued at even steps: the caller changes the dict it queued
+            assert run.summary["loss"] == 1.0 / (step + 1)
+    metrics["loss"] = 99.0  # changed after its last log(): never logged, never the summary's
+    assert dict(run.summary) == {"loss": 0.2, "acc": 0.8}  # acc: max, not the last value
+    assert "_step" not in run._summaries.last_values()
+    run._writer.flush_summary()  # the heartbeat's write
+    assert json.loads((run.dir / "summary.json").read_text())["loss"] == 0.2
+    run.log({"loss": 0.1, "extra": np.float32(3.0)})
+    run.log({"media_free": "text", "loss": 0.05})  # a non-plain row, merged in its order
+    run.finish()
+    summary = json.loads((run.dir / "summary.json").read_text())
+    assert summary == {
+        "loss": 0.05,
+        "acc": 0.8,
+        "extra": 3.0,
+        "media_free": "text",
+        "_explicit": [],
+    }
+
+
+def test_rows_queued_for_the_summary_stay_bounded(run_root: Path) -> None:
+    """A fast logger merges its queued rows each time it fills a 128 KiB chunk; a logger whose
+    chunks the writer thread writes (too few rows to fill one) is merged by the writer thread."""
+    import time
+
+    from runview._summary import PENDING_MAX
+
+    run = start(run_root, heartbeat_interval=3600.0)  # no heartbeat merges meanwhile
+    most = 0
+    for i in range(20_000):  # ~9 MB of 20-scalar rows: ~70 chunks
+        run.log({f"m{k:02d}": i + k / 3 for k in range(20)})
+        most = max(most, len(run._summaries.pending))
+    assert most <= 400, most  # ~280 rows of this size fill a chunk
+    assert run._summaries.last["m00"] >= 20_000 - most  # merged as it went, not only when read
+    run._summaries.merge_pending()
+    for i in range(PENDING_MAX + 10):  # ~40 bytes a row: far from filling a chunk
+        run.log({"a": i})
+    deadline = time.monotonic() + 30
+    while len(run._summaries.pending) >= PENDING_MAX and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(run._summaries.pending) < PENDING_MAX  # the writer thread merged, nobody reading
+    assert run._summaries.last["a"] >= PENDING_MAX - 1
+    run.finish()
+
+
+def test_threads_logging_at_once_leave_each_keys_last_value(run_root: Path) -> None:
+    """Rows queued by several threads while the heartbeat and run.summary merge them: every
+    thread's last row is in the summary, merged in the order the rows were logged."""
+    import threading
+
+    run = start(run_root, heartbeat_interval=0.01)
+    rows_each = 5_000
+    stop = threading.Event()
+
+    def logger(name: int) -> None:
+        for i in range(rows_each):
+            run.log({f"t{name}": i, "shared": i, "pad": "p" * 100})
+
+    def reader() -> None:
+        while not stop.is_set():
+            dict(run.summary)
+
+    threads = [threading.Thread(target=logger, args=(n,)) for n in range(3)]
+    readers = [threading.Thread(target=reader)]
+    for thread in threads + readers:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stop.set()
+    readers[0].join()
+    assert dict(run.summary) == {
+        "t0": 4999,
+        "t1": 4999,
+        "t2": 4999,
+        "shared": 4999,
+        "pad": "p" * 100,
+    }
+    assert not run._summaries.pending
+    run.finish()
+
+
+def test_a_signal_handler_that_interrupts_a_merge_still_reads_the_summary() -> None:
+    """SIGTERM's handler runs finish() on the training thread, which may be inside the summary's
+    merge at that moment: reading the summary there must neither deadlock on the merge's lock
+    nor lose a value (the full suite hung here once, in test_lifecycle's SIGTERM test)."""
+    import threading
+
+    from runview._summary import MetricSummaries
+
+    summaries = MetricSummaries()
+    seen: list[dict] = []
+    interrupted: list[bool] = []
+
+    class Interrupting(str):
+        __hash__ = str.__hash__
+
+        def __eq__(self, other: object) -> bool:  # runs inside dict.update, as a handler may
+            if not interrupted:
+                interrupted.append(True)
+                seen.append(summaries.last_values())
+            return str.__eq__(self, other)
+
+    summaries.last["acc"] = 0.1  # a key equal to the row's: update() compares them
+    summaries.pending += [{"loss": 2.0, "_step": 0}, {Interrupting("acc"): 0.5, "loss": 1.0}]
+    reader = threading.Thread(target=lambda: seen.append(summaries.last_values()), daemon=True)
+    reader.start()
+    reader.join(5)
+    assert not reader.is_alive(), "the summary's lock deadlocked"
+    assert seen[0] == {"loss": 1.0, "acc": 0.5}
+    assert summaries.last_values() == {"loss": 1.0, "acc": 0.5}
