@@ -21,12 +21,6 @@ Its lifetime is tied to the run:
   the ``columns/`` folder it created.
 * It runs in the idle scheduling class (else at nice 10): on a busy machine training comes first.
   Once the run has ended it catches up at nice 10, where the system lets it leave the idle class.
-* While the run lives it works in slices of ``LIVE_SLICE_BYTES`` (~0.5 ms of CPU) and, after a
-  slice, rests ``REST_S`` whenever more tasks are runnable than there are cores: a core running
-  only an idle-class task is not idle to the scheduler, so a training thread preempted on the
-  other core waited for that core's next balance (up to a 4 ms tick) instead of being pulled at
-  once onto a core going idle (benchmarks/trace_logger_stalls.py). The rest is long enough
-  (over the kernel's ``sched_migration_cost``, 0.5 ms) for the idle core to look for work.
 
 The helper runs ``python -I`` with the training process's ``sys.path`` handed over, so it imports
 this very runview, numpy and orjson, unaffected by ``PYTHON*`` variables.
@@ -49,8 +43,6 @@ if TYPE_CHECKING:  # numpy and the parser load in the helper only, never in trai
     from runview.store.column_writer import ColumnWriter
 
 POLL_S = 0.2  # how often a caught-up helper looks for new lines (the end wakes it at once)
-LIVE_SLICE_BYTES = 32 * 1024  # history parsed between looks at the machine while the run lives
-REST_S = 0.001  # a rest that lets the helper's core go idle (see the module's docstring)
 CATCH_UP_MAX_S = 600.0  # after the run ends: the reader parses whatever is left beyond this
 NICE = 10
 _BOOT = (
@@ -240,42 +232,18 @@ def main(argv: list[str]) -> int:
 
 def _follow(writer: ColumnWriter, liveness: int, parent: int, started: float) -> int:
     ended_at: float | None = None
-    cores = _cores()
     while True:
         if writer.orphaned():
             return 0  # the run directory is gone or someone else's now: write nothing more
         if ended_at is None and (os.getppid() != parent or _ended(liveness, 0)):
             ended_at = _run_ended()
+        consumed = writer.tick()
         if ended_at is not None:
-            consumed = writer.tick()
             if not consumed or time.monotonic() - ended_at > CATCH_UP_MAX_S:
                 writer.finish(cpu_seconds=round(time.process_time() - started, 3))
                 return 0
-            continue
-        writer.tick(min(LIVE_SLICE_BYTES, writer.tick_bytes))
-        if writer.at_end:
-            if _ended(liveness, POLL_S):
-                ended_at = _run_ended()
-        elif _waiting_for_a_core(cores):
-            time.sleep(REST_S)
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
-def _waiting_for_a_core(cores: int) -> bool:
-    """Whether more tasks are runnable now than there are cores (this helper counted): someone
-    waits for one. /proc/loadavg's fourth field, runnable/total, is the kernel's count now."""
-    try:
-        with open("/proc/loadavg", "rb") as fh:
-            running = int(fh.read().split()[3].split(b"/")[0])
-    except (OSError, ValueError, IndexError):
-        return True  # unknown: rest, as training may be waiting
-    return running > cores
+        elif consumed < writer.tick_bytes and _ended(liveness, POLL_S):
+            ended_at = _run_ended()
 
 
 def _run_ended() -> float:

@@ -69,7 +69,6 @@ class ColumnWriter:
         self._columns: dict[str, _Column] = {}
         self._last_index_write = 0.0
         self._index_offset = -1
-        self.at_end = False  # the last tick read up to the end of the file: nothing more to parse
         self._source_fd = os.open(self.source, os.O_RDONLY | os.O_CLOEXEC)
         if self.dir.exists():
             shutil.rmtree(self.dir)
@@ -78,8 +77,7 @@ class ColumnWriter:
         self._other_fd = os.open(OTHER_NAME, _CREATE, 0o644, dir_fd=self._dir_fd)
 
     def tick(self, max_bytes: int | None = None) -> int:
-        """Turn up to ``max_bytes`` of new complete lines into columns; returns bytes consumed
-        (``at_end`` then says whether that was all the file held).
+        """Turn up to ``max_bytes`` of new complete lines into columns; returns bytes consumed.
 
         The index is rewritten at most once a second (``finish`` writes the last one).
         """
@@ -134,12 +132,7 @@ class ColumnWriter:
         if max_bytes <= 0:
             return 0
         data = os.pread(self._source_fd, max_bytes, self.state.source_offset)
-        self.at_end = len(data) < max_bytes
         cut = data.rfind(b"\n")
-        while cut < 0 and len(data) == max_bytes:  # a line longer than the slice: read it whole
-            max_bytes *= 2
-            data = os.pread(self._source_fd, max_bytes, self.state.source_offset)
-            cut = data.rfind(b"\n")
         if cut < 0:
             return 0
         block = data[: cut + 1]

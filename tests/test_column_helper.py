@@ -3,14 +3,12 @@ helper never outlives its bound, never writes into a run that is not its own, ne
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from pathlib import Path
 
@@ -338,97 +336,3 @@ def test_once_the_run_ends_the_helper_catches_up_out_of_the_idle_class(tmp_path:
             break
     assert os.SCHED_OTHER in classes, "it caught up in the idle class"
     assert_columns_agree(run_dir, tmp_path)
-
-
-def write_history(run_dir: Path, rows: int) -> int:
-    run_dir.mkdir(parents=True)
-    lines = [
-        json.dumps({f"m{k:02d}": i + k / 8 for k in range(20)} | {"_step": i, "_time": 1.0 + i})
-        for i in range(rows)
-    ]
-    data = ("\n".join(lines) + "\n").encode()
-    (run_dir / fmt.HISTORY_FILE).write_bytes(data)
-    return len(data)
-
-
-def test_while_the_run_lives_the_helper_rests_between_short_slices(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A helper holding its core for a long batch kept a preempted training thread waiting for
-    that core's next balance (up to 4 ms, trace_logger_stalls.py): while the run lives it parses
-    at most a slice at a time and, whenever a task waits for a core, rests so its core goes idle.
-    (The kernel's count of runnable tasks is the one thing stood in for: always someone waiting.)
-    After the run it catches up without rests; the columns say what the JSONL says."""
-    from runview.store import column_helper
-    from runview.store.column_writer import ColumnWriter
-
-    run_dir = tmp_path / "run"
-    size = write_history(run_dir, 3_000)  # ~1.3 MB: ~40 slices
-    looked_at: list[int] = []
-    writer = ColumnWriter(run_dir)
-
-    def someone_waits(cores: int) -> bool:
-        looked_at.append(writer.state.source_offset)
-        return True
-
-    monkeypatch.setattr(column_helper, "_waiting_for_a_core", someone_waits)
-    rests: list[float] = []
-    real_sleep = time.sleep
-    monkeypatch.setattr(column_helper.time, "sleep", lambda s: (rests.append(s), real_sleep(s)))
-    liveness_r, liveness_w = os.pipe()
-    done = threading.Thread(
-        target=column_helper._follow, args=(writer, liveness_r, os.getppid(), 0.0)
-    )
-    done.start()
-    deadline = time.monotonic() + HELPER_WAIT_S
-    while writer.state.source_offset < size:  # the run still lives: sliced, with rests
-        assert time.monotonic() < deadline, "the helper never caught up"
-        real_sleep(0.01)
-    os.close(liveness_w)  # the run ends
-    done.join(HELPER_WAIT_S)
-    os.close(liveness_r)
-    writer.close()
-    steps = [b - a for a, b in zip([0, *looked_at], looked_at, strict=False)]
-    assert len(looked_at) >= size // column_helper.LIVE_SLICE_BYTES - 1
-    assert max(steps) <= column_helper.LIVE_SLICE_BYTES
-    assert len(rests) >= len(looked_at) and set(rests) == {column_helper.REST_S}
-    index = final_index(run_dir)
-    assert index["source_offset"] == size
-    plain = RunReader(jsonl_only(run_dir, tmp_path / "plain"), cache=False).refresh()
-    assert_same(RunReader(run_dir, cache=False).refresh().history, plain.history)
-
-
-def test_a_line_longer_than_a_slice_is_still_parsed(tmp_path: Path) -> None:
-    from runview.store.column_writer import ColumnWriter
-
-    run_dir = tmp_path / "run"
-    run_dir.mkdir()
-    row = {f"metric/{k:05d}": k / 3 for k in range(5_000)} | {"_step": 0, "_time": 1.0}
-    data = (json.dumps(row) + "\n").encode()
-    assert len(data) > 64 * 1024
-    (run_dir / fmt.HISTORY_FILE).write_bytes(data)
-    writer = ColumnWriter(run_dir)
-    try:
-        assert writer.tick(32 * 1024) == len(data)
-        assert writer.state.rows == 1
-    finally:
-        writer.close()
-
-
-def test_the_kernel_count_of_runnable_tasks_sees_a_busy_machine() -> None:
-    """More spinning processes than cores: the helper's look at the machine says someone waits."""
-    from runview.store import column_helper
-
-    cores = column_helper._cores()
-    spinners = [
-        subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(cores + 1)
-    ]
-    try:
-        deadline = time.monotonic() + HELPER_WAIT_S
-        while not column_helper._waiting_for_a_core(cores):
-            assert time.monotonic() < deadline, "never saw more runnable tasks than cores"
-            time.sleep(0.01)
-    finally:
-        for spinner in spinners:
-            spinner.kill()
-            spinner.wait()
