@@ -39,7 +39,7 @@ from runview.tui.key_hold import after_typed_keys
 from runview.tui.messages import OpenRunRequested
 from runview.tui.safe_text import safe_text
 from runview.tui.table_state import TableState, load_table_state, table_writer
-from runview.tui.text_filter import filter_key
+from runview.tui.text_filter import AppliedText, filter_key
 from runview.tui.view_state import StateWriter
 from runview.tui.widgets.run_table import RunTable
 from runview.tui.worker_failures import ReportsWorkerFailures, thread_worker
@@ -143,7 +143,7 @@ class RunTablePage(ReportsWorkerFailures, Screen[None]):
         self._save_seq = 0
         self._filter_error = ""
         self._filter_notes: tuple[str, ...] = ()
-        self._filter_text = ""  # the filter box's text last applied
+        self._filter_applied = AppliedText()  # applied once (``AppliedText``)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="table-header"):
@@ -292,12 +292,9 @@ class RunTablePage(ReportsWorkerFailures, Screen[None]):
         self._apply_filter()
 
     def _apply_filter(self) -> None:
-        # Also called by enter and esc, before the box's own Input.Changed messages arrive
-        # (``after_typed_keys``): a text applied already is not applied again.
         box = self.query_one("#run-filter", Input)
-        if box.value == self._filter_text:
+        if not self._filter_applied.is_new(box):
             return
-        self._filter_text = box.value
         try:
             chosen = parse_filter(box.value)
         except FilterError as exc:

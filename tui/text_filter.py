@@ -64,6 +64,22 @@ class _FilterBox(Protocol):
     def set_class(self, add: bool, *class_names: str) -> object: ...
 
 
+class AppliedText:
+    """A box's text as last applied, so that it is applied once: by the box's Input.Changed, or
+    before that by enter or esc (``key_hold.after_typed_keys``), whose letters' Input.Changed
+    messages arrive after them (applied again, a log search would go back to its first match)."""
+
+    def __init__(self) -> None:
+        self.text = ""
+
+    def is_new(self, box: _FilterBox) -> bool:
+        """Whether ``box`` holds text not applied yet (which is then taken as applied)."""
+        if box.value == self.text:
+            return False
+        self.text = box.value
+        return True
+
+
 def read_filter(
     box: _FilterBox, literal_fallback: bool = False
 ) -> tuple[re.Pattern[str] | None, bool]:

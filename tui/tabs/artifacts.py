@@ -34,7 +34,7 @@ from runview.tui.key_hold import after_typed_keys
 from runview.tui.messages import OpenRunRequested
 from runview.tui.safe_text import safe_text, visible
 from runview.tui.tabs.base import RunTab
-from runview.tui.text_filter import filter_key, read_filter, text_box_keys
+from runview.tui.text_filter import AppliedText, filter_key, read_filter, text_box_keys
 from runview.tui.widgets.artifact_detail import ArtifactDetailView, when
 from runview.tui.widgets.artifact_tables import ArtifactTable
 from runview.tui.worker_failures import thread_worker
@@ -129,7 +129,7 @@ class ArtifactsTab(RunTab):
         self._artifacts: RunArtifacts | None = None
         self._shown: list[ArtifactRow] = []
         self._pattern: re.Pattern[str] | None = None
-        self._filter_text = ""  # the filter box's text last applied
+        self._filter_applied = AppliedText()  # applied once (``AppliedText``)
         self._loaded_at = 0.0
         self._loading = False
         self._verifying = False
@@ -238,12 +238,9 @@ class ArtifactsTab(RunTab):
 
     @on(Input.Changed, "#artifacts-filter")
     def _apply_filter(self) -> None:
-        # Also called by enter and esc, before the box's own Input.Changed messages arrive
-        # (``after_typed_keys``): a text applied already is not applied again.
         box = self.query_one("#artifacts-filter", Input)
-        if box.value == self._filter_text:
+        if not self._filter_applied.is_new(box):
             return
-        self._filter_text = box.value
         pattern, valid = read_filter(box)
         if valid:  # an invalid regex keeps the last valid filter while the box shows it
             self._pattern = pattern

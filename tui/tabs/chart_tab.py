@@ -36,7 +36,7 @@ from runview.tui.focus import focus_now, focused_now
 from runview.tui.key_help import KeySection, key_sections
 from runview.tui.key_hold import after_typed_keys
 from runview.tui.tabs.base import RunTab
-from runview.tui.text_filter import filter_key, read_filter, text_box_keys
+from runview.tui.text_filter import AppliedText, filter_key, read_filter, text_box_keys
 from runview.tui.view_state import CHARTS, ChartEdit, ViewState, load_view_state
 from runview.tui.widgets.chart_board import ChartBoard
 from runview.tui.widgets.chart_spec import ChartSpec
@@ -97,7 +97,7 @@ class ChartTab(RunTab):
         self._snapshot: RunSnapshot | None = None  # the snapshot the charts were last laid out from
         self._layout_key: Hashable = None
         self._pattern: re.Pattern[str] | None = None
-        self._search_text = ""  # the search box's text last applied
+        self._search_applied = AppliedText()  # applied once (``AppliedText``)
         self._shown = 0
         self._status_text = ""
         # made when the first snapshot names the project
@@ -257,11 +257,8 @@ class ChartTab(RunTab):
         self._apply_search()
 
     def _apply_search(self) -> None:
-        # Also called by enter and esc, before the box's own Input.Changed messages arrive
-        # (``after_typed_keys``): a text applied already is not applied again.
-        if self.search.value == self._search_text:
+        if not self._search_applied.is_new(self.search):
             return
-        self._search_text = self.search.value
         pattern, valid = read_filter(self.search)
         if not valid:
             self._update_status(invalid=True)

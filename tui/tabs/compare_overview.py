@@ -23,7 +23,7 @@ from runview.tui.run_cells import STATE_MARKS, format_cell_value
 from runview.tui.run_colors import run_style
 from runview.tui.safe_text import safe_text, visible
 from runview.tui.tabs.base import RunTab
-from runview.tui.text_filter import filter_key, read_filter
+from runview.tui.text_filter import AppliedText, filter_key, read_filter
 
 NAME_WIDTH = 18  # a run's column header is cut here; its number and colour stay
 VALUE_WIDTH = 24  # and a value (a path, a long string): every run's column stays in reach
@@ -46,7 +46,7 @@ class CompareOverviewTab(RunTab):
         super().__init__(id=id, classes=classes)
         self.show_all = False
         self._pattern: re.Pattern[str] | None = None
-        self._filter_text = ""  # the filter box's text last applied
+        self._filter_applied = AppliedText()  # applied once (``AppliedText``)
         self._snapshot: CompareSnapshot | None = None
         self._drawn: tuple[Any, ...] | None = None
         self.shown_keys: list[str] = []  # the table's rows as ("config" | "summary", key) labels
@@ -148,12 +148,9 @@ class CompareOverviewTab(RunTab):
 
     @on(Input.Changed, "#compare-filter")
     def _apply_filter(self) -> None:
-        # Also called by enter and esc, before the box's own Input.Changed messages arrive
-        # (``after_typed_keys``): a text applied already is not applied again.
         box = self.query_one("#compare-filter", Input)
-        if box.value == self._filter_text:
+        if not self._filter_applied.is_new(box):
             return
-        self._filter_text = box.value
         pattern, valid = read_filter(box)
         if valid:
             self._pattern = pattern

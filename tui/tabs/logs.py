@@ -25,7 +25,7 @@ from runview.tui.format import format_bytes
 from runview.tui.key_hold import after_typed_keys
 from runview.tui.pager import export_for_pager, pager_command, remove_file, run_pager
 from runview.tui.tabs.base import RunTab
-from runview.tui.text_filter import filter_key, read_filter, text_box_keys
+from runview.tui.text_filter import AppliedText, filter_key, read_filter, text_box_keys
 from runview.tui.widgets.log_pane import LogPane
 from runview.tui.worker_failures import thread_worker
 
@@ -83,7 +83,7 @@ class LogsTab(RunTab):
         self._export_note = ""
         self._search_origin: int | None = None  # the line a search looks up from
         self._search_valid = True
-        self._search_text = ""  # the search box's text last applied
+        self._search_applied = AppliedText()  # applied once (``AppliedText``)
 
     def compose(self) -> ComposeResult:
         yield Static("", id="logs-empty", classes="empty-tab")
@@ -155,7 +155,7 @@ class LogsTab(RunTab):
 
     def _search_done(self) -> None:
         self._apply_search()
-        if not self._search_text.strip():
+        if not self._search_applied.text.strip():
             self.searching = False
         focus_now(self.query_one(LogPane))
 
@@ -164,13 +164,9 @@ class LogsTab(RunTab):
 
     @on(Input.Changed, "#logs-search")
     def _apply_search(self) -> None:
-        # Also called by enter and esc, before the box's own Input.Changed messages arrive
-        # (``after_typed_keys``): a text applied already is not applied again (nor the view
-        # taken back to its first match).
         box = self.query_one("#logs-search", Input)
-        if box.value == self._search_text:
+        if not self._search_applied.is_new(box):
             return
-        self._search_text = box.value
         pattern, self._search_valid = read_filter(box, literal_fallback=True)
         if pattern is None:
             self.query_one("#logs-matches", Static).update("")

@@ -19,7 +19,7 @@ from runview.store.reader import RunSnapshot
 from runview.tui.focus import focus_now, focused_now
 from runview.tui.key_hold import after_typed_keys
 from runview.tui.tabs.base import RunTab
-from runview.tui.text_filter import filter_key, read_filter, text_box_keys
+from runview.tui.text_filter import AppliedText, filter_key, read_filter, text_box_keys
 from runview.tui.widgets.layer_tree import LayerTree
 from runview.tui.widgets.model_layers import Layer, ModelLayers, human_count, parse_model
 from runview.tui.worker_failures import thread_worker
@@ -104,7 +104,7 @@ class ModelTab(RunTab):
         self._document: dict[str, Any] | None = None
         self._fingerprint: int | None = None
         self._model: ModelLayers | None = None
-        self._search_text = ""  # the search box's text last applied
+        self._search_applied = AppliedText()  # applied once (``AppliedText``)
 
     def compose(self) -> ComposeResult:
         yield Static("", id="model-empty", classes="empty-tab")
@@ -240,12 +240,9 @@ class ModelTab(RunTab):
 
     @on(Input.Changed, "#model-search")
     def _apply_search(self) -> None:
-        # Also called by enter and esc, before the box's own Input.Changed messages arrive
-        # (``after_typed_keys``): a text applied already is not applied again.
         box = self.query_one("#model-search", Input)
-        if box.value == self._search_text:
+        if not self._search_applied.is_new(box):
             return
-        self._search_text = box.value
         # Unlike the other filter boxes, an invalid regex is searched for literally, so typing
         # "conv(" still finds something while the box says the regex is invalid.
         pattern, valid = read_filter(box, literal_fallback=True)

@@ -21,7 +21,7 @@ from runview.tui.focus import focus_now, focused_now
 from runview.tui.key_hold import after_typed_keys
 from runview.tui.safe_text import safe_text, visible
 from runview.tui.tabs.base import RunTab
-from runview.tui.text_filter import filter_key, read_filter, text_box_keys
+from runview.tui.text_filter import AppliedText, filter_key, read_filter, text_box_keys
 from runview.tui.widgets.kv_table import KeyValueTable
 from runview.tui.widgets.status_badge import format_duration
 
@@ -48,7 +48,7 @@ class OverviewTab(RunTab):
         self._snapshot: RunSnapshot | None = None
         self._config: dict[str, Any] | None = None  # the config last shown
         self._facts_shape: object = None  # what the facts' height depends on, as last shown
-        self._filter_text = ""  # the filter box's text last applied
+        self._filter_applied = AppliedText()  # applied once (``AppliedText``)
 
     def compose(self) -> ComposeResult:
         # Focusable: at 80x24 the facts can be longer than their share of the screen, and the
@@ -122,12 +122,9 @@ class OverviewTab(RunTab):
 
     @on(Input.Changed, "#kv-filter")
     def _apply_filter(self) -> None:
-        # Also called by enter and esc, before the box's own Input.Changed messages arrive
-        # (``after_typed_keys``): a text applied already is not applied again.
         box = self.query_one("#kv-filter", Input)
-        if box.value == self._filter_text:
+        if not self._filter_applied.is_new(box):
             return
-        self._filter_text = box.value
         pattern, valid = read_filter(box)
         if not valid:
             return  # keep the last valid filter
