@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench_log_trees import REPO, export, layout  # noqa: E402 - run as scripts from this folder
+from bench_log_trees import REPO, export, layout, short_rev  # noqa: E402 - run as scripts from this folder
 from machine_info import machine  # noqa: E402
 
 CHILD = r"""
@@ -69,12 +69,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--calls", type=int, default=200_000)
     args = parser.parse_args()
-    rev = subprocess.run(
-        ["git", "-C", str(REPO), "rev-parse", "--short", args.against],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    rev = short_rev(args.against)
     print(f"{machine()}, load average {os.getloadavg()[0]:.2f} at the start")
     print(f"run.log() of 20 scalars beside a spinning process, {args.calls:,} calls, vs {rev}")
     with tempfile.TemporaryDirectory() as tmp:

@@ -86,18 +86,23 @@ def measure(path: Path, calls: int) -> dict[str, float]:
     return json.loads(out.strip().splitlines()[-1])
 
 
+def short_rev(rev: str) -> str:
+    """``rev`` (a branch, a tag, a commit) as git's short commit name."""
+    return subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--short", rev],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--against", default="main")
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--calls", type=int, default=200_000)
     args = parser.parse_args()
-    rev = subprocess.run(
-        ["git", "-C", str(REPO), "rev-parse", "--short", args.against],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    rev = short_rev(args.against)
     print(machine())
     print(f"run.log() of 20 scalars, {args.calls:,} calls a process, this tree against {rev}")
     with tempfile.TemporaryDirectory() as tmp:
