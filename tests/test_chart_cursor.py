@@ -16,7 +16,7 @@ from runview.tui.run_page import RunPage
 from runview.tui.view_state import ChartEdit
 from runview.tui.widgets.chart import Chart
 from runview.tui.widgets.chart_board import ChartBoard
-from runview.tui.widgets.chart_cursor import CursorChart, panned, zoomed
+from runview.tui.widgets.chart_cursor import CursorChart, cursor_points, panned, zoomed
 from tests.pilot import screen_text, wait_for
 
 STEPS = 200
@@ -71,7 +71,9 @@ async def maximised(pilot, app: RunviewApp, chart_id: str) -> CursorChart:
         pilot,
         lambda: not chart.provisional and chart.data is not None and chart.region.width > 100,
     )
-    await wait_for(pilot, lambda: max(chart.data.series[0].x) == STEPS - 1)
+    # Drawn at the maximised chart's own width: every step is a point the cursor stops at (a
+    # reduction asked for before the chart was laid out wide keeps fewer, e.g. 190 and 199 only).
+    await wait_for(pilot, lambda: cursor_points(chart.data).size == STEPS)
     return chart
 
 
