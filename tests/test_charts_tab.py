@@ -483,3 +483,19 @@ async def test_whole_columns_are_read_once_the_sampled_charts_are_painted(
             timeout=30,
         )
     assert painted_at_first_read == [True]
+
+
+async def test_charts_scrolled_into_view_of_a_finished_run_are_drawn(run_root: Path) -> None:
+    # A finished run sends no more snapshots: scrolling alone must draw what comes into view.
+    run = runview.init(project="t", dir=run_root, console=False, system_interval=None)
+    for step in range(30):
+        run.log({f"m/metric_{j:02d}": step * j for j in range(40)})
+    run.finish()
+    app = RunviewApp(run.dir, tab="charts")
+    async with app.run_test(size=(120, 40)) as pilot:
+        b = await open_charts(pilot, app)
+        last = b.charts["m/metric_39"]
+        assert last.data is None  # far below the view: not drawn yet
+        b.grid.scroll_end(animate=False)
+        await wait_for(pilot, lambda: last.region.overlaps(b.grid.region))
+        await wait_for(pilot, lambda: last.data is not None and drawn(app))

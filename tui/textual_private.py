@@ -179,6 +179,12 @@ class _ChangedRows:
         self.spans: dict[int, list[tuple[int, int]]] = {}
         for y, x1, x2 in spans:
             self.spans.setdefault(y, []).append((x1, x2))
+        self.rows = sorted(self.spans)  # a widget looks up the few changed rows it covers
+
+    def rows_in(self, top: int, bottom: int) -> list[int]:
+        """The changed rows from ``top`` to ``bottom`` (excluded), in order."""
+        rows = self.rows
+        return rows[bisect_left(rows, top) : bisect_left(rows, bottom)]
 
     def __call__(self, y: int) -> bool:
         return y in self.spans
@@ -215,7 +221,7 @@ def _render_dirty_rows_only(
     cuts = self.cuts
     chops: list[dict[int, Strip | None]] = [dict.fromkeys(cut_set[:-1]) for cut_set in cuts]
     overlaps, intersection = crop.overlaps, Region.intersection
-    changed = is_rendered_line.spans if isinstance(is_rendered_line, _ChangedRows) else None
+    changed = is_rendered_line if isinstance(is_rendered_line, _ChangedRows) else None
     for widget, (region, clip) in self.visible_widgets.items():  # front to back
         if not overlaps(clip):
             continue
@@ -230,11 +236,11 @@ def _render_dirty_rows_only(
                 for y in range(top, bottom)
                 if is_rendered_line(y) and not _covered(chops[y], cuts[y], first_cut, last_cut)
             ]
-        else:
+        else:  # the changed rows the widget covers, not every row it covers: a frame paints few
             rows = [
                 y
-                for y in range(top, bottom)
-                if y in changed and _uncovered(chops[y], cuts[y], first_cut, last_cut, changed[y])
+                for y in changed.rows_in(top, bottom)
+                if _uncovered(chops[y], cuts[y], first_cut, last_cut, changed.spans[y])
             ]
         for start, stop in _runs(rows):
             strips = widget.render_lines(

@@ -161,7 +161,15 @@ class ChartBoard(ReportsWorkerFailures, Container):
 
     def on_mount(self) -> None:
         self.set_class(True, COLUMN_CLASSES[0])
-        self.watch(self.grid, "scroll_y", lambda: self.request_reduction(), init=False)
+        # After the refresh: until the compositor has laid the scrolled grid out, the charts'
+        # regions are where they were, and those scrolled into view would not be drawn (a
+        # finished run sends no snapshot that would ask again).
+        self.watch(
+            self.grid,
+            "scroll_y",
+            lambda: self.call_after_refresh(self.request_reduction),
+            init=False,
+        )
 
     def on_unmount(self) -> None:
         self._previews_painted.set()  # the reduction waiting for a paint that will not come
