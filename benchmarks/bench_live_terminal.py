@@ -131,6 +131,9 @@ TOKEN = re.compile(
 )
 
 
+COMPLETE_ESCAPE = re.compile(r"\x1b(?:\[[0-9;?]*[A-Za-z]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[^\[\]])")
+
+
 class Screen:
     """The characters a terminal shows, from what was written to it: enough of a terminal for
     Textual's output (cursor moves, text, clears). The viewer writes only the cells that change,
@@ -141,9 +144,16 @@ class Screen:
         self.cells = [[" "] * cols for _ in range(rows)]
         self.row = self.col = 0
         self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self.pending = ""  # an escape sequence cut off by the end of a read, completed by the next
 
     def feed(self, data: bytes) -> None:
-        for match in TOKEN.finditer(self.decoder.decode(data)):
+        text = self.pending + self.decoder.decode(data)
+        cut = text.rfind("\x1b")
+        if cut >= 0 and not COMPLETE_ESCAPE.match(text, cut):
+            text, self.pending = text[:cut], text[cut:]
+        else:
+            self.pending = ""
+        for match in TOKEN.finditer(text):
             text = match.group(0)
             if match.group(2) == "H":
                 row, _, col = (match.group(1) or "1;1").partition(";")

@@ -16,7 +16,7 @@ from runview.tui.widgets.chart import Chart
 from runview.tui.widgets.chart_board import ChartBoard
 from runview.tui.widgets.chart_spec import reduced_size
 from runview.tui.widgets.page_footer import PageFooter
-from tests.pilot import page, wait_for
+from tests.pilot import page, settle, wait_for
 
 KEYS = ("train/loss", "train/acc", "val/loss", "lr")
 
@@ -499,3 +499,34 @@ async def test_charts_scrolled_into_view_of_a_finished_run_are_drawn(run_root: P
         b.grid.scroll_end(animate=False)
         await wait_for(pilot, lambda: last.region.overlaps(b.grid.region))
         await wait_for(pilot, lambda: last.data is not None and drawn(app))
+
+
+async def test_new_charts_sorting_first_keep_a_board_at_home_at_its_top(run_root: Path) -> None:
+    run = make_run(run_root, steps=20, finish=False)
+    try:
+        app = RunviewApp(run.dir, tab="charts")
+        async with app.run_test(size=(120, 40)) as pilot:
+            b = await open_charts(pilot, app)
+            # home: the first chart focused, the board at its top
+            await wait_for(pilot, lambda: b.focused_chart_id == "train/acc")
+            # More new charts than a screen holds, each sorting first: the focus takes the first
+            # place each time and the view stays at the top (before, it followed train/acc down
+            # and the new charts were scrolled off).
+            for n in range(12):
+                run.log({f"a/new_{99 - n:02d}": 1.0})
+                await wait_for(pilot, lambda n=n: f"a/new_{99 - n:02d}" in b.charts)
+                await wait_for(pilot, lambda n=n: b.focused_chart_id == f"a/new_{99 - n:02d}")
+            await settle(pilot)
+            assert b.grid.scroll_y == 0
+            newest = b.charts["a/new_88"]
+            assert newest.region.overlaps(b.grid.region)
+            # Away from home, the focus stays on its chart, and the view follows it.
+            await pilot.press("j", "j")
+            away = b.focused_chart_id
+            assert away is not None and away.startswith("a/new_")
+            run.log({"a/new_00": 1.0})
+            await wait_for(pilot, lambda: "a/new_00" in b.charts)
+            await settle(pilot)
+            assert b.focused_chart_id == away
+    finally:
+        run.finish()

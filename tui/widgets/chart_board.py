@@ -248,6 +248,12 @@ class ChartBoard(ReportsWorkerFailures, Container):
 
     async def _rebuild(self, layout: list[tuple[str, tuple[str, ...]]]) -> None:
         focused = self.focused_chart_id
+        # At home (the first chart focused, the board at its top), a new chart that sorts first
+        # takes the first place and the focus with it: the view stays at the top, where new
+        # metrics appear, instead of following the old first chart down as charts pile up above
+        # it. Focused anywhere else, the focus stays on its chart and the view follows it.
+        targets = self._targets()
+        home = bool(targets) and targets[0] is self.app.focused and self.grid.scroll_y == 0
         self._layout = layout
         await self.grid.remove_children()
         self._charts, self._sections = {}, {}
@@ -267,7 +273,9 @@ class ChartBoard(ReportsWorkerFailures, Container):
             self._sections[section] = box
             sections.append(box)
         await self.grid.mount_all(sections)
-        if focused in self._charts:
+        if home:
+            self.focus_first()
+        elif focused in self._charts:
             self._charts[focused].focus()
 
     @on(Collapsible.Toggled)
