@@ -12,9 +12,10 @@ viewer's CPU (user + system) over the same window.
 
 Newest value on screen, at the first size: on request the training process logs a value and
 notes when ``log()`` returned; the latency is until the terminal, as modelled from what the
-viewer wrote to it, shows it. Overview: a new value of ``a/probe`` in the summary table. Charts:
-a new metric ``a/pNNN``, until its chart's title shows (its chart sorts first, at the top of the
-tab; a new chart is laid out, the heavier path). ``--probes`` trials each, p50 / p95 / max.
+viewer wrote to it, shows it. A new value of ``a/probe``: in the Overview's summary table, and
+in its chart's border on the Charts tab (``last 7.001k``). Then a new metric ``a/pNNN`` on the
+Charts tab, until its chart's title shows (each sorts first, at the top of the tab; a new chart
+is laid out, the heavier path). ``--probes`` trials each, p50 / p95 / max.
 
 ``--baseline DIR`` measures another version of the viewer in the same run, for comparison: DIR
 holds a ``runview`` package, e.g. main's code laid out as installed::
@@ -43,6 +44,8 @@ from pathlib import Path
 import psutil
 from bench_viewer import drain, spawn_viewer, stop  # noqa: E402 - a sibling script
 from machine_info import machine  # noqa: E402 - benchmarks run as scripts from this folder
+
+from runview.tui.widgets.chart_ticks import format_tick  # noqa: E402 - as the border shows it
 
 TRAIN = textwrap.dedent(
     """
@@ -204,11 +207,19 @@ PROBE_NAMES = itertools.count(999, -1)  # new metrics' numbers, counting down ac
 
 
 def probe_latency(
-    root: Path, run_dir: Path, tab: str, size: tuple[int, int], trials: int, code: str | None
+    root: Path,
+    run_dir: Path,
+    tab: str,
+    kind: str,
+    size: tuple[int, int],
+    trials: int,
+    code: str | None,
 ) -> list[float]:
-    """Seconds from ``log()`` to the value on screen. Overview: a metric's newest value in the
-    summary table (``a/probe``, a new number each trial). Charts: a new metric's chart (its
-    title), the heavier path of a new chart laid out; each sorts first, at the top of the tab."""
+    """Seconds from ``log()`` to the value on screen. ``kind`` "value": a metric's newest value
+    (``a/probe``, a new number each trial), in the Overview's summary table or in its chart's
+    border on the Charts tab (``last 7.001k``; its chart sorts first, at the top of the tab).
+    "chart" (Charts): a new metric's chart (its title), the heavier path of a new chart laid
+    out; each sorts first too."""
     request = root / "runs.probe"
     logged = root / "runs.probe.logged"
     pid, fd = spawn_viewer(run_dir, tab, *size, code)
@@ -222,10 +233,14 @@ def probe_latency(
             feed_for(fd, screen, 1.0)
         feed_for(fd, screen, 2.0)
         for trial in range(trials):
-            if tab == "charts":
+            if kind == "chart":
                 # Each sorts before every earlier one, the other viewer's too: at the top.
                 name = f"a/p{next(PROBE_NAMES):03d}"
                 value, needle = 1.0, name
+            elif tab == "charts":
+                name = "a/probe"
+                value = 7001.0 + trial + 500 * (code is not None)
+                needle = f"last {format_tick(value)}"
             else:
                 name = "a/probe"
                 value = 31415.9 + 100 * (trial + 1) + 1000 * (code is not None)
@@ -286,9 +301,14 @@ def main() -> int:
                     )
         if args.probes:
             cols, rows = (int(n) for n in args.sizes[0].split("x"))
-            for tab, what in (("overview", "newest value"), ("charts", "a new metric's chart")):
+            probes = (
+                ("overview", "value", "newest value"),
+                ("charts", "value", "newest value"),
+                ("charts", "chart", "a new metric's chart"),
+            )
+            for tab, kind, what in probes:
                 for name, code in versions:
-                    found = probe_latency(root, run_dir, tab, (cols, rows), args.probes, code)
+                    found = probe_latency(root, run_dir, tab, kind, (cols, rows), args.probes, code)
                     if not found:
                         print(f"{name:10s} {tab}: no probe was logged")
                         continue

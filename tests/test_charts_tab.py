@@ -213,6 +213,9 @@ async def test_live_run_extends_charts_and_idle_costs_nothing(run_root: Path) ->
                 pilot, lambda: "train/new" in b.charts and b.charts["train/loss"].data.points == 60
             )
             assert float(b.charts["train/loss"].data.series[0].x[-1]) == 59
+            # Nothing was drawn from samples: no reduction waits for such a paint (each live
+            # update's waited half a second when the board began as if one were pending).
+            assert not b.samples_unpainted
             # Idle: no new rows, the page keeps polling a live run, but nothing is reduced or drawn.
             await wait_for(pilot, lambda: drawn(app) and not b.pacer.waiting)
             await pilot.pause(0.5)

@@ -152,6 +152,7 @@ class ChartBoard(ReportsWorkerFailures, Container):
         # Started once, woken at each request: not a Textual worker per request (``chart_reducer``).
         self._reducer = NewestOnlyThread("runview-charts", self._reduction_failed)
         self._previews_painted = threading.Event()  # the last samples posted are on screen
+        self._previews_painted.set()  # none posted yet: no reduction waits for a paint
 
     def compose(self) -> ComposeResult:
         yield Static(self.empty_text, classes="board-empty")
@@ -179,6 +180,12 @@ class ChartBoard(ReportsWorkerFailures, Container):
     def reducing(self) -> bool:
         """Charts are being reduced, or are about to be."""
         return self._reducer.busy
+
+    @property
+    def samples_unpainted(self) -> bool:
+        """Charts drawn from samples are not on screen yet: a reduction waits for that paint
+        (up to ``PREVIEW_PAINT_WAIT_S``) before it reads whole columns."""
+        return not self._previews_painted.is_set()
 
     def _reduction_failed(self, error: BaseException) -> None:
         """What the reduction thread raised, reported as a failed worker's error (that thread)."""
