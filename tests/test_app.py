@@ -322,8 +322,13 @@ async def test_a_tab_with_nothing_to_focus_leaves_no_other_tabs_keys(run_root: P
         await pilot.press("4")  # no model summary in this run: nothing to focus
         await wait_for(pilot, lambda: "no model summary" in screen_text(app))
         # the footer is composed again once it has looked at the keys (a frame or more later)
-        await wait_for(pilot, lambda: "Filter" not in screen_text(app).splitlines()[-1])
-        assert "q Quit" in screen_text(app).splitlines()[-1] and app.focused is None
+        await wait_for(
+            pilot,
+            lambda: (
+                "Filter" not in (footer := screen_text(app).splitlines()[-1]) and "q Quit" in footer
+            ),
+        )
+        assert app.focused is None
         await pilot.press("slash")  # the Overview's key, from a tab that is not shown
         await pilot.press("1")
         await wait_for(pilot, lambda: page(app).current_tab.tab_name == "overview")
