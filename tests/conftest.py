@@ -59,6 +59,7 @@ HELPER_WAIT_S = 300.0
 
 def final_index(run_dir: Path, timeout: float = HELPER_WAIT_S) -> dict:
     """The index the column helper writes last, once it has caught up after the run ended."""
+    assert os.environ.get("RUNVIEW_COLUMNS") != "0", "mark the test column_helper: no helper runs"
     path = run_dir / "columns" / "index.json"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -70,6 +71,13 @@ def final_index(run_dir: Path, timeout: float = HELPER_WAIT_S) -> dict:
             pass
         time.sleep(0.02)
     raise AssertionError(f"no final columns index in {timeout} s")
+
+
+def settled(run_dir: Path) -> None:
+    """Until nothing writes inside a finished run any more: its column helper, where the test's
+    runs have one (``column_helper``), has written its final index."""
+    if os.environ.get("RUNVIEW_COLUMNS") != "0":
+        final_index(run_dir)
 
 
 def lend_cpu(helper_pid: int, timeout: float = HELPER_WAIT_S) -> None:
@@ -89,6 +97,23 @@ def lend_cpu(helper_pid: int, timeout: float = HELPER_WAIT_S) -> None:
         os.sched_setscheduler(helper_pid, os.SCHED_OTHER, os.sched_param(0))
     except OSError:  # gone already, or not allowed (RLIMIT_NICE): it keeps the idle class
         pass
+
+
+@pytest.fixture(autouse=True)
+def no_column_helper_unless_asked(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Runs a test starts have no column helper, unless the test is marked ``column_helper``.
+
+    A run's helper is a process of its own that imports numpy and parses the history: hundreds of
+    them would cost the suite a minute of CPU, and on a machine whose cores other processes keep
+    busy they starve in the idle class (as designed: training comes first) while the tests that
+    started them go on. And without a helper a test's viewer reads the same path every time: with
+    one, it read columns or the JSONL depending on whether the helper had finished. Tests of the
+    columns, and of the viewer reading them, are marked and wait for them (``final_index``).
+    """
+    if request.node.get_closest_marker("column_helper") is None:
+        monkeypatch.setenv("RUNVIEW_COLUMNS", "0")
 
 
 @pytest.fixture(autouse=True)

@@ -371,6 +371,7 @@ async def test_keys_typed_behind_the_digit_that_builds_a_tab_wait_for_it(run_roo
         assert page(app).ready
 
 
+@pytest.mark.column_helper
 async def test_a_long_run_shows_sampled_charts_at_once_marked_partial_then_whole(
     run_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -442,6 +443,7 @@ async def test_a_long_run_shows_sampled_charts_at_once_marked_partial_then_whole
         release_val.set()
 
 
+@pytest.mark.column_helper
 async def test_whole_columns_are_read_once_the_sampled_charts_are_painted(
     run_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -21,6 +21,9 @@ from runview.store.reader import RunReader
 from tests.conftest import HELPER_WAIT_S, final_index, lend_cpu
 from tests.test_columns import assert_same, jsonl_only
 
+# Every run here has its column helper: the columns are what these tests are about.
+pytestmark = pytest.mark.column_helper
+
 FAST_LOGGER = textwrap.dedent(
     """
     import signal, sys, time

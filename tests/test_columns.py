@@ -28,6 +28,9 @@ from runview.store.reader import RunReader
 from runview.store.series import SeriesSnapshot
 from tests.conftest import final_index, lend_cpu
 
+# Every run here has its column helper: the columns are what these tests are about.
+pytestmark = pytest.mark.column_helper
+
 
 def log_run(root: Path, rows: int = 600) -> Path:
     """A run with every kind of value: sparse keys, NaN/inf, bools, ints, strings, media, same-step

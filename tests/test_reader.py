@@ -10,14 +10,14 @@ import pytest
 
 import runview
 from runview.store.reader import NotARunError, RunReader, check_run_dir
-from tests.conftest import final_index
+from tests.conftest import settled
 
 
 def make_run(run_root: Path) -> Path:
     run = runview.init(project="p", dir=run_root, console=False, system_interval=None)
     run.log({"loss": 1.0})
     run.finish()
-    final_index(run.dir)  # the run's column helper is done writing
+    settled(run.dir)  # nothing writes in the run from here on
     return run.dir
 
 
@@ -185,13 +185,14 @@ def history_lines(*rows: dict) -> bytes:
     return b"".join(json.dumps(row).encode() + b"\n" for row in rows)
 
 
+@pytest.mark.column_helper  # the old history was read through its columns
 @pytest.mark.parametrize("how", ["replace", "truncate"])
 def test_replaced_history_shows_only_the_new_file(run_root: Path, how: str) -> None:
     run = runview.init(project="p", dir=run_root, console=False, system_interval=None)
     for step in range(3):
         run.log({"loss": 10.0 + step, "old_only": 1.0})
     run.finish()
-    final_index(run.dir)  # the run's column helper has caught up
+    settled(run.dir)  # the column helper has written its final index
     reader = RunReader(run.dir, cache=False)
     first = reader.refresh()
     # the old file was loaded through columns/: they must go too

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 import pytest
 
@@ -21,12 +22,12 @@ def test_a_terminal_that_falls_behind_slows_the_updates_and_one_that_catches_up_
         pace = RefreshPace(writer)
         assert pace.next_interval() == FASTEST_S
         os.set_blocking(writer, False)
-        written = 0
-        try:
-            while written < 64 * 1024:
-                written += os.write(writer, b"x" * 1024)
-        except BlockingIOError:
-            pass  # the queue is full: the terminal is far behind
+        # Filled until the queue stays full: the kernel moves what a pty queued on to the
+        # terminal's side in the background (into a buffer nobody reads here), so a queue just
+        # found full can take more a moment later, until that side is full too.
+        deadline = time.monotonic() + 30
+        while fill(writer) and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert terminal_behind(writer)
         intervals = [pace.next_interval() for _ in range(5)]
         assert intervals[0] > FASTEST_S
@@ -42,6 +43,17 @@ def test_a_terminal_that_falls_behind_slows_the_updates_and_one_that_catches_up_
     finally:
         os.close(reader)
         os.close(writer)
+
+
+def fill(fd: int) -> int:
+    """Write to non-blocking ``fd`` until it takes no more; returns the bytes it took."""
+    written = 0
+    try:
+        while written < 1 << 20:
+            written += os.write(fd, b"x" * 1024)
+    except BlockingIOError:
+        pass
+    return written
 
 
 def test_a_file_keeps_the_fastest_pace(tmp_path) -> None:
