@@ -530,7 +530,11 @@ def test_rows_queued_for_the_summary_stay_bounded(run_root: Path) -> None:
     for i in range(20_000):  # ~9 MB of 20-scalar rows: ~70 chunks
         run.log({f"m{k:02d}": i + k / 3 for k in range(20)})
         most = max(most, len(run._summaries.pending))
-    assert most <= 400, most  # ~280 rows of this size fill a chunk
+    # ~280 rows of this size fill a chunk, and filling one merges. A chunk that stayed open for a
+    # whole flush interval (the loop slowed by a busy machine) is written by the flushing thread
+    # instead, and its rows wait for the next merge: bounded by the writer's own merge at
+    # PENDING_MAX, far below the 20,000 rows logged.
+    assert most <= PENDING_MAX + 300, most
     assert run._summaries.last["m00"] >= 20_000 - most  # merged as it went, not only when read
     run._summaries.merge_pending()
     for i in range(PENDING_MAX + 10):  # ~40 bytes a row: far from filling a chunk
