@@ -136,7 +136,8 @@ class ChartBoard(ReportsWorkerFailures, Container):
         self._source: SeriesSnapshot | None = None
         self._data: dict[str, ChartData] = {}
         self._seq = 0
-        self._scheduled = False
+        self._scheduled = False  # a reduction asked for once the charts resized have said so
+        self._after_refresh = False  # a reduction asked for once the screen is laid out again
         self.requests = 0  # reductions asked for so far (tests read it to check idle is free)
         self.partial_charts: set[str] = set()  # result keys drawn from a sample of their columns
         self._in_flight: frozenset[tuple[str, Hashable]] = frozenset()  # the reduction's jobs
@@ -162,15 +163,7 @@ class ChartBoard(ReportsWorkerFailures, Container):
 
     def on_mount(self) -> None:
         self.set_class(True, COLUMN_CLASSES[0])
-        # After the refresh: until the compositor has laid the scrolled grid out, the charts'
-        # regions are where they were, and those scrolled into view would not be drawn (a
-        # finished run sends no snapshot that would ask again).
-        self.watch(
-            self.grid,
-            "scroll_y",
-            lambda: self.call_after_refresh(self.request_reduction),
-            init=False,
-        )
+        self.watch(self.grid, "scroll_y", self._reduce_after_refresh, init=False)
 
     def on_unmount(self) -> None:
         self._previews_painted.set()  # the reduction waiting for a paint that will not come
@@ -251,7 +244,7 @@ class ChartBoard(ReportsWorkerFailures, Container):
         if self.maximised in self._specs:
             self.max_chart.set_title(self._specs[self.maximised].title)
         self._apply_filter()
-        self.call_after_refresh(self.request_reduction)
+        self._reduce_after_refresh()
 
     async def _rebuild(self, layout: list[tuple[str, tuple[str, ...]]]) -> None:
         focused = self.focused_chart_id
@@ -291,7 +284,7 @@ class ChartBoard(ReportsWorkerFailures, Container):
         title = str(event.collapsible.title)
         if event.collapsible.collapsed != (title in self.view.folded):
             self.post_message(self.Folded(title, event.collapsible.collapsed))
-        self.call_after_refresh(self.request_reduction)
+        self._reduce_after_refresh()
 
     def set_filter(self, shown: Callable[[ChartSpec], bool]) -> int:
         """Show only charts for which ``shown(spec)``; returns how many are shown."""
@@ -309,11 +302,11 @@ class ChartBoard(ReportsWorkerFailures, Container):
             if section in self._sections:
                 self._sections[section].set_class(not visible, HIDDEN)
             count += visible
-        self.call_after_refresh(self.request_reduction)
+        self._reduce_after_refresh()
         return count
 
     def on_resize(self) -> None:
-        self.call_after_refresh(self.request_reduction)
+        self._reduce_after_refresh()
 
     # -- data -----------------------------------------------------------------------------------
     def set_source(self, source: SeriesSnapshot, live: bool = True) -> None:
@@ -419,6 +412,20 @@ class ChartBoard(ReportsWorkerFailures, Container):
 
     def _scheduled_reduction(self) -> None:
         self._scheduled = False
+        self.request_reduction()
+
+    def _reduce_after_refresh(self) -> None:
+        """``request_reduction`` once the screen has been laid out again, once however often this
+        is called before then (a smooth scroll changes ``scroll_y`` at every frame). What is on
+        screen is read from the compositor: until it has laid out a scrolled grid, new charts, a
+        filter, a fold or a new size, the charts' regions are the old ones, and charts that came
+        into view would not be drawn (a finished run sends no snapshot that would ask again)."""
+        if not self._after_refresh:
+            self._after_refresh = True
+            self.call_after_refresh(self._reduce_laid_out)
+
+    def _reduce_laid_out(self) -> None:
+        self._after_refresh = False
         self.request_reduction()
 
     def _reduce(
@@ -592,7 +599,7 @@ class ChartBoard(ReportsWorkerFailures, Container):
             focus_now(chart)
         elif old in self._charts:
             focus_now(self._charts[old])
-        self.call_after_refresh(self.request_reduction)
+        self._reduce_after_refresh()
 
     @on(CursorChart.Changed)
     def _on_cursor(self, message: CursorChart.Changed) -> None:
