@@ -73,13 +73,6 @@ def final_index(run_dir: Path, timeout: float = HELPER_WAIT_S) -> dict:
     raise AssertionError(f"no final columns index in {timeout} s")
 
 
-def settled(run_dir: Path) -> None:
-    """Until nothing writes inside a finished run any more: its column helper, where the test's
-    runs have one (``column_helper``), has written its final index."""
-    if os.environ.get("RUNVIEW_COLUMNS") != "0":
-        final_index(run_dir)
-
-
 def lend_cpu(helper_pid: int, timeout: float = HELPER_WAIT_S) -> None:
     """Move a run's column helper out of the idle class, where the system allows it, for a test
     about something else than its priority: while other processes keep every core busy, the

@@ -17,7 +17,6 @@ from runview.tui.safe_text import visible
 from runview.tui.textual_private import screen_strips
 from runview.tui.widgets.file_tree import FileTree
 from runview.tui.widgets.text_view import TextView
-from tests.conftest import settled
 from tests.pilot import Notices, help_lists, screen_text, wait_for
 
 EVIL_NAME = "evil\x1b]0;PWNED\x07name.txt"
@@ -39,7 +38,6 @@ def make_run(tmp_path: Path) -> Path:
     run.log({"loss": 1.0})
     run.save(str(out / "**" / "*"), base_path=str(out), policy="end")
     run.finish()
-    settled(run.dir)  # nothing writes in the run from here on
     (run.dir / "code" / "diff.patch").write_text(
         "diff --git a/m.py b/m.py\n--- a/m.py\n+++ b/m.py\n@@ -1 +1 @@\n-old line\n+new line\n"
     )

@@ -10,14 +10,13 @@ import pytest
 
 import runview
 from runview.store.reader import NotARunError, RunReader, check_run_dir
-from tests.conftest import settled
+from tests.conftest import final_index
 
 
 def make_run(run_root: Path) -> Path:
     run = runview.init(project="p", dir=run_root, console=False, system_interval=None)
     run.log({"loss": 1.0})
     run.finish()
-    settled(run.dir)  # nothing writes in the run from here on
     return run.dir
 
 
@@ -192,7 +191,7 @@ def test_replaced_history_shows_only_the_new_file(run_root: Path, how: str) -> N
     for step in range(3):
         run.log({"loss": 10.0 + step, "old_only": 1.0})
     run.finish()
-    settled(run.dir)  # the column helper has written its final index
+    final_index(run.dir)  # the run's column helper has caught up
     reader = RunReader(run.dir, cache=False)
     first = reader.refresh()
     # the old file was loaded through columns/: they must go too

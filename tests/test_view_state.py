@@ -25,7 +25,6 @@ from runview.tui.view_state import (
     state_from_json,
     state_path,
 )
-from tests.conftest import settled
 from tests.pilot import Notices
 from tests.test_charts_tab import open_charts, section_titles, wait_for
 
@@ -49,7 +48,6 @@ def make_run(root: Path, project: str = "t") -> Path:
             }
         )
     run.finish()
-    settled(run.dir)  # nothing writes in the run from here on
     return Path(run.dir)
 
 
