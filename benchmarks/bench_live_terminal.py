@@ -150,13 +150,13 @@ class Screen:
         self.pending = ""  # an escape sequence cut off by the end of a read, completed by the next
 
     def feed(self, data: bytes) -> None:
-        text = self.pending + self.decoder.decode(data)
-        cut = text.rfind("\x1b")
-        if cut >= 0 and not COMPLETE_ESCAPE.match(text, cut):
-            text, self.pending = text[:cut], text[cut:]
+        written = self.pending + self.decoder.decode(data)
+        cut = written.rfind("\x1b")
+        if cut >= 0 and not COMPLETE_ESCAPE.match(written, cut):
+            written, self.pending = written[:cut], written[cut:]
         else:
             self.pending = ""
-        for match in TOKEN.finditer(text):
+        for match in TOKEN.finditer(written):
             text = match.group(0)
             if match.group(2) == "H":
                 row, _, col = (match.group(1) or "1;1").partition(";")

@@ -17,7 +17,7 @@ from runview.tui.view_state import ChartEdit
 from runview.tui.widgets.chart import Chart
 from runview.tui.widgets.chart_board import ChartBoard
 from tests.pilot import screen_text
-from tests.test_charts_tab import make_run, open_charts, wait_for
+from tests.test_charts_tab import live_charts, make_run, open_charts, wait_for
 
 
 @pytest.fixture(autouse=True)
@@ -257,36 +257,31 @@ async def test_x_and_y_ranges_and_invalid_input_shown_not_applied(run_root: Path
 
 
 async def test_edit_keeps_identity_and_follows_a_live_run(run_root: Path) -> None:
-    run = make_run(run_root, steps=20, finish=False)
-    try:
-        app = RunviewApp(run.dir, tab="charts")
-        async with app.run_test(size=(120, 40)) as pilot:
-            screen = await open_editor(pilot, app)
-            screen.query_one("#edit-x", Select).value = ("metric", "train/acc")
-            chart = await apply(pilot, app)
-            assert chart.data.points == 20
-            for step in range(20, 40):
-                run.log({"train/loss": 1 / (step + 1), "train/acc": step / 40, "train/new": 1})
-            await wait_for(
-                pilot,
-                lambda: (
-                    "train/new" in board(app).charts
-                    and board(app).charts["train/loss"].data.points == 40
-                ),
-            )
-            data = board(app).charts["train/loss"].data
-            assert data.x_label == "train/acc" and float(data.series[0].x.max()) == pytest.approx(
-                39 / 40
-            )
-            assert board(app).focused_chart_id == "train/loss"
-            # ctrl+r in the editor resets the chart to what it was.
-            await pilot.press("e")
-            await wait_for(pilot, lambda: isinstance(app.screen, ChartEditScreen))
-            await pilot.press("ctrl+r")
-            await wait_for(pilot, lambda: board(app).spec("train/loss").x_label == "step")
-            assert app.screen.query_one("#pane-charts").view.charts == {}
-    finally:
-        run.finish()
+    async with live_charts(run_root) as (run, app, pilot):
+        screen = await open_editor(pilot, app)
+        screen.query_one("#edit-x", Select).value = ("metric", "train/acc")
+        chart = await apply(pilot, app)
+        assert chart.data.points == 20
+        for step in range(20, 40):
+            run.log({"train/loss": 1 / (step + 1), "train/acc": step / 40, "train/new": 1})
+        await wait_for(
+            pilot,
+            lambda: (
+                "train/new" in board(app).charts
+                and board(app).charts["train/loss"].data.points == 40
+            ),
+        )
+        data = board(app).charts["train/loss"].data
+        assert data.x_label == "train/acc" and float(data.series[0].x.max()) == pytest.approx(
+            39 / 40
+        )
+        assert board(app).focused_chart_id == "train/loss"
+        # ctrl+r in the editor resets the chart to what it was.
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChartEditScreen))
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: board(app).spec("train/loss").x_label == "step")
+        assert app.screen.query_one("#pane-charts").view.charts == {}
 
 
 async def test_an_x_metric_without_common_steps_says_so(run_root: Path) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
 from textual import events
+from textual.pilot import Pilot
 from textual.widgets import Collapsible, Input
 
 import runview
@@ -44,6 +47,21 @@ def make_run(root: Path, steps: int = 50, finish: bool = True) -> runview.Run:
     if finish:
         run.finish()
     return run
+
+
+@asynccontextmanager
+async def live_charts(
+    run_root: Path, steps: int = 20
+) -> AsyncIterator[tuple[runview.Run, RunviewApp, Pilot]]:
+    """A run still logging (``steps`` rows in), and the viewer on its Charts tab at 120×40; the
+    run is finished on the way out."""
+    run = make_run(run_root, steps=steps, finish=False)
+    try:
+        app = RunviewApp(run.dir, tab="charts")
+        async with app.run_test(size=(120, 40)) as pilot:
+            yield run, app, pilot
+    finally:
+        run.finish()
 
 
 def board(app: RunviewApp) -> ChartBoard:
@@ -199,32 +217,27 @@ async def test_smoothing_draws_smoothed_over_faint_raw(run_root: Path) -> None:
 
 
 async def test_live_run_extends_charts_and_idle_costs_nothing(run_root: Path) -> None:
-    run = make_run(run_root, steps=20, finish=False)
-    try:
-        app = RunviewApp(run.dir, tab="charts")
-        async with app.run_test(size=(120, 40)) as pilot:
-            b = await open_charts(pilot, app)
-            chart = b.charts["train/loss"]
-            assert chart.data.points == 20
-            for step in range(20, 60):
-                run.log({"train/loss": 1 / (step + 1), "train/new": step})
-            # A new key rebuilds the grid (new widgets); the data follows the chart id.
-            await wait_for(
-                pilot, lambda: "train/new" in b.charts and b.charts["train/loss"].data.points == 60
-            )
-            assert float(b.charts["train/loss"].data.series[0].x[-1]) == 59
-            # Nothing was drawn from samples: no reduction waits for such a paint (each live
-            # update's waited half a second when the board began as if one were pending).
-            assert not b.samples_unpainted
-            # Idle: no new rows, the page keeps polling a live run, but nothing is reduced or drawn.
-            await wait_for(pilot, lambda: drawn(app) and not b.pacer.waiting)
-            await pilot.pause(0.5)
-            requests, builds = b.requests, {k: c.builds for k, c in b.charts.items()}
-            await pilot.pause(1.5)
-            assert b.requests == requests
-            assert {k: c.builds for k, c in b.charts.items()} == builds
-    finally:
-        run.finish()
+    async with live_charts(run_root) as (run, app, pilot):
+        b = await open_charts(pilot, app)
+        chart = b.charts["train/loss"]
+        assert chart.data.points == 20
+        for step in range(20, 60):
+            run.log({"train/loss": 1 / (step + 1), "train/new": step})
+        # A new key rebuilds the grid (new widgets); the data follows the chart id.
+        await wait_for(
+            pilot, lambda: "train/new" in b.charts and b.charts["train/loss"].data.points == 60
+        )
+        assert float(b.charts["train/loss"].data.series[0].x[-1]) == 59
+        # Nothing was drawn from samples: no reduction waits for such a paint (each live
+        # update's waited half a second when the board began as if one were pending).
+        assert not b.samples_unpainted
+        # Idle: no new rows, the page keeps polling a live run, but nothing is reduced or drawn.
+        await wait_for(pilot, lambda: drawn(app) and not b.pacer.waiting)
+        await pilot.pause(0.5)
+        requests, builds = b.requests, {k: c.builds for k, c in b.charts.items()}
+        await pilot.pause(1.5)
+        assert b.requests == requests
+        assert {k: c.builds for k, c in b.charts.items()} == builds
 
 
 async def test_200k_points_reach_plotext_reduced(run_root: Path) -> None:
@@ -507,31 +520,26 @@ async def test_charts_scrolled_into_view_of_a_finished_run_are_drawn(run_root: P
 
 
 async def test_new_charts_sorting_first_keep_a_board_at_home_at_its_top(run_root: Path) -> None:
-    run = make_run(run_root, steps=20, finish=False)
-    try:
-        app = RunviewApp(run.dir, tab="charts")
-        async with app.run_test(size=(120, 40)) as pilot:
-            b = await open_charts(pilot, app)
-            # home: the first chart focused, the board at its top
-            await wait_for(pilot, lambda: b.focused_chart_id == "train/acc")
-            # More new charts than a screen holds, each sorting first: the focus takes the first
-            # place each time and the view stays at the top (before, it followed train/acc down
-            # and the new charts were scrolled off).
-            for n in range(12):
-                run.log({f"a/new_{99 - n:02d}": 1.0})
-                await wait_for(pilot, lambda n=n: f"a/new_{99 - n:02d}" in b.charts)
-                await wait_for(pilot, lambda n=n: b.focused_chart_id == f"a/new_{99 - n:02d}")
-            await settle(pilot)
-            assert b.grid.scroll_y == 0
-            newest = b.charts["a/new_88"]
-            assert newest.region.overlaps(b.grid.region)
-            # Away from home, the focus stays on its chart, and the view follows it.
-            await pilot.press("j", "j")
-            away = b.focused_chart_id
-            assert away is not None and away.startswith("a/new_")
-            run.log({"a/new_00": 1.0})
-            await wait_for(pilot, lambda: "a/new_00" in b.charts)
-            await settle(pilot)
-            assert b.focused_chart_id == away
-    finally:
-        run.finish()
+    async with live_charts(run_root) as (run, app, pilot):
+        b = await open_charts(pilot, app)
+        # home: the first chart focused, the board at its top
+        await wait_for(pilot, lambda: b.focused_chart_id == "train/acc")
+        # More new charts than a screen holds, each sorting first: the focus takes the first
+        # place each time and the view stays at the top (before, it followed train/acc down
+        # and the new charts were scrolled off).
+        for n in range(12):
+            run.log({f"a/new_{99 - n:02d}": 1.0})
+            await wait_for(pilot, lambda n=n: f"a/new_{99 - n:02d}" in b.charts)
+            await wait_for(pilot, lambda n=n: b.focused_chart_id == f"a/new_{99 - n:02d}")
+        await settle(pilot)
+        assert b.grid.scroll_y == 0
+        newest = b.charts["a/new_88"]
+        assert newest.region.overlaps(b.grid.region)
+        # Away from home, the focus stays on its chart, and the view follows it.
+        await pilot.press("j", "j")
+        away = b.focused_chart_id
+        assert away is not None and away.startswith("a/new_")
+        run.log({"a/new_00": 1.0})
+        await wait_for(pilot, lambda: "a/new_00" in b.charts)
+        await settle(pilot)
+        assert b.focused_chart_id == away

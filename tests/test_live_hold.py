@@ -13,13 +13,12 @@ import pytest
 from textual.app import App, ComposeResult
 
 from runview.store.series import SeriesTable
-from runview.tui.app import RunviewApp
 from runview.tui.widgets.chart import Chart, series_style
 from runview.tui.widgets.chart_pace import DrawPacer
 from runview.tui.widgets.chart_spec import ChartSpec, latest_points, prepare_chart
 from runview.tui.widgets.chart_values import latest_values
 from tests.pilot import wait_for
-from tests.test_charts_tab import make_run, open_charts
+from tests.test_charts_tab import live_charts, open_charts
 
 
 def live_table(steps: int, seed: int = 0) -> SeriesTable:
@@ -99,28 +98,23 @@ async def test_a_held_chart_asks_for_its_reduction_once_due_when_data_stops() ->
 async def test_a_live_chart_between_drawings_shows_new_values_unreduced_then_every_point(
     run_root: Path,
 ) -> None:
-    run = make_run(run_root, steps=400, finish=False)
-    try:
-        app = RunviewApp(run.dir, tab="charts")
-        async with app.run_test(size=(120, 40)) as pilot:
-            b = await open_charts(pilot, app)
-            chart = b.charts["train/loss"]
-            await wait_for(pilot, lambda: chart.data.points == 400 and not b.reducing)
-            b.pacer.every_s = 3600.0  # just drawn, and not due again while this test runs
-            requests, reduced = b.requests, chart.data
-            run.log({"train/loss": 77.5})  # a spike between two drawings
-            for step in range(401, 420):
-                run.log({"train/loss": 0.25 + step / 10_000})
-            await wait_for(pilot, lambda: "0.2919" in str(chart.border_subtitle))
-            # the newest value is shown, and nothing was reduced for it
-            assert chart in b.pacer.held
-            assert b.requests == requests and chart.data is reduced
-            b.pacer.every_s = 0.0  # due: the next update reduces it, from every point since
-            run.log({"train/loss": 0.5})
-            await wait_for(pilot, lambda: chart.data.points == 421)
-            assert b.requests > requests
-            assert float(np.max(chart.data.series[0].y)) == 77.5  # the spike is kept
-            subtitle = str(chart.border_subtitle)
-            assert "0.5" in subtitle and "0.2919" not in subtitle
-    finally:
-        run.finish()
+    async with live_charts(run_root, steps=400) as (run, app, pilot):
+        b = await open_charts(pilot, app)
+        chart = b.charts["train/loss"]
+        await wait_for(pilot, lambda: chart.data.points == 400 and not b.reducing)
+        b.pacer.every_s = 3600.0  # just drawn, and not due again while this test runs
+        requests, reduced = b.requests, chart.data
+        run.log({"train/loss": 77.5})  # a spike between two drawings
+        for step in range(401, 420):
+            run.log({"train/loss": 0.25 + step / 10_000})
+        await wait_for(pilot, lambda: "0.2919" in str(chart.border_subtitle))
+        # the newest value is shown, and nothing was reduced for it
+        assert chart in b.pacer.held
+        assert b.requests == requests and chart.data is reduced
+        b.pacer.every_s = 0.0  # due: the next update reduces it, from every point since
+        run.log({"train/loss": 0.5})
+        await wait_for(pilot, lambda: chart.data.points == 421)
+        assert b.requests > requests
+        assert float(np.max(chart.data.series[0].y)) == 77.5  # the spike is kept
+        subtitle = str(chart.border_subtitle)
+        assert "0.5" in subtitle and "0.2919" not in subtitle
