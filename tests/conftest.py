@@ -99,7 +99,7 @@ def no_column_helper_unless_asked(
     """Runs a test starts have no column helper, unless the test is marked ``column_helper``.
 
     A run's helper is a process of its own that imports numpy and parses the history: hundreds of
-    them would cost the suite a minute of CPU, and on a machine whose cores other processes keep
+    them would cost the suite much CPU, and on a machine whose cores other processes keep
     busy they starve in the idle class (as designed: training comes first) while the tests that
     started them go on. And without a helper a test's viewer reads the same path every time: with
     one, it read columns or the JSONL depending on whether the helper had finished. Tests of the
