@@ -19,6 +19,7 @@ from runview.tui.widgets.chart import Chart
 from runview.tui.widgets.chart_board import ChartBoard
 from runview.tui.widgets.chart_spec import reduced_size
 from runview.tui.widgets.page_footer import PageFooter
+from tests.conftest import final_index
 from tests.pilot import page, settle, wait_for
 
 KEYS = ("train/loss", "train/acc", "val/loss", "lr")
@@ -384,9 +385,25 @@ async def test_keys_typed_behind_the_digit_that_builds_a_tab_wait_for_it(run_roo
         assert page(app).ready
 
 
+@pytest.fixture(scope="module")
+def long_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished 40,000-step run with its final columns, for the tests of reading them (which only
+    read it: its helper is the slow part, tens of seconds while other processes keep the cores
+    busy)."""
+    with pytest.MonkeyPatch.context() as env:
+        env.delenv("RUNVIEW_COLUMNS", raising=False)
+        root = tmp_path_factory.mktemp("long")
+        run = runview.init(project="t", dir=root, console=False, system_interval=None)
+        for step in range(40_000):
+            run.log({"train/loss": 1 / (step + 1), "train/acc": step / 40_000, "val/loss": 0.5})
+        run.finish()
+        final_index(run.dir)
+        return run.dir
+
+
 @pytest.mark.column_helper
 async def test_a_long_run_shows_sampled_charts_at_once_marked_partial_then_whole(
-    run_root: Path, monkeypatch: pytest.MonkeyPatch
+    long_run: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Columns not read yet: every chart on screen is drawn at once from a sample and marked
     partial (the status line says how far loading is), then drawn from all its points; charts
@@ -396,14 +413,8 @@ async def test_a_long_run_shows_sampled_charts_at_once_marked_partial_then_whole
 
     from runview.store.column_reader import LazyColumn
     from runview.tui.widgets import chart_board
-    from tests.conftest import final_index
 
-    run = runview.init(project="t", dir=run_root, console=False, system_interval=None)
-    for step in range(40_000):
-        run.log({"train/loss": 1 / (step + 1), "train/acc": step / 40_000, "val/loss": 0.5})
-    run.finish()
-    final_index(run.dir)
-    index = json.loads((run.dir / "columns" / "index.json").read_bytes())
+    index = json.loads((long_run / "columns" / "index.json").read_bytes())
     val_file = index["keys"]["val/loss"]["file"]
     # Reading a whole column waits for the test: what is on screen meanwhile is the sample.
     release_train, release_val = threading.Event(), threading.Event()
@@ -418,7 +429,7 @@ async def test_a_long_run_shows_sampled_charts_at_once_marked_partial_then_whole
     # here: 120,000 unread points, sampled before any is read; each whole chart posted at once
     monkeypatch.setattr(chart_board, "SAMPLE_ABOVE", 50_000)
     monkeypatch.setattr(chart_board, "POST_EVERY_S", 0.0)
-    app = RunviewApp(run.dir, tab="charts")
+    app = RunviewApp(long_run, tab="charts")
 
     def status() -> str:
         return str(app.screen.query_one(".charts-status").render())
@@ -458,21 +469,15 @@ async def test_a_long_run_shows_sampled_charts_at_once_marked_partial_then_whole
 
 @pytest.mark.column_helper
 async def test_whole_columns_are_read_once_the_sampled_charts_are_painted(
-    run_root: Path, monkeypatch: pytest.MonkeyPatch
+    long_run: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The worker waits for the first picture (the charts drawn from samples) before it reads
     whole columns: drawing and painting it would otherwise share the interpreter with that
     reading."""
     from runview.store.column_reader import LazyColumn
     from runview.tui.widgets import chart_board
-    from tests.conftest import final_index
 
-    run = runview.init(project="t", dir=run_root, console=False, system_interval=None)
-    for step in range(40_000):
-        run.log({"train/loss": 1 / (step + 1), "train/acc": step / 40_000, "val/loss": 0.5})
-    run.finish()
-    final_index(run.dir)
-    app = RunviewApp(run.dir, tab="charts")
+    app = RunviewApp(long_run, tab="charts")
     painted_at_first_read: list[bool] = []
     read = LazyColumn._read
 

@@ -32,11 +32,11 @@ from tests.conftest import final_index, lend_cpu
 pytestmark = pytest.mark.column_helper
 
 
-def log_run(root: Path, rows: int = 600) -> Path:
+def log_run(root: Path) -> Path:
     """A run with every kind of value: sparse keys, NaN/inf, bools, ints, strings, media, same-step
     merges."""
     run = runview.init(project="cols", dir=root, console=False, system_interval=None)
-    for i in range(rows):
+    for i in range(600):
         row: dict = {"train/loss": 1.0 / (i + 1), "flag": i % 3 == 0, "count": i * 7}
         if i % 50 == 0:
             row["val/acc"] = i / 1000
@@ -90,9 +90,26 @@ def tree(path: Path) -> dict[str, tuple[int, int]]:
     }
 
 
+@pytest.fixture(scope="module")
+def logged_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One run with its final columns for the whole module, which tests copy, not change: each run's
+    helper costs seconds of a core (tens of seconds while other processes keep the cores busy)."""
+    with pytest.MonkeyPatch.context() as env:
+        env.delenv("RUNVIEW_COLUMNS", raising=False)
+        return log_run(tmp_path_factory.mktemp("logged"))
+
+
+def copy_of(run: Path, where: Path) -> Path:
+    """``run`` copied to ``where/<project>/<run name>``; the columns' index names no path, so the
+    copy reads as the original does."""
+    copy = where / run.parent.name / run.name
+    shutil.copytree(run, copy)
+    return copy
+
+
 @pytest.fixture
-def run_dir(tmp_path: Path) -> Path:
-    return log_run(tmp_path / "runs")
+def run_dir(logged_run: Path, tmp_path: Path) -> Path:
+    return copy_of(logged_run, tmp_path / "runs")
 
 
 def test_columns_match_the_jsonl_exactly(run_dir: Path, tmp_path: Path) -> None:
@@ -341,9 +358,9 @@ def test_cache_outside_the_run_serves_a_second_open(run_dir: Path, tmp_path: Pat
     assert snapshot.history.series["count"][1][0] == 10.0
 
 
-def test_cache_is_bounded(tmp_path: Path) -> None:
+def test_cache_is_bounded(logged_run: Path, tmp_path: Path) -> None:
     cache_root = tmp_path / "cache"
-    runs = [log_run(tmp_path / f"runs{i}", rows=300) for i in range(3)]
+    runs = [copy_of(logged_run, tmp_path / f"runs{i}") for i in range(3)]
     for run_dir in runs:
         remove_columns(run_dir)
         cache = ColumnCache(Cache(cache_root), min_bytes=0)
@@ -377,10 +394,10 @@ def test_columns_off_by_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert not (run.dir / fmt.COLUMNS_DIR).exists()
 
 
-def test_prune_removes_only_cache_entries(tmp_path: Path) -> None:
+def test_prune_removes_only_cache_entries(logged_run: Path, tmp_path: Path) -> None:
     """RUNVIEW_CACHE_DIR pointed at a folder of runs: a prune with a tiny budget keeps every run."""
     cache_root = tmp_path / "cache"
-    real = log_run(tmp_path / "runs0", rows=50)
+    real = copy_of(logged_run, tmp_path / "runs0")
     remove_columns(real)
     cache = ColumnCache(Cache(cache_root), min_bytes=0)
     reader = RunReader(real, cache=cache)
@@ -390,7 +407,7 @@ def test_prune_removes_only_cache_entries(tmp_path: Path) -> None:
     assert (entry / "index.json").exists()
     # a run logged straight into the cache root, and ones renamed to look like entry names (in
     # the root and in the area)
-    run_inside = log_run(cache_root, rows=50)
+    run_inside = copy_of(logged_run, cache_root)
     lookalike = cache_root / ("ab" * 16)
     shutil.copytree(run_inside, lookalike)
     area_lookalike = entry.parent / ("ef" * 16)
@@ -405,7 +422,7 @@ def test_prune_removes_only_cache_entries(tmp_path: Path) -> None:
     assert not entry.exists()  # the real entry goes
     for path, state in before.items():
         assert tree(path) == state, path
-    assert link.is_symlink() and RunReader(run_inside, cache=False).refresh().history.rows == 50
+    assert link.is_symlink() and RunReader(run_inside, cache=False).refresh().history.rows == 600
 
 
 def test_columns_are_read_on_first_lookup_as_they_were_at_open(
