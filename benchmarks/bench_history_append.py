@@ -7,18 +7,17 @@ orjson as ``Run.log`` does and appends the line; only the append design differs,
 (encode + append) is timed with ``perf_counter_ns``:
 
 * ``none``: the line is encoded and thrown away (the loop's and the machine's noise);
-* ``chunks``: ``AppendStream`` (bytearray chunks) flushed by a writer thread every 50-100 ms with
-  ``os.writev`` (runview's design before #9's fix);
-* ``producer``: ``AppendStream`` as runview uses it since #9: the thread that fills a chunk
-  (256 KiB then, 128 KiB now) writes it (``os.write``), the writer thread only a chunk left
-  open for a whole interval;
-* ``producer-128k`` (any size in KiB): ``producer`` with chunks of that size;
+* ``chunks``: every record queued; a writer thread writes all of it every 50-100 ms with
+  ``os.writev`` (runview's design before #9);
+* ``producer``: the thread that fills a 128 KiB chunk writes it (``os.write``), the writer thread
+  only a chunk left open for an interval (runview's design during #9, until the writer thread
+  took every write back);
+* ``writer``: ``AppendStream`` as runview uses it now: each full chunk wakes the writer thread,
+  which writes the full chunks; everything every 100 ms;
 * ``mmap``: the training thread copies each line into a shared ``mmap`` window (4 MiB) of the
   file itself, the file reserved ahead with ``posix_fallocate`` in 4-64 MiB steps; no other
   thread per record; ``mmap-populate``: each new window is faulted in at once
-  (``MADV_POPULATE_WRITE``) instead of page by page as lines reach it;
-* ``write``: the first prototype of ``producer`` (a full chunk written by the thread that filled
-  it, a chunk older than the interval by the writer thread).
+  (``MADV_POPULATE_WRITE``) instead of page by page as lines reach it.
 
 ``--busy`` keeps one more process spinning on a core meanwhile (a loaded machine). Printed per
 design: p50 / p99 / p99.9 / max of the call, calls over 1 ms, minor page faults and voluntary /
@@ -62,22 +61,25 @@ if design == "none":
         pass
     def close():
         pass
-elif design in ("chunks", "producer") or design.startswith("producer-"):
-    from runview.store import append as append_module
+elif design == "writer":
     from runview.store.append import AppendStream
-    if design.startswith("producer-"):  # producer-128k: chunks written at 128 KiB
-        append_module.CHUNK_BYTES = int(design.split("-")[1].rstrip("k")) * 1024
-    stream = AppendStream(path, warn, producers_write=design != "chunks")
+    wake = threading.Event()
+    stream = AppendStream(path, warn, wake.set)
     append = stream.append
-    def flusher():
-        interval = 0.1
-        while not stop.wait(interval):
-            written = stream.flush(everything=design == "chunks")
-            interval = 0.05 if written >= 1 << 20 else 0.1
-    thread = threading.Thread(target=flusher, daemon=True)
+    def writer():  # as RunWriter._run: woken by a full chunk; everything every 100 ms
+        next_flush = time.monotonic() + 0.1
+        while not stop.is_set():
+            wait = next_flush - time.monotonic()
+            if wait > 0 and wake.wait(wait):
+                wake.clear()
+                stream.flush(everything=False)
+                continue
+            next_flush = time.monotonic() + 0.1
+            stream.flush()
+    thread = threading.Thread(target=writer, daemon=True)
     thread.start()
     def close():
-        stop.set(); thread.join(); stream.close()
+        stop.set(); wake.set(); thread.join(); stream.close()
 elif design in ("mmap", "mmap-populate"):
     import mmap
     POPULATE = design == "mmap-populate"
@@ -171,29 +173,41 @@ elif design in ("mmap", "mmap-populate"):
     thread.start()
     def close():
         stop.set(); thread.join(); stream.close()
-elif design == "write":
-    CHUNK = 256 * 1024
+elif design in ("producer", "chunks"):
+    # Standalone copies of runview's earlier designs. producer: the thread that fills a 128 KiB
+    # chunk writes it; the writer thread writes a chunk left open for an interval. chunks: every
+    # record queued, the writer thread writes all of it every 50-100 ms.
+    CHUNK = 128 * 1024
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    state = {"chunk": bytearray(), "since": time.monotonic()}
-    lock = threading.Lock()
+    state = {"chunk": bytearray(), "since": time.monotonic(), "queued": []}
     def append(line):
         chunk = state["chunk"]
         chunk += line
         if len(chunk) >= CHUNK:
             state["chunk"] = bytearray()
             state["since"] = time.monotonic()
-            os.write(fd, chunk)
-    def flusher():
-        while not stop.wait(0.1):
-            if time.monotonic() - state["since"] > 0.1:
-                chunk = state["chunk"]
-                state["chunk"] = bytearray()
-                state["since"] = time.monotonic()
+            if design == "producer":
                 os.write(fd, chunk)
+            else:
+                state["queued"].append(chunk)
+    def write_queued():
+        queued, state["queued"] = state["queued"], []
+        chunk = state["chunk"]
+        state["chunk"] = bytearray()
+        state["since"] = time.monotonic()
+        os.writev(fd, queued + [chunk])
+        return sum(map(len, queued)) + len(chunk)
+    def flusher():
+        interval = 0.1
+        while not stop.wait(interval):
+            if design == "chunks":
+                interval = 0.05 if write_queued() >= 1 << 20 else 0.1
+            elif time.monotonic() - state["since"] > 0.1:
+                write_queued()
     thread = threading.Thread(target=flusher, daemon=True)
     thread.start()
     def close():
-        stop.set(); thread.join(); os.write(fd, state["chunk"]); os.close(fd)
+        stop.set(); thread.join(); write_queued(); os.close(fd)
 
 usage = resource.getrusage(resource.RUSAGE_THREAD)
 for step in range(steps):
@@ -216,7 +230,6 @@ print(json.dumps({
     "switches": [after.ru_nvcsw - usage.ru_nvcsw, after.ru_nivcsw - usage.ru_nivcsw],
     "bytes": path.stat().st_size if path.exists() else 0,
     "errors": errors[:3],
-    "handed_over": design.startswith("producer") and not stream.producers_write,
 }))
 """
 
@@ -225,7 +238,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--designs", default="none,chunks,producer,mmap,mmap-populate,write")
+    parser.add_argument("--designs", default="none,chunks,producer,writer,mmap,mmap-populate")
     parser.add_argument("--busy", action="store_true", help="spin one more process meanwhile")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="runview-append-"))
@@ -257,7 +270,6 @@ def main() -> int:
                     f" {r['max'] / 1000:7.2f}ms {r['over_1ms']:5d} {r['minflt']:7d}"
                     f" {'/'.join(map(str, r['switches'])):>10s} {r['bytes'] / 1e6:6.1f}"
                     + (f"  errors: {r['errors']}" if r["errors"] else "")
-                    + ("  (a slow write handed writes to the thread)" if r["handed_over"] else "")
                 )
                 path.unlink(missing_ok=True)
     finally:

@@ -13,9 +13,10 @@ variant: peak RSS of the training process (``ru_maxrss``, imports included) and 
 the baseline, the call's p50 / p99 / p99.9 / max and how many calls took over 1 ms (``ours/all``:
 of the calls over 1 ms in the whole loop, all ten passes for threads-only, how many overlapped
 runview's own work — a flush, the heartbeat, a system sample, the console flush, or the training
-thread writing a chunk it filled; the others came while runview's threads were asleep, the
-machine taking the core), how long the
-training thread was off its core during the loop (wall minus its CPU time: preempted, or
+thread closing a chunk it filled (it wakes the writer; past 8 MiB queued it writes); the others
+came while runview's threads were asleep, the machine taking the core), the loop's wall time
+(``loop``: all ten passes for threads-only), how long the training thread was off its core
+during the loop (wall minus its CPU time: preempted, or
 waiting for the GIL) with its voluntary / involuntary context switches (waits / preemptions; all
 ten passes for threads-only), the garbage collections (per generation) during the loop,
 ``init()`` and ``finish()`` times, whether ``columns/`` covered all
@@ -81,7 +82,7 @@ if variant != "baseline":
             finally:
                 busy.append((started, clock(), name, threading.get_native_id()))
         setattr(owner, name, wrapper)
-    # AppendStream.close_chunk: the training thread writing a chunk it filled (since #9's fix)
+    # AppendStream.close_chunk: the training thread closing a chunk (waking the writer thread)
     for owner, name in ((RunWriter, "flush"), (RunWriter, "heartbeat"),
                         (SystemSampler, "sample"), (console_module, "_flush_std"),
                         (AppendStream, "close_chunk")):
@@ -224,7 +225,7 @@ def main() -> int:
     base_rss = min(r["rss_mb"] for r in results.get("baseline", [])) if "baseline" in results else 0
     print(
         f"{'variant':12s} {'peak RSS':>9s} {'+RSS':>7s} {'p50':>6s} {'p99':>6s} {'p99.9':>7s} "
-        f"{'max':>8s} {'>1ms':>5s} {'ours/all':>8s} {'off-CPU':>8s} {'vol/invol':>10s}"
+        f"{'max':>8s} {'>1ms':>5s} {'ours/all':>8s} {'loop':>7s} {'off-CPU':>8s} {'vol/invol':>10s}"
         f" {'gc 0/1/2':>9s}"
         f"  {'init':>6s} {'finish':>7s}"
         "  columns at finish / helper done after / CPU"
@@ -236,7 +237,7 @@ def main() -> int:
                 f"{r['p50_us']:5.2f}µ {r['p99_us']:5.2f}µ {r['p999_us']:6.1f}µ "
                 f"{r['max_us'] / 1000:6.2f}ms {r['over_1ms']:5d} "
                 f"{r['stalls_ours']:>4d}/{r['stalls']:<3d} "
-                f"{r['off_cpu_ms']:6.0f}ms "
+                f"{r['loop_s'] * 1000:5.0f}ms {r['off_cpu_ms']:6.0f}ms "
                 f"{'/'.join(map(str, r['switches'])):>10s} {'/'.join(map(str, r['gc'])):>9s}"
             )
             if "run" in r and variant == "no-columns":

@@ -9,7 +9,7 @@ that time: on its core, runnable but waiting for one (preempted: ``R``), or asle
 CPython, waiting for the GIL; ``D``: in the kernel, e.g. a write waiting on the filesystem); and
 who ran on the machine's cores while it was off its own (runview's threads by name, its helper
 processes, other processes by name), and which of runview's own jobs (a flush, the heartbeat, a
-system sample, the console flush, the training thread's own chunk write) overlapped the call.
+system sample, the console flush, the training thread closing a chunk) overlapped the call.
 Needs ``perf`` with access to the scheduler's tracepoints (root, or perf_event_paranoid <= 1).
 """
 

@@ -298,7 +298,7 @@ class Run:
             chunk = history.open_chunk
             chunk.write(line)
             if chunk.tell() >= CHUNK_BYTES:
-                history.close_chunk(chunk)  # written here, by this thread (store/append.py)
+                history.close_chunk(chunk)  # wakes the writer thread (store/append.py)
                 self._summaries.merge_pending(wait=False)
             self._last_step = step
             self._next_step = step + 1 if commit else step

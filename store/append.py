@@ -1,28 +1,31 @@
-"""An append-only file the training thread writes to with at most one system call per chunk.
+"""An append-only file: the training thread queues records, the writer thread writes them.
 
 Records go into chunks: ``append`` writes the record into the open chunk (one
-``BytesIO.write``, atomic under the GIL) and, once it holds ``CHUNK_BYTES``, closes it and opens
-another. The producer that closed a chunk then writes the closed chunks itself (``os.writev``
-releases the GIL, and the thread keeps its core); the flushing thread only writes a chunk that
-stayed open for a whole flush interval, so that a slow logger's lines still reach the file within
-two intervals. Written chunks are reused: their buffers are allocated once, at full size.
+``BytesIO.write``, atomic under the GIL) and, once it holds ``CHUNK_BYTES``, closes it, opens
+another and wakes the writer thread (``on_chunk_closed``), which writes the closed chunks with
+one ``os.writev``; its periodic flush also writes the open chunk, so a slow logger's lines reach
+the file within one flush interval. Written chunks are reused: their buffers are allocated once,
+at full size, and a few spares are kept, so the producer never allocates one while the writer
+keeps up.
 
-Why 128 KiB: an append costs the kernel per new page of the page cache it allocates and fills,
-so the training thread's write takes time in proportion to the chunk; on the shared 2-core VM
-where runview is measured, 256 KiB appends took up to 1.15 ms of CPU (p99 0.6-0.8 ms), 128 KiB
-up to 0.76 ms (p99 0.1-0.3 ms; benchmarks/bench_append_write.py), and ``log()``'s calls over
-1 ms that were runview's own were such writes (benchmarks/trace_logger_stalls.py). Smaller
-still would put a write into more than 1% of the calls of a 20-scalar row (64 KiB: one in ~120)
-and so into ``log()``'s p99.
+Why the writer thread writes (issue #9): an append costs the kernel per new page of the page
+cache it allocates and fills, and at times much more: reclaim, or writeback throttling while the
+disk is behind (a checkpoint being saved) can hold a write for milliseconds or longer. When the
+training thread wrote the chunks it filled (the design before this one), each such write was a
+call of ``log()`` that long: on the shared 2-core VM where runview is measured, 0.05-0.4 ms per
+128 KiB chunk and a few times a run 1-4.6 ms (``benchmarks/trace_logger_stalls.py``). On the
+writer thread the kernel's time is that thread's (``writev`` releases the GIL); the training
+thread pays for the GIL's hand-over when the writer takes it back, at most once per switch
+interval (5 ms), usually tens of microseconds: ``log()``'s p99.9 fell about threefold
+(``benchmarks/bench_logger_cost.py``, both designs alternated: docs/benchmarks.md). Waking the
+writer per chunk, not every 50-100 ms (the design before that), keeps each write small and what
+is queued bounded by the disk's pace (``benchmarks/bench_history_append.py`` compares the
+designs, a shared ``mmap`` among them).
 
-Why the producer writes: when the flushing thread wrote what a fast logger queued (the design
-before #9), its ``writev`` copied megabytes into the page cache on the machine's other core and
-then took the GIL back; on a loaded 2-core machine the training thread lost its core for
-milliseconds at a time. A write of one chunk on the training thread costs ~0.05-0.3 ms once
-per 128 KiB (benchmarks/bench_history_append.py compares the designs, a shared ``mmap`` of the
-file among them). Where a write can wait on a server (``local_filesystem``), or once one took over
-``SLOW_WRITE_S`` without the thread being preempted, every write goes to the flushing thread as
-before: a slow filesystem then delays the file, never ``log()``.
+Why a bound on the queue: a disk slower than the logging (or a filesystem that stalls) would
+otherwise queue the run's history in the training process's memory. Past ``QUEUE_MAX_CHUNKS``
+closed chunks the producer that closes one waits for the writer and writes what is queued
+itself: training slows to the disk's pace instead of running out of memory.
 
 Why chunks allocated at full size: a growing ``bytearray`` reallocated and copied up to a chunk
 in 1-2% of ``log()`` calls (its p99). Why chunks at all: one growing buffer made producers copy
@@ -31,12 +34,12 @@ record. (A list of the encoded records would be as cheap to append to, but each 
 keeps its encoder's ~8 KiB output buffer alive: 10,000 queued lines held ~90 MB.)
 
 Order: chunks are written in the order they were opened, by whichever thread holds the write
-lock (a producer that finds it taken leaves its chunk queued, never waits); a chunk is closed by
-making another one the open chunk *before* it joins the queue of closed chunks, so whatever a
-writer sees as closed can no longer grow. Write errors (disk full, EIO) never propagate: the
-records that did not reach the file are dropped and counted one by one, and writing resumes when
-the disk accepts data again. A write cut short mid-record is finished with a newline before the
-next one, so a torn record stays one corrupt line instead of spoiling the next.
+lock; a chunk is closed by making another one the open chunk *before* it joins the queue of
+closed chunks, so whatever a writer sees as closed can no longer grow. Write errors (disk full,
+EIO) never propagate: the records that did not reach the file are dropped and counted one by
+one, and writing resumes when the disk accepts data again. A write cut short mid-record is
+finished with a newline before the next one, so a torn record stays one corrupt line instead of
+spoiling the next.
 """
 
 from __future__ import annotations
@@ -44,22 +47,21 @@ from __future__ import annotations
 import errno
 import io
 import os
-import resource
 import threading
-import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
-CHUNK_BYTES = 128 * 1024  # a chunk this full is written by the producer that filled it
+CHUNK_BYTES = 128 * 1024  # a chunk this full is closed and handed to the writer thread
 CHUNK_ROOM = CHUNK_BYTES + 64 * 1024  # allocated up front: records up to 64 KiB never grow it
-SPARE_CHUNKS = 2  # written chunks kept for reuse
+# Written chunks kept for reuse (3 MiB): a producer logging as fast as it can fills ~12 chunks
+# while the writer waits its turn for the GIL (one switch interval, 5 ms), and a chunk allocated
+# anew costs the producer its zeroing and page faults.
+SPARE_CHUNKS = 16
+# Closed chunks queued (8 MiB) past which the producer writes them itself: a disk slower than
+# the logging slows the training down instead of filling its memory.
+QUEUE_MAX_CHUNKS = 64
 IOV_MAX = 512  # buffers per writev (Linux allows 1024)
-SLOW_WRITE_S = 0.05  # a producer's write this slow, not preempted: the filesystem can stall
-# Filesystems where a write may wait on a server: producers never write to them.
-NETWORK_FILESYSTEMS = frozenset(
-    "nfs nfs4 cifs smb3 smbfs 9p ceph glusterfs lustre gpfs beegfs afs davfs ncpfs".split()
-)
 
 
 def new_chunk() -> io.BytesIO:
@@ -71,20 +73,20 @@ def new_chunk() -> io.BytesIO:
 
 
 class AppendStream:
-    """Appends to one file: records queued by any thread, written by the thread that fills a
-    chunk or by the flushing thread."""
+    """Appends to one file: records queued by any thread, written by the writer thread (or by a
+    producer, once the queue is full)."""
 
     def __init__(
         self,
         path: Path,
         on_error: Callable[[Path, OSError], None],
-        producers_write: bool = True,
+        on_chunk_closed: Callable[[], None] | None = None,
     ) -> None:
         self.path = path
         self.dropped = 0
-        # False: only the flushing thread writes (a network filesystem, or a write was slow).
-        self.producers_write = producers_write and local_filesystem(path.parent)
         self._on_error = on_error
+        # Wakes the writer thread: called by the producer that closed a chunk, never waits.
+        self._on_chunk_closed = on_chunk_closed or _nothing
         self._torn = False  # the last write stopped mid-record
         self._fd = -1
         self._reset_queue(new_chunk())
@@ -99,8 +101,6 @@ class AppendStream:
         self._spare: list[io.BytesIO] = []  # written chunks, emptied
         self._flush_lock = threading.Lock()  # held by whichever thread writes
         self._close_lock = threading.Lock()  # two producers may fill the same chunk
-        self._opened = 0  # chunks opened so far: tells the flusher whether the open one is new
-        self._opened_at_flush = -1
 
     def append(self, record: bytes) -> None:
         """Queue one record (bytes ending in a newline); safe from any thread, never waits.
@@ -116,42 +116,39 @@ class AppendStream:
 
     def close_chunk(self, chunk: io.BytesIO) -> None:
         """Queue ``chunk`` for writing and open another, unless another producer did it; then
-        write the closed chunks, unless another thread is writing or producers do not write."""
+        wake the writer thread, or, with ``QUEUE_MAX_CHUNKS`` queued already, write them."""
         with self._close_lock:
             if chunk is self.open_chunk:
                 self._open_next()
                 self._closed.append(chunk)
-        if self.producers_write and self._flush_lock.acquire(blocking=False):
-            try:
-                started = time.monotonic()
-                preempted = _preemptions()
-                self._write_queued(take_open=False)
-                if time.monotonic() - started > SLOW_WRITE_S and _preemptions() == preempted:
-                    self.producers_write = False  # it waited on the filesystem, not for a core
-            finally:
-                self._flush_lock.release()
+            backlog = len(self._closed)
+        if backlog <= QUEUE_MAX_CHUNKS:
+            self._on_chunk_closed()
+            return
+        with self._flush_lock:  # the disk takes less than is logged: wait for it
+            self._write_queued(take_open=False)
 
     def _open_next(self) -> None:
         """A new open chunk (the caller holds the close lock): what a writer finds closed can
         no longer grow."""
         self.open_chunk = self._spare.pop() if self._spare else new_chunk()
-        self._opened += 1
 
     def fileno(self) -> int:
         return self._fd
 
+    @property
+    def queued_chunks(self) -> int:
+        """Closed chunks waiting for the writer."""
+        return len(self._closed)
+
     def flush(self, everything: bool = True) -> int:
         """Write the queued records; returns the bytes written. Never raises.
 
-        ``everything=False`` (the flushing thread's periodic call) leaves the open chunk to the
-        producers that fill it, unless it was already open at the previous such call (a slow
-        logger) or producers do not write.
+        ``everything=False`` (the writer thread woken by a closed chunk) writes the closed
+        chunks and leaves the open one to the producer filling it.
         """
         with self._flush_lock:
-            opened = self._opened
-            take_open = everything or not self.producers_write or opened == self._opened_at_flush
-            self._opened_at_flush = opened
-            return self._write_queued(take_open)
+            return self._write_queued(take_open=everything)
 
     def _write_queued(self, take_open: bool) -> int:
         """Write the closed chunks, and the open one if ``take_open``; the caller holds the
@@ -243,35 +240,8 @@ def _written_part(chunk: io.BytesIO) -> memoryview:
         whole.release()
 
 
-def _preemptions() -> int:
-    """Times this thread was taken off its core so far."""
-    try:
-        return resource.getrusage(resource.RUSAGE_THREAD).ru_nivcsw
-    except (OSError, ValueError, AttributeError):
-        return -1
-
-
-def local_filesystem(folder: Path, mounts: str | None = None) -> bool:
-    """Whether ``folder`` is on a filesystem of this machine (not NFS, SMB, ...); True when
-    unknown. The mount that holds it is the longest mount point its real path starts with
-    (``mounts``: the text of /proc/self/mounts, read when not given)."""
-    try:
-        target = os.path.realpath(folder)
-        if mounts is None:
-            with open("/proc/self/mounts", "rb") as fh:
-                mounts = fh.read().decode(errors="replace")
-    except OSError:
-        return True
-    best, kind = "", ""
-    for line in mounts.splitlines():
-        fields = line.split()
-        if len(fields) < 3:
-            continue
-        point = fields[1].replace("\\040", " ")
-        inside = target == point or target.startswith(point.rstrip("/") + "/")
-        if inside and len(point) >= len(best):
-            best, kind = point, fields[2]
-    return kind.split(".")[0] not in NETWORK_FILESYSTEMS and not kind.startswith("fuse.sshfs")
+def _nothing() -> None:
+    pass
 
 
 def _after(pieces: list[memoryview], offset: int) -> list[memoryview]:

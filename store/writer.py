@@ -18,14 +18,9 @@ from runview.store.column_helper import ColumnHelper
 
 COLUMNS_ENV = "RUNVIEW_COLUMNS"  # "0": no column helper, so no columns/, for runs started with it
 
-# A logged line is on disk within two of these (a chunk still open at a flush is written at the
-# next one), or as soon as its 128 KiB chunk fills (store/append.py: its producer writes it).
+# A logged line is on disk within one of these, or as soon as its 128 KiB chunk fills (the chunk
+# wakes the writer thread: store/append.py).
 FLUSH_INTERVAL_S = 0.1
-# While the flushing thread writes much (producers do not write: a network filesystem), flush
-# twice as often: what is queued (held in memory) stays at about 50 ms of logging. Each wake-up
-# costs the training thread one GIL hand-over, so not more often.
-BUSY_FLUSH_INTERVAL_S = 0.05
-BUSY_BYTES = 1 << 20  # a flush this large means training logs fast
 HEARTBEAT_INTERVAL_S = 2.0
 
 
@@ -46,6 +41,7 @@ class RunWriter:
         self._between_flushes: Callable[[], None] | None = None
         self._summary_version = -1
         self._stop = threading.Event()
+        self._wake = threading.Event()  # a chunk of history or system metrics is full
         self._thread: threading.Thread | None = None
         self._disowned = False
         try:
@@ -55,8 +51,8 @@ class RunWriter:
         self.write_document(
             fmt.MARKER_FILE, {"format": fmt.FORMAT_NAME, "version": fmt.FORMAT_VERSION}
         )
-        self.history = AppendStream(run_dir / fmt.HISTORY_FILE, self.warn_io)
-        self.system = AppendStream(run_dir / fmt.SYSTEM_FILE, self.warn_io)
+        self.history = AppendStream(run_dir / fmt.HISTORY_FILE, self.warn_io, self._wake_writer)
+        self.system = AppendStream(run_dir / fmt.SYSTEM_FILE, self.warn_io, self._wake_writer)
         self.columns_helper: ColumnHelper | None = None  # builds columns/ (column_helper.py)
         if os.environ.get(COLUMNS_ENV, "1") != "0":
             try:
@@ -140,16 +136,27 @@ class RunWriter:
         self._thread = threading.Thread(target=self._run, name="runview-writer", daemon=True)
         self._thread.start()
 
+    def _wake_writer(self) -> None:
+        """A producer closed a chunk (``AppendStream``): the writer thread writes it now."""
+        self._wake.set()
+
     def _run(self) -> None:
-        next_beat = time.monotonic() + self.heartbeat_interval
-        interval = FLUSH_INTERVAL_S
-        while not self._stop.wait(interval):
+        now = time.monotonic()
+        next_flush, next_beat = now + FLUSH_INTERVAL_S, now + self.heartbeat_interval
+        wake, stop = self._wake, self._stop
+        while not stop.is_set():
             try:
-                written = self.flush(everything=False)
-                interval = BUSY_FLUSH_INTERVAL_S if written >= BUSY_BYTES else FLUSH_INTERVAL_S
+                wait = next_flush - time.monotonic()
+                if wait > 0 and wake.wait(wait):
+                    wake.clear()  # before writing: a chunk closed from here on wakes it again
+                    if not stop.is_set():
+                        self.flush(everything=False)  # full chunks; the open one fills on
+                    continue
+                now = time.monotonic()
+                next_flush = now + FLUSH_INTERVAL_S
+                self.flush()
                 if self._between_flushes is not None:
                     self._between_flushes()
-                now = time.monotonic()
                 if now >= next_beat:
                     next_beat = now + self.heartbeat_interval
                     self.heartbeat()
@@ -159,8 +166,8 @@ class RunWriter:
     def flush(self, everything: bool = True) -> int:
         """Write the lines queued by ``log()`` and the sampler; returns the bytes written.
 
-        Without ``everything`` (the periodic flush), a chunk that ``log()`` is still filling
-        waits for its producer, who writes it when full, or for the next flush (AppendStream).
+        Without ``everything`` (the writer woken by a full chunk), only full chunks: the open
+        one is written by the next periodic flush, if it does not fill first (AppendStream).
         """
         return self.history.flush(everything) + self.system.flush(everything)
 
@@ -196,6 +203,7 @@ class RunWriter:
         """
         self._disowned = True
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread = None
         self.history.disown()
         self.system.disown()
@@ -207,6 +215,7 @@ class RunWriter:
         """Flush everything, stop the heartbeat and write the final status (always, last)."""
         try:
             self._stop.set()
+            self._wake.set()
             if self._thread is not None and self._thread is not threading.current_thread():
                 self._thread.join(timeout=5)
             for step in (

@@ -260,8 +260,8 @@ def test_module_level_api_and_context_manager(run_root: Path) -> None:
 
 
 def test_lines_reach_disk_while_the_run_is_open(run_root: Path) -> None:
-    # A line in a chunk nobody fills is written by the writer thread within two flush intervals
-    # (0.2 s, store/append.py); the bound here only has to outlast a loaded machine.
+    # A line in a chunk nobody fills is written by the writer thread's next periodic flush
+    # (0.1 s, store/writer.py); the bound here only has to outlast a loaded machine.
     import time
 
     run = start(run_root)
@@ -271,6 +271,41 @@ def test_lines_reach_disk_while_the_run_is_open(run_root: Path) -> None:
         time.sleep(0.01)
     assert b'"x":1.0' in (run.dir / "history.jsonl").read_bytes()
     run.finish()
+
+
+def test_log_only_queues_and_the_writer_thread_writes(
+    run_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The training thread formats a line and appends it to a buffer; every write of the history
+    happens on the writer thread (issue #9), full chunks as soon as they fill."""
+    import threading
+    import time
+
+    from runview.store import writer as writer_module
+
+    writes: list[tuple[int, int]] = []  # (thread, bytes) of each write of history.jsonl
+    real_writev = os.writev
+
+    def watched_writev(fd: int, buffers) -> int:
+        written = real_writev(fd, buffers)
+        if fd == history_fd:
+            writes.append((threading.get_ident(), written))
+        return written
+
+    monkeypatch.setattr(os, "writev", watched_writev)
+    # No periodic flush during the test: only full chunks waking the writer can write them.
+    monkeypatch.setattr(writer_module, "FLUSH_INTERVAL_S", 3600.0)
+    run = start(run_root)
+    history_fd = run._writer.history.fileno()
+    for i in range(4_000):  # ~2.2 MB of 20-scalar rows: ~16 chunks, well under the queue's bound
+        run.log({f"m{k:02d}": i + k / 3 for k in range(20)})
+    deadline = time.monotonic() + 60
+    while sum(n for _t, n in writes) < 12 * 128 * 1024:
+        assert time.monotonic() < deadline, "full chunks were not written without a flush"
+        time.sleep(0.01)
+    assert threading.get_ident() not in {thread for thread, _n in writes}
+    run.finish()  # (finish writes what is left on the thread that calls it)
+    assert RunReader(run.dir, cache=False).refresh().history.rows == 4_000
 
 
 def test_disk_full_never_raises_and_is_counted(
@@ -530,13 +565,13 @@ def test_rows_queued_for_the_summary_stay_bounded(run_root: Path) -> None:
     for i in range(20_000):  # ~9 MB of 20-scalar rows: ~70 chunks
         run.log({f"m{k:02d}": i + k / 3 for k in range(20)})
         most = max(most, len(run._summaries.pending))
-    # ~280 rows of this size fill a chunk, and filling one merges. A chunk that stayed open for a
-    # whole flush interval (the loop slowed by a busy machine) is written by the flushing thread
-    # instead, and its rows wait for the next merge: bounded by the writer's own merge at
-    # PENDING_MAX, far below the 20,000 rows logged.
+    # ~280 rows of this size fill a chunk, and filling one merges. A chunk still open at the
+    # writer thread's periodic flush is written by it instead, and its rows wait for the next
+    # merge: bounded by the writer's own merge at PENDING_MAX, far below the 20,000 rows logged.
     assert most <= PENDING_MAX + 300, most
     assert run._summaries.last["m00"] >= 20_000 - most  # merged as it went, not only when read
     run._summaries.merge_pending()
+    run._writer.flush()  # a fresh chunk: the rows below must not fill the one left open above
     for i in range(PENDING_MAX + 10):  # ~40 bytes a row: far from filling a chunk
         run.log({"a": i})
     deadline = time.monotonic() + 30
