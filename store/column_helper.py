@@ -21,6 +21,13 @@ Its lifetime is tied to the run:
   the ``columns/`` folder it created.
 * It runs in the idle scheduling class (else at nice 10): on a busy machine training comes first.
   Once the run has ended it catches up at nice 10, where the system lets it leave the idle class.
+* While the run lives it uses at most about a tenth of a core: after each slice of history it
+  rests nine times as long as the slice took (``REST_PER_WORK``). The idle class alone did not
+  keep it out of training's way on a small machine: a helper busy on one core made Linux leave
+  a woken training thread queued behind the writer thread on the other, until the next tick
+  (4 ms), rather than move it onto the helper's core (``benchmarks/bench_logger_cost.py``,
+  docs/benchmarks.md). A tenth of a core parses ~20,000 rows of 20 scalars a second, far more
+  than training logs; a run that logs faster is caught up with once it ends.
 
 The helper runs ``python -I`` with the training process's ``sys.path`` handed over, so it imports
 this very runview, numpy and orjson, unaffected by ``PYTHON*`` variables.
@@ -43,6 +50,8 @@ if TYPE_CHECKING:  # numpy and the parser load in the helper only, never in trai
     from runview.store.column_writer import ColumnWriter
 
 POLL_S = 0.2  # how often a caught-up helper looks for new lines (the end wakes it at once)
+SLICE_BYTES = 1 << 20  # history parsed at a time while the run lives (~10 ms of CPU)
+REST_PER_WORK = 9  # ... then a rest this many times as long as the slice took
 CATCH_UP_MAX_S = 600.0  # after the run ends: the reader parses whatever is left beyond this
 NICE = 10
 _BOOT = (
@@ -237,13 +246,17 @@ def _follow(writer: ColumnWriter, liveness: int, parent: int, started: float) ->
             return 0  # the run directory is gone or someone else's now: write nothing more
         if ended_at is None and (os.getppid() != parent or _ended(liveness, 0)):
             ended_at = _run_ended()
-        consumed = writer.tick()
-        if ended_at is not None:
-            if not consumed or time.monotonic() - ended_at > CATCH_UP_MAX_S:
-                writer.finish(cpu_seconds=round(time.process_time() - started, 3))
-                return 0
-        elif consumed < writer.tick_bytes and _ended(liveness, POLL_S):
-            ended_at = _run_ended()
+        if ended_at is None:  # a slice, then a rest (or a poll, caught up); the end wakes it
+            working = time.process_time()
+            writer.tick(SLICE_BYTES)
+            rest = (time.process_time() - working) * REST_PER_WORK
+            if _ended(liveness, POLL_S if writer.at_end else rest):
+                ended_at = _run_ended()
+            continue
+        consumed = writer.tick()  # the run has ended: catch up without rests
+        if not consumed or time.monotonic() - ended_at > CATCH_UP_MAX_S:
+            writer.finish(cpu_seconds=round(time.process_time() - started, 3))
+            return 0
 
 
 def _run_ended() -> float:

@@ -65,6 +65,7 @@ class ColumnWriter:
         self.dir = run_dir / fmt.COLUMNS_DIR
         self.source = run_dir / fmt.HISTORY_FILE
         self.tick_bytes = tick_bytes
+        self.at_end = False  # the last tick read to the end of history.jsonl
         self.state = ColumnState()
         self._columns: dict[str, _Column] = {}
         self._last_index_write = 0.0
@@ -133,6 +134,11 @@ class ColumnWriter:
             return 0
         data = os.pread(self._source_fd, max_bytes, self.state.source_offset)
         cut = data.rfind(b"\n")
+        while cut < 0 and len(data) == max_bytes:  # a line longer than the slice: read it whole
+            max_bytes *= 2
+            data = os.pread(self._source_fd, max_bytes, self.state.source_offset)
+            cut = data.rfind(b"\n")
+        self.at_end = len(data) < max_bytes
         if cut < 0:
             return 0
         block = data[: cut + 1]

@@ -296,6 +296,42 @@ def test_the_helper_yields_the_cpu_to_training(tmp_path: Path) -> None:
         run.finish()
 
 
+def test_while_the_run_lives_the_helper_uses_at_most_a_fraction_of_a_core(
+    tmp_path: Path,
+) -> None:
+    """A run that logs as fast as it can gives the helper more than it can parse; it parses a
+    slice, then rests nine times as long (on a free core it would take the whole core). Its
+    imports (a few tenths of a second) count too."""
+    proc, run_dir, pid = start_logger(tmp_path, console=False, steps=0)
+    try:
+        helper = psutil.Process(pid)
+        started = helper.create_time()
+        deadline = time.monotonic() + HELPER_WAIT_S
+        while not (run_dir / fmt.COLUMNS_INDEX).exists():  # it has imported and begun
+            assert time.monotonic() < deadline, "the helper wrote no index"
+            time.sleep(0.05)
+        first = sum(helper.cpu_times()[:2])
+        time.sleep(3.0)  # a span of the run to measure over, not a wait for a condition
+        used = sum(helper.cpu_times()[:2]) - first
+        assert proc.poll() is None and time.time() - started > 3.0
+    finally:
+        proc.kill()
+        proc.communicate()
+    assert used <= 0.25 * 3.0, f"{used:.2f} s of CPU in 3 s"
+
+
+def test_a_line_longer_than_any_slice_is_parsed_whole(tmp_path: Path) -> None:
+    """A row with a 10 MB text value: longer than what the helper reads at a time while the run
+    lives (1 MiB) or catching up after it (8 MiB); it reads on to the line's end."""
+    run = runview.init(project="p", dir=tmp_path / "runs", console=False, system_interval=None)
+    run.log({"a": 1.0})
+    run.log({"a": 2.0, "blob": "x" * 10_000_000})
+    for step in range(2, 100):
+        run.log({"a": float(step)})
+    run.finish()
+    assert_columns_agree(run.dir, tmp_path)
+
+
 LEAVE_IDLE = (
     "import os; os.nice(10); os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0)); "
     "os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))"
