@@ -548,3 +548,21 @@ async def test_new_charts_sorting_first_keep_a_board_at_home_at_its_top(run_root
         await wait_for(pilot, lambda: "a/new_00" in b.charts)
         await settle(pilot)
         assert b.focused_chart_id == away
+
+
+async def test_a_new_metric_mounts_its_chart_and_leaves_the_others_as_drawn(
+    run_root: Path,
+) -> None:
+    """The charts already on the board stay the same widgets, with their drawings; only the new
+    metric's chart (and a new prefix's section) is mounted, in the board's order."""
+    async with live_charts(run_root) as (run, app, pilot):
+        b = await open_charts(pilot, app)
+        before = dict(b.charts)
+        sections_before = dict(b._sections)
+        run.log({"train/zeta": 1.0, "aux/beta": 2.0})  # one in a section there, one in a new one
+        await wait_for(pilot, lambda: {"train/zeta", "aux/beta"} <= b.charts.keys())
+        await wait_for(pilot, lambda: b.charts["aux/beta"].data is not None)
+        assert all(b.charts[key] is chart for key, chart in before.items())
+        assert all(b._sections[title] is box for title, box in sections_before.items())
+        assert list(b.charts) == [c for _s, ids in b._layout for c in ids]  # the board's order
+        assert section_titles(b)[0] == "aux"

@@ -247,6 +247,12 @@ class ChartBoard(ReportsWorkerFailures, Container):
         self._reduce_after_refresh()
 
     async def _rebuild(self, layout: list[tuple[str, tuple[str, ...]]]) -> None:
+        """Make the board's sections and charts those of ``layout``, in its order.
+
+        Charts and sections already on the board stay mounted, with their drawings: a new
+        metric mounts one chart (and a new prefix one section), a metric gone removes its own.
+        Rebuilding the whole board for each new metric took ~0.5 s and repainted every chart.
+        """
         focused = self.focused_chart_id
         # At home (the first chart focused, the board at its top), a new chart that sorts first
         # takes the first place and the focus with it: the view stays at the top, where new
@@ -254,29 +260,59 @@ class ChartBoard(ReportsWorkerFailures, Container):
         # it. Focused anywhere else, the focus stays on its chart and the view follows it.
         targets = self._targets()
         home = bool(targets) and targets[0] is self.app.focused and self.grid.scroll_y == 0
+        was_in = {chart_id: section for section, ids in self._layout for chart_id in ids}
+        is_in = {chart_id: section for section, ids in layout for chart_id in ids}
         self._layout = layout
-        await self.grid.remove_children()
-        self._charts, self._sections = {}, {}
-        sections = []
-        for section, ids in layout:
-            charts = []
-            for chart_id in ids:
-                chart = Chart(self._specs[chart_id].title, chart_id=chart_id)
-                chart.set_data(self._data.get(chart_id))
-                self._charts[chart_id] = chart
-                charts.append(chart)
-            box = Collapsible(
-                Grid(*charts, classes="board-section-grid"),
-                title=section,
-                collapsed=section in self.view.folded,
-            )
-            self._sections[section] = box
-            sections.append(box)
-        await self.grid.mount_all(sections)
+        sections = {section for section, _ids in layout}
+        # Gone: sections no longer there (their charts with them), and charts no longer shown
+        # (or now in another section) from the sections that stay.
+        gone: list[Widget] = [
+            chart
+            for chart_id, chart in self._charts.items()
+            if is_in.get(chart_id) != was_in[chart_id] and was_in[chart_id] in sections
+        ]
+        gone += [box for section, box in self._sections.items() if section not in sections]
+        for widget in gone:
+            await widget.remove()
+        self._charts = {
+            chart_id: chart
+            for chart_id, chart in self._charts.items()
+            if is_in.get(chart_id) == was_in[chart_id]
+        }
+        self._sections = {s: box for s, box in self._sections.items() if s in sections}
+        for position, (section, ids) in enumerate(layout):
+            charts = [self._charts.get(chart_id) or self._new_chart(chart_id) for chart_id in ids]
+            box = self._sections.get(section)
+            if box is None:
+                box = Collapsible(
+                    Grid(*charts, classes="board-section-grid"),
+                    title=section,
+                    collapsed=section in self.view.folded,
+                )
+                self._sections[section] = box
+                await _mount_at(self.grid, box, position)
+                continue
+            inner = box.query_one(".board-section-grid", Grid)
+            for index, chart in enumerate(charts):
+                if chart.parent is None:
+                    await _mount_at(inner, chart, index)
+                elif inner.children.index(chart) != index:
+                    inner.move_child(chart, before=index)
+            if self.grid.children.index(box) != position:
+                self.grid.move_child(box, before=position)
+        # in the layout's order, as the board shows them
+        self._charts = {chart_id: self._charts[chart_id] for _s, ids in layout for chart_id in ids}
+        self._sections = {section: self._sections[section] for section, _ids in layout}
         if home:
             self.focus_first()
         elif focused in self._charts:
             self._charts[focused].focus()
+
+    def _new_chart(self, chart_id: str) -> Chart:
+        chart = Chart(self._specs[chart_id].title, chart_id=chart_id)
+        chart.set_data(self._data.get(chart_id))
+        self._charts[chart_id] = chart
+        return chart
 
     @on(Collapsible.Toggled)
     def _on_toggled(self, event: Collapsible.Toggled) -> None:
@@ -649,3 +685,11 @@ def _reduced(
     # a column that cannot be read shows as such, never crashes the tab
     except Exception as exc:
         return ChartData(stamp=stamp, note=f"cannot read this series: {exc}")
+
+
+async def _mount_at(parent: Widget, child: Widget, index: int) -> None:
+    """Mount ``child`` as the ``index``-th child of ``parent`` (last when there are fewer)."""
+    if index < len(parent.children):
+        await parent.mount(child, before=index)
+    else:
+        await parent.mount(child)
