@@ -187,7 +187,7 @@ def test_flushing_all_or_only_the_full_chunks(tmp_path: Path) -> None:
 def test_a_disk_slower_than_the_logging_bounds_the_queue_and_loses_nothing(
     tmp_path: Path,
 ) -> None:
-    """The writer's writes wait (here on a pipe drained late, as a slow or stalled disk makes
+    """The writer's writes wait (here on a pipe nobody reads yet, as a slow or stalled disk makes
     them wait): the producer queues up to QUEUE_MAX_CHUNKS, then waits for the disk itself
     instead of holding the run's history in memory; every record arrives, in order."""
     wake = threading.Event()
@@ -196,10 +196,16 @@ def test_a_disk_slower_than_the_logging_bounds_the_queue_and_loses_nothing(
     os.dup2(writing, stream.fileno())
     os.close(writing)
     received = bytearray()
-    draining = threading.Event()
+    stop = threading.Event()
+    queue_was_full = threading.Event()
 
     def drain() -> None:
-        draining.wait()
+        # The disk takes nothing until the queue is full and the producer waits for it.
+        deadline = time.monotonic() + 120
+        while stream.queued_chunks <= QUEUE_MAX_CHUNKS and time.monotonic() < deadline:
+            time.sleep(0.005)
+        if stream.queued_chunks > QUEUE_MAX_CHUNKS:
+            queue_was_full.set()
         while data := os.read(reading, 1 << 20):
             received.extend(data)
 
@@ -209,24 +215,22 @@ def test_a_disk_slower_than_the_logging_bounds_the_queue_and_loses_nothing(
                 wake.clear()
                 stream.flush(everything=False)
 
-    stop = threading.Event()
     threads = [threading.Thread(target=drain), threading.Thread(target=writer)]
     for thread in threads:
         thread.start()
-    records = [b'{"i":%d,"pad":"%s"}\n' % (i, b"s" * 500) for i in range(40_000)]  # ~20 MB
+    # ~20 MB: more than the queue and what the writer took before its write blocked
+    records = [b'{"i":%d,"pad":"%s"}\n' % (i, b"s" * 500) for i in range(40_000)]
     most_queued = 0
     try:
-        for index, record in enumerate(records):
-            if index == 20_000:
-                draining.set()  # the disk takes data again, while the producer still logs
+        for record in records:
             stream.append(record)
             most_queued = max(most_queued, stream.queued_chunks)
     finally:
-        draining.set()
         stop.set()
         threads[1].join()
         stream.close()  # its flush sends the rest; closing the write end ends the drain
-        threads[0].join(timeout=60)
+        threads[0].join(timeout=120)
+    assert queue_was_full.is_set(), "the producer never met a full queue"
     assert most_queued <= QUEUE_MAX_CHUNKS + 1
     assert bytes(received) == b"".join(records) and not errors
 
