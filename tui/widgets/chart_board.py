@@ -280,18 +280,16 @@ class ChartBoard(ReportsWorkerFailures, Container):
             if is_in.get(chart_id) == was_in[chart_id]
         }
         self._sections = {s: box for s, box in self._sections.items() if s in sections}
-        for position, (section, ids) in enumerate(layout):
-            charts = [self._charts.get(chart_id) or self._new_chart(chart_id) for chart_id in ids]
+        to_place = layout
+        if not self._sections:  # the first build: every section mounted at once, one layout
+            await self.grid.mount_all([self._new_section(section, ids) for section, ids in layout])
+            to_place = []
+        for position, (section, ids) in enumerate(to_place):
             box = self._sections.get(section)
             if box is None:
-                box = Collapsible(
-                    Grid(*charts, classes="board-section-grid"),
-                    title=section,
-                    collapsed=section in self.view.folded,
-                )
-                self._sections[section] = box
-                await _mount_at(self.grid, box, position)
+                await _mount_at(self.grid, self._new_section(section, ids), position)
                 continue
+            charts = [self._charts.get(chart_id) or self._new_chart(chart_id) for chart_id in ids]
             inner = box.query_one(".board-section-grid", Grid)
             for index, chart in enumerate(charts):
                 if chart.parent is None:
@@ -307,6 +305,16 @@ class ChartBoard(ReportsWorkerFailures, Container):
             self.focus_first()
         elif focused in self._charts:
             self._charts[focused].focus()
+
+    def _new_section(self, section: str, ids: tuple[str, ...]) -> Collapsible:
+        charts = [self._charts.get(chart_id) or self._new_chart(chart_id) for chart_id in ids]
+        box = Collapsible(
+            Grid(*charts, classes="board-section-grid"),
+            title=section,
+            collapsed=section in self.view.folded,
+        )
+        self._sections[section] = box
+        return box
 
     def _new_chart(self, chart_id: str) -> Chart:
         chart = Chart(self._specs[chart_id].title, chart_id=chart_id)
