@@ -124,8 +124,7 @@ async def test_open_a_run_and_come_back_with_backspace(root: Path) -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, RunPage))
         await wait_for(pilot, lambda: app.screen.snapshot is not None)
         assert app.screen.snapshot.name == "deep" and app.can_go_back
-        await pilot.pause(0.1)
-        assert "Back" in screen_text(app)
+        await wait_for(pilot, lambda: "Back" in screen_text(app))
         await pilot.press("2", "slash", "x", "backspace")  # in a text box it deletes, no more
         assert isinstance(app.screen, RunPage)
         await pilot.press("escape", "backspace")

@@ -394,6 +394,8 @@ class ChartBoard(ReportsWorkerFailures, Container):
             spec = self._specs.get(self.maximised if key == MAX_KEY else key)  # type: ignore[arg-type]
             if spec is None:
                 continue
+            if not chart.content_size.width:
+                continue  # not laid out yet (a chart just maximised): its Resized asks again
             if key == MAX_KEY and chart is self.max_chart and self.max_chart.zoom is not None:
                 spec = replace(spec, x_range=self.max_chart.zoom)
             width = max(8, chart.content_size.width)
