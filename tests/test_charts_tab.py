@@ -314,7 +314,7 @@ async def test_the_footer_is_built_again_only_when_its_keys_change(run_root: Pat
         footer = app.screen.query_one(PageFooter)
 
         def looked() -> bool:  # the footer has compared its keys since the last change
-            return not footer._look_pending
+            return not footer._look_again.pending
 
         await wait_for(pilot, looked)
         keys = set(app.screen.query("FooterKey"))

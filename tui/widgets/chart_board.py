@@ -29,6 +29,7 @@ from textual.widgets.collapsible import CollapsibleTitle
 
 from runview.store.series import SeriesSnapshot
 from runview.tui.breakpoints import auto_columns
+from runview.tui.coalesce import Coalesced
 from runview.tui.focus import focus_now
 from runview.tui.key_help import key_group
 from runview.tui.view_state import ViewState
@@ -136,8 +137,16 @@ class ChartBoard(ReportsWorkerFailures, Container):
         self._source: SeriesSnapshot | None = None
         self._data: dict[str, ChartData] = {}
         self._seq = 0
-        self._scheduled = False  # a reduction asked for once the charts resized have said so
-        self._after_refresh = False  # a reduction asked for once the screen is laid out again
+        # ``request_reduction`` asked for once however often it is called before it runs (and
+        # looked up when it runs): once the charts resized together have said so, not after
+        # another paint; and once the screen is laid out again. What is on screen is read from
+        # the compositor: until it has laid out a scrolled grid, new charts, a filter, a fold or
+        # a new size, the charts' regions are the old ones, and charts that came into view would
+        # not be drawn (a finished run sends no snapshot that would ask again).
+        self._reduce_soon = Coalesced(self.call_later, lambda: self.request_reduction())
+        self._reduce_after_refresh = Coalesced(
+            self.call_after_refresh, lambda: self.request_reduction()
+        )
         self.requests = 0  # reductions asked for so far (tests read it to check idle is free)
         self.partial_charts: set[str] = set()  # result keys drawn from a sample of their columns
         self._in_flight: frozenset[tuple[str, Hashable]] = frozenset()  # the reduction's jobs
@@ -263,53 +272,50 @@ class ChartBoard(ReportsWorkerFailures, Container):
         was_in = {chart_id: section for section, ids in self._layout for chart_id in ids}
         is_in = {chart_id: section for section, ids in layout for chart_id in ids}
         self._layout = layout
-        sections = {section for section, _ids in layout}
-        # Gone: sections no longer there (their charts with them), and charts no longer shown
-        # (or now in another section) from the sections that stay.
-        gone: list[Widget] = [
+        # Kept: charts still shown in the same section, and sections still there. The others go
+        # (a chart whose section goes, with it).
+        kept = {chart_id for chart_id in self._charts if is_in.get(chart_id) == was_in[chart_id]}
+        shown = {section for section, _ids in layout}
+        old_charts = self._charts
+        old_sections = {s: box for s, box in self._sections.items() if s in shown}
+        gone: list[Widget] = [box for s, box in self._sections.items() if s not in shown]
+        gone += [
             chart
-            for chart_id, chart in self._charts.items()
-            if is_in.get(chart_id) != was_in[chart_id] and was_in[chart_id] in sections
+            for chart_id, chart in old_charts.items()
+            if chart_id not in kept and was_in[chart_id] in shown
         ]
-        gone += [box for section, box in self._sections.items() if section not in sections]
         for widget in gone:
             await widget.remove()
         self._charts = {
-            chart_id: chart
-            for chart_id, chart in self._charts.items()
-            if is_in.get(chart_id) == was_in[chart_id]
+            chart_id: old_charts[chart_id] if chart_id in kept else self._new_chart(chart_id)
+            for chart_id in is_in
         }
-        self._sections = {s: box for s, box in self._sections.items() if s in sections}
-        to_place = layout
-        if not self._sections:  # the first build: every section mounted at once, one layout
+        self._sections = {}
+        if not old_sections:  # the first build: every section mounted at once, one layout
             await self.grid.mount_all([self._new_section(section, ids) for section, ids in layout])
-            to_place = []
-        for position, (section, ids) in enumerate(to_place):
-            box = self._sections.get(section)
-            if box is None:
-                await _mount_at(self.grid, self._new_section(section, ids), position)
-                continue
-            charts = [self._charts.get(chart_id) or self._new_chart(chart_id) for chart_id in ids]
-            inner = box.query_one(".board-section-grid", Grid)
-            for index, chart in enumerate(charts):
-                if chart.parent is None:
-                    await _mount_at(inner, chart, index)
-                elif inner.children.index(chart) != index:
-                    inner.move_child(chart, before=index)
-            if self.grid.children.index(box) != position:
-                self.grid.move_child(box, before=position)
-        # in the layout's order, as the board shows them
-        self._charts = {chart_id: self._charts[chart_id] for _s, ids in layout for chart_id in ids}
-        self._sections = {section: self._sections[section] for section, _ids in layout}
+        else:
+            for position, (section, ids) in enumerate(layout):
+                box = old_sections.get(section)
+                if box is None:
+                    await _mount_at(self.grid, self._new_section(section, ids), position)
+                    continue
+                self._sections[section] = box
+                inner = box.query_one(".board-section-grid", Grid)
+                for index, chart in enumerate(self._charts[chart_id] for chart_id in ids):
+                    if chart.parent is None:
+                        await _mount_at(inner, chart, index)
+                    elif inner.children.index(chart) != index:
+                        inner.move_child(chart, before=index)
+                if self.grid.children.index(box) != position:
+                    self.grid.move_child(box, before=position)
         if home:
             self.focus_first()
         elif focused in self._charts:
             self._charts[focused].focus()
 
     def _new_section(self, section: str, ids: tuple[str, ...]) -> Collapsible:
-        charts = [self._charts.get(chart_id) or self._new_chart(chart_id) for chart_id in ids]
         box = Collapsible(
-            Grid(*charts, classes="board-section-grid"),
+            Grid(*(self._charts[chart_id] for chart_id in ids), classes="board-section-grid"),
             title=section,
             collapsed=section in self.view.folded,
         )
@@ -319,7 +325,6 @@ class ChartBoard(ReportsWorkerFailures, Container):
     def _new_chart(self, chart_id: str) -> Chart:
         chart = Chart(self._specs[chart_id].title, chart_id=chart_id)
         chart.set_data(self._data.get(chart_id))
-        self._charts[chart_id] = chart
         return chart
 
     @on(Collapsible.Toggled)
@@ -450,29 +455,8 @@ class ChartBoard(ReportsWorkerFailures, Container):
     @on(Chart.Resized)
     def _on_chart_resized(self, message: Chart.Resized) -> None:
         # Charts laid out after the last request (a finished run sends no more snapshots) need one.
-        # Asked for once the charts resized together have said so, not after yet another paint.
         message.stop()
-        if not self._scheduled:
-            self._scheduled = True
-            self.call_later(self._scheduled_reduction)
-
-    def _scheduled_reduction(self) -> None:
-        self._scheduled = False
-        self.request_reduction()
-
-    def _reduce_after_refresh(self) -> None:
-        """``request_reduction`` once the screen has been laid out again, once however often this
-        is called before then (a smooth scroll changes ``scroll_y`` at every frame). What is on
-        screen is read from the compositor: until it has laid out a scrolled grid, new charts, a
-        filter, a fold or a new size, the charts' regions are the old ones, and charts that came
-        into view would not be drawn (a finished run sends no snapshot that would ask again)."""
-        if not self._after_refresh:
-            self._after_refresh = True
-            self.call_after_refresh(self._reduce_laid_out)
-
-    def _reduce_laid_out(self) -> None:
-        self._after_refresh = False
-        self.request_reduction()
+        self._reduce_soon()
 
     def _reduce(
         self,

@@ -6,6 +6,8 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
 
+from runview.tui.coalesce import Coalesced
+
 KeyRow = tuple[object, ...]
 
 
@@ -18,7 +20,7 @@ class PageFooter(Footer):
     def __init__(self) -> None:
         super().__init__()
         self._shown: tuple[KeyRow, ...] | None = None
-        self._look_pending = False
+        self._look_again = Coalesced(self.call_after_refresh, self._recompose_if_changed)
 
     def _keys(self) -> tuple[KeyRow, ...]:
         """What ``Footer.compose`` shows, as comparable rows."""
@@ -44,11 +46,9 @@ class PageFooter(Footer):
         self._bindings_ready = True
         if not screen.app.app_focus:
             return
-        if self.is_attached and screen is self.screen and not self._look_pending:
-            self._look_pending = True
-            self.call_after_refresh(self._recompose_if_changed)
+        if self.is_attached and screen is self.screen:
+            self._look_again()
 
     async def _recompose_if_changed(self) -> None:
-        self._look_pending = False
         if self.is_attached and self._keys() != self._shown:
             await self.recompose()
