@@ -11,6 +11,8 @@ import textwrap
 import threading
 import time
 import tracemalloc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -29,6 +31,28 @@ def stream_at(path: Path, on_chunk_closed=None) -> tuple[AppendStream, list[OSEr
     errors: list[OSError] = []
     stream = AppendStream(path, lambda _path, exc: errors.append(exc), on_chunk_closed)
     return stream, errors
+
+
+@contextmanager
+def writer_thread(path: Path) -> Iterator[tuple[AppendStream, list[OSError], threading.Thread]]:
+    """A stream whose full chunks wake a writer thread, as RunWriter's does (without its periodic
+    flush); the thread is stopped on the way out."""
+    wake, stop = threading.Event(), threading.Event()
+    stream, errors = stream_at(path, wake.set)
+
+    def write() -> None:
+        while not stop.is_set():
+            if wake.wait(0.05):
+                wake.clear()
+                stream.flush(everything=False)
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    try:
+        yield stream, errors, thread
+    finally:
+        stop.set()
+        thread.join()
 
 
 def test_records_keep_their_order_across_chunks_and_flushes(tmp_path: Path) -> None:
@@ -111,25 +135,14 @@ def test_no_buffer_grows_past_a_chunk_however_much_is_queued(tmp_path: Path) -> 
     stream.close()
 
 
-def test_a_full_chunk_wakes_the_writer_thread_which_writes_it(tmp_path: Path) -> None:
+def test_a_full_chunk_wakes_the_writer_thread_which_writes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The training thread only queues: each chunk it fills wakes the writer thread, which
     writes the full chunks, without waiting for its periodic flush."""
     path = tmp_path / "h.jsonl"
-    wake = threading.Event()
-    stream, errors = stream_at(path, wake.set)
-    writers: set[int] = set()
-    stop = threading.Event()
-
-    def writer() -> None:  # as RunWriter's thread: woken by a full chunk, writes the full ones
-        while not stop.is_set():
-            if wake.wait(0.05):
-                wake.clear()
-                if stream.flush(everything=False):
-                    writers.add(threading.get_ident())
-
-    thread = threading.Thread(target=writer)
-    thread.start()
-    try:
+    writers = watch_writes(monkeypatch)
+    with writer_thread(path) as (stream, errors, thread):
         for _ in range(20_000):  # ~10 MB, about 77 chunks, and no periodic flush
             stream.append(RECORD)
         # Every full chunk reaches the file without a flush of everything; the open one waits.
@@ -137,10 +150,7 @@ def test_a_full_chunk_wakes_the_writer_thread_which_writes_it(tmp_path: Path) ->
         while 20_000 * len(RECORD) - path.stat().st_size > CHUNK_BYTES:
             assert time.monotonic() < deadline, "the writer was not woken by full chunks"
             time.sleep(0.01)
-    finally:
-        stop.set()
-        thread.join()
-    assert writers == {thread.ident}
+    assert thread.ident in writers
     stream.close()
     assert path.read_bytes() == RECORD * 20_000 and not errors
 
@@ -192,11 +202,37 @@ def test_a_disk_slower_than_the_logging_bounds_the_queue_and_loses_nothing(
     """The writer's writes wait (here on a pipe read slowly, ~13 MB/s, as a slow disk makes them
     wait): the producer queues up to QUEUE_MAX_CHUNKS, then waits for the disk and writes
     itself instead of holding the run's history in memory; every record arrives, in order."""
-    wake = threading.Event()
-    stream, errors = stream_at(tmp_path / "h.jsonl", wake.set)
+    writers = watch_writes(monkeypatch)
     reading, writing = os.pipe()  # holds 64 KiB: each write waits for the reader
-    os.dup2(writing, stream.fileno())
-    os.close(writing)
+    received = bytearray()
+
+    def drain() -> None:
+        while data := os.read(reading, 64 * 1024):
+            received.extend(data)
+            time.sleep(0.005)  # far slower than the producer appends, however loaded the machine
+
+    drainer = threading.Thread(target=drain)
+    drainer.start()
+    # ~20 MB: more than the queue and what the writer took before its write blocked
+    records = [b'{"i":%d,"pad":"%s"}\n' % (i, b"s" * 500) for i in range(40_000)]
+    most_queued = 0
+    try:
+        with writer_thread(tmp_path / "h.jsonl") as (stream, errors, _thread):
+            os.dup2(writing, stream.fileno())
+            os.close(writing)
+            for record in records:
+                stream.append(record)
+                most_queued = max(most_queued, stream.queued_chunks)
+    finally:
+        stream.close()  # its flush sends the rest; closing the write end ends the drain
+        drainer.join(timeout=120)
+    assert threading.get_ident() in writers, "the producer never waited for the disk"
+    assert most_queued <= QUEUE_MAX_CHUNKS
+    assert bytes(received) == b"".join(records) and not errors
+
+
+def watch_writes(monkeypatch: pytest.MonkeyPatch) -> set[int]:
+    """The threads that call ``os.writev`` from now on (the real call still writes)."""
     writers: set[int] = set()
     real_writev = os.writev
 
@@ -205,38 +241,7 @@ def test_a_disk_slower_than_the_logging_bounds_the_queue_and_loses_nothing(
         return real_writev(fd, buffers)
 
     monkeypatch.setattr(os, "writev", watched_writev)
-    received = bytearray()
-    stop = threading.Event()
-
-    def drain() -> None:
-        while data := os.read(reading, 64 * 1024):
-            received.extend(data)
-            time.sleep(0.005)  # far slower than the producer appends, however loaded the machine
-
-    def writer() -> None:
-        while not stop.is_set():
-            if wake.wait(0.05):
-                wake.clear()
-                stream.flush(everything=False)
-
-    threads = [threading.Thread(target=drain), threading.Thread(target=writer)]
-    for thread in threads:
-        thread.start()
-    # ~20 MB: more than the queue and what the writer took before its write blocked
-    records = [b'{"i":%d,"pad":"%s"}\n' % (i, b"s" * 500) for i in range(40_000)]
-    most_queued = 0
-    try:
-        for record in records:
-            stream.append(record)
-            most_queued = max(most_queued, stream.queued_chunks)
-    finally:
-        stop.set()
-        threads[1].join()
-        stream.close()  # its flush sends the rest; closing the write end ends the drain
-        threads[0].join(timeout=120)
-    assert threading.get_ident() in writers, "the producer never waited for the disk"
-    assert most_queued <= QUEUE_MAX_CHUNKS
-    assert bytes(received) == b"".join(records) and not errors
+    return writers
 
 
 def test_a_full_disk_counts_the_records_it_drops_and_writing_resumes(tmp_path: Path) -> None:

@@ -282,6 +282,7 @@ def test_log_only_queues_and_the_writer_thread_writes(
     import time
 
     from runview.store import writer as writer_module
+    from runview.store.append import CHUNK_BYTES
 
     writes: list[tuple[int, int]] = []  # (thread, bytes) of each write of history.jsonl
     real_writev = os.writev
@@ -300,7 +301,7 @@ def test_log_only_queues_and_the_writer_thread_writes(
     for i in range(4_000):  # ~2.2 MB of 20-scalar rows: ~16 chunks, well under the queue's bound
         run.log({f"m{k:02d}": i + k / 3 for k in range(20)})
     deadline = time.monotonic() + 60
-    while sum(n for _t, n in writes) < 12 * 128 * 1024:
+    while sum(n for _t, n in writes) < 12 * CHUNK_BYTES:
         assert time.monotonic() < deadline, "full chunks were not written without a flush"
         time.sleep(0.01)
     assert threading.get_ident() not in {thread for thread, _n in writes}
