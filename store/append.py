@@ -16,7 +16,8 @@ call of ``log()`` that long: on the shared 2-core VM where runview is measured, 
 128 KiB chunk and a few times a run 1-4.6 ms (``benchmarks/trace_logger_stalls.py``). On the
 writer thread the kernel's time is that thread's (``writev`` releases the GIL); the training
 thread pays for the GIL's hand-over when the writer takes it back, at most once per switch
-interval (5 ms), usually tens of microseconds: ``log()``'s p99.9 was lower in every alternated
+interval (5 ms; ``bench_history_append.py``'s ``writer`` design: p99.9 19-33 µs, with the
+encoding): ``log()``'s p99.9 was lower in every alternated
 pair of ``benchmarks/bench_logger_cost.py`` runs (docs/benchmarks.md). Waking the
 writer per chunk, not every 50-100 ms (the design before that), keeps each write small and what
 is queued bounded by the disk's pace (``benchmarks/bench_history_append.py`` compares the
