@@ -13,7 +13,9 @@ fraction of that (``--overwrite`` shows it).
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -64,6 +66,7 @@ def main() -> int:
     args = parser.parse_args()
     print(f"machine: {machine()}, load average {os.getloadavg()[0]:.2f} at the start")
     folder = tempfile.mkdtemp(prefix="runview-write-")
+    atexit.register(shutil.rmtree, folder, True)  # what it wrote goes with it
     print(f"{args.megabytes} MB per size, {'overwriting' if args.overwrite else 'appending'}")
     print(
         f"{'size':>8s} {'writes':>7s}   {'wall p50':>7s} {'p99':>7s} {'max':>8s} {'>1ms':>5s}"

@@ -10,7 +10,9 @@ git calls, the patch and the package list. Prints medians and the machine.
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
 import statistics
 import subprocess
 import tempfile
@@ -42,6 +44,7 @@ def main() -> int:
         f"repository: {repo} · {files} tracked files · {status.count(chr(10))} changed or untracked"
     )
     out = Path(tempfile.mkdtemp(prefix="runview-bench-code-"))
+    atexit.register(shutil.rmtree, out, True)  # what it wrote goes with it
     with_code, without, alone = [], [], []
     state = None
     for i in range(args.repeats):

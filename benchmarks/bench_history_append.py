@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -246,7 +247,7 @@ def main() -> int:
     if args.busy:
         spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     print(f"machine: {machine()}, load average {os.getloadavg()[0]:.2f} at the start")
-    print(f"{args.steps:,} steps x 20 scalars, {root}, busy core: {'yes' if args.busy else 'no'}")
+    print(f"{args.steps:,} steps x 20 scalars, busy core: {'yes' if args.busy else 'no'}")
     print(
         f"{'design':8s} {'p50':>7s} {'p99':>7s} {'p99.9':>8s} {'max':>9s} {'>1ms':>5s}"
         f" {'minflt':>7s} {'vol/invol':>10s} {'MB':>6s}"
@@ -276,6 +277,7 @@ def main() -> int:
         if spinner is not None:
             spinner.kill()
             spinner.wait()
+        shutil.rmtree(root, ignore_errors=True)
     print(f"load average {os.getloadavg()[0]:.2f} at the end")
     return 0
 

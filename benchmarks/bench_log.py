@@ -10,8 +10,10 @@ Prints microseconds per call (median of repeats) and the machine.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -46,6 +48,7 @@ def main() -> int:
     args = parser.parse_args()
     data = rows(args.calls)
     tmp = Path(tempfile.mkdtemp(prefix="runview-bench-"))
+    atexit.register(shutil.rmtree, tmp, True)  # what it wrote goes with it
     results: list[tuple[str, float]] = []
 
     with open(tmp / "stdlib.jsonl", "w", buffering=1 << 16) as fh:

@@ -13,9 +13,11 @@ Writes a log of real lines (a 1 MB block written again and again, with colours a
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -122,6 +124,7 @@ def main() -> int:
         return 0
 
     tmp = Path(tempfile.mkdtemp(prefix="runview-bench-tail-", dir="/tmp"))
+    atexit.register(shutil.rmtree, tmp, True)  # what it wrote goes with it
     path = tmp / "console.log"
     print(f"machine: {machine()}")
     seconds = create(path, args.gb)

@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -213,14 +214,19 @@ def main() -> int:
     root = Path(tempfile.mkdtemp(prefix="runview-cost-"))
     variants = args.variants.split(",")
     print(f"machine: {machine()}, load average {os.getloadavg()[0]:.2f} at the start")
-    print(f"{args.steps:,} steps x 20 scalars, tight loop, fresh process per line, {root}")
+    print(f"{args.steps:,} steps x 20 scalars, tight loop, fresh process per line")
     results: dict[str, list[dict]] = {v: [] for v in variants}
-    for _ in range(args.repeat):
-        for variant in variants:  # interleaved, so drift on a shared machine hits all alike
-            result = run_child(args.steps, variant, root / variant)
-            if "run" in result and variant != "no-columns":
-                wait_for_columns(result)
-            results[variant].append(result)
+    try:
+        for _ in range(args.repeat):
+            for variant in variants:  # interleaved, so drift on a shared machine hits all alike
+                result = run_child(args.steps, variant, root / variant)
+                if "run" in result and variant != "no-columns":
+                    wait_for_columns(result)
+                results[variant].append(result)
+                # Each run is ~180 MB on disk (history and columns): measured, it goes.
+                shutil.rmtree(root / variant, ignore_errors=True)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
     print(f"load average {os.getloadavg()[0]:.2f} at the end")
     base_rss = min(r["rss_mb"] for r in results.get("baseline", [])) if "baseline" in results else 0
     print(

@@ -17,8 +17,10 @@ package (put first on its ``PYTHONPATH``), e.g. main's code laid out as installe
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import select
+import shutil
 import statistics
 import sys
 import tempfile
@@ -101,6 +103,7 @@ def main() -> int:
     print(f"machine: {machine()}")
     load_before = os.getloadavg()
     root = Path(tempfile.mkdtemp(prefix="runview-bench-startup-"))
+    atexit.register(shutil.rmtree, root, True)  # what it wrote goes with it
     run = runview.init(
         project="bench", name="startup-probe", dir=root, console=False, system_interval=None
     )

@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -164,6 +165,36 @@ def attribute(detail: dict, rows: list) -> list[str]:
     return verdicts, lines
 
 
+def trace(args: argparse.Namespace, root: Path, variant: str, attempt: int) -> None:
+    """One run of the loop under ``perf sched``; prints its calls over 1 ms."""
+    base = root / f"{variant}-{attempt}"
+    data, detail_path = base.with_suffix(".data"), base.with_suffix(".json")
+    env = dict(os.environ, RUNVIEW_BENCH_DETAIL=str(detail_path))
+    env.pop("RUNVIEW_QUIET", None)
+    command = [sys.executable, "-c", CHILD, str(args.steps), variant, str(root / "runs")]
+    out = subprocess.run(
+        ["perf", "sched", "record", "-k", "CLOCK_MONOTONIC", "-o", str(data), "--"] + command,
+        check=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    ).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    detail = json.loads(detail_path.read_text())
+    verdicts, lines = attribute(detail, schedule(data))
+    print(
+        f"{variant:12s} p50 {result['p50_us']:5.2f}µ max {result['max_us'] / 1000:6.2f}ms"
+        f"  {len(detail['stalls']):3d} calls over 1 ms: {verdicts['runview']} runview's,"
+        f" {verdicts['machine']} the machine's; {verdicts['helper']} waited for a core"
+        f" the column helper held (load average {os.getloadavg()[0]:.2f})"
+    )
+    if args.verbose:
+        for line in lines:
+            print("  " + line)
+    shutil.rmtree(root / "runs", ignore_errors=True)  # ~180 MB a run
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--variants", default="baseline,runview,no-console", help="interleaved")
@@ -173,34 +204,12 @@ def main() -> int:
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="runview-stalls-"))
     print(f"machine: {machine()}, load average {os.getloadavg()[0]:.2f} at the start")
-    for attempt in range(args.repeat):
-        for variant in args.variants.split(","):
-            base = root / f"{variant}-{attempt}"
-            data, detail_path = base.with_suffix(".data"), base.with_suffix(".json")
-            env = dict(os.environ, RUNVIEW_BENCH_DETAIL=str(detail_path))
-            env.pop("RUNVIEW_QUIET", None)
-            command = [sys.executable, "-c", CHILD, str(args.steps), variant, str(root / "runs")]
-            out = subprocess.run(
-                ["perf", "sched", "record", "-k", "CLOCK_MONOTONIC", "-o", str(data), "--"]
-                + command,
-                check=True,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                text=True,
-            ).stdout
-            result = json.loads(out.strip().splitlines()[-1])
-            detail = json.loads(detail_path.read_text())
-            verdicts, lines = attribute(detail, schedule(data))
-            print(
-                f"{variant:12s} p50 {result['p50_us']:5.2f}µ max {result['max_us'] / 1000:6.2f}ms"
-                f"  {len(detail['stalls']):3d} calls over 1 ms: {verdicts['runview']} runview's,"
-                f" {verdicts['machine']} the machine's; {verdicts['helper']} waited for a core"
-                f" the column helper held (load average {os.getloadavg()[0]:.2f})"
-            )
-            if args.verbose:
-                for line in lines:
-                    print("  " + line)
+    try:
+        for attempt in range(args.repeat):
+            for variant in args.variants.split(","):
+                trace(args, root, variant, attempt)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
     return 0
 
 
