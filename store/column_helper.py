@@ -21,13 +21,17 @@ Its lifetime is tied to the run:
   the ``columns/`` folder it created.
 * It runs in the idle scheduling class (else at nice 10): on a busy machine training comes first.
   Once the run has ended it catches up at nice 10, where the system lets it leave the idle class.
-* While the run lives it uses at most about a tenth of a core: after each slice of history it
-  rests nine times as long as the slice took (``REST_PER_WORK``). The idle class alone did not
-  keep it out of training's way on a small machine: a helper busy on one core made Linux leave
-  a woken training thread queued behind the writer thread on the other, until the next tick
-  (4 ms), rather than move it onto the helper's core (``benchmarks/bench_logger_cost.py``,
-  docs/benchmarks.md). A tenth of a core parses ~20,000 rows of 20 scalars a second, far more
-  than training logs; a run that logs faster is caught up with once it ends.
+* While the run lives it uses at most about a twentieth of a core, in bursts of ~0.2 ms: it
+  parses 16 KiB of history, then rests nineteen times as long as that took (``SLICE_BYTES``,
+  ``REST_PER_WORK``). The idle class alone did not keep it out of training's way on a small
+  machine. Linux (6.x, lazy preemption) lets a thread woken onto a core wait until the task
+  running there sleeps or the next tick comes (4 ms at HZ=250), idle class or not, and at times
+  gives an idle-class task a whole tick on training's own core: a training thread waiting for
+  the GIL or a core waited as long as the helper's burst (10 ms when it parsed 1 MiB at a time).
+  Short bursts bound that wait; the rest keeps the helper's core free most of the time
+  (``benchmarks/bench_logger_cost.py``, ``trace_logger_stalls.py``; docs/benchmarks.md). A
+  twentieth of a core parses ~5,000 rows of 20 scalars a second, far more than training logs;
+  a run that logs faster is caught up with once it ends, without rests.
 
 The helper runs ``python -I`` with the training process's ``sys.path`` handed over, so it imports
 this very runview, numpy and orjson, unaffected by ``PYTHON*`` variables.
@@ -50,8 +54,8 @@ if TYPE_CHECKING:  # numpy and the parser load in the helper only, never in trai
     from runview.store.column_writer import ColumnWriter
 
 POLL_S = 0.2  # how often a caught-up helper looks for new lines (the end wakes it at once)
-SLICE_BYTES = 1 << 20  # history parsed at a time while the run lives (~10 ms of CPU)
-REST_PER_WORK = 9  # ... then a rest this many times as long as the slice took
+SLICE_BYTES = 16 * 1024  # history parsed at a time while the run lives (~0.2 ms of CPU)
+REST_PER_WORK = 19  # ... then a rest this many times as long as the slice took
 CATCH_UP_MAX_S = 600.0  # after the run ends: the reader parses whatever is left beyond this
 NICE = 10
 _BOOT = (
