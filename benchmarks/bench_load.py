@@ -9,12 +9,12 @@
 2. In fresh subprocesses, ``RunReader`` to a full snapshot: from the run's columns, from the JSONL
    only (no columns, no cache), and from the viewer's cache outside the run (second open).
 3. ``runview PATH --tab charts`` in a pty at 160x48 until the charts' x axis shows the last step
-   (the tick label ``1M``: the first charts, drawn from samples of the columns while they are
-   read), then until the status line no longer says "partial · loading" (every chart drawn from
-   all its points), with the peak RSS summed over the viewer's processes (50 ms samples). The
-   package each open runs (``--baseline``'s too) is byte-compiled first, as an install leaves it.
-   With each open, the CPU seconds the viewer had used (all its threads) when each figure was
-   seen: steadier than wall times where other processes share the machine.
+   (its tick label, ``1M`` for 1M rows: the first charts, drawn from samples of the columns
+   while they are read), then until the status line no longer says "partial · loading" (every
+   chart drawn from all its points), with the peak RSS summed over the viewer's processes (50 ms
+   samples). The package each open runs (``--baseline``'s too) is byte-compiled first, as an
+   install leaves it. With each open, the CPU seconds the viewer had used (all its threads) when
+   each figure was seen: steadier than wall times where other processes share the machine.
 4. With tensorboard and tensorboardX importable: the same metrics at 100k steps written as an
    event file, loaded by ``EventAccumulator(size_guidance={'scalars': 0}).Reload()``, vs runview.
 """
@@ -50,6 +50,7 @@ from bench_live_terminal import Screen  # noqa: E402 - a sibling script, as belo
 from machine_info import machine  # noqa: E402 - a sibling script, found through the path above
 
 from runview.store.run_dirs import read_title  # noqa: E402
+from runview.tui.widgets.chart_ticks import format_tick  # noqa: E402
 
 
 def metric_keys(metrics: int) -> list[str]:
@@ -393,7 +394,8 @@ def main() -> None:
         tensorboard_part(args.data, args.tb_rows, args.metrics)
         return
     run = generate(args.data / f"run-{args.rows}x{args.metrics}", args.rows, args.metrics)
-    tick = f"{args.rows // 1_000_000}M" if args.rows >= 1_000_000 else None
+    # The x axis's label for the last step (its ticks are round; the run's rows are too)
+    tick = format_tick(args.rows)
 
     print(
         f"\n2. RunReader to a full snapshot ({args.rows:,} rows x {args.metrics} metrics), fresh "
@@ -419,7 +421,7 @@ def main() -> None:
         for version, code in versions:  # alternated, so machine noise hits both alike
             cold = args.data / f"cold-cache-{attempt}"
             shutil.rmtree(cold, ignore_errors=True)
-            opened = viewer_open(run, str(cold), needle=tick or "1M", code=code)
+            opened = viewer_open(run, str(cold), needle=tick, code=code)
             print(f"  {version}, columns, open {attempt + 1} (cold): {describe(opened)}")
     if args.columns_only:
         return
