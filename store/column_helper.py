@@ -21,9 +21,9 @@ Its lifetime is tied to the run:
   the ``columns/`` folder it created.
 * It runs in the idle scheduling class (else at nice 10): on a busy machine training comes first.
   Once the run has ended it catches up at nice 10, where the system lets it leave the idle class.
-* While the run lives it uses at most about a twentieth of a core, in bursts of ~0.2 ms: it
-  parses 16 KiB of history, then rests nineteen times as long as that took (``SLICE_BYTES``,
-  ``REST_PER_WORK``). The idle class alone did not keep it out of training's way on a small
+* While the run lives it uses at most about a twentieth of a core, in bursts of under a
+  millisecond: it parses 16 KiB of history (~0.2 ms), then rests nineteen times as long as that
+  took (``SLICE_BYTES``, ``REST_PER_WORK``). The idle class alone did not keep it out of training's way on a small
   machine. Linux (6.x, lazy preemption) lets a thread woken onto a core wait until the task
   running there sleeps or the next tick comes (4 ms at HZ=250), idle class or not, and at times
   gives an idle-class task a whole tick on training's own core: a training thread waiting for
