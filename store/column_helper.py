@@ -23,15 +23,15 @@ Its lifetime is tied to the run:
   Once the run has ended it catches up at nice 10, where the system lets it leave the idle class.
 * While the run lives it uses at most about a twentieth of a core, in bursts of under a
   millisecond: it parses 16 KiB of history (~0.2 ms), then rests nineteen times as long as that
-  took (``SLICE_BYTES``, ``REST_PER_WORK``). The idle class alone did not keep it out of training's way on a small
-  machine. Linux (6.x, lazy preemption) lets a thread woken onto a core wait until the task
-  running there sleeps or the next tick comes (4 ms at HZ=250), idle class or not, and at times
-  gives an idle-class task a whole tick on training's own core: a training thread waiting for
-  the GIL or a core waited as long as the helper's burst (10 ms when it parsed 1 MiB at a time).
-  Short bursts bound that wait; the rest keeps the helper's core free most of the time
-  (``benchmarks/bench_logger_cost.py``, ``trace_logger_stalls.py``; docs/benchmarks.md). A
-  twentieth of a core parses ~5,000 rows of 20 scalars a second, far more than training logs;
-  a run that logs faster is caught up with once it ends, without rests.
+  took (``SLICE_BYTES``, ``REST_PER_WORK``). The idle class alone did not keep it out of
+  training's way on a small machine. Linux (6.x, lazy preemption) lets a thread woken onto a core
+  wait until the task running there sleeps or the next tick comes (4 ms at HZ=250), idle class or
+  not, and at times gives an idle-class task a whole tick on training's own core: a training
+  thread waiting for the GIL or a core waited as long as the helper's burst (10 ms when it parsed
+  1 MiB at a time). Short bursts bound that wait; the rest keeps the helper's core free most of
+  the time (``benchmarks/bench_logger_cost.py``, ``trace_logger_stalls.py``; docs/benchmarks.md).
+  A twentieth of a core parses ~5,000 rows of 20 scalars a second, far more than training logs; a
+  run that logs faster is caught up with once it ends, without rests.
 
 The helper runs ``python -I`` with the training process's ``sys.path`` handed over, so it imports
 this very runview, numpy and orjson, unaffected by ``PYTHON*`` variables.
