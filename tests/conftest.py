@@ -8,12 +8,29 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
 import pytest
 import textual.app
 from textual.pilot import Pilot
+
+
+@pytest.fixture
+def writev_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int, int]]:
+    """Every ``os.writev`` from now on, as (thread, descriptor, bytes written); the real call
+    still writes."""
+    calls: list[tuple[int, int, int]] = []
+    real_writev = os.writev
+
+    def watched_writev(fd: int, buffers) -> int:
+        written = real_writev(fd, buffers)
+        calls.append((threading.get_ident(), fd, written))
+        return written
+
+    monkeypatch.setattr(os, "writev", watched_writev)
+    return calls
 
 
 @pytest.fixture

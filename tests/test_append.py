@@ -15,8 +15,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
-
 from runview.store.append import (
     CHUNK_BYTES,
     CHUNK_ROOM,
@@ -136,12 +134,11 @@ def test_no_buffer_grows_past_a_chunk_however_much_is_queued(tmp_path: Path) -> 
 
 
 def test_a_full_chunk_wakes_the_writer_thread_which_writes_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, writev_calls: list[tuple[int, int, int]]
 ) -> None:
     """The training thread only queues: each chunk it fills wakes the writer thread, which
     writes the full chunks, without waiting for its periodic flush."""
     path = tmp_path / "h.jsonl"
-    writers = watch_writes(monkeypatch)
     with writer_thread(path) as (stream, errors, thread):
         for _ in range(20_000):  # ~10 MB, about 77 chunks, and no periodic flush
             stream.append(RECORD)
@@ -150,7 +147,7 @@ def test_a_full_chunk_wakes_the_writer_thread_which_writes_it(
         while 20_000 * len(RECORD) - path.stat().st_size > CHUNK_BYTES:
             assert time.monotonic() < deadline, "the writer was not woken by full chunks"
             time.sleep(0.01)
-    assert thread.ident in writers
+    assert thread.ident in {writer for writer, _fd, _n in writev_calls}
     stream.close()
     assert path.read_bytes() == RECORD * 20_000 and not errors
 
@@ -197,12 +194,11 @@ def test_flushing_all_or_only_the_full_chunks(tmp_path: Path) -> None:
 
 
 def test_a_disk_slower_than_the_logging_bounds_the_queue_and_loses_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, writev_calls: list[tuple[int, int, int]]
 ) -> None:
     """The writer's writes wait (here on a pipe read slowly, ~13 MB/s, as a slow disk makes them
     wait): the producer queues up to QUEUE_MAX_CHUNKS, then waits for the disk and writes
     itself instead of holding the run's history in memory; every record arrives, in order."""
-    writers = watch_writes(monkeypatch)
     reading, writing = os.pipe()  # holds 64 KiB: each write waits for the reader
     received = bytearray()
 
@@ -226,22 +222,10 @@ def test_a_disk_slower_than_the_logging_bounds_the_queue_and_loses_nothing(
     finally:
         stream.close()  # its flush sends the rest; closing the write end ends the drain
         drainer.join(timeout=120)
+    writers = {writer for writer, _fd, _n in writev_calls}
     assert threading.get_ident() in writers, "the producer never waited for the disk"
     assert most_queued <= QUEUE_MAX_CHUNKS
     assert bytes(received) == b"".join(records) and not errors
-
-
-def watch_writes(monkeypatch: pytest.MonkeyPatch) -> set[int]:
-    """The threads that call ``os.writev`` from now on (the real call still writes)."""
-    writers: set[int] = set()
-    real_writev = os.writev
-
-    def watched_writev(fd: int, buffers) -> int:
-        writers.add(threading.get_ident())
-        return real_writev(fd, buffers)
-
-    monkeypatch.setattr(os, "writev", watched_writev)
-    return writers
 
 
 def test_a_full_disk_counts_the_records_it_drops_and_writing_resumes(tmp_path: Path) -> None:

@@ -274,7 +274,7 @@ def test_lines_reach_disk_while_the_run_is_open(run_root: Path) -> None:
 
 
 def test_log_only_queues_and_the_writer_thread_writes(
-    run_root: Path, monkeypatch: pytest.MonkeyPatch
+    run_root: Path, monkeypatch: pytest.MonkeyPatch, writev_calls: list[tuple[int, int, int]]
 ) -> None:
     """The training thread formats a line and appends it to a buffer; every write of the history
     happens on the writer thread (issue #9), full chunks as soon as they fill."""
@@ -284,27 +284,21 @@ def test_log_only_queues_and_the_writer_thread_writes(
     from runview.store import writer as writer_module
     from runview.store.append import CHUNK_BYTES
 
-    writes: list[tuple[int, int]] = []  # (thread, bytes) of each write of history.jsonl
-    real_writev = os.writev
-
-    def watched_writev(fd: int, buffers) -> int:
-        written = real_writev(fd, buffers)
-        if fd == history_fd:
-            writes.append((threading.get_ident(), written))
-        return written
-
-    monkeypatch.setattr(os, "writev", watched_writev)
     # No periodic flush during the test: only full chunks waking the writer can write them.
     monkeypatch.setattr(writer_module, "FLUSH_INTERVAL_S", 3600.0)
     run = start(run_root)
     history_fd = run._writer.history.fileno()
+
+    def history_writes() -> list[tuple[int, int]]:  # (thread, bytes) of each write of the history
+        return [(thread, n) for thread, fd, n in writev_calls if fd == history_fd]
+
     for i in range(4_000):  # ~2.2 MB of 20-scalar rows: ~16 chunks, well under the queue's bound
         run.log({f"m{k:02d}": i + k / 3 for k in range(20)})
     deadline = time.monotonic() + 60
-    while sum(n for _t, n in writes) < 12 * CHUNK_BYTES:
+    while sum(n for _t, n in history_writes()) < 12 * CHUNK_BYTES:
         assert time.monotonic() < deadline, "full chunks were not written without a flush"
         time.sleep(0.01)
-    assert threading.get_ident() not in {thread for thread, _n in writes}
+    assert threading.get_ident() not in {thread for thread, _n in history_writes()}
     run.finish()  # (finish writes what is left on the thread that calls it)
     assert RunReader(run.dir, cache=False).refresh().history.rows == 4_000
 
