@@ -290,16 +290,21 @@ class ChartBoard(ReportsWorkerFailures, Container):
             chart_id: old_charts[chart_id] if chart_id in kept else self._new_chart(chart_id)
             for chart_id in is_in
         }
-        self._sections = {}
+        # In the layout's order, as the board shows them: sections kept, or made anew.
+        self._sections = {
+            section: old_sections[section]
+            if section in old_sections
+            else self._new_section(section, ids)
+            for section, ids in layout
+        }
         if not old_sections:  # the first build: every section mounted at once, one layout
-            await self.grid.mount_all([self._new_section(section, ids) for section, ids in layout])
+            await self.grid.mount_all(list(self._sections.values()))
         else:
             for position, (section, ids) in enumerate(layout):
-                box = old_sections.get(section)
-                if box is None:
-                    await _mount_at(self.grid, self._new_section(section, ids), position)
+                box = self._sections[section]
+                if section not in old_sections:
+                    await _mount_at(self.grid, box, position)
                     continue
-                self._sections[section] = box
                 inner = box.query_one(".board-section-grid", Grid)
                 for index, chart in enumerate(self._charts[chart_id] for chart_id in ids):
                     if chart.parent is None:
@@ -314,13 +319,11 @@ class ChartBoard(ReportsWorkerFailures, Container):
             self._charts[focused].focus()
 
     def _new_section(self, section: str, ids: tuple[str, ...]) -> Collapsible:
-        box = Collapsible(
+        return Collapsible(
             Grid(*(self._charts[chart_id] for chart_id in ids), classes="board-section-grid"),
             title=section,
             collapsed=section in self.view.folded,
         )
-        self._sections[section] = box
-        return box
 
     def _new_chart(self, chart_id: str) -> Chart:
         chart = Chart(self._specs[chart_id].title, chart_id=chart_id)
