@@ -21,8 +21,10 @@ waiting for the GIL) with its voluntary / involuntary context switches (waits / 
 ten passes for threads-only), the garbage collections (per generation) during the loop,
 ``init()`` and ``finish()`` times, whether ``columns/`` covered all
 of history.jsonl when ``finish()`` returned and how long after it the column helper finished,
-and the helper's CPU seconds. The baseline's own figures show the timer's and the machine's
-noise: a baseline preempted for milliseconds means other processes wanted both cores.
+and the helper's CPU seconds, and its mean burst on a CPU while the run lived (CPU time over
+times scheduled, ``/proc/PID/schedstat``, from when it began to the loop's end). The
+baseline's own figures show the timer's and the machine's noise: a baseline preempted for
+milliseconds means other processes wanted both cores.
 """
 
 from __future__ import annotations
@@ -89,6 +91,18 @@ if variant != "baseline":
                         (AppendStream, "close_chunk")):
         timed(owner, name)
 stalls = []  # (start, end) of calls over 1 ms
+# The column helper's bursts on a CPU while the run lives (its CPU time over the times it was
+# scheduled, /proc/PID/schedstat), from when it has imported and begun (its index exists) to the
+# loop's end: a thread woken onto its core waits until a burst ends.
+helper = None if variant == "baseline" else getattr(run._writer, "columns_helper", None)
+helper_stat = f"/proc/{helper.pid}/schedstat" if helper is not None else None
+def schedstat():
+    try:
+        ran, _wait, runs = open(helper_stat).read().split()
+        return int(ran), int(runs)
+    except (OSError, TypeError, ValueError):
+        return None
+bursts_from = None
 loop_started = clock()
 # How long the training thread was off its core (preempted, or waiting for the GIL) during the
 # loop, and its context switches: voluntary ones are waits (the GIL), involuntary ones are the
@@ -122,6 +136,13 @@ for done in range(passes):
         timings[step] = t1 - t0
         if t1 - t0 > 1_000_000:
             stalls.append((t0, t1))
+        if helper_stat and bursts_from is None and step % 10_000 == 0:  # outside the timed call
+            if os.path.exists(os.path.join(run.dir, "columns", "index.json")):
+                bursts_from = schedstat()
+bursts_to = schedstat() if bursts_from is not None else None
+if bursts_from and bursts_to and bursts_to[1] > bursts_from[1]:
+    ran, runs = bursts_to[0] - bursts_from[0], bursts_to[1] - bursts_from[1]
+    result["helper_burst_ms"] = ran / runs / 1e6
 result["loop_s"] = (clock() - loop_started) / 1e9
 result["gc"] = [g["collections"] - b for g, b in zip(gc.get_stats(), gc_before)]
 result["off_cpu_ms"] = ((clock() - loop_started) - (time.thread_time_ns() - cpu_started)) / 1e6
@@ -234,7 +255,7 @@ def main() -> int:
         f"{'max':>8s} {'>1ms':>5s} {'ours/all':>8s} {'loop':>7s} {'off-CPU':>8s} {'vol/invol':>10s}"
         f" {'gc 0/1/2':>9s}"
         f"  {'init':>6s} {'finish':>7s}"
-        "  columns at finish / helper done after / CPU"
+        "  columns at finish / helper done after / CPU / mean burst while live"
     )
     for variant in variants:
         for r in results[variant]:
@@ -259,6 +280,8 @@ def main() -> int:
                     f"{'' if complete or done is None else ' (INCOMPLETE)'}"
                     f" / {r.get('helper_cpu_s') or 0:.2f} s"
                 )
+                if "helper_burst_ms" in r:
+                    line += f" / {r['helper_burst_ms']:.2f} ms"
             print(line)
     return 0
 
