@@ -21,17 +21,18 @@ Its lifetime is tied to the run:
   the ``columns/`` folder it created.
 * It runs in the idle scheduling class (else at nice 10): on a busy machine training comes first.
   Once the run has ended it catches up at nice 10, where the system lets it leave the idle class.
-* While the run lives it uses at most about a twentieth of a core, in bursts of under a
-  millisecond: it parses 16 KiB of history (~0.2 ms), then rests nineteen times as long as that
-  took (``SLICE_BYTES``, ``REST_PER_WORK``). The idle class alone did not keep it out of
-  training's way on a small machine. Linux (6.x, lazy preemption) lets a thread woken onto a core
-  wait until the task running there sleeps or the next tick comes (4 ms at HZ=250), idle class or
-  not, and at times gives an idle-class task a whole tick on training's own core: a training
-  thread waiting for the GIL or a core waited as long as the helper's burst (10 ms when it parsed
-  1 MiB at a time). Short bursts bound that wait; the rest keeps the helper's core free most of
-  the time (``benchmarks/bench_logger_cost.py``, ``trace_logger_stalls.py``; docs/benchmarks.md).
-  A twentieth of a core parses ~5,000 rows of 20 scalars a second, far more than training logs; a
-  run that logs faster is caught up with once it ends, without rests.
+* While the run lives it uses at most about a twentieth of a core, in bursts of under a millisecond:
+  it parses 16 KiB of history, then rests nineteen times as long as that took (``SLICE_BYTES``,
+  ``REST_PER_WORK``). The idle class alone did not keep it out of training's way on a small machine.
+  Linux (6.x, lazy preemption) lets a thread woken onto a core wait until the task running there
+  sleeps or the next tick comes (4 ms at HZ=250), idle class or not, and at times gives an
+  idle-class task a whole tick on training's own core: a training thread waiting for the GIL or a
+  core waited as long as the helper's burst (a mean of 2.2-2.4 ms, some a whole tick, when it parsed
+  1 MiB at a time). Short bursts bound that wait; the rest keeps the helper's core free most of the
+  time (``benchmarks/bench_logger_cost.py``, ``trace_logger_stalls.py``; docs/benchmarks.md). A
+  twentieth of a core parses thousands of rows of 20 scalars a second (``bench_load.py`` prints the
+  helper's CPU per row), more than training logs; a run that logs faster is caught up with once it
+  ends, without rests.
 
 The helper runs ``python -I`` with the training process's ``sys.path`` handed over, so it imports
 this very runview, numpy and orjson, unaffected by ``PYTHON*`` variables.
@@ -54,7 +55,7 @@ if TYPE_CHECKING:  # numpy and the parser load in the helper only, never in trai
     from runview.store.column_writer import ColumnWriter
 
 POLL_S = 0.2  # how often a caught-up helper looks for new lines (the end wakes it at once)
-SLICE_BYTES = 16 * 1024  # history parsed at a time while the run lives (~0.2 ms of CPU)
+SLICE_BYTES = 16 * 1024  # history parsed at a time while the run lives (a short burst)
 REST_PER_WORK = 19  # ... then a rest this many times as long as the slice took
 CATCH_UP_MAX_S = 600.0  # after the run ends: the reader parses whatever is left beyond this
 NICE = 10
