@@ -15,6 +15,7 @@ from textual.widgets import Collapsible, Input
 import runview
 from runview.tui.app import RunviewApp
 from runview.tui.run_page import RunPage
+from runview.tui.textual_private import frames_written, next_update
 from runview.tui.widgets.chart import Chart
 from runview.tui.widgets.chart_board import ChartBoard
 from runview.tui.widgets.chart_spec import reduced_size
@@ -148,6 +149,26 @@ async def test_hjkl_and_arrows_move_between_charts(run_root: Path) -> None:
         for key, expected in moves:
             await pilot.press(key)
             assert b.focused_chart_id == expected, (key, b.focused_chart_id)
+
+
+async def test_moving_between_charts_sends_the_two_borders_not_the_screen(run_root: Path) -> None:
+    """Over a slow link, a key that moves the focus costs the borders it changes. (Textual repaints
+    a whole screen when its focus moves, and tints the section holding the focus: a frame the
+    size of the screen for each move into another section.)"""
+    run = make_run(run_root)
+    app = RunviewApp(run.dir, tab="charts")
+    async with app.run_test(size=(160, 48)) as pilot:
+        b = await open_charts(pilot, app)
+        assert b.focused_chart_id == "train/acc"
+        whole = len(next_update(app.screen, full=True).encode())  # also: what the terminal shows
+        with frames_written(app) as frames:
+            await pilot.press("j")  # down, into the next section
+            # the chart left gets its rounded border back, the chart reached a heavy one
+            await wait_for(pilot, lambda: "╭" in "".join(frames) and "┏" in "".join(frames))
+            await settle(pilot)
+        assert b.focused_chart_id == "val/loss"
+        sent = sum(len(frame.encode()) for frame in frames)
+        assert sent < whole / 4, (sent, whole)
 
 
 async def test_enter_maximises_and_escape_restores(run_root: Path) -> None:

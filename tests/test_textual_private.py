@@ -16,6 +16,7 @@ from textual.widgets import Static
 
 from runview.tui.textual_private import (
     BulkTree,
+    frames_written,
     message_clock,
     next_update,
     only_row_dirty,
@@ -125,6 +126,23 @@ async def test_a_widget_repainted_whole_sends_only_the_cells_that_differ_from_th
         assert plain.split() == ["6", "1"], repr(sent)  # the two changed digits, nothing else
         assert "0.5000" not in sent and "loss" not in sent
         assert next_update(app.screen, values) == ""  # nothing pending: nothing sent
+
+
+async def test_frames_written_are_what_each_screen_update_sends() -> None:
+    app = ValuesApp()
+    async with app.run_test(size=(40, 6)) as pilot:
+        await pilot.pause()
+        next_update(app.screen, full=True)  # what the terminal shows from here
+        values = app.query_one("#values", Static)
+        with frames_written(app) as frames:
+            values.update("loss     1.2346\nacc      0.5000\nsteps    1201")
+            await wait_for(pilot, lambda: frames)
+        # If this fails, Textual no longer hands its frames to App._display.
+        plain = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", "".join(frames))
+        assert plain.split() == ["6", "1"], frames
+        values.update("loss     1.2347")
+        await pilot.pause()
+        assert len(frames) == 1  # recorded inside the block only
 
 
 class OneStatic(App[None]):

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import events, on
 from textual.app import App
 from textual.binding import Binding
-from textual.reactive import var
+from textual.reactive import Reactive, var
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import ContentSwitcher, Input, Tabs
@@ -26,6 +26,8 @@ from runview.tui.key_hold import hold_keys
 from runview.tui.textual_private import message_clock
 
 if TYPE_CHECKING:  # imported with the first tab, after the page's first frame
+    from textual.widget import Widget
+
     from runview.tui.tabs.base import RunTab
 
 
@@ -78,6 +80,11 @@ class TabbedPage(Screen[None]):
     VERTICAL_BREAKPOINTS = breakpoints.VERTICAL
 
     has_problems: var[bool] = var(False, toggle_class="-problems")  # skipped lines and the like
+    # Textual's own, without its repaint: a screen repaints all of itself when focus moves (~20 KB
+    # written at 160x48 for each move between charts, and two whole frames in a long run's first
+    # charts). The widgets that gain and lose focus repaint themselves, their :focus-within
+    # ancestors are restyled, and the footer follows the focus through ``_watch_focused``.
+    focused: Reactive[Widget | None] = Reactive(None, repaint=False)
 
     def __init__(self, *, ready: bool = True) -> None:
         super().__init__()

@@ -15,13 +15,14 @@ from typing import TypeVar
 from weakref import WeakKeyDictionary
 
 from rich.cells import cell_len
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.control import Control
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual._compositor import ChopsUpdate, Compositor, LayoutUpdate
 from textual._time import get_time
+from textual.app import App
 from textual.geometry import Region
 from textual.screen import Screen
 from textual.strip import Strip
@@ -317,6 +318,25 @@ def next_update(screen: Screen[object], *widgets: Widget, full: bool = False) ->
     compositor.update_widgets(set(widgets))
     update = compositor.render_update(full=full)
     return "" if update is None else update.render_segments(screen.app.console)
+
+
+@contextmanager
+def frames_written(app: App[object]) -> Iterator[list[str]]:
+    """What each screen update made inside the block writes to the terminal, frame by frame
+    (tests read it: a headless app writes nothing, and ``App._display`` is where a frame goes)."""
+    frames: list[str] = []
+    display = app._display
+
+    def recording(screen: Screen[object], renderable: RenderableType | None) -> None:
+        if isinstance(renderable, (ChopsUpdate, LayoutUpdate)) and not app._batch_count:
+            frames.append(renderable.render_segments(app.console))
+        display(screen, renderable)
+
+    app._display = recording  # type: ignore[method-assign]
+    try:
+        yield frames
+    finally:
+        del app._display  # the class's own again
 
 
 def only_rows_dirty(
