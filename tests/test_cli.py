@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import runview
+from runview.tui.cli import pause_gc
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -146,3 +149,18 @@ def test_info_says_where_a_failed_run_raised(tmp_path: Path, run_root: Path) -> 
     assert "raise ValueError('diverged')" in error["traceback"]
     text = cli("info", str(run_dir)).stdout
     assert f"raised at  {script}:4 in step" in text
+
+
+def test_the_viewer_starts_without_garbage_collection_and_then_collects() -> None:
+    """The start pauses the cyclic collector (nothing to collect while Textual and the page are
+    built); it must come back, or a long session would never free a reference cycle."""
+    assert gc.isenabled()
+    try:
+        pause_gc(0.2)
+        assert not gc.isenabled()
+        deadline = time.monotonic() + 30
+        while not gc.isenabled() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert gc.isenabled()
+    finally:
+        gc.enable()
