@@ -11,7 +11,9 @@ Medians over ``--repeat`` launches, alternating the programs so machine noise hi
 
 ``--baseline DIR`` times another version of runview in the same run: DIR holds a ``runview``
 package (put first on its ``PYTHONPATH``), e.g. main's code laid out as installed, as
-``bench_live_terminal.py``'s docstring shows.
+``bench_live_terminal.py``'s docstring shows, or a checkout. Each runview is byte-compiled first,
+as an install leaves it (where ``PYTHONDONTWRITEBYTECODE`` is set, a module edited since its last
+compile would otherwise be compiled from source at every launch).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import textwrap
 import time
 from pathlib import Path
 
+from bench_load import compiled  # noqa: E402 - a sibling script
 from bench_viewer import stop  # noqa: E402 - a sibling script
 from machine_info import machine  # noqa: E402 - benchmarks run as scripts from this folder
 
@@ -120,6 +123,8 @@ def main() -> int:
     }
     if args.baseline:
         programs["baseline RUN"] = (runview_argv, runview_needles, args.baseline)
+    for code in (None, args.baseline) if args.baseline else (None,):
+        print(f"  {compiled(code)}")  # as an install leaves it: no open compiles from source
     what = {
         b"bare-app-painted": "first paint",
         b"startup-probe": "the run's name",
