@@ -186,14 +186,13 @@ async def test_run_without_media_has_no_m_key(run_root: Path) -> None:
     run.finish()
     app = RunviewApp(run.dir, tab="charts")
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(
-            pilot, lambda: isinstance(app.screen, RunPage) and app.screen.query(ChartsTab)
-        )
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: app.screen.query_one(ChartsTab).board.charts)
+        tab = app.screen.query_one(ChartsTab)
         await pilot.press("m")
         await pilot.pause(0.1)
-        tab = app.screen.query_one(ChartsTab)
-        assert not tab.has_class("-media") and not panel(app).display
+        assert not tab.has_class("-media")
+        # no panel at all: its ten widgets are mounted with a run's first media
+        assert tab.media_panel is None and not app.screen.query(MediaPanel)
 
 
 def test_halfblock_fit_and_scale() -> None:

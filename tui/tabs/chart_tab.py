@@ -17,7 +17,7 @@ import re
 from collections.abc import Hashable
 from dataclasses import replace
 from functools import partial
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on
@@ -30,7 +30,6 @@ from textual.widgets import Input, Static
 from runview.store import format as fmt
 from runview.store.reader import RunSnapshot
 from runview.store.series import SeriesSnapshot
-from runview.tui.chart_edit import ChartEditScreen
 from runview.tui.chart_state import ViewStateKeeper
 from runview.tui.focus import focus_now, focused_now
 from runview.tui.key_help import KeySection, key_sections
@@ -40,6 +39,9 @@ from runview.tui.text_filter import AppliedText, filter_key, read_filter, text_b
 from runview.tui.view_state import CHARTS, ChartEdit, ViewState, load_view_state
 from runview.tui.widgets.chart_board import ChartBoard
 from runview.tui.widgets.chart_spec import ChartSpec
+
+if TYPE_CHECKING:  # the editor's module is imported when it opens, or its keys are listed
+    from runview.tui.chart_edit import ChartEditScreen
 
 SMOOTHING_STEPS = (0.0, 0.6, 0.8, 0.9, 0.95, 0.99)
 COLUMN_CHOICES = (None, 1, 2, 3, 4)  # None: follow the terminal width
@@ -73,7 +75,6 @@ class ChartTab(RunTab):
     search_id: ClassVar[str] = "charts-search"
     board_class: ClassVar[str] = "charts-board"
     empty_text: ClassVar[str] = "no charts"
-    editor: ClassVar[type[ChartEditScreen]] = ChartEditScreen
     default_view: ClassVar[ViewState] = ViewState()  # until the project's layout is saved
 
     # Footer room at 80 columns: only / s e show; ? lists the rest.
@@ -120,8 +121,16 @@ class ChartTab(RunTab):
         """The charts, pinned first, with the view's edits applied."""
         raise NotImplementedError  # pragma: no cover - abstract
 
+    @classmethod
+    def editor(cls) -> type[ChartEditScreen]:
+        """The class of this tab's chart editor. (Imported when first asked for: its widgets are
+        not needed before the first charts.)"""
+        from runview.tui.chart_edit import ChartEditScreen
+
+        return ChartEditScreen
+
     def edit_screen(self, chart_id: str, edit: ChartEdit, snapshot: RunSnapshot) -> ChartEditScreen:
-        """The editor for one chart (an instance of ``editor``)."""
+        """The editor for one chart (an instance of ``editor()``)."""
         raise NotImplementedError  # pragma: no cover - abstract
 
     def default_edit(self) -> ChartEdit:
@@ -154,7 +163,11 @@ class ChartTab(RunTab):
 
     def key_help(self) -> list[KeySection]:
         # The editor is a screen of its own, not in this tab's DOM: its keys are added here.
-        return [*super().key_help(), *key_sections(self.editor.key_classes())]
+        return [*super().key_help(), *key_sections(self.unmounted_key_classes())]
+
+    def unmounted_key_classes(self) -> list[type]:
+        """Classes whose keys work here once they are mounted (the editor, when it opens)."""
+        return self.editor().key_classes()
 
     # -- snapshots ------------------------------------------------------------------------------
     @classmethod

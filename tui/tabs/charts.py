@@ -9,7 +9,7 @@ the media panel.
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Set
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -17,11 +17,13 @@ from textual.reactive import var
 
 from runview.store.reader import RunSnapshot
 from runview.store.series import SeriesSnapshot
-from runview.tui.chart_edit import ChartEditScreen
 from runview.tui.tabs.chart_tab import PINNED, ChartTab
 from runview.tui.view_state import CHARTS, ChartEdit
 from runview.tui.widgets.chart_spec import ChartSpec, apply_edit
-from runview.tui.widgets.media_panel import MediaPanel
+
+if TYPE_CHECKING:  # imported when first used: the editor when it opens, the panel with media
+    from runview.tui.chart_edit import ChartEditScreen
+    from runview.tui.widgets.media_panel import MediaPanel
 
 OTHER = "other"
 EMPTY = "no metrics logged yet — run.log({...}) adds charts here"
@@ -100,13 +102,32 @@ class ChartsTab(ChartTab):
     has_media: var[bool] = var(False, bindings=True)
     showing_media: var[bool] = var(False, toggle_class="-media", bindings=True)
 
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        # Mounted with the run's first media: most runs log none, and the panel's ten widgets
+        # (a table among them) would be styled and laid out ahead of a long run's first charts.
+        self.media_panel: MediaPanel | None = None
+
     def compose(self) -> ComposeResult:
         yield from self.compose_board()
-        yield MediaPanel(classes="charts-media")
+
+    def unmounted_key_classes(self) -> list[type]:
+        if self.media_panel is not None:
+            return super().unmounted_key_classes()
+        from runview.tui.widgets.media_panel import MediaPanel
+
+        return [MediaPanel, *super().unmounted_key_classes()]  # listed where its keys would be
 
     def show_snapshot(self, snapshot: RunSnapshot) -> None:
-        self.has_media = bool(snapshot.history.media)
-        self.query_one(MediaPanel).show_media(snapshot.path, snapshot.history.media)
+        media = snapshot.history.media
+        self.has_media = bool(media)
+        if media and self.media_panel is None:
+            from runview.tui.widgets.media_panel import MediaPanel
+
+            self.media_panel = MediaPanel(classes="charts-media")
+            self.mount(self.media_panel)
+        if self.media_panel is not None:
+            self.media_panel.show_media(snapshot.path, media)
         super().show_snapshot(snapshot)
 
     def chart_source(self, snapshot: RunSnapshot) -> SeriesSnapshot:
@@ -120,7 +141,7 @@ class ChartsTab(ChartTab):
         return history_specs(snapshot.history, view.pinned, view.charts, run_start(snapshot))
 
     def edit_screen(self, chart_id: str, edit: ChartEdit, snapshot: RunSnapshot) -> ChartEditScreen:
-        return ChartEditScreen(chart_id, edit, (chart_id,), snapshot.history.keys)
+        return self.editor()(chart_id, edit, (chart_id,), snapshot.history.keys)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "toggle_media":
@@ -131,8 +152,7 @@ class ChartsTab(ChartTab):
 
     def action_toggle_media(self) -> None:
         self.showing_media = not self.showing_media
+        panel = self.media_panel
         self.call_after_refresh(
-            self.query_one(MediaPanel).focus_default
-            if self.showing_media
-            else self.board.focus_first
+            panel.focus_default if self.showing_media and panel else self.board.focus_first
         )

@@ -108,7 +108,10 @@ class CompareSystemTab(ChartTab):
     search_id = "compare-system-search"
     board_class = "system-board"
     empty_text = "none of the shown runs recorded system samples"
-    editor = SystemChartEditScreen
+
+    @classmethod
+    def editor(cls) -> type[SystemChartEditScreen]:
+        return SystemChartEditScreen
 
     def chart_source(self, snapshot: Any) -> tuple[SeriesSnapshot, ...]:
         return tuple(run.system for run in snapshot.runs)

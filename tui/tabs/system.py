@@ -281,10 +281,13 @@ class SystemTab(ChartTab):
     search_id = "system-search"
     board_class = "system-board"
     empty_text = EMPTY
-    editor = SystemChartEditScreen
     default_view = ViewState(folded=frozenset({MORE}))  # the overview first, the rest folded
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("e", "edit", "Edit", tooltip=EDIT_TIP)]
+
+    @classmethod
+    def editor(cls) -> type[SystemChartEditScreen]:
+        return SystemChartEditScreen
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)

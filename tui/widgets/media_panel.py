@@ -141,6 +141,9 @@ class MediaPanel(ReportsWorkerFailures, Container):
         self.decodes = 0  # files decoded so far (tests read it to check the cache)
         self.drawn: Any = None  # the image grid on screen
         self._keys_hint = hint_line(key_sections([type(self)]))  # from BINDINGS, so it cannot drift
+        # Mounted with the media it shows (``ChartsTab``): shown once its widgets exist.
+        self._composed = False
+        self._pending: tuple[Path, Mapping[str, tuple[tuple[float, Any], ...]]] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(Text(EMPTY), classes="media-empty")
@@ -152,6 +155,12 @@ class MediaPanel(ReportsWorkerFailures, Container):
                     yield Static("", classes="media-images")
                 yield DataTable(classes="media-table", cursor_type="row", zebra_stripes=True)
                 yield Static("", classes="media-message")
+
+    def on_mount(self) -> None:
+        self._composed = True
+        if self._pending is not None:
+            self.show_media(*self._pending)
+            self._pending = None
 
     def watch_kind(self, kind: str) -> None:
         self.set_class(kind == fmt.MEDIA_IMAGES, "-images")
@@ -180,6 +189,9 @@ class MediaPanel(ReportsWorkerFailures, Container):
     # -- data -----------------------------------------------------------------------------------
     def show_media(self, run_dir: Path, media: Mapping[str, tuple[tuple[float, Any], ...]]) -> None:
         """New snapshot: refresh the key list, keep the chosen step (or follow the newest)."""
+        if not self._composed:
+            self._pending = (run_dir, media)
+            return
         self.run_dir = run_dir
         keys_changed = list(media) != list(self.media)
         steps_before = len(self.steps)
