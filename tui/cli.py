@@ -18,7 +18,7 @@ from runview.tui.tabs import TAB_NAMES
 EXIT_USAGE = 2
 # The viewer starts with the cyclic garbage collector paused for this long: the start allocates
 # Textual, the page and its first charts and frees almost nothing, so the collector's passes over
-# the growing heap (~40 ms of CPU before a long run's first charts) find nothing to collect.
+# the growing heap (a full collection among them) cost the first charts CPU and find nothing.
 START_WITHOUT_GC_S = 2.0
 
 USAGE = """\
