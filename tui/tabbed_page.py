@@ -80,10 +80,10 @@ class TabbedPage(Screen[None]):
     VERTICAL_BREAKPOINTS = breakpoints.VERTICAL
 
     has_problems: var[bool] = var(False, toggle_class="-problems")  # skipped lines and the like
-    # Textual's own, without its repaint: a screen repaints all of itself when focus moves (~20 KB
-    # written at 160x48 for each move between charts, and two whole frames in a long run's first
-    # charts). The widgets that gain and lose focus repaint themselves, their :focus-within
-    # ancestors are restyled, and the footer follows the focus through ``_watch_focused``.
+    # Textual's own, without its repaint: a screen repaints all of itself when focus moves (a
+    # frame the size of the screen for each move between charts, and one more before a long
+    # run's first charts). The widgets that gain and lose focus repaint themselves, their
+    # :focus-within ancestors are restyled, and the footer follows the focus (``_watch_focused``).
     focused: Reactive[Widget | None] = Reactive(None, repaint=False)
 
     def __init__(self, *, ready: bool = True) -> None:
