@@ -52,6 +52,8 @@ def test_wheel_contains_and_imports_every_module(tmp_path: Path) -> None:
         names = archive.namelist()
         archive.extractall(target)
     assert "runview/tui/runview.tcss" in names and "runview/py.typed" in names
+    sheets = {f"runview/tui/styles/{p.name}" for p in (REPO / "tui" / "styles").glob("*.tcss")}
+    assert sheets and sheets <= set(names), sorted(sheets - set(names))
     sources = [
         p
         for p in REPO.glob("*/**/*.py")

@@ -69,10 +69,14 @@ async def test_keys_behind_enter_act_on_what_the_search_shows(tmp_path: Path) ->
         await wait_for(pilot, lambda: settled_on(app, "charts"))
         board = page(app).current_tab.board
         burst(app, "slash", *"loss", "enter", "j")
+
+        def shown() -> list[str]:
+            return [chart_id for chart_id, _ in board.visible_charts()]
+
+        # The filtered board is laid out in a frame of its own: wait for it, not for the queues.
+        await wait_for(pilot, lambda: len(shown()) >= 2 and all("loss" in c for c in shown()))
         await settle(pilot)
-        shown = [chart_id for chart_id, _ in board.visible_charts()]
-        assert all("loss" in chart_id for chart_id in shown) and len(shown) >= 2, shown
-        assert board.focused_chart_id == shown[1]
+        assert board.focused_chart_id == shown()[1], (board.focused_chart_id, shown())
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import on
 from textual.binding import Binding, BindingType
@@ -23,6 +23,7 @@ from textual.screen import ModalScreen, Screen
 from runview.tui.key_hold import HoldsKeys
 from runview.tui.messages import OpenRunRequested
 from runview.tui.safe_text import ControlCharacterFilter
+from runview.tui.stylesheets import use_styles
 from runview.tui.textual_private import send_changed_cells_only
 from runview.tui.worker_failures import WorkerFailed
 
@@ -104,6 +105,13 @@ class RunviewApp(HoldsKeys):
             from runview.tui.run_page import RunPage
 
             self.push_screen(RunPage(self.run_path, self.initial_tab, title=self.run_title))
+
+    def push_screen(self, screen: Any, *args: Any, **kwargs: Any) -> Any:
+        # Each page and dialog brings its own style sheets (``runview.tui.stylesheets``), added
+        # before Textual styles it.
+        if isinstance(screen, Screen):
+            use_styles(self, type(screen))
+        return super().push_screen(screen, *args, **kwargs)
 
     def open_page(self, page: Screen[None]) -> None:
         """Show ``page`` over the current one; ``backspace`` comes back to it as it was left."""

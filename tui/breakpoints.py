@@ -1,5 +1,5 @@
 """Terminal sizes where the run page's layout changes, as the classes Textual's breakpoints set on
-the page; ``runview.tcss`` lays the page out by them."""
+the page; the style sheets (``runview.tcss``, ``styles/``) lay the page out by them."""
 
 from __future__ import annotations
 

@@ -93,6 +93,7 @@ class ChartEditScreen(ModalScreen["ChartEdit | None"]):
     applied."""
 
     HELP_TITLE = HELP_TITLE
+    STYLES = ("chart_edit",)  # tui/styles, added when it is first pushed (``stylesheets``)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             "enter",

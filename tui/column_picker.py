@@ -28,6 +28,7 @@ class ColumnPicker(ModalScreen[tuple[str, ...] | None]):
     """Returns the chosen column ids in order, ``(AUTOMATIC,)`` for the automatic choice, None when
     cancelled."""
 
+    STYLES = ("column_picker",)  # tui/styles, added when it is first pushed (``stylesheets``)
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
         Binding("enter", "apply", "Apply", priority=True),

@@ -74,6 +74,7 @@ class RunLegend(TickList[int]):
 
 
 class ComparePage(ReportsWorkerFailures, TabbedPage):
+    STYLES = ("compare",)  # tui/styles, added when it is first pushed (``stylesheets``)
     BINDINGS: ClassVar[list[BindingType]] = [
         *tab_page_bindings(TABS),
         Binding("l", "legend", "Legend", tooltip="the runs, in their colours: hide one, open one"),

@@ -21,6 +21,7 @@ class HelpScreen(ModalScreen[None]):
     """Sections of keys, each headed by where its keys work; scrolls when it is taller than the
     terminal."""
 
+    STYLES = ("help",)  # tui/styles, added when it is first pushed (``stylesheets``)
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark", "dismiss", "Close")]
 
     def __init__(self, sections: Sequence[KeySection]) -> None:

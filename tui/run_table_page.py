@@ -58,6 +58,7 @@ class RunTablePage(ReportsWorkerFailures, Screen[None]):
     """Every run under ``root``, live."""
 
     HELP_TITLE = "Table of runs"
+    STYLES = ("run_table",)  # tui/styles, added when it is first pushed (``stylesheets``)
     # esc and enter (in the filter) move the focus as the keys arrive, like "/" (``filter_key``),
     # so the keys typed right after them go where the focus went.
     BINDINGS: ClassVar[list[BindingType]] = [

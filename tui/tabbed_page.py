@@ -23,6 +23,7 @@ from textual.widgets import ContentSwitcher, Input, Tabs
 from runview.tui import breakpoints
 from runview.tui.key_help import KeySection, key_group, key_sections
 from runview.tui.key_hold import hold_keys
+from runview.tui.stylesheets import use_styles
 from runview.tui.textual_private import message_clock
 
 if TYPE_CHECKING:  # imported with the first tab, after the page's first frame
@@ -161,8 +162,10 @@ class TabbedPage(Screen[None]):
         if switcher is None:
             return  # the page is being closed (quit, or back, while it was built)
         if not switcher.query(f"#pane-{name}"):
-            # Built on first visit: a tab nobody opens costs nothing.
-            tab = self.tab_class(name)(id=f"pane-{name}")
+            # Built on first visit: a tab nobody opens costs nothing, its styles included.
+            tab_class = self.tab_class(name)
+            use_styles(self.app, tab_class)
+            tab = tab_class(id=f"pane-{name}")
             if name in self._prefetched:
                 tab.use_prefetched(self._prefetched.pop(name))
             await switcher.mount(tab)

@@ -78,6 +78,7 @@ def row_matches(row: ArtifactRow, pattern: re.Pattern[str] | None) -> bool:
 
 class ArtifactsTab(RunTab):
     tab_name = "artifacts"
+    STYLES = ("artifacts",)
     BINDINGS: ClassVar[list[BindingType]] = [
         filter_key(
             "filter",

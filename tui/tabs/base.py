@@ -29,8 +29,8 @@ class RunTab(ReportsWorkerFailures, Container):
       work as one idea, ``filter_key`` for "/"). A widget that handles keys declares them
       itself and sets ``HELP_TITLE``.
     - State that changes the layout (empty, paused, filtering ...) is a reactive with
-      ``toggle_class``; ``runview.tcss`` shows and hides by those classes. No ``display`` or
-      inline ``styles`` set from code.
+      ``toggle_class``; its ``.tcss`` (``STYLES``, under ``tui/styles``) shows and hides by
+      those classes. No ``display`` or inline ``styles`` set from code.
     - A child reports what happened with a message; the tab (the parent) decides. No reaching
       into ``parent`` or ``screen``.
     - File I/O and parsing run in thread workers (``@thread_worker(group, description)`` from
@@ -47,6 +47,8 @@ class RunTab(ReportsWorkerFailures, Container):
     # Whether the tab lays itself out when its first snapshot arrives (it then calls
     # ``mark_settled`` once that layout has its focus); otherwise it is settled once mounted.
     settles_on_snapshot: ClassVar[bool] = False
+    # Its style sheets (``tui/styles/<name>.tcss``), added when it is first built (``stylesheets``).
+    STYLES: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)

@@ -76,6 +76,7 @@ class ChartTab(RunTab):
     board_class: ClassVar[str] = "charts-board"
     empty_text: ClassVar[str] = "no charts"
     default_view: ClassVar[ViewState] = ViewState()  # until the project's layout is saved
+    STYLES = ("chart_board",)
 
     # Footer room at 80 columns: only / s e show; ? lists the rest.
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -122,8 +122,10 @@ class ChartsTab(ChartTab):
         media = snapshot.history.media
         self.has_media = bool(media)
         if media and self.media_panel is None:
+            from runview.tui.stylesheets import use_styles
             from runview.tui.widgets.media_panel import MediaPanel
 
+            use_styles(self.app, MediaPanel)
             self.media_panel = MediaPanel(classes="charts-media")
             self.mount(self.media_panel)
         if self.media_panel is not None:

@@ -38,6 +38,7 @@ HEADER_ROWS = 4
 
 class FilesTab(RunTab):
     tab_name = "files"
+    STYLES = ("files",)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             "p",

@@ -40,6 +40,7 @@ NO_CONSOLE = (
 
 class LogsTab(RunTab):
     tab_name = "logs"
+    STYLES = ("logs",)
     BINDINGS: ClassVar[list[BindingType]] = [
         filter_key("search", "Search", SEARCH_TIP),
         Binding("escape", "clear_search", "Clear search", show=False),

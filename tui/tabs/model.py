@@ -85,6 +85,7 @@ def detail_text(layer: Layer) -> Text:
 
 class ModelTab(RunTab):
     tab_name = "model"
+    STYLES = ("model",)
     # Settled once its summary is shown (parsed off the UI thread) or said to be missing: "/"
     # searches only a summary, and "4/conv" typed in one burst must find one.
     settles_on_snapshot = True

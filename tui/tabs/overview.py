@@ -33,6 +33,7 @@ DIGIT = re.compile(r"[0-9]")
 
 class OverviewTab(RunTab):
     tab_name = "overview"
+    STYLES = ("overview",)
     WIDE = 140  # from this width the facts take two columns, so the tables start higher
     BINDINGS: ClassVar[list[BindingType]] = [
         filter_key("filter", "Filter", "config and summary keys by a regex, case-insensitive"),

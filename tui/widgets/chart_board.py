@@ -4,8 +4,9 @@ thread.
 Shared by the Charts and System tabs. The tab owns the view state (columns, smoothing, folds) and
 binds it to the board's ``view``; the board draws it and reports what the user folded with
 ``ChartBoard.Folded``, and the tab decides. Its own state (maximised, empty) is reactives that set
-classes, laid out in ``runview.tcss``. The board reduces only the charts a user can see, in a
-thread of its own, and posts the reduced series back; charts draw them on the UI thread.
+classes, laid out in ``styles/chart_board.tcss``. The board reduces only the charts a user can
+see, in a thread of its own, and posts the reduced series back; charts draw them on the UI
+thread.
 """
 
 from __future__ import annotations

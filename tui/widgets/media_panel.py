@@ -4,7 +4,7 @@ Decoding, scaling and table loading run in a thread worker (group ``media``); th
 ready-made renderables back, so the UI thread never touches a media file. Decoded images are
 cached by path (the file names hold a content hash, so a path never changes meaning). What the
 panel shows (media or not, images or a table, a message) is reactives that set classes, laid out
-in ``runview.tcss``.
+in ``styles/media.tcss``.
 """
 
 from __future__ import annotations
@@ -96,6 +96,7 @@ class MediaPanel(ReportsWorkerFailures, Container):
     """Media keys on the left; the chosen key's images or table at one step on the right."""
 
     HELP_TITLE = HELP_TITLE
+    STYLES = ("media",)  # tui/styles, added before the Charts tab mounts it (``stylesheets``)
     # priority: the keys list would take the arrows first
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("comma,left", "step(-1)", "Prev step", priority=True, group=STEP),
