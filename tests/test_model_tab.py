@@ -163,7 +163,7 @@ async def test_search_narrows_to_matches_and_their_ancestors(tmp_path: Path) -> 
             "", "encoder", "encoder.layers", "encoder.layers.0", "encoder.layers.0.attn",
             "encoder.layers.1", "encoder.layers.1.attn",
         ]  # fmt: skip
-        assert "2 of 10 match" in screen_text(app)
+        await wait_for(pilot, lambda: "2 of 10 match" in screen_text(app))  # painted next
         assert tree(app).layer_at_cursor().name == "encoder.layers.0.attn"  # type: ignore[union-attr]
         # A regex; and the type is searched as well as the name.
         await pilot.press(*["backspace"] * 4, *r"^head\[|mlp$")
@@ -260,7 +260,8 @@ async def test_five_thousand_layers_open_fast_and_stay_lazy(tmp_path: Path) -> N
         assert tree(app).layer_at_cursor().name == "blocks.1249.drop"  # type: ignore[union-attr]
         await pilot.press("slash", *"1249")
         # blocks.1249 and its 4 parts
-        assert len(shown(app)) == 7 and "5 of 6,251 match" in screen_text(app)
+        assert len(shown(app)) == 7
+        await wait_for(pilot, lambda: "5 of 6,251 match" in screen_text(app))  # painted next
         await pilot.press("escape", "E")
         assert len(shown(app)) == 2
 
