@@ -230,7 +230,7 @@ async def test_marks_number_runs_in_the_order_marked(root: Path) -> None:
         assert table.marked == {}
         await pilot.press("slash", *"tag:keep", "enter", "M")  # all the filter shows
         assert sorted(table.rows[k].name for k in table.marked) == ["tiny", "wide"]
-        assert "2 marked" in screen_text(app)
+        await wait_for(pilot, lambda: "2 marked" in screen_text(app))  # painted next
 
 
 async def test_help_lists_the_table_keys_and_back_only_where_it_works(root: Path) -> None:
