@@ -100,3 +100,18 @@ async def test_a_search_typed_right_behind_a_tab_digit(
         box = page(app).current_tab.query(Input).first()
         assert box.value == text and overview_box.value == ""
         assert app.focused is not None and not isinstance(app.focused, Input)
+
+
+async def test_keys_behind_q_are_not_handled_while_the_app_closes(tmp_path: Path) -> None:
+    """``q`` then ``e`` in one burst (typed on, or batched by SSH): the viewer quits cleanly. The
+    ``e`` opened the chart editor while the app closed, and its failing mount was the last thing
+    on the terminal."""
+    run = tmp_path / write_fixed_run(tmp_path)
+    app = RunviewApp(run, tab="charts")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: settled_on(app, "charts"))
+        burst(app, "q", "e", "question_mark")
+        await wait_for(pilot, lambda: app.return_code is not None)
+        await settle(pilot)
+    # (run_test raises what failed in the app on the way out: the editor's mount did.)
+    assert app.return_code == 0

@@ -113,6 +113,13 @@ class RunviewApp(HoldsKeys):
             use_styles(self, type(screen))
         return super().push_screen(screen, *args, **kwargs)
 
+    async def action_quit(self) -> None:
+        # Keys read after q or ctrl+c (typed on, or batched with it by SSH) are dropped: one that
+        # opens a dialog would mount it while the app closes, and its failure be the last thing
+        # on the terminal.
+        self.drop_keys()
+        await super().action_quit()
+
     def open_page(self, page: Screen[None]) -> None:
         """Show ``page`` over the current one; ``backspace`` comes back to it as it was left."""
         self.push_screen(page)

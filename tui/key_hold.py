@@ -26,6 +26,7 @@ class HoldsKeys(App[None]):
         super().__init__()
         self._key_holds = 0
         self._held_keys: list[events.Key] = []
+        self._keys_dropped = False  # the app is closing: no key is handled any more
 
     def hold_keys(self, limit: float | None = HOLD_LIMIT_S) -> Callable[[], None]:
         """Hold the keys read from now on; the function returned lets them go (once), as does
@@ -48,7 +49,15 @@ class HoldsKeys(App[None]):
             self.set_timer(limit, release)
         return release
 
+    def drop_keys(self) -> None:
+        """Handle no key from now on, read already or not (the app is closing)."""
+        self._keys_dropped = True
+        self._held_keys.clear()
+
     async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and self._keys_dropped:
+            # Read, or bubbled back from the focused widget, whose bindings the app runs.
+            return
         if isinstance(event, events.Key) and not event.is_forwarded:
             if self._key_holds or self._held_keys:  # keys read after held ones wait behind them
                 self._held_keys.append(event)
@@ -57,7 +66,7 @@ class HoldsKeys(App[None]):
 
     async def _handle_held_keys(self) -> None:
         # A held key may hold the keys again (a second enter in a text box): the rest wait.
-        while self._held_keys and not self._key_holds:
+        while self._held_keys and not self._key_holds and not self._keys_dropped:
             key = self._held_keys.pop(0)
             # A new event, as if read now: a page that holds keys typed before it was ready
             # compares their times with that moment.
