@@ -20,7 +20,8 @@ HOLD_LIMIT_S = 1.0  # the longest keys wait, should what they wait for never hap
 
 
 class HoldsKeys(App[None]):
-    """An app whose keys can be held (``hold_keys``). Holds nest: keys wait for the last."""
+    """An app whose keys can be held (``hold_keys``; holds nest: keys wait for the last), or
+    dropped for good while it closes (``drop_keys``)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -66,7 +67,7 @@ class HoldsKeys(App[None]):
 
     async def _handle_held_keys(self) -> None:
         # A held key may hold the keys again (a second enter in a text box): the rest wait.
-        while self._held_keys and not self._key_holds and not self._keys_dropped:
+        while self._held_keys and not self._key_holds:
             key = self._held_keys.pop(0)
             # A new event, as if read now: a page that holds keys typed before it was ready
             # compares their times with that moment.
