@@ -17,14 +17,14 @@ from pathlib import Path
 
 from textual.app import App
 
-STYLES = Path(__file__).resolve().parent / "styles"
+STYLE_DIR = Path(__file__).resolve().parent / "styles"
 
 
 def use_styles(app: App[object], owner: type) -> None:
     """Add the sheets ``owner.STYLES`` names to ``app``'s stylesheet, once each."""
     stylesheet = app.stylesheet
     for name in getattr(owner, "STYLES", ()):
-        path = STYLES / f"{name}.tcss"
+        path = STYLE_DIR / f"{name}.tcss"
         if not stylesheet.has_source(str(path), ""):
             # add_source, not read: read leaves the rules looked up by type, class and id as
             # they were (Textual reparses the whole stylesheet after it, for a screen's CSS_PATH).
