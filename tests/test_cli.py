@@ -151,9 +151,9 @@ def test_info_says_where_a_failed_run_raised(tmp_path: Path, run_root: Path) -> 
     assert f"raised at  {script}:4 in step" in text
 
 
-def test_the_viewer_starts_without_garbage_collection_and_then_collects() -> None:
-    """The start pauses the cyclic collector (nothing to collect while Textual and the page are
-    built); it must come back, or a long session would never free a reference cycle."""
+def test_pause_gc_pauses_the_collector_and_then_resumes_it() -> None:
+    """The viewer's start pauses the cyclic collector this way (nothing to collect while Textual
+    and the page are built); it must come back, or a long session would never free a cycle."""
     assert gc.isenabled()
     try:
         pause_gc(0.2)

@@ -17,7 +17,7 @@ from runview.tui.run_page import RunPage
 from runview.tui.tabs.charts import ChartsTab
 from runview.tui.widgets.halfblock import SHADES, UPPER_HALF, HalfBlockImage, fit_cells, resize
 from runview.tui.widgets.media_panel import MediaPanel, grid_shape
-from tests.pilot import screen_text, wait_for
+from tests.pilot import screen_text, settle, wait_for
 
 STEPS = (0, 10, 20)
 
@@ -99,7 +99,7 @@ async def test_m_shows_newest_step_images_and_step_keys_move(run_root: Path) -> 
             lambda: "step 10 (2 of 3)" in step_line(app) and "sample 1 at 10" in images_text(app),
         )
         await pilot.press("m")
-        await pilot.pause(0.1)
+        await settle(pilot)
         assert not tab.has_class("-media") and tab.board.display and not p.display
 
 
@@ -189,7 +189,7 @@ async def test_run_without_media_has_no_m_key(run_root: Path) -> None:
         await wait_for(pilot, lambda: app.screen.query_one(ChartsTab).board.charts)
         tab = app.screen.query_one(ChartsTab)
         await pilot.press("m")
-        await pilot.pause(0.1)
+        await settle(pilot)
         assert not tab.has_class("-media")
         # no panel at all: its ten widgets are mounted with a run's first media
         assert tab.media_panel is None and not app.screen.query(MediaPanel)

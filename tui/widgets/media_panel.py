@@ -143,7 +143,6 @@ class MediaPanel(ReportsWorkerFailures, Container):
         self.drawn: Any = None  # the image grid on screen
         self._keys_hint = hint_line(key_sections([type(self)]))  # from BINDINGS, so it cannot drift
         # Mounted with the media it shows (``ChartsTab``): shown once its widgets exist.
-        self._composed = False
         self._pending: tuple[Path, Mapping[str, tuple[tuple[float, Any], ...]]] | None = None
 
     def compose(self) -> ComposeResult:
@@ -158,10 +157,9 @@ class MediaPanel(ReportsWorkerFailures, Container):
                 yield Static("", classes="media-message")
 
     def on_mount(self) -> None:
-        self._composed = True
-        if self._pending is not None:
-            self.show_media(*self._pending)
-            self._pending = None
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            self.show_media(*pending)
 
     def watch_kind(self, kind: str) -> None:
         self.set_class(kind == fmt.MEDIA_IMAGES, "-images")
@@ -190,7 +188,7 @@ class MediaPanel(ReportsWorkerFailures, Container):
     # -- data -----------------------------------------------------------------------------------
     def show_media(self, run_dir: Path, media: Mapping[str, tuple[tuple[float, Any], ...]]) -> None:
         """New snapshot: refresh the key list, keep the chosen step (or follow the newest)."""
-        if not self._composed:
+        if not self.children:  # not composed yet: on_mount shows it
             self._pending = (run_dir, media)
             return
         self.run_dir = run_dir
