@@ -140,9 +140,10 @@ async def test_frames_written_are_what_each_screen_update_sends() -> None:
         # If this fails, Textual no longer hands its frames to App._display.
         plain = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", "".join(frames))
         assert plain.split() == ["6", "1"], frames
-        values.update("loss     1.2347")
-        await pilot.pause()
-        assert len(frames) == 1  # recorded inside the block only
+        with frames_written(app) as later:  # a frame written after the first block ...
+            values.update("loss     1.2347")
+            await wait_for(pilot, lambda: later)
+        assert len(frames) == 1  # ... is not in its list
 
 
 class OneStatic(App[None]):
