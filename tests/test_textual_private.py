@@ -128,6 +128,36 @@ async def test_a_widget_repainted_whole_sends_only_the_cells_that_differ_from_th
         assert next_update(app.screen, values) == ""  # nothing pending: nothing sent
 
 
+class WideValuesApp(App[None]):
+    """Text measured character by character: wide (two cells) and combining (no cell of its own)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        send_changed_cells_only()
+
+    def compose(self) -> ComposeResult:
+        yield Static("名前 loss 1.2345\nre\u0301sume\u0301 7", id="values")
+
+
+async def test_wide_and_combining_characters_are_sent_whole_and_compared_by_cell() -> None:
+    app = WideValuesApp()
+    async with app.run_test(size=(40, 6)) as pilot:
+        await pilot.pause()
+        full = next_update(app.screen, full=True)
+        assert "名前" in full and "re\u0301sume\u0301" in full
+        values = app.query_one("#values", Static)
+        values.update("名前 loss 1.2346\nre\u0301sume\u0301 8")
+        sent = next_update(app.screen, values)
+        plain = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", sent)
+        # Columns after the wide characters and the combining marks: one cell each.
+        assert plain.split() == ["6", "8"], repr(sent)
+        values.update("氏前 loss 1.2346\nre\u0301sumo 8")
+        sent = next_update(app.screen, values)
+        plain = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", sent)
+        # A changed wide character goes whole; a mark's removal resends its cell.
+        assert plain.split() == ["氏", "o"], repr(sent)
+
+
 async def test_frames_written_are_what_each_screen_update_sends() -> None:
     app = ValuesApp()
     async with app.run_test(size=(40, 6)) as pilot:

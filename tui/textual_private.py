@@ -11,6 +11,8 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
+from itertools import groupby, repeat
+from operator import itemgetter
 from typing import TypeVar
 from weakref import WeakKeyDictionary
 
@@ -74,12 +76,30 @@ Cell = tuple[str, "Style | None"] | None  # (text, style); None: the right half 
 _shown: WeakKeyDictionary[Console, dict[int, list[Cell]]] = WeakKeyDictionary()
 _NEAR = 4  # unchanged cells between two changes cheaper to resend than a cursor move
 _UNKNOWN: Cell = ("", None)  # a cell never written: differs from every real one
+# Characters one cell wide that never join the one before (Latin, Greek, Cyrillic, box drawing,
+# block elements, Braille: what a run page is drawn with): a text made only of these is cut into
+# cells without measuring each character (rich.cells keeps the same ranges for the same reason).
+_single_cells = frozenset(
+    chr(code)
+    for first, last in (
+        (0x20, 0x7E),
+        (0xA0, 0xAC),
+        (0xAE, 0x2FF),
+        (0x370, 0x482),
+        (0x2500, 0x25FC),
+        (0x2800, 0x28FF),
+    )
+    for code in range(first, last + 1)
+).issuperset
 
 
 def _cells(strip: Strip) -> list[Cell]:
     out: list[Cell] = []
     for text, style, control in strip:
         if control:
+            continue
+        if _single_cells(text):  # most text: one cell a character, none joining another
+            out += zip(text, repeat(style))
             continue
         for char in text:
             width = cell_len(char)
@@ -95,6 +115,10 @@ def _cells(strip: Strip) -> list[Cell]:
 def _changed_runs(new: list[Cell], old: list[Cell], start: int) -> list[tuple[int, int]]:
     """[first, end) of the runs of ``new`` (placed at column ``start``) that differ from ``old``,
     runs a few cells apart joined, never splitting a wide character."""
+    if old[start : start + len(new)] == new:
+        return []  # the common case of a partial update: most of a row it covers is unchanged
+    if len(old) <= start:
+        return [(0, len(new))]  # nothing shown there yet
     runs: list[tuple[int, int]] = []
     for index, cell in enumerate(new):
         column = start + index
@@ -146,16 +170,15 @@ def _changed_cells_only(self: ChopsUpdate, console: Console) -> str:
 
 
 def _render_cells(cells: list[Cell], console: Console) -> str:
-    segments: list[Segment] = []
-    for cell in cells:
-        if cell is None:
-            continue
-        text, style = cell
-        if segments and segments[-1].style == style:
-            segments[-1] = Segment(segments[-1].text + text, style)
-        else:
-            segments.append(Segment(text, style))
+    """The cells as the terminal's sequences, neighbours of one style in one segment."""
+    segments = [
+        Segment("".join([text for text, _ in run]), style)
+        for style, run in groupby(filter(None, cells), _style_of)
+    ]
     return Strip(segments).render(console)
+
+
+_style_of = itemgetter(1)
 
 
 _full_update = LayoutUpdate.render_segments
