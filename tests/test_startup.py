@@ -135,6 +135,40 @@ async def test_keys_typed_before_the_tabs_exist_are_handled_once_they_do(
         await wait_for(pilot, lambda: summary.shown_keys == [])  # no summary key matches "lr"
 
 
+async def test_the_reader_starts_once_the_header_is_painted_not_once_the_tabs_are_built(
+    run_root: Path, monkeypatch
+) -> None:
+    """The reader thread waits for the first frame (its imports would hold the interpreter from
+    that paint), not for the tab bar and the tabs: it reads the run while they are built."""
+    import threading
+
+    from runview.store.reader import RunReader
+    from runview.tui import run_page
+
+    read = threading.Event()
+    refresh = RunReader.refresh
+
+    def refresh_and_tell(self: RunReader, *args: object, **kwargs: object) -> object:
+        read.set()
+        return refresh(self, *args, **kwargs)
+
+    monkeypatch.setattr(RunReader, "refresh", refresh_and_tell)
+    monkeypatch.setattr(run_page, "PAINT_WAIT_S", 600.0)  # no timeout lets it go instead
+    run_dir = make_run(run_root)
+    release = hold_the_build(monkeypatch)
+    app = RunviewApp(run_dir, run_title="mnist / first-frame")
+    async with app.run_test(size=(100, 30)) as pilot:
+        try:
+            deadline = time.monotonic() + 30
+            while not read.is_set():
+                assert time.monotonic() < deadline, "the reader waited for the tabs"
+                await asyncio.sleep(0.05)
+            assert not page(app).query(Tabs)  # the build is still held
+        finally:
+            release.set()
+        await wait_for(pilot, lambda: page(app).ready and page(app).snapshot is not None)
+
+
 async def test_a_page_opened_without_its_title_reads_it_first(run_root: Path) -> None:
     """A run opened from the table or a comparison has no title yet: the header shows the
     folder's name, then the title from meta.json, and the page is built all the same."""

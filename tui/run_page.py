@@ -66,6 +66,7 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
         # The first frame, then the last title or snapshot posted, is on screen: the reader's next
         # heavy step may start.
         self._painted = threading.Event()
+        self._resumed = False  # shown once: the first frame is painted on the first resume
         self._named = title is not None
         self._shown_title = title or run_path.name
         self._shown_problems = ""
@@ -80,6 +81,14 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
     def on_mount(self) -> None:
         self.call_after_refresh(self._build)
         self.read_run()
+
+    def on_screen_resume(self) -> None:
+        # Runs before Textual's own handler, which paints the page's first frame (the name): the
+        # reader thread starts on its imports right after that paint, in the idle time before
+        # the next frame, which builds the rest of the page (a frame sooner than the build).
+        if not self._resumed:
+            self._resumed = True
+            self.call_later(self._painted.set)
 
     async def _build(self) -> None:
         """The rest of the page, once its first frame is on screen."""
