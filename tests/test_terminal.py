@@ -235,3 +235,24 @@ def test_ctrl_c_in_a_text_box_quits_and_restores_the_terminal(tmp_path: Path) ->
         assert shown == ["BEFORE-VIEWER", "VIEWER-EXITED-0"], screen
     finally:
         term.close()
+
+
+def test_esc_and_a_digit_sent_at_once_leave_the_box_and_open_that_tab(tmp_path: Path) -> None:
+    """Esc then ``5`` in one write (typed fast, or batched by SSH): Textual's key table read the
+    pair as ``∞`` (what macOS WezTerm sends for Option-5), typed into the filter box, and the tab
+    stayed. Now: the box is left, and the Logs tab opens."""
+    command = f"TERM=xterm-256color {sys.executable} -m runview {finished_run(tmp_path, 'esc-5')}"
+    term = viewer_in_tmux(80, 24, command)
+    try:
+        term.wait_for("esc-5")
+        term.keys("/")
+        term.keys("z", "z")
+        term.wait_for("▊  zz")
+        term.keys("Escape", "5")  # one send-keys: one write to the terminal
+        screen = term.wait_for("w Wrap")  # the Logs tab's footer
+        assert "∞" not in screen and "zz∞" not in screen
+        term.keys("1")  # the Overview's filter box was left empty by the Esc
+        screen = term.wait_for("/ Filter")
+        assert "zz" not in screen
+    finally:
+        term.close()

@@ -115,3 +115,18 @@ async def test_keys_behind_q_are_not_handled_while_the_app_closes(tmp_path: Path
         await settle(pilot)
     # (run_test raises what failed in the app on the way out: the editor's mount did.)
     assert app.return_code == 0
+
+
+async def test_esc_and_a_key_read_as_one_alt_key_are_the_two_keys(tmp_path: Path) -> None:
+    """A terminal sends Alt and a key as Esc and that key: Esc and a digit typed fast reach the
+    app as ``alt+3``. runview binds no alt keys: it is Esc (the search box left, its text
+    cleared) and ``3`` (System), not a ``3`` typed into the box."""
+    run = tmp_path / write_fixed_run(tmp_path)
+    app = RunviewApp(run, tab="charts")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: settled_on(app, "charts"))
+        box = page(app).current_tab.query(Input).first()
+        burst(app, "slash", *"zz")
+        app.post_message(events.Key("alt+3", "3"))
+        await wait_for(pilot, lambda: settled_on(app, "system"))
+        assert box.value == ""

@@ -24,7 +24,10 @@ from runview.tui.key_hold import HoldsKeys
 from runview.tui.messages import OpenRunRequested
 from runview.tui.safe_text import ControlCharacterFilter
 from runview.tui.stylesheets import use_styles
-from runview.tui.textual_private import send_changed_cells_only
+from runview.tui.textual_private import (
+    read_escape_then_a_key_as_two_keys,
+    send_changed_cells_only,
+)
 from runview.tui.worker_failures import WorkerFailed
 
 log = logging.getLogger(__name__)
@@ -60,6 +63,7 @@ class RunviewApp(HoldsKeys):
         the caller has read it (its first frame then shows it)."""
         super().__init__()
         send_changed_cells_only()
+        read_escape_then_a_key_as_two_keys()
         self.run_path = run_path
         self.initial_tab = tab
         self.table_root = table

@@ -6,6 +6,12 @@ box: the letters typed before it are still in the box's queue, and the filter th
 applied yet) holds the keys read after it, so that a burst (a paste, keys batched by a slow SSH
 link, fast typing) does what the same keys typed slowly would: ``/deep`` enter enter opens the
 run the filter shows, not the one the cursor was on before the letters were in.
+
+Esc and the key typed right after it also arrive as one key: the terminal sends Alt and a key as
+Esc and that key, so Textual reads the pair, when it comes in one read (or within its 0.1 s
+escape delay), as ``alt+`` that key. runview binds no alt keys: such a key is handled as the two
+keys typed (Esc then ``3``: leave the search box, open System), which is also what Alt and a key
+mean in terminal tools (Meta as an Esc prefix).
 """
 
 from __future__ import annotations
@@ -60,6 +66,11 @@ class HoldsKeys(App[None]):
             # Read, or bubbled back from the focused widget, whose bindings the app runs.
             return
         if isinstance(event, events.Key) and not event.is_forwarded:
+            typed = escape_and_key(event)
+            if typed is not None:
+                for key in typed:
+                    await self.on_event(key)
+                return
             if self._key_holds or self._held_keys:  # keys read after held ones wait behind them
                 self._held_keys.append(event)
                 return
@@ -72,6 +83,20 @@ class HoldsKeys(App[None]):
             # A new event, as if read now: a page that holds keys typed before it was ready
             # compares their times with that moment.
             await super().on_event(events.Key(key.key, key.character))
+
+
+def escape_and_key(event: events.Key) -> tuple[events.Key, events.Key] | None:
+    """Esc and the key typed after it, for an ``alt+`` key of one printable character (as the
+    terminal's parser names Esc and a letter or digit read together); None for any other key."""
+    character = event.character
+    if not event.key.startswith("alt+") or character is None or len(character) != 1:
+        return None
+    if not character.isprintable():
+        return None
+    name = event.key.removeprefix("alt+")
+    if name.startswith("shift+"):  # a capital letter: Textual names it by itself
+        name = character
+    return events.Key("escape", "\x1b"), events.Key(name, character)
 
 
 def hold_keys(app: App[object], limit: float | None = HOLD_LIMIT_S) -> Callable[[], None]:

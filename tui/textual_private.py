@@ -22,6 +22,7 @@ from rich.control import Control
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual._ansi_sequences import ANSI_SEQUENCES_KEYS
 from textual._compositor import ChopsUpdate, Compositor, LayoutUpdate
 from textual._time import get_time
 from textual.app import App
@@ -321,6 +322,19 @@ def _runs(rows: list[int]) -> list[tuple[int, int]]:
 def message_clock() -> float:
     """Now, on the clock that stamps every message's ``time`` (a key's, when it was read)."""
     return get_time()
+
+
+def read_escape_then_a_key_as_two_keys() -> None:
+    """Esc and a digit, ``-``, ``=`` or ``§`` typed right after it (fast, or batched by SSH)
+    reach Textual as one sequence, which its key table reads as the character macOS WezTerm sends
+    for Option and that key (``ESC 5``: ``∞``): both keys were lost, or a ``£`` typed into a text
+    box. Without those entries Esc and a digit are read as alt and the digit, as Esc and a letter
+    already are, which ``HoldsKeys`` turns back into the two keys typed (Esc and ``-``, ``=`` or
+    ``§``: that key alone, as for any other symbol, instead of one nobody typed). Idempotent. (Exercised in a real
+    terminal by ``tests/test_terminal.py``: only a terminal's bytes reach Textual's parser.)"""
+    for sequence, key in list(ANSI_SEQUENCES_KEYS.items()):
+        if len(sequence) == 2 and sequence[0] == "\x1b" and isinstance(key, str):
+            del ANSI_SEQUENCES_KEYS[sequence]
 
 
 def send_changed_cells_only() -> None:
