@@ -330,8 +330,9 @@ def read_escape_then_a_key_as_two_keys() -> None:
     for Option and that key (``ESC 5``: ``∞``): both keys were lost, or a ``£`` typed into a text
     box. Without those entries Esc and a digit are read as alt and the digit, as Esc and a letter
     already are, which ``HoldsKeys`` turns back into the two keys typed (Esc and ``-``, ``=`` or
-    ``§``: that key alone, as for any other symbol, instead of one nobody typed). Idempotent. (Exercised in a real
-    terminal by ``tests/test_terminal.py``: only a terminal's bytes reach Textual's parser.)"""
+    ``§``: that key alone, as for any other symbol, instead of one nobody typed). Idempotent.
+    (Exercised in a real terminal by ``tests/test_terminal.py``: only a terminal's bytes reach
+    Textual's parser.)"""
     for sequence, key in list(ANSI_SEQUENCES_KEYS.items()):
         if len(sequence) == 2 and sequence[0] == "\x1b" and isinstance(key, str):
             del ANSI_SEQUENCES_KEYS[sequence]
