@@ -84,8 +84,8 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
 
     def on_screen_resume(self) -> None:
         # Runs before Textual's own handler, which paints the page's first frame (the name): the
-        # reader thread starts on its imports right after that paint, in the idle time before
-        # the next frame, which builds the rest of the page (a frame sooner than the build).
+        # reader thread starts on its imports right after that paint, while the page waits a
+        # frame to build the rest (the reader used to wait for the build).
         if not self._resumed:
             self._resumed = True
             self.call_later(self._painted.set)

@@ -80,7 +80,7 @@ _UNKNOWN: Cell = ("", None)  # a cell never written: differs from every real one
 # Characters one cell wide that never join the one before (Latin, Greek, Cyrillic, box drawing,
 # block elements, Braille: what a run page is drawn with): a text made only of these is cut into
 # cells without measuring each character (rich.cells keeps the same ranges for the same reason).
-_single_cells = frozenset(
+_all_single_cell = frozenset(
     chr(code)
     for first, last in (
         (0x20, 0x7E),
@@ -99,7 +99,7 @@ def _cells(strip: Strip) -> list[Cell]:
     for text, style, control in strip:
         if control:
             continue
-        if _single_cells(text):  # most text: one cell a character, none joining another
+        if _all_single_cell(text):  # most text: one cell a character, none joining another
             out += zip(text, repeat(style))
             continue
         for char in text:
