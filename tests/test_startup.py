@@ -250,3 +250,37 @@ def test_a_key_typed_while_the_viewer_starts_is_not_lost(run_root: Path) -> None
         assert "5 Logs" in term.screen()
     finally:
         term.close()
+
+
+async def test_a_reader_failing_before_the_tabs_exist_leaves_keys_for_them(
+    run_root: Path, monkeypatch
+) -> None:
+    """The reader starts once the name is painted: on a loaded machine it can fail before the
+    page has built its tabs. The page must not call itself ready then: a digit typed meanwhile
+    acted on a tab bar that did not exist (a crash); it waits for the tabs, and opens its tab."""
+    import threading
+
+    from runview.store.reader import RunReader
+
+    def refresh(self: RunReader, max_bytes: int | None = None) -> None:
+        raise OSError("the disk went away")
+
+    ended = threading.Event()
+    ended_unanswered = RunPage.worker_ended_unanswered
+
+    def tell_ended(self: RunPage, worker: object) -> None:
+        ended_unanswered(self, worker)
+        ended.set()
+
+    monkeypatch.setattr(RunReader, "refresh", refresh)
+    monkeypatch.setattr(RunPage, "worker_ended_unanswered", tell_ended)
+    monkeypatch.setattr(RunPage, "on_mount", lambda self: self.read_run())  # built when told
+    run_dir = make_run(run_root)
+    app = RunviewApp(run_dir, run_title="mnist / first-frame")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, ended.is_set)
+        assert not page(app).ready and not page(app).query(Tabs)
+        await pilot.press("2")  # held: there is no tab bar yet
+        page(app).call_later(page(app)._build)
+        await wait_for(pilot, lambda: page(app).ready and page(app).current_tab is not None)
+        await wait_for(pilot, lambda: page(app).current_tab.tab_name == "charts")

@@ -123,7 +123,10 @@ class RunPage(ReportsWorkerFailures, TabbedPage):
         return reading or super().snapshot_coming()
 
     def worker_ended_unanswered(self, worker: Worker[Any]) -> None:
-        if worker.group == "reader":  # no snapshot comes: a tab waiting for one cannot settle
+        # No snapshot comes: the tab on show, waiting for one, cannot settle. A reader that ended
+        # before the tabs exist leaves that to the build (``show_first_tab`` sees no snapshot
+        # coming): settled now, the page would take keys with no tab bar to act on.
+        if worker.group == "reader" and self.current_tab is not None:
             self._tab_settled()
 
     def on_unmount(self) -> None:
