@@ -516,6 +516,9 @@ async def test_whole_columns_are_read_once_the_sampled_charts_are_painted(
 
     monkeypatch.setattr(LazyColumn, "_read", watched_read)
     monkeypatch.setattr(chart_board, "SAMPLE_ABOVE", 50_000)  # 120,000 unread points: sampled
+    # The wait's bound (a paint that never comes) is not what is tested: on a loaded machine the
+    # sampled charts can take longer than it to be painted.
+    monkeypatch.setattr(chart_board, "PREVIEW_PAINT_WAIT_S", 600.0)
     async with app.run_test(size=(160, 48)) as pilot:
         b = await open_charts(pilot, app)
         await wait_for(

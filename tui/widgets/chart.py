@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -143,6 +143,7 @@ class Chart(Widget, can_focus=True):
         # new values waits for the next crop; neither then needs Textual to draw it.
         self._own_rows: set[int] = set()
         self.drawn_at = -math.inf  # when new data last changed the drawing (``chart_pace``)
+        self._when_drawn: list[Callable[[Chart], None]] = []  # told once the data is drawn
         self.data_at = -math.inf  # when new data last reached it, drawn or not (``chart_pace``)
 
     def set_title(self, title: str) -> None:
@@ -168,6 +169,14 @@ class Chart(Widget, can_focus=True):
         self._version += 1
         self.drawn_at = time.monotonic()
         self._repaint()
+
+    def when_drawn(self, callback: Callable[[Chart], None]) -> None:
+        """Call ``callback(self)`` once its current data is drawn (now, if it is): when the chart
+        is rendered, or at once where new data repaints an earlier drawing of the same size."""
+        if self._cache_key is not None and self._cache_key[0] == self._version:
+            callback(self)
+        else:
+            self._when_drawn.append(callback)
 
     def show_latest(self, data: ChartData) -> None:
         """The latest values of ``data`` in the border, ahead of its drawing (``chart_pace``)."""
@@ -245,6 +254,10 @@ class Chart(Widget, can_focus=True):
             self._drawn = draw_chart(self.data, width, height, log_y, key[-1], self.cursor)
             self._strips = {}
             self.builds += 1
+            if self._when_drawn:
+                told, self._when_drawn = self._when_drawn, []
+                for callback in told:
+                    callback(self)
         return self._drawn
 
     def render(self) -> Text:

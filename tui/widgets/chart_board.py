@@ -164,6 +164,7 @@ class ChartBoard(ReportsWorkerFailures, Container):
         self._reducer = NewestOnlyThread("runview-charts", self._reduction_failed)
         self._previews_painted = threading.Event()  # the last samples posted are on screen
         self._previews_painted.set()  # none posted yet: no reduction waits for a paint
+        self._preview_charts: set[Chart] = set()  # posted from samples, not drawn yet
 
     def compose(self) -> ComposeResult:
         yield Static(self.empty_text, classes="board-empty")
@@ -552,7 +553,26 @@ class ChartBoard(ReportsWorkerFailures, Container):
             )
             self.pacer.deliver(chart, data, message.seq, paced)
         if message.partial:
+            self._tell_when_painted(
+                [chart for key, chart in self.visible_charts() if key in message.partial]
+            )
+
+    def _tell_when_painted(self, charts: list[Chart]) -> None:
+        """Let the reduction thread read whole columns once ``charts`` (drawn from samples) are
+        on screen: each drawn, then the frame showing them written. Not ``call_after_refresh``
+        alone: asked before a chart has marked itself for repainting (its own idle handler does
+        that), it runs at once, before that frame (seen on a loaded machine)."""
+        waiting = self._preview_charts = set(charts)
+
+        def drawn(chart: Chart) -> None:
+            waiting.discard(chart)
+            if not waiting and self._preview_charts is waiting:  # not a newer post's charts
+                self.call_after_refresh(self._previews_painted.set)
+
+        if not waiting:
             self.call_after_refresh(self._previews_painted.set)
+        for chart in list(waiting):
+            chart.when_drawn(drawn)
 
     def watch_whole_share(self) -> None:
         self.post_message(self.Loading())
