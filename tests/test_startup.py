@@ -12,6 +12,7 @@ import shutil
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -51,12 +52,21 @@ def hold_the_build(monkeypatch: pytest.MonkeyPatch) -> asyncio.Event:
     return release
 
 
-async def keys_held(app: RunviewApp, count: int, timeout: float = 30) -> None:
-    """Until the run page holds ``count`` keys (Pilot's waits would wait on the held build)."""
+async def until(condition: Callable[[], object], failure: str, timeout: float = 30) -> None:
+    """Until ``condition()`` holds, ``failure`` said after ``timeout`` seconds. Not Pilot's waits:
+    they wait for the page's queue, which waits on a held build."""
     deadline = time.monotonic() + timeout
-    while len(page(app)._held_keys) < count:
-        assert time.monotonic() < deadline, f"{len(page(app)._held_keys)} keys held, not {count}"
+    while not condition():
+        assert time.monotonic() < deadline, failure
         await asyncio.sleep(0.02)
+
+
+async def keys_held(app: RunviewApp, count: int) -> None:
+    """Until the run page holds ``count`` keys."""
+    await until(
+        lambda: len(page(app)._held_keys) >= count,
+        f"fewer than {count} keys held",
+    )
 
 
 def terminal_text_until(argv: list[str], needles: tuple[bytes, ...], timeout: float = 120) -> bytes:
@@ -113,10 +123,10 @@ async def test_keys_typed_before_the_tabs_exist_are_handled_once_they_do(
     async with app.run_test(size=(100, 30)) as pilot:
         try:
             # Not Pilot's waits: they wait for the page's queue, which waits on the build.
-            deadline = time.monotonic() + 30
-            while "mnist / first-frame" not in screen_text(app):
-                assert time.monotonic() < deadline, "the header never showed the run's name"
-                await asyncio.sleep(0.05)
+            await until(
+                lambda: "mnist / first-frame" in screen_text(app),
+                "the header never showed the run's name",
+            )
             assert not page(app).ready and not page(app).query(Tabs)  # the header alone
             for key, character in (("slash", "/"), *((c, c) for c in "lr")):
                 app.post_message(events.Key(key, character))  # one burst, as the driver posts
@@ -159,10 +169,7 @@ async def test_the_reader_starts_once_the_header_is_painted_not_once_the_tabs_ar
     app = RunviewApp(run_dir, run_title="mnist / first-frame")
     async with app.run_test(size=(100, 30)) as pilot:
         try:
-            deadline = time.monotonic() + 30
-            while not read.is_set():
-                assert time.monotonic() < deadline, "the reader waited for the tabs"
-                await asyncio.sleep(0.05)
+            await until(read.is_set, "the reader waited for the tabs")
             assert not page(app).query(Tabs)  # the build is still held
         finally:
             release.set()
@@ -203,10 +210,7 @@ async def test_a_tab_key_typed_before_the_tabs_exist_opens_that_tab(
     app = RunviewApp(run_dir, run_title="mnist / first-frame")
     async with app.run_test(size=(100, 30)) as pilot:
         try:
-            deadline = time.monotonic() + 30
-            while not isinstance(app.screen, RunPage):
-                assert time.monotonic() < deadline, "the run page was never pushed"
-                await asyncio.sleep(0.05)
+            await until(lambda: isinstance(app.screen, RunPage), "the run page was never pushed")
             app.post_message(events.Key("5", "5"))
             await keys_held(app, 1)
         finally:
@@ -224,10 +228,7 @@ async def test_a_key_typed_while_the_charts_tab_is_built_waits_for_its_charts(
     app = RunviewApp(run_dir, tab="charts", run_title="mnist / first-frame")
     async with app.run_test(size=(100, 30)) as pilot:
         try:
-            deadline = time.monotonic() + 30
-            while not isinstance(app.screen, RunPage):
-                assert time.monotonic() < deadline, "the run page was never pushed"
-                await asyncio.sleep(0.05)
+            await until(lambda: isinstance(app.screen, RunPage), "the run page was never pushed")
             app.post_message(events.Key("enter", None))
             await keys_held(app, 1)
         finally:
