@@ -103,12 +103,15 @@ def test_no_other_module_imports_a_private_textual_name() -> None:
 
 
 class ValuesApp(App[None]):
-    def __init__(self) -> None:
+    """One Static of ``text``, its updates sent as runview sends them (changed cells only)."""
+
+    def __init__(self, text: str = "loss     1.2345\nacc      0.5000\nsteps    1200") -> None:
         super().__init__()
+        self.text = text
         send_changed_cells_only()  # as RunviewApp does
 
     def compose(self) -> ComposeResult:
-        yield Static("loss     1.2345\nacc      0.5000\nsteps    1200", id="values")
+        yield Static(self.text, id="values")
 
 
 async def test_a_widget_repainted_whole_sends_only_the_cells_that_differ_from_the_screen() -> None:
@@ -128,19 +131,9 @@ async def test_a_widget_repainted_whole_sends_only_the_cells_that_differ_from_th
         assert next_update(app.screen, values) == ""  # nothing pending: nothing sent
 
 
-class WideValuesApp(App[None]):
-    """Text measured character by character: wide (two cells) and combining (no cell of its own)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        send_changed_cells_only()
-
-    def compose(self) -> ComposeResult:
-        yield Static("名前 loss 1.2345\nre\u0301sume\u0301 7", id="values")
-
-
 async def test_wide_and_combining_characters_are_sent_whole_and_compared_by_cell() -> None:
-    app = WideValuesApp()
+    # Text measured character by character: wide (two cells), combining (no cell of its own).
+    app = ValuesApp("名前 loss 1.2345\nre\u0301sume\u0301 7")
     async with app.run_test(size=(40, 6)) as pilot:
         await pilot.pause()
         full = next_update(app.screen, full=True)
