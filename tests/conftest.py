@@ -10,11 +10,14 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import textual.app
 from textual.pilot import Pilot
+
+from tests.hang_report import HangReport
 
 
 @pytest.fixture
@@ -31,6 +34,26 @@ def writev_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int, int]]:
 
     monkeypatch.setattr(os, "writev", watched_writev)
     return calls
+
+
+@pytest.fixture(scope="session")
+def hang_report(pytestconfig: pytest.Config) -> HangReport | None:
+    timeout = float(pytestconfig.getoption("timeout") or pytestconfig.getini("timeout") or 0)
+    return HangReport(after_s=timeout - 30) if timeout > 60 else None
+
+
+@pytest.fixture(autouse=True)
+def report_what_a_hung_test_awaits(
+    request: pytest.FixtureRequest, hang_report: HangReport | None
+) -> Iterator[None]:
+    """A test that hangs (a UI test awaiting an event nobody sets) prints its event loop's tasks
+    30 s before pytest-timeout stops the run; the threads' stacks it prints say nothing of them."""
+    if hang_report is None:
+        yield
+        return
+    hang_report.arm(request.node.nodeid)
+    yield
+    hang_report.disarm()
 
 
 @pytest.fixture

@@ -45,7 +45,11 @@ async def settle(pilot: Any, rounds: int = 50) -> None:
         if not all(node._message_queue.empty() for node in nodes):
             continue
         if app.animator._animations or app.animator._scheduled:  # a scroll the key started
-            await app.animator.wait_until_complete()
+            if not app.is_running:
+                # Closing ("q"): its animator is stopped, and an animation a widget still starts
+                # (the tab bar's underline, 20 ms after a tab change) would never end.
+                return
+            await app.animator.wait_until_complete()  # also set when the animator stops
             continue
         return
 
