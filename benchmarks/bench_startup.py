@@ -6,7 +6,9 @@ Both programs start in a fresh process in a real pty at 160x48 and are timed fro
 a known text is on the terminal: the run's name for ``runview RUN``, a fixed word for a bare
 Textual app that shows one Static. The difference is what runview adds before the first paint
 (imports, the run page, reading the run's name). For ``runview RUN`` the time until the Overview
-is filled (a logged metric's name in its summary: the whole tiny run read) is printed as well.
+is filled (a logged metric's name in its summary: the whole tiny run read) is printed as well,
+and for each program the bytes it wrote to the terminal until it had been quiet for a second
+(over a slow link, what must cross it before the page stands still).
 Medians over ``--repeat`` launches, alternating the programs so machine noise hits all alike.
 
 ``--baseline DIR`` times another version of runview in the same run: DIR holds a ``runview``
@@ -36,6 +38,8 @@ from machine_info import machine  # noqa: E402 - benchmarks run as scripts from 
 
 import runview
 
+QUIET_S = 1.0  # nothing written for this long after the page filled: it stands still
+
 BARE = textwrap.dedent(
     """
     from textual.app import App
@@ -63,10 +67,11 @@ def first_paint(
     cols: int = 160,
     rows: int = 48,
     code: str | None = None,
-) -> list[tuple[float, float]]:
+) -> tuple[list[tuple[float, float]], int]:
     """(seconds from fork, CPU seconds used by then) for each of ``needles`` on the terminal (the
-    child execs at once; ``code``: a folder put first on its ``PYTHONPATH``). CPU time does not
-    grow with the machine's load as wall time does."""
+    child execs at once; ``code``: a folder put first on its ``PYTHONPATH``), and the bytes
+    written to the terminal until it was quiet for ``QUIET_S`` after the last needle. CPU time
+    does not grow with the machine's load as wall time does."""
     import fcntl
     import pty
     import struct
@@ -91,11 +96,19 @@ def first_paint(
             for needle in needles:
                 if needle not in seen and needle in screen:
                     seen[needle] = (time.monotonic() - start, cpu_seconds(pid))
+    quiet_since = time.monotonic()
+    while time.monotonic() - quiet_since < QUIET_S and time.monotonic() - start < 60:
+        if select.select([fd], [], [], 0.05)[0]:
+            try:
+                screen += os.read(fd, 65536)
+            except OSError:
+                break
+            quiet_since = time.monotonic()
     stop(pid, fd)
     missing = [n for n in needles if n not in seen]
     if missing:
         raise SystemExit(f"{missing!r} never reached the terminal from {argv}")
-    return [seen[n] for n in needles]
+    return [seen[n] for n in needles], len(screen)
 
 
 def main() -> int:
@@ -132,9 +145,12 @@ def main() -> int:
     }
     times: dict[tuple[str, bytes], list[float]] = {}
     cpu: dict[tuple[str, bytes], list[float]] = {}
+    written: dict[str, list[int]] = {}
     for _ in range(args.repeat):
         for program, (argv, needles, code) in programs.items():
-            for needle, (seen, used) in zip(needles, first_paint(argv, needles, code=code)):
+            painted, sent = first_paint(argv, needles, code=code)
+            written.setdefault(program, []).append(sent)
+            for needle, (seen, used) in zip(needles, painted):
                 times.setdefault((program, needle), []).append(seen)
                 cpu.setdefault((program, needle), []).append(used)
     load = os.getloadavg()
@@ -154,6 +170,9 @@ def main() -> int:
         )
         label = f"{program}, {what[needle]}"
         print(f"  {label:30s} {median * 1000:5.0f} ms  CPU {used * 1000:4.0f} ms{extra}")
+    print(f"  written to the terminal until quiet for {QUIET_S:g} s (median):")
+    for program, sizes in written.items():
+        print(f"  {program:30s} {statistics.median(sizes) / 1024:5.1f} KiB")
     return 0
 
 

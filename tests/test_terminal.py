@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import only_run_dir, write_script
+from tests.conftest import only_run_dir, run_script, write_script
 
 pytestmark = pytest.mark.skipif(
     shutil.which("tmux") is None, reason="tmux is not installed (.ci/run installs it)"
@@ -254,5 +254,49 @@ def test_esc_and_a_digit_sent_at_once_leave_the_box_and_open_that_tab(tmp_path: 
         term.keys("1")  # the Overview's filter box was left empty by the Esc
         screen = term.wait_for("/ Filter")
         assert "zz" not in screen
+    finally:
+        term.close()
+
+
+LOGGED = """
+import sys, runview
+run = runview.init(project="p", name="redrawn", dir=sys.argv[1], system_interval=None)
+print("a line of the log")
+run.finish()
+"""
+
+
+def test_the_screen_is_drawn_whole_after_the_pager_and_on_ctrl_l(tmp_path: Path) -> None:
+    """runview sends only the cells that differ from what it last drew, whole screens included:
+    when something else has drawn on the terminal it must draw everything again."""
+    run_script(write_script(tmp_path / "train.py", LOGGED), str(tmp_path / "runs"))
+    run_dir = only_run_dir(tmp_path / "runs")
+    marker = tmp_path / "pager-ran"
+    paging = f"#!/bin/sh\nseq 100 | sed s/^/PAGER-/\ntouch {marker}\n"  # a screenful, then gone
+    pager = write_script(tmp_path / "pager", paging)
+    pager.chmod(0o755)
+    command = f"PAGER={pager} TERM=xterm-256color {sys.executable} -m runview {run_dir}"
+    term = viewer_in_tmux(80, 24, command)
+    try:
+        term.wait_for("redrawn")
+        term.keys("5")
+        term.wait_for("a line of the log")
+        term.keys("p")  # the app is suspended, the pager draws, the app comes back
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not marker.exists():
+            time.sleep(0.1)
+        assert marker.exists()
+        screen = term.wait_for("a line of the log")  # drawn again, though it had not changed
+        assert "redrawn" in screen and "PAGER-" not in screen, screen
+        tty = term.tmux("display-message", "-p", "#{pane_tty}").strip()
+        with open(tty, "w") as other_program:  # as `wall`, or a process writing to the tty
+            other_program.write("\x1b[3;3HSCRIBBLED-OVER")
+        term.wait_for("SCRIBBLED-OVER")
+        term.keys("C-l")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and "SCRIBBLED-OVER" in term.screen():
+            time.sleep(0.1)
+        screen = term.screen()
+        assert "SCRIBBLED-OVER" not in screen and "a line of the log" in screen, screen
     finally:
         term.close()

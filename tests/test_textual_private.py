@@ -11,11 +11,13 @@ from textual import events, messages
 from textual.app import App, ComposeResult
 from textual.containers import Vertical
 from textual.geometry import Region
+from textual.screen import Screen
 from textual.strip import Strip
 from textual.widgets import Static
 
 from runview.tui.textual_private import (
     BulkTree,
+    forget_shown,
     frames_written,
     message_clock,
     next_update,
@@ -167,6 +169,43 @@ async def test_frames_written_are_what_each_screen_update_sends() -> None:
             values.update("loss     1.2347")
             await wait_for(pilot, lambda: later)
         assert len(frames) == 1  # ... is not in its list
+
+
+class SecondPage(Screen[None]):
+    def compose(self) -> ComposeResult:
+        yield Static("second page")
+
+
+async def test_a_page_is_written_once_not_again_when_it_repaints_itself_whole() -> None:
+    app = ValuesApp()
+    async with app.run_test(size=(40, 6)) as pilot:
+        await pilot.pause()
+        with frames_written(app) as frames:
+            app.push_screen(SecondPage())
+            # Textual paints a page it shows, then repaints it whole (a resumed screen refreshes
+            # itself): the terminal shows all of it already the second time.
+            await wait_for(pilot, lambda: len(frames) >= 2)
+        written = "".join(frames)
+        # If this fails, Textual no longer writes whole screens through
+        # LayoutUpdate.render_segments, and each page shown is sent twice.
+        assert written.count("second page") == 1, frames
+        assert "1.2345" not in written  # nor the cells of the page under it
+
+
+async def test_a_whole_screen_sends_only_what_differs_until_the_terminal_is_not_known() -> None:
+    app = ValuesApp()
+    async with app.run_test(size=(40, 6)) as pilot:
+        await pilot.pause()
+        assert "1.2345" in next_update(app.screen, full=True)
+        assert next_update(app.screen, full=True) == ""  # the terminal shows it all
+        app.query_one("#values", Static).update("loss     1.2346\nacc      0.5000\nsteps    1201")
+        plain = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", next_update(app.screen, full=True))
+        assert plain.split() == ["6", "1"]
+        forget_shown(app.console)  # a pager drew over it, or ctrl+l
+        assert "1.2346" in next_update(app.screen, full=True)
+        await pilot.resize_terminal(41, 6)  # a resized terminal may have reflowed or cleared
+        await wait_for(pilot, lambda: app.screen.size.width == 41)
+        assert "1.2346" in next_update(app.screen, full=True)
 
 
 class OneStatic(App[None]):

@@ -25,6 +25,7 @@ from runview.tui.messages import OpenRunRequested
 from runview.tui.safe_text import ControlCharacterFilter
 from runview.tui.stylesheets import use_styles
 from runview.tui.textual_private import (
+    forget_shown,
     read_escape_then_a_key_as_two_keys,
     send_changed_cells_only,
 )
@@ -46,6 +47,17 @@ class RunviewApp(HoldsKeys):
         # page (a focused text box keeps it for deleting, as it should).
         Binding(
             "backspace", "back", "Back", key_display="⌫", tooltip="to the page this was opened from"
+        ),
+        # As in less, vim and htop: the screen drawn again whole, over what another program
+        # wrote on the terminal (runview sends only what changed, so nothing else would mend it).
+        Binding(
+            "ctrl+l",
+            "redraw",
+            "Redraw the screen",
+            tooltip="when something else wrote over it",
+            show=False,
+            priority=True,
+            system=True,
         ),
     ]
 
@@ -91,6 +103,13 @@ class RunviewApp(HoldsKeys):
         # batch), so a page pushed from here would have its first frame held back until the
         # page's own work after it (the run page's tabs) were done too.
         self.call_later(self._open_first_page)
+        # Another program draws while the app is suspended (the pager): the screen is then
+        # written whole when it comes back.
+        self.app_resume_signal.subscribe(self, lambda _app: forget_shown(self.console))
+
+    def action_redraw(self) -> None:
+        forget_shown(self.console)
+        self.screen.refresh()
 
     def _open_first_page(self) -> None:
         self._push_first_page()

@@ -72,11 +72,37 @@ def screen_strips(screen: Screen[object]) -> list[Strip]:
 
 Cell = tuple[str, "Style | None"] | None  # (text, style); None: the right half of a wide character
 
-# What each console's terminal shows, row by row, as of the last update written to it: a partial
-# update is compared with it and sends only the cells that differ.
-_shown: WeakKeyDictionary[Console, dict[int, list[Cell]]] = WeakKeyDictionary()
+# What each console's terminal shows, row by row, as of the last update written to it: an update
+# is compared with it and sends only the cells that differ.
+_shown: WeakKeyDictionary[Console, _Shown] = WeakKeyDictionary()
 _NEAR = 4  # unchanged cells between two changes cheaper to resend than a cursor move
 _UNKNOWN: Cell = ("", None)  # a cell never written: differs from every real one
+
+
+class _Shown(dict[int, list[Cell]]):
+    """The rows a terminal shows, for the screen size they were written for (None: not known)."""
+
+    def __init__(self, size: tuple[int, int] | None) -> None:
+        super().__init__()
+        self.size = size
+
+
+def _shown_on(console: Console, size: tuple[int, int] | None = None) -> _Shown:
+    """What ``console``'s terminal shows; nothing, when a whole screen of another ``size`` comes
+    (a terminal may reflow or clear what it shows when it is resized)."""
+    shown = _shown.get(console)
+    if shown is None or (size is not None and shown.size != size):
+        shown = _shown[console] = _Shown(size)
+    return shown
+
+
+def forget_shown(console: Console) -> None:
+    """Nothing is known of what the terminal shows: the next update is written whole. For when
+    something other than the app drew on it (a pager the app was suspended for, output of
+    another process: ctrl+l)."""
+    _shown.pop(console, None)
+
+
 # Characters one cell wide that never join the one before (Latin, Greek, Cyrillic, box drawing,
 # block elements, Braille: what a run page is drawn with): a text made only of these is cut into
 # cells without measuring each character (rich.cells keeps the same ranges for the same reason).
@@ -146,7 +172,7 @@ def _changed_cells_only(self: ChopsUpdate, console: Console) -> str:
     append = sequences.append
     move_to = Control.move_to
     chops, chop_ends = self.chops, self.chop_ends
-    shown = _shown.setdefault(console, {})
+    shown = _shown_on(console)
     last_y = self.spans[-1][0]
     for y, x1, x2 in self.spans:
         wrote = False
@@ -182,18 +208,36 @@ def _render_cells(cells: list[Cell], console: Console) -> str:
 _style_of = itemgetter(1)
 
 
-_full_update = LayoutUpdate.render_segments
+def _full_update_changed_only(self: LayoutUpdate, console: Console) -> str:
+    """``LayoutUpdate.render_segments`` that sends only the cells that differ from the screen.
 
-
-def _full_update_remembered(self: LayoutUpdate, console: Console) -> str:
-    """A full update, as Textual writes it, remembered as what the terminal now shows."""
-    shown = _shown.setdefault(console, {})
-    if self.region.x == 0:
-        for y, line in enumerate(self.strips, self.region.y):
-            shown[y] = [cell for strip in line for cell in _cells(strip)]
-    else:  # pragma: no cover - Textual's full updates start at the left edge
+    Textual writes a screen whole when it is shown: a page once more a frame after its first
+    (a resumed screen repaints itself), and again when a dialog over it closes, though the
+    terminal shows most of it already. Compared cell by cell, as a partial update is, only what
+    differs is written: nothing the second time, the dialog's box when it closes. What the
+    terminal shows is forgotten when its size changes, and by ``forget_shown``.
+    """
+    shown = _shown_on(console, (self.region.width, self.region.height))
+    if self.region.x:  # pragma: no cover - Textual's full updates start at the left edge
         shown.clear()
-    return _full_update(self, console)
+        return _full_update(self, console)
+    sequences: list[str] = []
+    append = sequences.append
+    move_to = Control.move_to
+    last_y = self.region.y + len(self.strips) - 1
+    for y, line in enumerate(self.strips, self.region.y):
+        cells = [cell for strip in line for cell in _cells(strip)]
+        runs = _changed_runs(cells, shown.get(y, []), 0)
+        for first, last in runs:
+            append(move_to(first, y).segment.text)
+            append(_render_cells(cells[first:last], console))
+        if runs and y != last_y:
+            append("\n")
+        shown[y] = cells
+    return "".join(sequences)
+
+
+_full_update = LayoutUpdate.render_segments
 
 
 class _ChangedRows:
@@ -339,11 +383,11 @@ def read_escape_then_a_key_as_two_keys() -> None:
 
 
 def send_changed_cells_only() -> None:
-    """Make every partial screen update send only the cells that differ from what the terminal
-    shows (over a slow SSH link, every byte counts), and render only the rows it updates.
-    Idempotent."""
+    """Make every screen update send only the cells that differ from what the terminal shows
+    (over a slow SSH link, every byte counts), and a partial one render only the rows it
+    updates. Idempotent."""
     ChopsUpdate.render_segments = _changed_cells_only  # type: ignore[method-assign]
-    LayoutUpdate.render_segments = _full_update_remembered  # type: ignore[method-assign]
+    LayoutUpdate.render_segments = _full_update_changed_only  # type: ignore[method-assign]
     Compositor._render_chops = _render_dirty_rows_only  # type: ignore[method-assign]
     Compositor.render_partial_update = _partial_update_with_spans  # type: ignore[method-assign]
 
