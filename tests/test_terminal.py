@@ -56,6 +56,15 @@ class Tmux:
             time.sleep(0.2)
         raise AssertionError(f"{text!r} not on screen:\n{screen}")
 
+    def wait_gone(self, text: str, timeout: float = 20) -> str:
+        deadline = time.monotonic() + timeout
+        screen = self.screen()
+        while text in screen and time.monotonic() < deadline:
+            time.sleep(0.2)
+            screen = self.screen()
+        assert text not in screen, screen
+        return screen
+
     def keys(self, *keys: str) -> None:
         self.tmux("send-keys", *keys)
 
@@ -213,10 +222,7 @@ def test_runview_with_no_path_opens_the_table_of_runs_and_back(tmp_path: Path) -
         term.keys("BSpace")
         term.wait_for("2 runs")
         term.keys("q")
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and "2 runs" in term.screen():
-            time.sleep(0.2)
-        assert "2 runs" not in term.screen()  # quit: the terminal is the shell's again
+        term.wait_gone("2 runs")  # quit: the terminal is the shell's again
     finally:
         term.close()
 
@@ -293,10 +299,6 @@ def test_the_screen_is_drawn_whole_after_the_pager_and_on_ctrl_l(tmp_path: Path)
             other_program.write("\x1b[3;3HSCRIBBLED-OVER")
         term.wait_for("SCRIBBLED-OVER")
         term.keys("C-l")
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and "SCRIBBLED-OVER" in term.screen():
-            time.sleep(0.1)
-        screen = term.screen()
-        assert "SCRIBBLED-OVER" not in screen and "a line of the log" in screen, screen
+        assert "a line of the log" in term.wait_gone("SCRIBBLED-OVER")
     finally:
         term.close()
