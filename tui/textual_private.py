@@ -211,11 +211,11 @@ _style_of = itemgetter(1)
 def _full_update_changed_only(self: LayoutUpdate, console: Console) -> str:
     """``LayoutUpdate.render_segments`` that sends only the cells that differ from the screen.
 
-    Textual writes a screen whole when it is shown: a page once more a frame after its first
-    (a resumed screen repaints itself), and again when a dialog over it closes, though the
-    terminal shows most of it already. Compared cell by cell, as a partial update is, only what
-    differs is written: nothing the second time, the dialog's box when it closes. What the
-    terminal shows is forgotten when its size changes, and by ``forget_shown``.
+    Textual writes a screen whole when it is shown, and then once more a frame later (a resumed
+    screen repaints itself), though the terminal shows all of it already: at every page opened
+    or come back to, the whole screen went out twice. Compared cell by cell, as a partial update
+    is, only what differs is written: nothing, that second time. What the terminal shows is
+    forgotten when its size changes, and by ``forget_shown``.
     """
     shown = _shown_on(console, (self.region.width, self.region.height))
     if self.region.x:  # pragma: no cover - Textual's full updates start at the left edge
