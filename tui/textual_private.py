@@ -228,9 +228,13 @@ def _full_update_changed_only(self: LayoutUpdate, console: Console) -> str:
     for y, line in enumerate(self.strips, self.region.y):
         cells = [cell for strip in line for cell in _cells(strip)]
         runs = _changed_runs(cells, shown.get(y, []), 0)
-        for first, last in runs:
-            append(move_to(first, y).segment.text)
-            append(_render_cells(cells[first:last], console))
+        if runs == [(0, len(cells))]:  # the whole row (the first frame): as Textual writes it
+            append(move_to(0, y).segment.text)
+            append("".join([strip.render(console) for strip in line]))
+        else:
+            for first, last in runs:
+                append(move_to(first, y).segment.text)
+                append(_render_cells(cells[first:last], console))
         if runs and y != last_y:
             append("\n")
         shown[y] = cells
