@@ -264,6 +264,25 @@ def test_esc_and_a_digit_sent_at_once_leave_the_box_and_open_that_tab(tmp_path: 
         term.close()
 
 
+def test_esc_and_a_symbol_sent_at_once_are_both_keys(tmp_path: Path) -> None:
+    """Esc then ``/`` in one write: Textual's parser read the pair as ``/`` alone, and the Esc
+    that should have left the box was lost (``zz/`` in the box). Now: the box is left and
+    cleared, and ``/`` opens it again."""
+    command = f"TERM=xterm-256color {sys.executable} -m runview {finished_run(tmp_path, 'esc-/')}"
+    term = viewer_in_tmux(80, 24, command)
+    try:
+        term.wait_for("esc-/")
+        term.keys("/")
+        term.keys("z", "z")
+        term.wait_for("▊  zz")
+        term.keys("Escape", "/")  # one send-keys: one write to the terminal
+        term.keys("q")
+        screen = term.wait_for("▊  q ")
+        assert "zz" not in screen, screen
+    finally:
+        term.close()
+
+
 LOGGED = """
 import sys, runview
 run = runview.init(project="p", name="redrawn", dir=sys.argv[1], system_interval=None)

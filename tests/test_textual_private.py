@@ -19,9 +19,11 @@ from runview.tui.textual_private import (
     BulkTree,
     forget_shown,
     frames_written,
+    keys_read_from,
     message_clock,
     next_update,
     only_row_dirty,
+    read_escape_then_a_key_as_two_keys,
     repaint_quietly,
     screen_strips,
     send_changed_cells_only,
@@ -333,6 +335,23 @@ async def test_a_row_the_widgets_in_front_cover_is_not_asked_of_the_box_behind_t
     """A chart's border row, as wide as the chart: the grid behind it is not rendered for it."""
     asked = await update_two_rows(narrow=False)
     assert asked == [], asked  # the Statics fill both rows: nothing of the box shows
+
+
+def test_esc_and_any_key_typed_with_it_are_read_as_alt_and_that_key() -> None:
+    read_escape_then_a_key_as_two_keys()
+    read = {
+        sequence: [(key.key, key.character) for key in keys_read_from(sequence)]
+        for sequence in ("\x1b/", "\x1b5", "\x1bz", "\x1b.", "\x1b ")
+    }
+    # If this fails, XTermParser._sequence_to_key_events or Textual's key table moved, and Esc
+    # typed with a key is lost or read as another character (HoldsKeys splits alt+ keys).
+    assert read == {
+        "\x1b/": [("alt+slash", "/")],
+        "\x1b5": [("alt+5", "5")],
+        "\x1bz": [("alt+z", "z")],
+        "\x1b.": [("alt+full_stop", ".")],
+        "\x1b ": [("alt+space", " ")],
+    }
 
 
 def test_the_message_clock_is_the_one_that_stamps_a_key() -> None:

@@ -22,9 +22,11 @@ from rich.control import Control
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual._ansi_sequences import ANSI_SEQUENCES_KEYS
 from textual._compositor import ChopsUpdate, Compositor, LayoutUpdate
 from textual._time import get_time
+from textual._xterm_parser import XTermParser
 from textual.app import App
 from textual.geometry import Region
 from textual.screen import Screen
@@ -373,17 +375,41 @@ def message_clock() -> float:
 
 
 def read_escape_then_a_key_as_two_keys() -> None:
-    """Esc and a digit, ``-``, ``=`` or ``§`` typed right after it (fast, or batched by SSH)
-    reach Textual as one sequence, which its key table reads as the character macOS WezTerm sends
-    for Option and that key (``ESC 5``: ``∞``): both keys were lost, or a ``£`` typed into a text
-    box. Without those entries Esc and a digit are read as alt and the digit, as Esc and a letter
-    already are, which ``HoldsKeys`` turns back into the two keys typed (Esc and ``-``, ``=`` or
-    ``§``: that key alone, as for any other symbol, instead of one nobody typed). Idempotent.
-    (Exercised in a real terminal by ``tests/test_terminal.py``: only a terminal's bytes reach
-    Textual's parser.)"""
+    """Esc and the key typed right after it (fast, or batched by SSH) reach Textual's parser as
+    one sequence. It read Esc and a letter as ``alt+`` the letter, which ``HoldsKeys`` turns back
+    into the two keys typed; but Esc and a digit, ``-``, ``=`` or ``§`` as the character macOS
+    WezTerm sends for Option and that key (``ESC 5``: ``∞``; a ``£`` typed into a text box), and
+    Esc and any other symbol (``ESC /``) as that key alone, the Esc lost. Those table entries are
+    dropped, and a symbol read with Esc keeps its ``alt+``, so that every such pair is read as
+    Esc and the key. Idempotent. (Exercised in a real terminal by ``tests/test_terminal.py``:
+    only a terminal's bytes reach Textual's parser.)"""
     for sequence, key in list(ANSI_SEQUENCES_KEYS.items()):
         if len(sequence) == 2 and sequence[0] == "\x1b" and isinstance(key, str):
             del ANSI_SEQUENCES_KEYS[sequence]
+    XTermParser._sequence_to_key_events = _symbol_keeps_its_alt  # type: ignore[method-assign]
+
+
+_sequence_to_key_events = XTermParser._sequence_to_key_events
+
+
+def _symbol_keeps_its_alt(
+    self: XTermParser, sequence: str, alt: bool = False
+) -> Iterator[events.Key]:
+    """``XTermParser._sequence_to_key_events`` that names a symbol read after Esc ``alt+`` it,
+    as it names a letter or digit (it dropped the alt for a key whose name is a word:
+    ``slash``)."""
+    for key in _sequence_to_key_events(self, sequence, alt):
+        if alt and len(sequence) == 1 and key.character == sequence and "+" not in key.key:
+            key = events.Key(f"alt+{key.key}", key.character)
+        yield key
+
+
+def keys_read_from(data: str) -> list[events.Key]:
+    """The keys Textual's parser reads from ``data`` arriving at once, and nothing after it
+    (tests read it: only a terminal's bytes reach the parser)."""
+    parser = XTermParser()
+    tokens = [*parser.feed(data), *parser.feed("")]  # "": the end, as the escape delay passing
+    return [token for token in tokens if isinstance(token, events.Key)]
 
 
 def send_changed_cells_only() -> None:
