@@ -11,7 +11,7 @@ from textual.widgets import Input
 
 from runview.tui.app import RunviewApp
 from tests.fixed_run import write_fixed_run
-from tests.pilot import page, settle, wait_for
+from tests.pilot import page, screen_text, settle, wait_for
 
 # A tab, and a search in it that finds something in the fixed run.
 TABS = [
@@ -130,3 +130,23 @@ async def test_esc_and_a_key_read_as_one_alt_key_are_the_two_keys(tmp_path: Path
         app.post_message(events.Key("alt+3", "3"))
         await wait_for(pilot, lambda: settled_on(app, "system"))
         assert box.value == ""
+
+
+@pytest.mark.parametrize("tab", [tab for tab, _ in TABS])
+async def test_the_footer_shows_how_to_leave_a_text_box(tab: str, tmp_path: Path) -> None:
+    # In the box its text takes every key the footer showed (/ ? q): it lists enter and esc.
+    run = tmp_path / write_fixed_run(tmp_path)
+    app = RunviewApp(run, tab=tab)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: settled_on(app, tab))
+        await wait_for(pilot, lambda: "? Help" in footer_text(app))
+        await pilot.press("slash")
+        await wait_for(pilot, lambda: "Leave the box" in footer_text(app))
+        assert "? Help" not in footer_text(app)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: "? Help" in footer_text(app))
+        assert "Leave the box" not in footer_text(app)
+
+
+def footer_text(app: RunviewApp) -> str:
+    return screen_text(app).rstrip().splitlines()[-1]

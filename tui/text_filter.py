@@ -30,9 +30,12 @@ def text_box_keys() -> list[Binding]:
     does with it (a maximised chart's restore). Neither action may read the box's value: letters
     typed just before may still be in the box's queue.
     """
+    # In the footer while the box has the focus (its text takes every other key shown there);
+    # under ``?``, one row.
+    box = Binding.Group("Leave the box, the text kept / cleared")
     return [
-        Binding("enter", "text_box_done", show=False, priority=True),
-        Binding("escape", "text_box_cancel", show=False, priority=True),
+        Binding("enter", "text_box_done", "Done", priority=True, group=box),
+        Binding("escape", "text_box_cancel", "Clear", priority=True, group=box),
     ]
 
 
