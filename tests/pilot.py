@@ -54,6 +54,11 @@ async def settle(pilot: Any, rounds: int = 50) -> None:
         return
 
 
+def footer_text(app: Any) -> str:
+    """The screen's last row: the footer's keys."""
+    return screen_text(app).rstrip().splitlines()[-1]
+
+
 def _last_screen(pilot: Any) -> str:
     """What the screen showed when a wait failed, for the failure's message (a CI log is all there
     is to go on when a test fails only on a loaded machine)."""

@@ -17,7 +17,7 @@ from runview.tui.run_page import RunPage
 from runview.tui.run_table_page import RunTablePage
 from runview.tui.widgets.run_table import RunTable
 from tests.handmade_runs import update, write_run
-from tests.pilot import screen_text, wait_for
+from tests.pilot import footer_text, screen_text, wait_for
 
 
 @pytest.fixture
@@ -112,6 +112,22 @@ async def test_filter_terms_errors_and_escape(root: Path) -> None:
         await pilot.press("escape", "slash", *"val/acc>0.6")  # a "/" in the filter is text
         assert page.query_one("#run-filter").value == "val/acc>0.6"
         assert shown_names(app) == ["deep", "wide"]
+
+
+async def test_the_footer_offers_enter_and_esc_while_they_work(root: Path) -> None:
+    app = RunviewApp(table=root)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await loaded(pilot, app, 4)
+        footer = footer_text(app)
+        assert "Clear filter" not in footer and "Back to the table" not in footer
+        await pilot.press("slash", *"wide")  # in the box: its text takes / s ? q
+        await wait_for(pilot, lambda: "Back to the table" in footer_text(app))
+        assert "Clear filter" in footer_text(app) and "Help" not in footer_text(app)
+        await pilot.press("enter")  # the filter set: esc clears it
+        await wait_for(pilot, lambda: "Back to the table" not in footer_text(app))
+        assert "Clear filter" in footer_text(app) and "Help" in footer_text(app)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: "Clear filter" not in footer_text(app))
 
 
 async def test_open_a_run_and_come_back_with_backspace(root: Path) -> None:

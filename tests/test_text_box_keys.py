@@ -11,7 +11,7 @@ from textual.widgets import Input
 
 from runview.tui.app import RunviewApp
 from tests.fixed_run import write_fixed_run
-from tests.pilot import page, screen_text, settle, wait_for
+from tests.pilot import footer_text, page, settle, wait_for
 
 # A tab, and a search in it that finds something in the fixed run.
 TABS = [
@@ -146,7 +146,3 @@ async def test_the_footer_shows_how_to_leave_a_text_box(tab: str, tmp_path: Path
         await pilot.press("escape")
         await wait_for(pilot, lambda: "? Help" in footer_text(app))
         assert "Leave the box" not in footer_text(app)
-
-
-def footer_text(app: RunviewApp) -> str:
-    return screen_text(app).rstrip().splitlines()[-1]

@@ -63,8 +63,10 @@ class RunTablePage(ReportsWorkerFailures, Screen[None]):
     # so the keys typed right after them go where the focus went.
     BINDINGS: ClassVar[list[BindingType]] = [
         filter_key("filter", "Filter", FILTER_TIP),
-        Binding("escape", "clear_filter", "Clear filter", show=False, priority=True),
-        Binding("enter", "filter_done", "Back to the table", show=False, priority=True),
+        # In the footer while they work: in the filter box (its text takes the other keys), and
+        # esc while a filter is set.
+        Binding("escape", "clear_filter", "Clear filter", priority=True),
+        Binding("enter", "filter_done", "Back to the table", priority=True),
         Binding(
             "s",
             "sort",
@@ -315,6 +317,7 @@ class RunTablePage(ReportsWorkerFailures, Screen[None]):
     def _filter_done(self) -> None:
         self._apply_filter()
         focus_now(self.table)
+        self.refresh_bindings()  # esc's "Clear filter" leaves the footer with the filter
 
     def action_clear_filter(self) -> None:
         after_typed_keys(self.query_one("#run-filter", Input), self._clear_filter)

@@ -35,8 +35,10 @@ class CompareOverviewTab(RunTab):
     # typed right after them go where the focus went.
     BINDINGS: ClassVar[list[BindingType]] = [
         filter_key("filter", "Filter", "the keys, by a regex (case-insensitive)"),
-        Binding("escape", "clear_filter", "Clear filter", show=False, priority=True),
-        Binding("enter", "filter_done", "Back to the table", show=False, priority=True),
+        # In the footer while they work: in the filter box (its text takes the other keys), and
+        # esc while a filter is set.
+        Binding("escape", "clear_filter", "Clear filter", priority=True),
+        Binding("enter", "filter_done", "Back to the table", priority=True),
         Binding("a", "toggle_all", "All values", tooltip="every value, or only those that differ"),
     ]
 
@@ -162,6 +164,7 @@ class CompareOverviewTab(RunTab):
     def _filter_done(self) -> None:
         self._apply_filter()
         self.focus_default()
+        self.refresh_bindings()  # esc's "Clear filter" leaves the footer with the filter
 
     def action_toggle_all(self) -> None:
         self.show_all = not self.show_all
