@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -243,44 +245,43 @@ def test_ctrl_c_in_a_text_box_quits_and_restores_the_terminal(tmp_path: Path) ->
         term.close()
 
 
+@contextmanager
+def zz_in_the_filter_box(tmp_path: Path, name: str) -> Iterator[Tmux]:
+    """A finished run's page in tmux at 80x24, "zz" typed into its Overview's filter box."""
+    command = f"TERM=xterm-256color {sys.executable} -m runview {finished_run(tmp_path, name)}"
+    term = viewer_in_tmux(80, 24, command)
+    try:
+        term.wait_for(name)
+        term.keys("/")
+        term.keys("z", "z")
+        term.wait_for("▊  zz")
+        yield term
+    finally:
+        term.close()
+
+
 def test_esc_and_a_digit_sent_at_once_leave_the_box_and_open_that_tab(tmp_path: Path) -> None:
     """Esc then ``5`` in one write (typed fast, or batched by SSH): Textual's key table read the
     pair as ``∞`` (what macOS WezTerm sends for Option-5), typed into the filter box, and the tab
     stayed. Now: the box is left, and the Logs tab opens."""
-    command = f"TERM=xterm-256color {sys.executable} -m runview {finished_run(tmp_path, 'esc-5')}"
-    term = viewer_in_tmux(80, 24, command)
-    try:
-        term.wait_for("esc-5")
-        term.keys("/")
-        term.keys("z", "z")
-        term.wait_for("▊  zz")
+    with zz_in_the_filter_box(tmp_path, "esc-5") as term:
         term.keys("Escape", "5")  # one send-keys: one write to the terminal
         screen = term.wait_for("w Wrap")  # the Logs tab's footer
         assert "∞" not in screen and "zz∞" not in screen
         term.keys("1")  # the Overview's filter box was left empty by the Esc
         screen = term.wait_for("/ Filter")
         assert "zz" not in screen
-    finally:
-        term.close()
 
 
 def test_esc_and_a_symbol_sent_at_once_are_both_keys(tmp_path: Path) -> None:
     """Esc then ``/`` in one write: Textual's parser read the pair as ``/`` alone, and the Esc
     that should have left the box was lost (``zz/`` in the box). Now: the box is left and
     cleared, and ``/`` opens it again."""
-    command = f"TERM=xterm-256color {sys.executable} -m runview {finished_run(tmp_path, 'esc-/')}"
-    term = viewer_in_tmux(80, 24, command)
-    try:
-        term.wait_for("esc-/")
-        term.keys("/")
-        term.keys("z", "z")
-        term.wait_for("▊  zz")
+    with zz_in_the_filter_box(tmp_path, "esc-/") as term:
         term.keys("Escape", "/")  # one send-keys: one write to the terminal
         term.keys("q")
         screen = term.wait_for("▊  q ")
         assert "zz" not in screen, screen
-    finally:
-        term.close()
 
 
 LOGGED = """
