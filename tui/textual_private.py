@@ -172,7 +172,6 @@ def _changed_cells_only(self: ChopsUpdate, console: Console) -> str:
     """
     sequences: list[str] = []
     append = sequences.append
-    move_to = Control.move_to
     chops, chop_ends = self.chops, self.chop_ends
     shown = _shown_on(console)
     last_y = self.spans[-1][0]
@@ -186,9 +185,9 @@ def _changed_cells_only(self: ChopsUpdate, console: Console) -> str:
             if start > x or stop < end:
                 strip = strip.crop(start - x, stop - x)
             cells = _cells(strip)
-            for first, last in _changed_runs(cells, row, start):
-                append(move_to(start + first, y).segment.text)
-                append(_render_cells(cells[first:last], console))
+            runs = _changed_runs(cells, row, start)
+            if runs:
+                _write_runs(append, cells, runs, start, y, console)
                 wrote = True
             if len(row) < start + len(cells):
                 row.extend([_UNKNOWN] * (start + len(cells) - len(row)))
@@ -196,6 +195,20 @@ def _changed_cells_only(self: ChopsUpdate, console: Console) -> str:
         if wrote and y != last_y:
             append("\n")
     return "".join(sequences)
+
+
+def _write_runs(
+    append: Callable[[str], None],
+    cells: list[Cell],
+    runs: list[tuple[int, int]],
+    x: int,
+    y: int,
+    console: Console,
+) -> None:
+    """Each run ``[first, last)`` of ``cells``, which start at column ``x`` of row ``y``."""
+    for first, last in runs:
+        append(Control.move_to(x + first, y).segment.text)
+        append(_render_cells(cells[first:last], console))
 
 
 def _render_cells(cells: list[Cell], console: Console) -> str:
@@ -234,9 +247,7 @@ def _full_update_changed_only(self: LayoutUpdate, console: Console) -> str:
             append(move_to(0, y).segment.text)
             append("".join([strip.render(console) for strip in line]))
         else:
-            for first, last in runs:
-                append(move_to(first, y).segment.text)
-                append(_render_cells(cells[first:last], console))
+            _write_runs(append, cells, runs, 0, y, console)
         if runs and y != last_y:
             append("\n")
         shown[y] = cells
