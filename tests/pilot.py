@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -15,10 +16,16 @@ from runview.tui.run_page import RunPage
 from runview.tui.textual_private import screen_strips
 
 
-async def wait_for(pilot: Any, predicate: Callable[[], object], timeout: float = 30.0) -> None:
-    """Let the app run until ``predicate()`` holds; fail after ``timeout`` seconds. A widget the
-    predicate queries that is not mounted yet (a run page mounts its tabs after its first frame)
-    means the condition does not hold yet."""
+async def wait_for(
+    pilot: Any,
+    predicate: Callable[[], object],
+    timeout: float = 30.0,
+    explain: Callable[[], str] | None = None,
+) -> None:
+    """Let the app run until ``predicate()`` holds; fail after ``timeout`` seconds, saying what the
+    screen showed (or what ``explain()`` says). A widget the predicate queries that is not mounted
+    yet (a run page mounts its tabs after its first frame) means the condition does not hold
+    yet."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -28,8 +35,20 @@ async def wait_for(pilot: Any, predicate: Callable[[], object], timeout: float =
             pass
         await pilot.pause(0.05)
     assert predicate(), (
-        f"condition not met in {timeout:g} s; the screen then:\n{_last_screen(pilot)}"
+        explain()
+        if explain
+        else f"condition not met in {timeout:g} s; the screen then:\n{_last_screen(pilot)}"
     )
+
+
+async def until(condition: Callable[[], object], failure: str, timeout: float = 30) -> None:
+    """Until ``condition()`` holds, ``failure`` said after ``timeout`` seconds. For waits that
+    cannot go through Pilot's: it waits for the screen's queues (held while a page's build is
+    held), and for an app that has stopped there is none."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, failure
+        await asyncio.sleep(0.02)
 
 
 async def settle(pilot: Any, rounds: int = 50) -> None:
@@ -57,6 +76,13 @@ async def settle(pilot: Any, rounds: int = 50) -> None:
 def footer_text(app: Any) -> str:
     """The screen's last row: the footer's keys."""
     return screen_text(app).rstrip().splitlines()[-1]
+
+
+def footer_has(app: Any, *keys: str) -> bool:
+    """The footer lists ``keys``. (It is recomposed when its keys change: for a moment the screen's
+    last row is another, so a key's absence alone says nothing.)"""
+    footer = footer_text(app)
+    return all(key in footer for key in keys)
 
 
 def _last_screen(pilot: Any) -> str:

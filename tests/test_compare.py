@@ -21,7 +21,7 @@ from runview.tui.run_page import RunPage
 from runview.tui.run_table_page import RunTablePage
 from runview.tui.widgets.chart import Chart
 from runview.tui.widgets.run_table import RunTable
-from tests.pilot import footer_text, screen_text, wait_for
+from tests.pilot import footer_has, footer_text, screen_text, wait_for
 
 
 def sweep(root: Path, lrs=(0.1, 0.01), seeds=(0, 1, 2), steps: int = 50) -> list[Path]:
@@ -176,10 +176,9 @@ async def test_overview_is_a_table_of_the_values_that_differ(run_root: Path) -> 
         await wait_for(pilot, lambda: "config:lr" in tab.shown_keys)
         await pilot.press("slash", *"^opt")
         await wait_for(pilot, lambda: tab.shown_keys == ["config:opt"])
-        await wait_for(pilot, lambda: "Back to the table" in footer_text(app))  # in the box
-        assert "Clear filter" in footer_text(app)
+        await wait_for(pilot, lambda: footer_has(app, "Back to the table", "Clear filter"))
         await pilot.press("escape")  # cleared, and out of the box: neither key works now
-        await wait_for(pilot, lambda: "Clear filter" not in footer_text(app))
+        await wait_for(pilot, lambda: footer_has(app, "Filter") and "Clear" not in footer_text(app))
         assert "Back to the table" not in footer_text(app)
 
 

@@ -6,7 +6,7 @@ import asyncio
 
 from textual.app import App
 
-from tests.pilot import settle
+from tests.pilot import settle, until
 
 
 class Box:
@@ -20,8 +20,7 @@ async def test_settle_returns_once_the_app_has_stopped_with_an_animation_left() 
     app = App()
     async with app.run_test() as pilot:
         app.exit()
-        while app.is_running:
-            await asyncio.sleep(0.01)
+        await until(lambda: not app.is_running, "the app did not stop")
         app.animator.animate(Box(), "width", 10.0, duration=60)
         assert app.animator._animations  # left, with no timer to run it
         await asyncio.wait_for(settle(pilot), timeout=30)

@@ -17,7 +17,7 @@ from runview.tui.run_page import RunPage
 from runview.tui.run_table_page import RunTablePage
 from runview.tui.widgets.run_table import RunTable
 from tests.handmade_runs import update, write_run
-from tests.pilot import footer_text, screen_text, wait_for
+from tests.pilot import footer_has, footer_text, screen_text, wait_for
 
 
 @pytest.fixture
@@ -128,13 +128,6 @@ async def test_the_footer_offers_enter_and_esc_while_they_work(root: Path) -> No
         assert "Back to the table" not in footer_text(app)
         await pilot.press("escape")  # cleared: esc does nothing now
         await wait_for(pilot, lambda: footer_has(app, "Help") and "Clear" not in footer_text(app))
-
-
-def footer_has(app: RunviewApp, *keys: str) -> bool:
-    """The footer lists ``keys`` (it is recomposed when its keys change: for a moment the screen's
-    last row is another)."""
-    footer = footer_text(app)
-    return all(key in footer for key in keys)
 
 
 async def test_open_a_run_and_come_back_with_backspace(root: Path) -> None:

@@ -12,7 +12,6 @@ import shutil
 import signal
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,7 @@ from textual.widgets import Input, Tabs
 import runview
 from runview.tui.app import RunviewApp
 from runview.tui.run_page import RunPage
-from tests.pilot import page, screen_text, wait_for
+from tests.pilot import page, screen_text, until, wait_for
 from tests.test_terminal import Tmux
 
 CSI = re.compile(rb"\x1b\[[0-9;?<>=$]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)")
@@ -50,15 +49,6 @@ def hold_the_build(monkeypatch: pytest.MonkeyPatch) -> asyncio.Event:
 
     monkeypatch.setattr(RunPage, "_build", build_when_released)
     return release
-
-
-async def until(condition: Callable[[], object], failure: str, timeout: float = 30) -> None:
-    """Until ``condition()`` holds, ``failure`` said after ``timeout`` seconds. Not Pilot's waits:
-    they wait for the page's queue, which waits on a held build."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, failure
-        await asyncio.sleep(0.02)
 
 
 async def keys_held(app: RunviewApp, count: int) -> None:

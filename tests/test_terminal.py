@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -34,6 +34,21 @@ for step in range(1000000):
 """
 
 
+def newest_step(screen: str) -> int:
+    """The newest printed step on the Logs tab (-1 for none: a screen caught mid-redraw)."""
+    return max((int(n) for n in re.findall(r"step (\d+) ", screen)), default=-1)
+
+
+def poll(condition: Callable[[], object], timeout: float) -> bool:
+    """Whether ``condition()`` came to hold within ``timeout`` seconds (looked at every 0.1 s)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
 class Tmux:
     def __init__(self, width: int, height: int, command: str) -> None:
         self.socket = f"runview-test-{uuid.uuid4().hex[:8]}"
@@ -49,21 +64,13 @@ class Tmux:
         return self.tmux("capture-pane", "-p")
 
     def wait_for(self, text: str, timeout: float = 60) -> str:
-        deadline = time.monotonic() + timeout
-        screen = ""
-        while time.monotonic() < deadline:
-            screen = self.screen()
-            if text in screen:
-                return screen
-            time.sleep(0.2)
-        raise AssertionError(f"{text!r} not on screen:\n{screen}")
+        if not poll(lambda: text in self.screen(), timeout):
+            raise AssertionError(f"{text!r} not on screen:\n{self.screen()}")
+        return self.screen()
 
     def wait_gone(self, text: str, timeout: float = 20) -> str:
-        deadline = time.monotonic() + timeout
+        poll(lambda: text not in self.screen(), timeout)
         screen = self.screen()
-        while text in screen and time.monotonic() < deadline:
-            time.sleep(0.2)
-            screen = self.screen()
         assert text not in screen, screen
         return screen
 
@@ -84,9 +91,7 @@ def test_live_run_in_a_real_terminal(tmp_path: Path) -> None:
     )
     term = None
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not list(root.glob("*/*/runview.json")):
-            time.sleep(0.1)
+        poll(lambda: list(root.glob("*/*/runview.json")), 20)
         run_dir = only_run_dir(root)
         env = f"cd {tmp_path} && TERM=xterm-256color {sys.executable} -m runview {run_dir}"
         term = Tmux(80, 24, f"sh -c '{env}; echo VIEWER-EXITED-$?; sleep 30'")
@@ -104,14 +109,8 @@ def test_live_run_in_a_real_terminal(tmp_path: Path) -> None:
         assert "EVIL" not in term.tmux("display-message", "-p", "#{pane_title}")
         # Live: newer printed steps arrive while we watch (the runtime clock ticking proves
         # nothing).
-        first = max(int(n) for n in re.findall(r"step (\d+) ", screen))
-        deadline = time.monotonic() + 30
-        while (
-            time.monotonic() < deadline
-            and max(int(n) for n in re.findall(r"step (\d+) ", term.screen())) <= first
-        ):
-            time.sleep(0.2)
-        assert max(int(n) for n in re.findall(r"step (\d+) ", term.screen())) > first
+        first = newest_step(screen)
+        assert poll(lambda: newest_step(term.screen()) > first, 30), term.screen()
         trainer.kill()
         trainer.wait(timeout=10)
         term.keys("1")
@@ -186,10 +185,8 @@ def test_the_viewer_follows_resizes_and_quits_without_leaving_a_frame(tmp_path: 
     try:
         term.wait_for("resized")
         term.tmux("resize-window", "-x", "120", "-y", "40")  # the pane grows while the app is open
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not footer_on_row(term.screen(), 40):
-            time.sleep(0.2)
-        assert footer_on_row(term.screen(), 40), term.screen()  # redrawn at the new size
+        # Redrawn at the new size.
+        assert poll(lambda: footer_on_row(term.screen(), 40), 20), term.screen()
         term.keys("q")
         screen = term.wait_for("VIEWER-EXITED-0")
         shown = [line for line in screen.splitlines() if line.strip()]
@@ -308,10 +305,7 @@ def test_the_screen_is_drawn_whole_after_the_pager_and_on_ctrl_l(tmp_path: Path)
         term.keys("5")
         term.wait_for("a line of the log")
         term.keys("p")  # the app is suspended, the pager draws, the app comes back
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not marker.exists():
-            time.sleep(0.1)
-        assert marker.exists()
+        assert poll(marker.exists, 30)
         screen = term.wait_for("a line of the log")  # drawn again, though it had not changed
         assert "redrawn" in screen and "PAGER-" not in screen, screen
         tty = term.tmux("display-message", "-p", "#{pane_tty}").strip()

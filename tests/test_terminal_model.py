@@ -11,7 +11,6 @@ to equal what the compositor shows.
 from __future__ import annotations
 
 import difflib
-import time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ import pytest
 from runview.tui.app import RunviewApp
 from runview.tui.textual_private import frames_written, screen_strips
 from tests.fixed_run import write_fixed_run
+from tests.pilot import wait_for
 
 STEPS: list[tuple[str, ...]] = [
     (),  # the page as it opens (the Overview)
@@ -67,17 +67,14 @@ async def until_the_terminal_shows_the_screen(
 ) -> None:
     """The next frames written may still be on their way (a chart drawn in a thread): wait until
     the emulator shows what the compositor does; a cell left stale never gets there."""
-    deadline = time.monotonic() + 30
-    while True:
-        shown, composed = terminal.rows(), composed_rows(app)
-        if shown == composed:
-            return
-        if time.monotonic() > deadline:
-            diff = "\n".join(
-                difflib.unified_diff(composed, shown, "composed", "terminal", n=0, lineterm="")
-            )
-            raise AssertionError(f"after {step}: the terminal shows another screen\n{diff}")
-        await pilot.pause(0.05)
+
+    def difference() -> str:
+        diff = difflib.unified_diff(
+            composed_rows(app), terminal.rows(), "composed", "terminal", n=0, lineterm=""
+        )
+        return f"after {step}: the terminal shows another screen\n" + "\n".join(diff)
+
+    await wait_for(pilot, lambda: terminal.rows() == composed_rows(app), explain=difference)
 
 
 @pytest.mark.parametrize("size", [(160, 48), (80, 24)])
