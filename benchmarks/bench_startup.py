@@ -87,23 +87,19 @@ def first_paint(
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
     seen: dict[bytes, tuple[float, float]] = {}
     screen = b""
-    while len(seen) < len(needles) and time.monotonic() - start < 60:
+    last_read = start
+    while time.monotonic() - start < 60:
+        if len(seen) == len(needles) and time.monotonic() - last_read >= QUIET_S:
+            break  # every needle on the terminal, and nothing written since for QUIET_S
         if select.select([fd], [], [], 0.05)[0]:
             try:
                 screen += os.read(fd, 65536)
             except OSError:
                 break
+            last_read = time.monotonic()
             for needle in needles:
                 if needle not in seen and needle in screen:
-                    seen[needle] = (time.monotonic() - start, cpu_seconds(pid))
-    quiet_since = time.monotonic()
-    while time.monotonic() - quiet_since < QUIET_S and time.monotonic() - start < 60:
-        if select.select([fd], [], [], 0.05)[0]:
-            try:
-                screen += os.read(fd, 65536)
-            except OSError:
-                break
-            quiet_since = time.monotonic()
+                    seen[needle] = (last_read - start, cpu_seconds(pid))
     stop(pid, fd)
     missing = [n for n in needles if n not in seen]
     if missing:
