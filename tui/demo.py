@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -15,12 +16,14 @@ from runview._run import new_run_id
 
 
 def start_training(
-    root: Path, steps: int, pace: float, errors: IO[bytes]
+    root: Path, steps: int, pace: float, errors: IO[bytes], checkpoints: Path
 ) -> tuple[subprocess.Popen[bytes], Path | None]:
     """Start the job; its output goes to its run (console.log), never onto the viewer's screen.
 
     The job's stderr also goes to ``errors``, so that a job that dies before its run exists (a
-    broken install, a missing module) can say why.
+    broken install, a missing module) can say why. Its data and checkpoint files go to
+    ``checkpoints``, a folder the caller removes once the job has ended (the job is stopped with
+    SIGTERM, which leaves it no time to clean up).
     """
     run_id = new_run_id()
     process = subprocess.Popen(
@@ -36,6 +39,8 @@ def start_training(
             str(steps),
             "--pace",
             str(pace),
+            "--checkpoints",
+            str(checkpoints),
         ],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
@@ -70,17 +75,23 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--tab", default="overview")
     options = parser.parse_args(argv)
     print("runview demo: starting a training run ...", file=sys.stderr)
-    with tempfile.TemporaryFile(prefix="runview-demo-") as errors:
-        process, run_dir = start_training(options.dir, options.steps, options.pace, errors)
-        if run_dir is None:
-            process.kill()
-            process.wait()
-            said = _tail(errors)
-            print("runview demo: the training job did not start", file=sys.stderr)
-            if said:
-                print(f"its error output:\n{said}", file=sys.stderr)
-            return 1
-        return _watch(process, run_dir, options.tab)
+    checkpoints = Path(tempfile.mkdtemp(prefix="runview-demo-"))
+    try:
+        with tempfile.TemporaryFile(prefix="runview-demo-") as errors:
+            process, run_dir = start_training(
+                options.dir, options.steps, options.pace, errors, checkpoints
+            )
+            if run_dir is None:
+                process.kill()
+                process.wait()
+                said = _tail(errors)
+                print("runview demo: the training job did not start", file=sys.stderr)
+                if said:
+                    print(f"its error output:\n{said}", file=sys.stderr)
+                return 1
+            return _watch(process, run_dir, options.tab)
+    finally:
+        shutil.rmtree(checkpoints, ignore_errors=True)
 
 
 def _watch(process: subprocess.Popen[bytes], run_dir: Path, tab: str) -> int:
@@ -98,6 +109,11 @@ def _watch(process: subprocess.Popen[bytes], run_dir: Path, tab: str) -> int:
                 "runview demo: stopped the training job (it shows as failed: SIGTERM).",
                 file=sys.stderr,
             )
+        try:  # its files are removed next: it must have stopped writing them
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
     print(
         f"runview demo: the run is in {run_dir}\n  reopen it with: runview {run_dir}",
         file=sys.stderr,

@@ -1,13 +1,18 @@
 """The demo's training job: a small numpy MLP learning two interleaved spirals, logged with runview.
 
 Runs as its own process (``python -m runview.examples.spirals``); it never imports the viewer.
+Besides its metrics it uses what fills the other tabs: a model summary, console output, media, a
+checkpoint kept current with ``run.save`` (Files), and its dataset and model checkpoints logged
+as versioned artifacts (Artifacts).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -53,6 +58,38 @@ def sample_predictions(forward, x_val, y_val, pv) -> dict:  # type: ignore[no-un
     }
 
 
+def log_dataset(run: runview.Run, folder: Path, arrays: dict[str, np.ndarray]) -> None:
+    """The data as an artifact: logged again by the next demo, it is the same version (v0)."""
+    path = folder / "spirals.npz"
+    np.savez(path, **arrays)
+    dataset = runview.Artifact(
+        "spirals",
+        type="dataset",
+        description="two interleaved spirals, 2-d points with a 0/1 label",
+        metadata={name: len(values) for name, values in arrays.items() if name.startswith("x")},
+    )
+    dataset.add_file(path)  # copied now: the file may change or go afterwards
+    run.log_artifact(dataset)
+
+
+def save_checkpoint(
+    run: runview.Run,
+    path: Path,
+    weights: dict[str, np.ndarray],
+    step: int,
+    val_acc: float,
+    best: bool,
+) -> None:
+    """Overwrite the checkpoint (``run.save`` keeps files/ current) and log it as a new version."""
+    with open(path, "wb") as fh:
+        np.savez(fh, **weights)
+    model = runview.Artifact(
+        "spirals-mlp", type="model", metadata={"step": step, "val/acc": round(val_acc, 4)}
+    )
+    model.add_file(path)
+    run.log_artifact(model, aliases=["best"] if best else None)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="runview-demo-train")
     parser.add_argument("--steps", type=int, default=1500)
@@ -61,7 +98,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--pace", type=float, default=0.03, help="seconds per step, so the demo is watchable"
     )
+    parser.add_argument(
+        "--checkpoints",
+        type=Path,
+        default=None,
+        help="folder for its data and checkpoint files (default: a temporary one, removed after)",
+    )
     args = parser.parse_args(argv)
+    if args.checkpoints is not None:
+        args.checkpoints.mkdir(parents=True, exist_ok=True)
+        return train(args, args.checkpoints)
+    with tempfile.TemporaryDirectory(prefix="runview-demo-") as folder:
+        return train(args, Path(folder))
+
+
+def train(args: argparse.Namespace, folder: Path) -> int:
 
     config = {
         "lr": 0.3,
@@ -82,6 +133,11 @@ def main(argv: list[str] | None = None) -> int:
     rng = np.random.default_rng(config["seed"])
     x_train, y_train = spirals(4096, rng)
     x_val, y_val = spirals(1024, rng)
+    log_dataset(
+        run, folder, {"x_train": x_train, "y_train": y_train, "x_val": x_val, "y_val": y_val}
+    )
+    checkpoint = folder / "model.npz"
+    run.save(checkpoint, policy="live")  # copied into files/ whenever it has changed and settled
     hidden = config["model"]["hidden"]
     w1 = rng.normal(0, 1.0, (2, hidden))
     b1 = np.zeros(hidden)
@@ -128,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"\x1b[1mtraining\x1b[0m spirals-mlp for {args.steps} steps", flush=True)
     lr = config["lr"]
+    best_acc = -1.0
     for step in range(args.steps):
         idx = rng.integers(0, len(x_train), config["batch_size"])
         x, y = x_train[idx], y_train[idx]
@@ -163,6 +220,9 @@ def main(argv: list[str] | None = None) -> int:
             run.log({"val/loss": val_loss, "val/acc": val_acc}, step=step)
             if step % 250 == 0 or step == args.steps - 1:
                 run.log(sample_predictions(forward, x_val, y_val, pv), step=step)
+                weights = {"w1": w1, "b1": b1, "w2": w2, "b2": b2, "w3": w3, "b3": b3}
+                save_checkpoint(run, checkpoint, weights, step, val_acc, val_acc > best_acc)
+                best_acc = max(best_acc, val_acc)
             colour = "32" if val_acc > 0.9 else "33"
             print(
                 f"\rstep {step:5d}  loss {loss:.4f}  \x1b[{colour}mval/acc {val_acc:.3f}\x1b[0m",
