@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import subprocess
 import sys
 import time
@@ -67,6 +68,32 @@ def test_what_cannot_be_opened_is_one_line_and_exit_2(tmp_path: Path) -> None:
         result = cli(*args)
         assert result.returncode == 2, args
         assert result.stderr.count("\n") == 1 and result.stderr.startswith("runview: ")
+
+
+def test_runview_where_there_are_no_runs_says_where_it_looked_and_what_to_try(
+    tmp_path: Path,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "RUNVIEW_DIR"}
+    result = subprocess.run(
+        [sys.executable, "-m", "runview"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("runview: no runs here: runs does not exist")
+    assert result.stderr.count("\n") == 1 and "runview demo" in result.stderr
+    result = subprocess.run(
+        [sys.executable, "-m", "runview"],
+        cwd=tmp_path,
+        env={**env, "RUNVIEW_DIR": str(tmp_path / "elsewhere")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert f"{tmp_path / 'elsewhere'} does not exist" in result.stderr
 
 
 def test_help_and_version() -> None:

@@ -110,6 +110,11 @@ def main(argv: list[str] | None = None) -> int:
         return demo_main(args[1:])
     options = _open_parser().parse_args(args)
     paths: list[Path] = options.paths or [default_root()]
+    if not options.paths and not paths[0].exists():  # a first try, in a folder with no runs
+        return _usage_error(
+            f"no runs here: {paths[0]} does not exist (runview.init writes under ./runs, or "
+            "$RUNVIEW_DIR); give a run or a folder of runs, or try: runview demo"
+        )
     if len(paths) > 1:
         try:
             runs = [check_run_dir(path) for path in paths]
