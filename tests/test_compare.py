@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from textual.widgets import Input
 
 import runview
 from runview.store.downsample import reduce_band
@@ -246,6 +247,30 @@ async def test_system_overlays_runs_against_time_since_each_start(run_root: Path
             assert 0.0 <= float(series.x[0]) < 5.0
 
 
+async def test_l_shows_the_legend_with_a_chart_focused_and_is_text_in_a_search_box(
+    run_root: Path,
+) -> None:
+    # The charts' vim keys move the focus (h j k l), but on the comparison l is the legend the
+    # footer offers: it must not move to the next chart instead (it did, once a chart had focus).
+    paths = sweep(run_root, seeds=(0,), steps=10)
+    app = RunviewApp(compare=paths)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await charts_drawn(pilot, app)
+        page = page_of(app)
+        await wait_for(pilot, lambda: isinstance(page.focused, Chart), explain="a chart focused")
+        focused = page.focused
+        await wait_for(pilot, lambda: footer_has(app, "l Legend"))
+        await pilot.press("l")
+        legend = page.query_one(RunLegend)
+        await wait_for(pilot, lambda: legend.display and legend.region.height > 0)
+        assert page.focused is legend or focused.has_focus is False
+        await pilot.press("l")  # again: hidden, and the chart has the focus back
+        await wait_for(pilot, lambda: not page.legend_shown and focused.has_focus)
+        await pilot.press("slash", "l")  # in the search box, l is text
+        await wait_for(pilot, lambda: isinstance(page.focused, Input) and page.focused.value == "l")
+        assert not page.legend_shown
+
+
 async def test_the_legend_shows_hidden_runs_without_colour(
     run_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -255,7 +280,7 @@ async def test_the_legend_shows_hidden_runs_without_colour(
     async with app.run_test(size=(120, 30)) as pilot:
         await charts_drawn(pilot, app)
         legend = page_of(app).query_one(RunLegend)
-        await pilot.press("l")
+        # from 100 columns on, the legend is shown from the start
         await wait_for(pilot, lambda: legend.display and legend.region.height > 0)
         legend.focus()
         await pilot.press("space")  # hide the first run: its box is empty, the other's ticked

@@ -10,11 +10,14 @@ from textual.binding import Binding
 from textual.widgets import Input
 
 from runview.tui.app import RunviewApp
+from runview.tui.compare_page import ComparePage
 from runview.tui.help_screen import HelpScreen
-from runview.tui.key_help import KeyRow, key_rows, key_sections
+from runview.tui.key_help import KeyRow, key_rows, key_sections, priority_keys
+from runview.tui.run_page import RunPage
 from runview.tui.tabs.base import RunTab
 from tests.fixed_run import write_fixed_run
 from tests.pilot import page, screen_text, wait_for
+from tests.test_compare import charts_drawn, sweep
 
 MOVE = Binding.Group("Move", compact=True)
 EDGES = Binding.Group("First / last")
@@ -56,6 +59,26 @@ def test_rows_follow_the_bindings() -> None:
     assert key_sections([Base], title="Here")[0].title == "Here"
     assert key_sections([Sub, Base], title="One")[0].rows[0] == KeyRow("x", "Replaced")
     assert [s.title for s in key_sections([Base])] == ["Base"]  # no HELP_TITLE: the class name
+    # A key the page takes first (a priority binding) is not the focused widget's to list.
+    [shadowed] = key_sections([Sub], shadowed={"l", "x"})
+    assert [row.keys for row in shadowed.rows] == ["end / G", "←→ / h", "home / end"]
+
+
+def test_a_page_priority_key_is_left_out_of_its_tabs_widgets_help() -> None:
+    assert priority_keys(ComparePage) == {"1", "2", "3", "l"}  # l: the legend, over hjkl
+    assert "l" not in priority_keys(RunPage)  # where l moves right, as everywhere else
+
+
+async def test_on_the_comparison_l_is_the_legend_in_help_not_a_move(run_root: Path) -> None:
+    app = RunviewApp(compare=sweep(run_root, seeds=(0,), steps=10))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await charts_drawn(pilot, app)
+        await pilot.press("question_mark")
+        help_screen = app.screen
+        assert isinstance(help_screen, HelpScreen)
+        assert "←↓↑→ / hjk" in help_screen.keys("On a chart")
+        assert "←↓↑→ / hjkl" not in help_screen.keys("On a chart")
+        assert "l" in help_screen.keys("Everywhere")
 
 
 TABS = {

@@ -21,7 +21,16 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.reactive import var
-from textual.widgets import ContentSwitcher, Footer, SelectionList, Static, Tab, Tabs
+from textual.widget import Widget
+from textual.widgets import (
+    ContentSwitcher,
+    Footer,
+    Input,
+    SelectionList,
+    Static,
+    Tab,
+    Tabs,
+)
 from textual.widgets.selection_list import Selection
 from textual.worker import get_current_worker
 
@@ -77,7 +86,15 @@ class ComparePage(ReportsWorkerFailures, TabbedPage):
     STYLES = ("compare",)  # tui/styles, added when it is first pushed (``stylesheets``)
     BINDINGS: ClassVar[list[BindingType]] = [
         *tab_page_bindings(TABS),
-        Binding("l", "legend", "Legend", tooltip="the runs, in their colours: hide one, open one"),
+        # A priority key: on the Charts tab a focused chart takes l as "right" (vim's keys), which
+        # would hide the legend from its footer and its key (the arrow still moves right).
+        Binding(
+            "l",
+            "legend",
+            "Legend",
+            priority=True,
+            tooltip="the runs, in their colours: hide one, open one",
+        ),
         Binding(
             "g",
             "group",
@@ -115,6 +132,7 @@ class ComparePage(ReportsWorkerFailures, TabbedPage):
         self._stop = threading.Event()
         self._group_seq = 0
         self._group_writer = None
+        self._focus_before_legend: Widget | None = None  # given back when the legend hides
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="run-header"):
@@ -251,10 +269,26 @@ class ComparePage(ReportsWorkerFailures, TabbedPage):
             self.hidden = hidden
             self._publish()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "legend":  # in a text box, l is text
+            return not isinstance(self.focused, Input)
+        return super().check_action(action, parameters)
+
     def action_legend(self) -> None:
+        legend = self.query_one(RunLegend)
         self.legend_shown = not self.legend_shown
         if self.legend_shown:
-            focus_now(self.query_one(RunLegend))
+            self._focus_before_legend = self.focused
+            focus_now(legend)
+            return
+        # Hidden, it cannot keep the focus: back to where it was before, or to the tab's own
+        # (with none, the tab's keys, / among them, would find nobody to take them).
+        if self.focused is None or self.focused is legend:
+            before, self._focus_before_legend = self._focus_before_legend, None
+            if before is not None and before.is_attached and before.visible and before.display:
+                focus_now(before)
+            elif (tab := self.current_tab) is not None:
+                tab.focus_default()
 
     @on(RunLegend.OpenRequested)
     def _open_run(self, message: RunLegend.OpenRequested) -> None:

@@ -17,8 +17,8 @@ The rules, for whoever adds a key:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, replace
 from itertools import zip_longest
 
 from textual.binding import Binding, BindingType
@@ -65,10 +65,11 @@ PAGE_KEYS = key_group(
 )
 
 
-def declared_bindings(cls: type) -> list[Binding]:
+def declared_bindings(cls: type, shadowed: Collection[str] = ()) -> list[Binding]:
     """The bindings our classes in ``cls``'s MRO declare, base classes first; a subclass's binding
     of the same key replaces its base's, as Textual does. A key may have a priority binding
-    beside its ordinary one (esc in a text box, and elsewhere): both are kept."""
+    beside its ordinary one (esc in a text box, and elsewhere): both are kept. Keys in
+    ``shadowed`` (taken first by a priority binding of the page) are left out."""
     by_key: dict[tuple[str, bool], Binding] = {}
     for klass in reversed(cls.__mro__):
         if klass.__module__.split(".")[0] == "textual" or "BINDINGS" not in vars(klass):
@@ -76,8 +77,24 @@ def declared_bindings(cls: type) -> list[Binding]:
         declared: Sequence[BindingType] = vars(klass)["BINDINGS"]
         for binding in declared:
             binding = binding if isinstance(binding, Binding) else Binding(*binding)
+            keys = [key for key in binding.key.split(",") if key.strip() not in shadowed]
+            if not keys:
+                continue
+            if len(keys) < binding.key.count(",") + 1:
+                binding = replace(binding, key=",".join(keys))
             by_key[binding.key, binding.priority] = binding
     return list(by_key.values())
+
+
+def priority_keys(cls: type) -> frozenset[str]:
+    """The keys ``cls`` binds with priority: on its screen they are its own, whatever widget
+    has the focus (``?`` leaves them out of the focused widgets' keys)."""
+    return frozenset(
+        key.strip()
+        for binding in declared_bindings(cls)
+        if binding.priority
+        for key in binding.key.split(",")
+    )
 
 
 def _keys(binding: Binding) -> list[str]:
@@ -142,11 +159,14 @@ def help_title(cls: type) -> str:
     return title or re.sub(r"(?<=[a-z])(?=[A-Z])", " ", cls.__name__).capitalize()
 
 
-def key_sections(classes: Iterable[type], title: str | None = None) -> list[KeySection]:
-    """The keys ``classes`` declare, a section per title (``title`` puts them all in one)."""
+def key_sections(
+    classes: Iterable[type], title: str | None = None, shadowed: Collection[str] = ()
+) -> list[KeySection]:
+    """The keys ``classes`` declare, a section per title (``title`` puts them all in one), but
+    those in ``shadowed``."""
     sections: dict[str, list[KeyRow]] = {}
     for cls in classes:
-        rows = key_rows(declared_bindings(cls))
+        rows = key_rows(declared_bindings(cls, shadowed))
         if rows:
             kept = sections.setdefault(title or help_title(cls), [])
             kept.extend(row for row in rows if row not in kept)

@@ -21,7 +21,7 @@ from textual.timer import Timer
 from textual.widgets import ContentSwitcher, Input, Tabs
 
 from runview.tui import breakpoints
-from runview.tui.key_help import KeySection, key_group, key_sections
+from runview.tui.key_help import KeySection, key_group, key_sections, priority_keys
 from runview.tui.key_hold import hold_keys
 from runview.tui.stylesheets import use_styles
 from runview.tui.textual_private import message_clock
@@ -136,8 +136,11 @@ class TabbedPage(Screen[None]):
         sections: list[KeySection] = []
         tab = self.current_tab
         if tab is not None:
-            sections += key_sections([type(tab)], title=f"{self.tab_title(tab.tab_name)} tab")
-            sections += tab.key_help()
+            # The page's priority keys reach the page first: a tab's widget never sees them.
+            mine = priority_keys(type(self))
+            title = f"{self.tab_title(tab.tab_name)} tab"
+            sections += key_sections([type(tab)], title=title, shadowed=mine)
+            sections += tab.key_help(shadowed=mine)
         return [*sections, *key_sections([type(self), type(self.app)], title="Everywhere")]
 
     def action_help(self) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, on
@@ -106,8 +106,8 @@ class RunTab(ReportsWorkerFailures, Container):
         (Textual cannot tell that "/" is printable and would run the binding)."""
         return isinstance(self.screen.focused, Input)
 
-    def key_help(self) -> list[KeySection]:
+    def key_help(self, shadowed: Collection[str] = ()) -> list[KeySection]:
         """The keys of the widgets in this tab, by where they work, for ``?`` (the tab's own keys
-        are listed by the page, under the tab's name)."""
+        are listed by the page, under the tab's name), but ``shadowed`` (the page's)."""
         classes = dict.fromkeys(type(widget) for widget in self.query("*"))
-        return key_sections(classes)
+        return key_sections(classes, shadowed=shadowed)

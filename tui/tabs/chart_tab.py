@@ -14,7 +14,7 @@ A subclass says which series it charts, how they become ChartSpecs and which edi
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable
+from collections.abc import Collection, Hashable
 from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, ClassVar
@@ -162,9 +162,10 @@ class ChartTab(RunTab):
     def focus_default(self) -> None:
         self.board.focus_first()
 
-    def key_help(self) -> list[KeySection]:
-        # The editor is a screen of its own, not in this tab's DOM: its keys are added here.
-        return [*super().key_help(), *key_sections(self.unmounted_key_classes())]
+    def key_help(self, shadowed: Collection[str] = ()) -> list[KeySection]:
+        # The editor is a screen of its own, not in this tab's DOM: its keys are added here (the
+        # page's keys do not reach into it).
+        return [*super().key_help(shadowed), *key_sections(self.unmounted_key_classes())]
 
     def unmounted_key_classes(self) -> list[type]:
         """Classes whose keys work here once they are mounted (the editor, when it opens)."""
