@@ -316,3 +316,25 @@ def test_the_screen_is_drawn_whole_after_the_pager_and_on_ctrl_l(tmp_path: Path)
         assert "a line of the log" in term.wait_gone("SCRIBBLED-OVER")
     finally:
         term.close()
+
+
+def test_the_demo_shows_its_artifacts_and_leaves_no_temporary_files(tmp_path: Path) -> None:
+    # The demo's job writes its data and checkpoints to a temporary folder; the job is stopped
+    # with SIGTERM when you quit, so the launcher removes the folder once the job has ended.
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    command = (
+        f"cd {tmp_path} && env -u RUNVIEW_DIR TMPDIR={temp} TERM=xterm-256color "
+        f"{sys.executable} -m runview demo --pace 0.01 --tab artifacts; sleep 60"
+    )
+    term = Tmux(100, 30, command)
+    try:
+        term.wait_for("spirals-mlp")  # the page's title
+        assert poll(lambda: list(temp.glob("runview-demo-*")), 30), "no temporary folder"
+        term.wait_for("dataset")  # the data, logged as an artifact at the start
+        term.wait_for("best, latest")  # a checkpoint: logged as a model, the best so far
+        term.keys("q")
+        term.wait_for("reopen it with")
+        assert poll(lambda: not list(temp.glob("runview-demo-*")), 20), list(temp.iterdir())
+    finally:
+        term.close()
