@@ -64,7 +64,7 @@ def test_rows_follow_the_bindings() -> None:
     assert [row.keys for row in shadowed.rows] == ["end / G", "←→ / h", "home / end"]
 
 
-def test_a_page_priority_key_is_left_out_of_its_tabs_widgets_help() -> None:
+def test_priority_keys_are_the_keys_a_page_takes_first() -> None:
     assert priority_keys(ComparePage) == {"1", "2", "3", "l"}  # l: the legend, over hjkl
     assert "l" not in priority_keys(RunPage)  # where l moves right, as everywhere else
 
@@ -74,6 +74,7 @@ async def test_on_the_comparison_l_is_the_legend_in_help_not_a_move(run_root: Pa
     async with app.run_test(size=(80, 24)) as pilot:
         await charts_drawn(pilot, app)
         await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
         help_screen = app.screen
         assert isinstance(help_screen, HelpScreen)
         assert "←↓↑→ / hjk" in help_screen.keys("On a chart")

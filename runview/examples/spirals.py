@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def train(args: argparse.Namespace, folder: Path) -> int:
-
+    """Train, logging to a new run; ``folder`` takes the data and checkpoint files."""
     config = {
         "lr": 0.3,
         "batch_size": 128,
