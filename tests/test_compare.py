@@ -257,7 +257,9 @@ async def test_l_shows_the_legend_with_a_chart_focused_and_is_text_in_a_search_b
     async with app.run_test(size=(80, 24)) as pilot:
         await charts_drawn(pilot, app)
         page = page_of(app)
-        await wait_for(pilot, lambda: isinstance(page.focused, Chart), explain="a chart focused")
+        await wait_for(
+            pilot, lambda: isinstance(page.focused, Chart), explain=lambda: "no chart focused"
+        )
         focused = page.focused
         await wait_for(pilot, lambda: footer_has(app, "l Legend"))
         await pilot.press("l")

@@ -12,11 +12,17 @@ from textual.widgets import Input
 from runview.tui.app import RunviewApp
 from runview.tui.compare_page import ComparePage
 from runview.tui.help_screen import HelpScreen
-from runview.tui.key_help import KeyRow, key_rows, key_sections, priority_keys
+from runview.tui.key_help import (
+    KeyRow,
+    declared_bindings,
+    key_rows,
+    key_sections,
+    priority_keys,
+)
 from runview.tui.run_page import RunPage
 from runview.tui.tabs.base import RunTab
 from tests.fixed_run import write_fixed_run
-from tests.pilot import page, screen_text, wait_for
+from tests.pilot import page, screen_text, settle, wait_for
 from tests.test_compare import charts_drawn, sweep
 
 MOVE = Binding.Group("Move", compact=True)
@@ -150,3 +156,49 @@ async def test_slash_typed_in_a_search_box_is_text(tmp_path: Path, monkeypatch) 
         await pilot.pause()
         search = app.screen.query_one("#charts-search", Input)
         assert search.value == "train/l" and search.has_focus
+
+
+PAGE_TABS = [
+    *(("run", tab) for tab in TABS),
+    *(("compare", tab) for tab in ("overview", "charts", "system")),
+    ("table", ""),
+]
+
+
+@pytest.mark.parametrize(("kind", "tab"), PAGE_TABS)
+async def test_the_pages_keys_work_on_every_tab(
+    kind: str, tab: str, run_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A page's keys (and the app's) must not be taken by what a tab focuses: on the comparison's
+    # Charts tab a focused chart took l (vim's right), and the Legend was gone from the footer.
+    monkeypatch.chdir(tmp_path)
+    if kind == "run":
+        app = RunviewApp(write_fixed_run(tmp_path), tab=tab)
+    elif kind == "compare":
+        app = RunviewApp(compare=sweep(run_root, seeds=(0,), steps=10), tab=tab)
+    else:
+        sweep(run_root, seeds=(0,), steps=10)
+        app = RunviewApp(table=run_root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        if kind == "table":
+            await wait_for(pilot, lambda: "2 runs" in screen_text(app))
+        else:
+            await wait_for(pilot, lambda: app.screen.snapshot is not None)
+            await wait_for(pilot, lambda: app.screen.current_tab is not None)
+        await settle(pilot)  # the tab's focus given (a tab with nothing to show focuses nothing)
+        screen = app.screen
+        active = screen.active_bindings
+        checked = []
+        for node in (screen, app):
+            for binding in declared_bindings(type(node)):
+                state = app._check_action_state(binding.action, node)
+                if not binding.description or state is False:
+                    continue  # internal, or off here (back, with nothing to go back to)
+                for key in binding.key.split(","):
+                    taken = active.get(key)
+                    assert taken is not None and taken.binding.action == binding.action, (
+                        f"{key} ({binding.description}) is taken by "
+                        f"{taken and taken.node!r}: {taken and taken.binding.action}"
+                    )
+                    checked.append(key)
+        assert {"q", "ctrl+l"} <= set(checked) and len(checked) >= 4, checked
