@@ -281,6 +281,26 @@ def test_esc_and_a_symbol_sent_at_once_are_both_keys(tmp_path: Path) -> None:
         assert "zz" not in screen, screen
 
 
+def test_a_digit_then_slash_sent_at_once_open_that_tabs_filter(tmp_path: Path) -> None:
+    """``1/zz`` in one write, from the Charts tab back to an Overview already built: the
+    Overview's focus was given a moment later (a deferred ``focus()``), so ``/`` opened the Charts
+    tab's search, unseen, and ``zz`` went into it. Now it is the Overview's filter that opens."""
+    command = f"TERM=xterm-256color {sys.executable} -m runview {finished_run(tmp_path, 'digit-/')}"
+    term = viewer_in_tmux(80, 24, command)
+    try:
+        term.wait_for("digit-/")
+        term.keys("2")
+        term.wait_for("s Smooth")  # the Charts tab's footer: a chart has the focus
+        term.keys("1", "/", "z", "z")  # one send-keys: one write to the terminal
+        screen = term.wait_for("▊  zz")
+        assert "filter config and summary" not in screen  # the Overview's box, holding zz
+        term.keys("Enter", "2")
+        screen = term.wait_for("s Smooth")
+        assert "zz" not in screen, screen  # the Charts tab's search is still empty
+    finally:
+        term.close()
+
+
 LOGGED = """
 import sys, runview
 run = runview.init(project="p", name="redrawn", dir=sys.argv[1], system_interval=None)

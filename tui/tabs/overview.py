@@ -66,7 +66,9 @@ class OverviewTab(RunTab):
                 yield KeyValueTable(id="summary-table")
 
     def focus_default(self) -> None:
-        self.query_one("#summary-table").focus(scroll_visible=False)
+        # Now, not deferred: a key typed right behind the digit that showed this tab ("1/") is
+        # routed by the focus, and the tab left behind still had it.
+        focus_now(self.query_one("#summary-table"), scroll_visible=False)
 
     def show_snapshot(self, snapshot: RunSnapshot) -> None:
         self._snapshot = snapshot
