@@ -301,6 +301,27 @@ def test_a_digit_then_slash_sent_at_once_open_that_tabs_filter(tmp_path: Path) -
         term.close()
 
 
+def test_e_and_a_title_sent_at_once_type_into_the_editors_title(tmp_path: Path) -> None:
+    """``e`` then letters in one write: the chart had the focus when they were routed, and the
+    editor's title none yet, so they were lost. Now ``e`` opens the editor first and the keys
+    wait for its title to take the focus."""
+    command = f"TERM=xterm-256color {sys.executable} -m runview {finished_run(tmp_path, 'e-xy')}"
+    term = viewer_in_tmux(100, 30, command)
+    try:
+        term.wait_for("e-xy")
+        term.keys("2")
+        term.wait_for("e Edit")
+        term.keys("e", "X", "Y")  # one send-keys: one write to the terminal
+        term.wait_for("lossXY")  # the title, the chart's name with the letters after it
+        term.keys("Escape")  # cancelled: the chart keeps its name
+        term.wait_for("e Edit")
+        term.keys("/", "e")  # and in the search box, e is text: it searches, no editor opens
+        screen = term.wait_for("0/1 charts")
+        assert "edit chart" not in screen
+    finally:
+        term.close()
+
+
 LOGGED = """
 import sys, runview
 run = runview.init(project="p", name="redrawn", dir=sys.argv[1], system_interval=None)

@@ -21,6 +21,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, Label, Select, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
+from runview.tui.focus import focus_now
 from runview.tui.key_help import hint_line, key_group, key_sections
 from runview.tui.text_filter import read_filter
 from runview.tui.view_state import X_METRIC, X_RELATIVE, X_STEP, X_WALL, Bound, ChartEdit
@@ -183,7 +184,9 @@ class ChartEditScreen(ModalScreen["ChartEdit | None"]):
     def on_mount(self) -> None:
         self._fill_metrics()
         title = self.query_one("#edit-title", Input)
-        title.focus()
+        # At once, not deferred: letters typed right behind the "e" that opened the editor
+        # belong in the title (they were lost).
+        focus_now(title)
         title.cursor_position = len(title.value)
 
     # -- metrics and colours ----------------------------------------------------------------------

@@ -66,6 +66,12 @@ def _nearest_step(smoothing: float) -> int:
     return min(range(len(SMOOTHING_STEPS)), key=lambda i: abs(SMOOTHING_STEPS[i] - smoothing))
 
 
+def edit_binding(tooltip: str = EDIT_TIP) -> Binding:
+    """``e``, a priority key: the editor opens before the keys typed right behind it are routed,
+    so that they reach its title (the chart, the focus until then, dropped them)."""
+    return Binding("e", "edit", "Edit", tooltip=tooltip, priority=True)
+
+
 class ChartTab(RunTab):
     """A tab of charts with search, smoothing, columns, pins, folds and edits, its layout saved per
     project."""
@@ -87,7 +93,7 @@ class ChartTab(RunTab):
         Binding("S", "smoothing(-1)", "Less smooth", show=False, group=SMOOTHING),
         Binding("p", "pin", "Pin", show=False, tooltip="the focused chart, in a section on top"),
         Binding("c", "cycle_columns", "Columns", show=False, tooltip=COLUMNS_TIP),
-        Binding("e", "edit", "Edit", tooltip=EDIT_TIP),
+        edit_binding(),
     ]
 
     view: reactive[ViewState] = reactive(ViewState, init=False)
@@ -304,7 +310,7 @@ class ChartTab(RunTab):
             return focused_now(self.search)
         if action == "clear_search":
             return bool(self.search.value) or focused_now(self.search)
-        if action == "search":
+        if action in ("search", "edit"):  # priority keys: in a text box, they are text
             return not self.text_box_focused()
         if action == "cycle_columns":
             # one chart fills the tab: no columns to change
@@ -337,13 +343,15 @@ class ChartTab(RunTab):
             self.query_one(".charts-status", Static).update(Text(text))
 
     # -- editing ----------------------------------------------------------------------------------
-    def action_edit(self) -> None:
+    async def action_edit(self) -> None:
         chart_id = self.board.focused_chart_id
         if chart_id is None or self._snapshot is None:
             return
         edit = self.view.charts.get(chart_id, self.default_edit())
         screen = self.edit_screen(chart_id, edit, self._snapshot)
-        self.app.push_screen(screen, callback=partial(self._edited, chart_id))
+        # Awaited: the app reads the next key once this priority key's action returns, and by
+        # then the editor's title has the focus, so letters typed right behind "e" land in it.
+        await self.app.push_screen(screen, callback=partial(self._edited, chart_id))
 
     def _edited(self, chart_id: str, edit: ChartEdit | None) -> None:
         """Keep ``edit`` for ``chart_id``; a reset, or an edit that changes nothing, drops it."""

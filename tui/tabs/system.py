@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.widgets import Select, Static
 
 from runview.store.reader import RunSnapshot
@@ -22,7 +22,7 @@ from runview.store.series import SeriesSnapshot
 from runview.tui.chart_edit import ChartEditScreen
 from runview.tui.safe_text import visible
 from runview.tui.system_units import Unit, shared_unit, unit_for
-from runview.tui.tabs.chart_tab import PINNED, ChartTab
+from runview.tui.tabs.chart_tab import PINNED, ChartTab, edit_binding
 from runview.tui.view_state import SYSTEM, X_METRIC, X_RELATIVE, ChartEdit, ViewState
 from runview.tui.widgets.chart_spec import ChartSpec
 
@@ -283,7 +283,7 @@ class SystemTab(ChartTab):
     empty_text = EMPTY
     default_view = ViewState(folded=frozenset({MORE}))  # the overview first, the rest folded
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("e", "edit", "Edit", tooltip=EDIT_TIP)]
+    BINDINGS: ClassVar[list[BindingType]] = [edit_binding(EDIT_TIP)]
 
     @classmethod
     def editor(cls) -> type[SystemChartEditScreen]:
