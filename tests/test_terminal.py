@@ -322,6 +322,25 @@ def test_e_and_a_title_sent_at_once_type_into_the_editors_title(tmp_path: Path) 
         term.close()
 
 
+def test_o_and_a_search_sent_at_once_search_the_column_picker(tmp_path: Path) -> None:
+    """``o`` then letters in one write, in the table of runs: the picker's search had no focus
+    yet when they were routed, and they were lost. Now they search its columns."""
+    finished_run(tmp_path, "columns")
+    command = f"cd {tmp_path} && env -u RUNVIEW_DIR TERM=xterm-256color {sys.executable} -m runview"
+    term = viewer_in_tmux(100, 30, command)
+    try:
+        term.wait_for("1 run")
+        term.keys("o", "l", "o", "s", "s")  # one send-keys: one write to the terminal
+        term.wait_for("│  loss ")  # typed into the picker's search
+        term.keys("Escape")
+        term.wait_gone("summary  loss")
+        term.keys("/", "o", "z")  # in the table's filter box, o is text
+        screen = term.wait_for("0 of 1 shown")
+        assert "Columns ─" not in screen
+    finally:
+        term.close()
+
+
 LOGGED = """
 import sys, runview
 run = runview.init(project="p", name="redrawn", dir=sys.argv[1], system_interval=None)

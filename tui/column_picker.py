@@ -15,6 +15,7 @@ from textual.widgets import Input, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
 from runview.store.run_columns import column
+from runview.tui.focus import focus_now
 from runview.tui.safe_text import visible
 from runview.tui.text_filter import read_filter
 from runview.tui.widgets.ticks import TickList
@@ -60,7 +61,7 @@ class ColumnPicker(ModalScreen[tuple[str, ...] | None]):
     def on_mount(self) -> None:
         self.query_one("#picker-dialog").border_title = Text(self.title_text)
         self._fill(None)
-        self.query_one("#picker-search", Input).focus()
+        focus_now(self.query_one("#picker-search", Input))  # at once: for the keys typed next
 
     def _fill(self, pattern: object) -> None:
         listing = self.query_one(SelectionList)

@@ -80,6 +80,7 @@ class RunTablePage(ReportsWorkerFailures, Screen[None]):
             "Columns",
             tooltip="fields, config keys, summary metrics, searchable (ctrl+r there: automatic); "
             "columns and sort are kept per project",
+            priority=True,  # the picker opens before the keys behind it (its search) are routed
         ),
         Binding("x", "hide_column", "Hide column", show=False, tooltip="the chosen one"),
         *key_group(
@@ -328,7 +329,7 @@ class RunTablePage(ReportsWorkerFailures, Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         field = self.query_one("#run-filter", Input)
-        if action == "filter":
+        if action in ("filter", "columns"):  # priority keys: typed in the box, they are text
             return not isinstance(self.focused, Input)  # a "/" typed in it is text (val/acc>0.9)
         if action == "filter_done":
             return focused_now(field)
@@ -343,7 +344,7 @@ class RunTablePage(ReportsWorkerFailures, Screen[None]):
         table.set_sort(chosen, descending)
         self._change(sort=chosen, descending=descending)
 
-    def action_columns(self) -> None:
+    async def action_columns(self) -> None:
         config, summary = all_keys(self.table.rows.values())
         available = [
             *FIELDS,
@@ -351,7 +352,8 @@ class RunTablePage(ReportsWorkerFailures, Screen[None]):
             *(f"summary:{key}" for key in summary),
         ]
         current = [c.id for c in self.table.columns]
-        self.app.push_screen(ColumnPicker(current, available), callback=self._columns_picked)
+        # Awaited: the keys typed right behind "o" reach the picker's search, focused by then.
+        await self.app.push_screen(ColumnPicker(current, available), callback=self._columns_picked)
 
     def _columns_picked(self, chosen: tuple[str, ...] | None) -> None:
         if chosen is None:
