@@ -71,7 +71,7 @@ def test_rows_follow_the_bindings() -> None:
 
 
 def test_priority_keys_are_the_keys_a_page_takes_first() -> None:
-    assert priority_keys(ComparePage) == {"1", "2", "3", "l"}  # l: the legend, over hjkl
+    assert priority_keys(ComparePage) == {"1", "2", "3", "l", "g"}  # l: the legend, over hjkl
     assert "l" not in priority_keys(RunPage)  # where l moves right, as everywhere else
 
 

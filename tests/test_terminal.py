@@ -341,6 +341,33 @@ def test_o_and_a_search_sent_at_once_search_the_column_picker(tmp_path: Path) ->
         term.close()
 
 
+def test_g_and_a_search_sent_at_once_search_the_grouping_picker(tmp_path: Path) -> None:
+    """``g`` then letters in one write, on a comparison: as ``o`` in the table of runs."""
+    import runview
+
+    runs = []
+    for seed in (0, 1):
+        run = runview.init(
+            project="p",
+            dir=tmp_path / "runs",
+            config={"seed": seed, "lr": 0.1 * (seed + 1)},
+            console=False,
+            system_interval=None,
+        )
+        run.log({"loss": 1.0})
+        run.finish()
+        runs.append(str(run.dir))
+    command = f"TERM=xterm-256color {sys.executable} -m runview {' '.join(runs)}"
+    term = viewer_in_tmux(100, 30, command)
+    try:
+        term.wait_for("comparing 2 runs")
+        term.wait_for("g Group")
+        term.keys("g", "s", "e")  # one send-keys: one write to the terminal
+        term.wait_for("│  se ")  # typed into the picker's search
+    finally:
+        term.close()
+
+
 LOGGED = """
 import sys, runview
 run = runview.init(project="p", name="redrawn", dir=sys.argv[1], system_interval=None)

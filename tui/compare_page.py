@@ -101,6 +101,7 @@ class ComparePage(ReportsWorkerFailures, TabbedPage):
             "Group",
             tooltip="runs whose configs differ only in the keys you pick (say seed): their mean "
             "and a band from their minimum to their maximum; kept per project",
+            priority=True,  # the picker opens before the keys behind it (its search) are routed
         ),
     ]
 
@@ -270,7 +271,7 @@ class ComparePage(ReportsWorkerFailures, TabbedPage):
             self._publish()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "legend":  # in a text box, l is text
+        if action in ("legend", "group"):  # priority keys: in a text box, they are text
             return not isinstance(self.focused, Input)
         return super().check_action(action, parameters)
 
@@ -296,7 +297,7 @@ class ComparePage(ReportsWorkerFailures, TabbedPage):
         if message.index < len(self._runs):
             self.post_message(OpenRunRequested(self._runs[message.index].path))
 
-    def action_group(self) -> None:
+    async def action_group(self) -> None:
         if not self._runs:
             return
         configs = [flatten_values(run.config) for run in self._runs]
@@ -308,7 +309,7 @@ class ComparePage(ReportsWorkerFailures, TabbedPage):
         picker = ColumnPicker(
             self.group_by, available, title="Group runs over (say seed)", automatic=False
         )
-        self.app.push_screen(picker, callback=self._grouped)
+        await self.app.push_screen(picker, callback=self._grouped)  # its search takes the keys
 
     def _grouped(self, keys: tuple[str, ...] | None) -> None:
         if keys is None or tuple(keys) == self.group_by:
