@@ -243,18 +243,27 @@ def test_ctrl_c_in_a_text_box_quits_and_restores_the_terminal(tmp_path: Path) ->
 
 
 @contextmanager
-def zz_in_the_filter_box(tmp_path: Path, name: str) -> Iterator[Tmux]:
-    """A finished run's page in tmux at 80x24, "zz" typed into its Overview's filter box."""
+def finished_run_page(
+    tmp_path: Path, name: str, size: tuple[int, int] = (80, 24)
+) -> Iterator[Tmux]:
+    """A finished run's page in tmux, shown (its name on screen)."""
     command = f"TERM=xterm-256color {sys.executable} -m runview {finished_run(tmp_path, name)}"
-    term = viewer_in_tmux(80, 24, command)
+    term = viewer_in_tmux(*size, command)
     try:
         term.wait_for(name)
+        yield term
+    finally:
+        term.close()
+
+
+@contextmanager
+def zz_in_the_filter_box(tmp_path: Path, name: str) -> Iterator[Tmux]:
+    """A finished run's page in tmux at 80x24, "zz" typed into its Overview's filter box."""
+    with finished_run_page(tmp_path, name) as term:
         term.keys("/")
         term.keys("z", "z")
         term.wait_for("▊  zz")
         yield term
-    finally:
-        term.close()
 
 
 def test_esc_and_a_digit_sent_at_once_leave_the_box_and_open_that_tab(tmp_path: Path) -> None:
@@ -285,10 +294,7 @@ def test_a_digit_then_slash_sent_at_once_open_that_tabs_filter(tmp_path: Path) -
     """``1/zz`` in one write, from the Charts tab back to an Overview already built: the
     Overview's focus was given a moment later (a deferred ``focus()``), so ``/`` opened the Charts
     tab's search, unseen, and ``zz`` went into it. Now it is the Overview's filter that opens."""
-    command = f"TERM=xterm-256color {sys.executable} -m runview {finished_run(tmp_path, 'digit-/')}"
-    term = viewer_in_tmux(80, 24, command)
-    try:
-        term.wait_for("digit-/")
+    with finished_run_page(tmp_path, "digit-/") as term:
         term.keys("2")
         term.wait_for("s Smooth")  # the Charts tab's footer: a chart has the focus
         term.keys("1", "/", "z", "z")  # one send-keys: one write to the terminal
@@ -297,18 +303,13 @@ def test_a_digit_then_slash_sent_at_once_open_that_tabs_filter(tmp_path: Path) -
         term.keys("Enter", "2")
         screen = term.wait_for("s Smooth")
         assert "zz" not in screen, screen  # the Charts tab's search is still empty
-    finally:
-        term.close()
 
 
 def test_e_and_a_title_sent_at_once_type_into_the_editors_title(tmp_path: Path) -> None:
     """``e`` then letters in one write: the chart had the focus when they were routed, and the
     editor's title none yet, so they were lost. Now ``e`` opens the editor first and the keys
     wait for its title to take the focus."""
-    command = f"TERM=xterm-256color {sys.executable} -m runview {finished_run(tmp_path, 'e-xy')}"
-    term = viewer_in_tmux(100, 30, command)
-    try:
-        term.wait_for("e-xy")
+    with finished_run_page(tmp_path, "e-xy", (100, 30)) as term:
         term.keys("2")
         term.wait_for("e Edit")
         term.keys("e", "X", "Y")  # one send-keys: one write to the terminal
@@ -318,8 +319,6 @@ def test_e_and_a_title_sent_at_once_type_into_the_editors_title(tmp_path: Path) 
         term.keys("/", "e")  # and in the search box, e is text: it searches, no editor opens
         screen = term.wait_for("0/1 charts")
         assert "edit chart" not in screen
-    finally:
-        term.close()
 
 
 def test_o_and_a_search_sent_at_once_search_the_column_picker(tmp_path: Path) -> None:
