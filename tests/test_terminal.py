@@ -367,6 +367,29 @@ def test_g_and_a_search_sent_at_once_search_the_grouping_picker(tmp_path: Path) 
         term.close()
 
 
+def test_a_key_right_behind_the_one_that_opens_a_page_is_for_that_page(tmp_path: Path) -> None:
+    """Enter ``5`` on a run in the table, and ``c2`` with two marked, in one write each: the
+    digit was routed to the table before the page existed, and lost. Now it opens that tab of
+    the page the first key opened."""
+    for name in ("first", "second"):
+        finished_run(tmp_path, name)
+    command = f"cd {tmp_path} && env -u RUNVIEW_DIR TERM=xterm-256color {sys.executable} -m runview"
+    term = viewer_in_tmux(100, 30, command)
+    try:
+        term.wait_for("2 runs")
+        term.keys("Enter", "5")  # one send-keys: one write to the terminal
+        term.wait_for("w Wrap")  # the Logs tab's footer
+        term.keys("BSpace")
+        term.wait_for("2 runs")
+        term.keys("space", "Down", "space")
+        term.wait_for("2 marked")
+        term.keys("c", "2")
+        screen = term.wait_for("s Smooth")  # the comparison's Charts tab
+        assert "comparing 2 runs" in screen
+    finally:
+        term.close()
+
+
 LOGGED = """
 import sys, runview
 run = runview.init(project="p", name="redrawn", dir=sys.argv[1], system_interval=None)

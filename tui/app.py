@@ -146,6 +146,7 @@ class RunviewApp(HoldsKeys):
     def open_page(self, page: Screen[None]) -> None:
         """Show ``page`` over the current one; ``backspace`` comes back to it as it was left."""
         self.push_screen(page)
+        self.page_opened()
 
     @on(WorkerFailed)
     def _on_worker_failed(self, message: WorkerFailed) -> None:

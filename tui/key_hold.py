@@ -34,6 +34,7 @@ class HoldsKeys(App[None]):
         self._key_holds = 0
         self._held_keys: list[events.Key] = []
         self._keys_dropped = False  # the app is closing: no key is handled any more
+        self._until_a_page_opens: list[Callable[[], None]] = []
 
     def hold_keys(self, limit: float | None = HOLD_LIMIT_S) -> Callable[[], None]:
         """Hold the keys read from now on; the function returned lets them go (once), as does
@@ -55,6 +56,18 @@ class HoldsKeys(App[None]):
         if limit is not None:
             self.set_timer(limit, release)
         return release
+
+    def hold_keys_until_a_page_opens(self) -> None:
+        """Hold the keys read from now on until ``page_opened`` (a page opened from a message
+        posted now, ``Enter`` on a run): ``Enter`` ``5`` opens the run on its Logs tab, the 5
+        handled by the new page (which holds it until it is ready) instead of the table."""
+        self._until_a_page_opens.append(self.hold_keys())
+
+    def page_opened(self) -> None:
+        """A page is on the screen: the keys held for it go to it."""
+        releases, self._until_a_page_opens = self._until_a_page_opens, []
+        for release in releases:
+            release()
 
     def drop_keys(self) -> None:
         """Handle no key from now on, read already or not (the app is closing)."""
@@ -103,6 +116,12 @@ def hold_keys(app: App[object], limit: float | None = HOLD_LIMIT_S) -> Callable[
     """``app.hold_keys(limit)``; where the app cannot hold keys (a test's own app), nothing is
     held."""
     return app.hold_keys(limit) if isinstance(app, HoldsKeys) else (lambda: None)
+
+
+def hold_keys_until_a_page_opens(app: App[object]) -> None:
+    """``app.hold_keys_until_a_page_opens()``; nothing where the app cannot hold keys."""
+    if isinstance(app, HoldsKeys):
+        app.hold_keys_until_a_page_opens()
 
 
 def after_typed_keys(box: Widget, then: Callable[[], None]) -> None:

@@ -101,6 +101,7 @@ class RunTablePage(ReportsWorkerFailures, Screen[None]):
             "compare",
             "Compare",
             tooltip=f"the marked runs; with none marked, the runs shown (up to {MAX_COMPARE})",
+            priority=True,  # the comparison opens before the keys behind it ("2") are routed
         ),
         Binding("question_mark", "help", "Help", key_display="?", tooltip="this list"),
     ]
@@ -329,7 +330,7 @@ class RunTablePage(ReportsWorkerFailures, Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         field = self.query_one("#run-filter", Input)
-        if action in ("filter", "columns"):  # priority keys: typed in the box, they are text
+        if action in ("filter", "columns", "compare"):  # priority keys: in the box, text
             return not isinstance(self.focused, Input)  # a "/" typed in it is text (val/acc>0.9)
         if action == "filter_done":
             return focused_now(field)

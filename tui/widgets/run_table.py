@@ -29,6 +29,7 @@ from runview.store.run_columns import Column, column, sort_key
 from runview.store.run_filter import RunFilter
 from runview.store.run_row import STATE_DELETED, RunRow
 from runview.tui.key_help import key_group
+from runview.tui.key_hold import hold_keys_until_a_page_opens
 from runview.tui.run_cells import cell_parts, is_numeric
 from runview.tui.run_colors import run_style
 from runview.tui.safe_text import visible
@@ -74,7 +75,11 @@ class RunTable(ScrollView, can_focus=True):
             ("right,l", "column(1)", "Column right"),
             compact=True,
         ),
-        Binding("enter", "open", "Open", tooltip="the run's page; backspace comes back"),
+        # A priority key, its page awaited: the keys typed right behind it ("5": the Logs tab)
+        # are for the page it opens, not for this table.
+        Binding(
+            "enter", "open", "Open", tooltip="the run's page; backspace comes back", priority=True
+        ),
         Binding(
             "space",
             "mark",
@@ -399,6 +404,7 @@ class RunTable(ScrollView, can_focus=True):
     def action_open(self) -> None:
         row = self.cursor_row
         if row is not None:
+            hold_keys_until_a_page_opens(self.app)
             self.post_message(self.Opened(row))
 
     def action_mark(self) -> None:
