@@ -75,8 +75,8 @@ class RunTable(ScrollView, can_focus=True):
             ("right,l", "column(1)", "Column right"),
             compact=True,
         ),
-        # A priority key, its page awaited: the keys typed right behind it ("5": the Logs tab)
-        # are for the page it opens, not for this table.
+        # A priority key, and the keys read behind it wait for the page it opens: they are for
+        # that page ("5": its Logs tab), not for this table.
         Binding(
             "enter", "open", "Open", tooltip="the run's page; backspace comes back", priority=True
         ),
