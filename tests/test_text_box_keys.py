@@ -11,7 +11,7 @@ from textual.widgets import Input
 
 from runview.tui.app import RunviewApp
 from tests.fixed_run import write_fixed_run
-from tests.pilot import footer_text, page, settle, wait_for
+from tests.pilot import footer_text, page, screen_text, settle, wait_for
 
 # A tab, and a search in it that finds something in the fixed run.
 TABS = [
@@ -114,6 +114,22 @@ async def test_keys_behind_q_are_not_handled_while_the_app_closes(tmp_path: Path
         await wait_for(pilot, lambda: app.return_code is not None)
         await settle(pilot)
     # (run_test raises what failed in the app on the way out: the editor's mount did.)
+    assert app.return_code == 0
+
+
+@pytest.mark.parametrize("behind", ["enter", "o", "c"])
+async def test_keys_behind_q_in_the_table_of_runs_open_nothing(tmp_path: Path, behind: str) -> None:
+    """``q`` then a key that opens a page or a dialog (a priority key, handled as it is read):
+    q is one too, so it is handled first and the key behind it is dropped."""
+    write_fixed_run(tmp_path)  # under tmp_path/runs
+    app = RunviewApp(table=tmp_path / "runs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "1 run" in screen_text(app))
+        await settle(pilot)
+        burst(app, "q", behind)
+        await wait_for(pilot, lambda: app.return_code is not None)
+        await settle(pilot)
+        assert len(app.screen_stack) <= 2  # no page nor dialog pushed on the way out
     assert app.return_code == 0
 
 

@@ -19,6 +19,7 @@ from textual.binding import Binding, BindingType
 from textual.driver import Driver
 from textual.filter import LineFilter
 from textual.screen import ModalScreen, Screen
+from textual.widgets import Input
 
 from runview.tui.key_hold import HoldsKeys
 from runview.tui.messages import OpenRunRequested
@@ -39,7 +40,9 @@ class RunviewApp(HoldsKeys):
     TITLE = "runview"
     ENABLE_COMMAND_PALETTE = False
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q", "quit", "Quit", tooltip="the terminal is restored"),
+        # A priority key, handled in the order typed: a key behind it that is a priority key too
+        # (e, o, c, enter on a run) would otherwise open its dialog or page while the app closes.
+        Binding("q", "quit_key", "Quit", tooltip="the terminal is restored", priority=True),
         # As in every terminal tool: ctrl+c quits from anywhere, a focused text box included
         # (Textual's default copies there, or asks for ctrl+q).
         Binding("ctrl+c", "quit", show=False, priority=True, system=True),
@@ -136,6 +139,10 @@ class RunviewApp(HoldsKeys):
             use_styles(self, type(screen))
         return super().push_screen(screen, *args, **kwargs)
 
+    async def action_quit_key(self) -> None:
+        """``q``: quit, where q is not text nor a dialog's key (ctrl+c quits from anywhere)."""
+        await self.action_quit()
+
     async def action_quit(self) -> None:
         # Keys read after q or ctrl+c (typed on, or batched with it by SSH) are dropped: one that
         # opens a dialog would mount it while the app closes, and its failure be the last thing
@@ -182,4 +189,7 @@ class RunviewApp(HoldsKeys):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "back":
             return self.can_go_back  # hidden from the footer when there is nowhere to go back
+        if action == "quit_key":  # q: text in a text box; a dialog's own (the editor's cancel)
+            screen = self.screen
+            return not isinstance(screen, ModalScreen) and not isinstance(screen.focused, Input)
         return True
