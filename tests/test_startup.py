@@ -106,7 +106,8 @@ async def test_keys_typed_before_the_tabs_exist_are_handled_once_they_do(
     run_root: Path, monkeypatch
 ) -> None:
     """Keys that arrive while only the header is on screen wait, then go where they would have
-    gone typed a moment later: ``/`` opens the Overview's filter box, the rest is typed in."""
+    gone typed a moment later: ``/`` opens the Overview's filter box, the rest is typed in, a
+    ``q`` too (q quits from the page: it waits its turn behind the keys held before it)."""
     run_dir = make_run(run_root)
     release = hold_the_build(monkeypatch)
     app = RunviewApp(run_dir, run_title="mnist / first-frame")  # as the command line opens it
@@ -118,7 +119,7 @@ async def test_keys_typed_before_the_tabs_exist_are_handled_once_they_do(
                 "the header never showed the run's name",
             )
             assert not page(app).ready and not page(app).query(Tabs)  # the header alone
-            for key, character in (("slash", "/"), *((c, c) for c in "lr")):
+            for key, character in (("slash", "/"), *((c, c) for c in "lq")):
                 app.post_message(events.Key(key, character))  # one burst, as the driver posts
             await keys_held(app, 3)
             assert not page(app).query(Tabs)
@@ -130,9 +131,10 @@ async def test_keys_typed_before_the_tabs_exist_are_handled_once_they_do(
             box = app.screen.query_one("#kv-filter", Input)
             return box.value if box.has_focus else ""
 
-        await wait_for(pilot, lambda: typed() == "lr")
+        await wait_for(pilot, lambda: typed() == "lq")
         summary = app.screen.query_one("#summary-table")
-        await wait_for(pilot, lambda: summary.shown_keys == [])  # no summary key matches "lr"
+        await wait_for(pilot, lambda: summary.shown_keys == [])  # no summary key matches "lq"
+        assert app.return_code is None
 
 
 async def test_the_reader_starts_once_the_header_is_painted_not_once_the_tabs_are_built(

@@ -191,5 +191,9 @@ class RunviewApp(HoldsKeys):
             return self.can_go_back  # hidden from the footer when there is nowhere to go back
         if action == "quit_key":  # q: text in a text box; a dialog's own (the editor's cancel)
             screen = self.screen
-            return not isinstance(screen, ModalScreen) and not isinstance(screen.focused, Input)
+            if isinstance(screen, ModalScreen) or isinstance(screen.focused, Input):
+                return False
+            # A page not ready yet holds the keys typed so far ("/q" at start-up: a filter with
+            # a q in it): q then waits its turn behind them, as any key would.
+            return getattr(screen, "ready", True)
         return True

@@ -272,7 +272,7 @@ class ComparePage(ReportsWorkerFailures, TabbedPage):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("legend", "group"):  # priority keys: in a text box, they are text
-            return not isinstance(self.focused, Input)
+            return self.ready and not isinstance(self.focused, Input)  # (held until ready)
         return super().check_action(action, parameters)
 
     def action_legend(self) -> None:
