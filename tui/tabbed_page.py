@@ -280,6 +280,7 @@ class TabbedPage(Screen[None]):
             timer.stop()  # else it could end the wait for a tab built after this one
         if self._ready_at is None:
             self._ready_at = message_clock()
+            self.refresh_bindings()  # keys that wait for the page (q) are offered from now on
             self._replay_held_keys()
         release, self._release_keys = self._release_keys, None
         if release is not None:
