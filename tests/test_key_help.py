@@ -184,8 +184,10 @@ async def test_the_pages_keys_work_on_every_tab(
             await wait_for(pilot, lambda: "2 runs" in screen_text(app))
         else:
             await wait_for(pilot, lambda: app.screen.snapshot is not None)
-            await wait_for(pilot, lambda: app.screen.current_tab is not None)
-        await settle(pilot)  # the tab's focus given (a tab with nothing to show focuses nothing)
+            # ready: the tab shown has settled, its focus given (a tab with nothing to show
+            # focuses nothing), and the keys that wait for that (q) are on
+            await wait_for(pilot, lambda: app.screen.current_tab is not None and app.screen.ready)
+        await settle(pilot)
         screen = app.screen
         active = screen.active_bindings
         checked = []
