@@ -19,8 +19,8 @@ from textual.binding import Binding, BindingType
 from textual.driver import Driver
 from textual.filter import LineFilter
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Input
 
+from runview.tui.focus import typing_in
 from runview.tui.key_hold import HoldsKeys
 from runview.tui.messages import OpenRunRequested
 from runview.tui.safe_text import ControlCharacterFilter
@@ -191,7 +191,7 @@ class RunviewApp(HoldsKeys):
             return self.can_go_back  # hidden from the footer when there is nowhere to go back
         if action == "quit_key":  # q: text in a text box; a dialog's own (the editor's cancel)
             screen = self.screen
-            if isinstance(screen, ModalScreen) or isinstance(screen.focused, Input):
+            if isinstance(screen, ModalScreen) or typing_in(screen):
                 return False
             # A page not ready yet holds the keys typed so far ("/q" at start-up: a filter with
             # a q in it): q then waits its turn behind them, as any key would.

@@ -25,7 +25,6 @@ from textual.widget import Widget
 from textual.widgets import (
     ContentSwitcher,
     Footer,
-    Input,
     SelectionList,
     Static,
     Tab,
@@ -272,7 +271,7 @@ class ComparePage(ReportsWorkerFailures, TabbedPage):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("legend", "group"):  # priority keys: in a text box, they are text
-            return self.ready and not isinstance(self.focused, Input)  # (held until ready)
+            return self.page_key_acts()
         return super().check_action(action, parameters)
 
     def action_legend(self) -> None:

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+from textual.screen import Screen
 from textual.widget import Widget
+from textual.widgets import Input
+
+
+def typing_in(screen: Screen[object]) -> bool:
+    """A text box has the focus on ``screen``. Its printable keys are its own: a priority key
+    that is printable ("/", "l", "q": handled before the keys typed behind it are routed) steps
+    aside in ``check_action`` there (Textual cannot tell that it is printable)."""
+    return isinstance(screen.focused, Input)
 
 
 def focus_now(widget: Widget, scroll_visible: bool = True) -> None:

@@ -32,7 +32,7 @@ from runview.store.run_filter import FilterError, parse_filter
 from runview.store.run_row import STATE_DELETED, RunRow
 from runview.store.run_scan import POLL_S, RunScanner
 from runview.tui.column_picker import AUTOMATIC, ColumnPicker
-from runview.tui.focus import focus_now, focused_now
+from runview.tui.focus import focus_now, focused_now, typing_in
 from runview.tui.help_screen import HelpScreen
 from runview.tui.key_help import KeySection, key_group, key_sections
 from runview.tui.key_hold import after_typed_keys
@@ -331,7 +331,7 @@ class RunTablePage(ReportsWorkerFailures, Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         field = self.query_one("#run-filter", Input)
         if action in ("filter", "columns", "compare"):  # priority keys: in the box, text
-            return not isinstance(self.focused, Input)  # a "/" typed in it is text (val/acc>0.9)
+            return not typing_in(self)  # a "/" typed in it is text (val/acc>0.9)
         if action == "filter_done":
             return focused_now(field)
         if action == "clear_filter":

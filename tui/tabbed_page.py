@@ -18,9 +18,10 @@ from textual.binding import Binding
 from textual.reactive import Reactive, var
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import ContentSwitcher, Input, Tabs
+from textual.widgets import ContentSwitcher, Tabs
 
 from runview.tui import breakpoints
+from runview.tui.focus import typing_in
 from runview.tui.key_help import KeySection, key_group, key_sections, priority_keys
 from runview.tui.key_hold import hold_keys
 from runview.tui.stylesheets import use_styles
@@ -229,9 +230,14 @@ class TabbedPage(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "show_tab":  # a priority key: in a text box, a digit is text
-            # Before the tabs exist the digit is held with the other keys (``ready``).
-            return self.ready and not isinstance(self.focused, Input)
+            return self.page_key_acts()
         return True
+
+    def page_key_acts(self) -> bool:
+        """Whether a priority key of the page acts now: not before the page is ready (until
+        then it is held with the keys typed before it, and waits its turn), nor in a text box
+        (there it is text)."""
+        return self.ready and not typing_in(self)
 
     async def action_show_tab(self, name: str) -> None:
         """Switch tabs now, not when the tab bar announces it: the app reads the next key only

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, on
 from textual.containers import Container
-from textual.widgets import Input
 
+from runview.tui.focus import typing_in
 from runview.tui.key_help import KeySection, key_sections
 from runview.tui.worker_failures import ReportsWorkerFailures
 
@@ -101,10 +101,8 @@ class RunTab(ReportsWorkerFailures, Container):
         self.screen.set_focus(focusable)
 
     def text_box_focused(self) -> bool:
-        """A text box has focus. Its printable keys are its own: a priority binding of one ("/",
-        so that what is typed right after it lands in the box) steps aside in ``check_action``
-        (Textual cannot tell that "/" is printable and would run the binding)."""
-        return isinstance(self.screen.focused, Input)
+        """A text box has focus: the tab's printable priority keys step aside (``typing_in``)."""
+        return typing_in(self.screen)
 
     def key_help(self, shadowed: Collection[str] = ()) -> list[KeySection]:
         """The keys of the widgets in this tab, by where they work, for ``?`` (the tab's own keys
